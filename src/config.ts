@@ -1,0 +1,221 @@
+import { z } from 'zod';
+
+/** Thrown by `loadConfig` with every problem found, so an operator fixes them all at once. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses `500ms`, `2s`, `5m`, `3h`, `1d` into milliseconds; anything else is `undefined`. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(text);
+  if (!match) return undefined;
+  return Math.round(Number(match[1]) * DURATION_UNITS[match[2]]);
+}
+
+/** Formats milliseconds the way the env variables are written (`2s`, `3h`, `1500ms`). */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+const duration = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.string().transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 2s, 5m or 3h' });
+      return z.NEVER;
+    }
+    if (ms < min || ms > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `at least ${formatDuration(min)}` : `from ${formatDuration(min)} to ${formatDuration(max)}`;
+      ctx.addIssue({ code: 'custom', message: `expected a duration ${range}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const integer = (min: number, max: number, what: string) =>
+  z.string().transform((text, ctx) => {
+    const n = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+    if (!Number.isInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `expected ${what} from ${min} to ${max}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const port = integer(1, 65_535, 'an integer port');
+
+const list = z.string().transform((text) =>
+  text
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
+
+const url = (what: string, protocols: string[]) =>
+  z.string().refine(
+    (text) => {
+      try {
+        return protocols.includes(new URL(text).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `expected ${what}` },
+  );
+
+const apiKeys = list.refine((keys) => keys.every((key) => key.length >= 16), {
+  message: 'expected a comma-separated list of keys of at least 16 characters each',
+});
+
+const encryptionKey = z.string().refine((text) => decodeKey(text) !== undefined, {
+  message: 'expected 32 bytes as 64 hex characters or base64 (e.g. `openssl rand -hex 32`)',
+});
+
+/** Decodes TOKEN_ENCRYPTION_KEY (64 hex characters or base64 of 32 bytes). */
+export function decodeKey(text: string): Buffer | undefined {
+  const trimmed = text.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return Buffer.from(trimmed, 'hex');
+  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)) {
+    const bytes = Buffer.from(trimmed, 'base64');
+    if (bytes.length === 32) return bytes;
+  }
+  return undefined;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Every env variable of design.md §6 with its default; all are optional locally. */
+const schema = z.object({
+  PORT: port.prefault('3000'),
+  HOST: z.string().min(1).prefault('127.0.0.1'),
+  DATA_DIR: z.string().min(1).prefault('.data'),
+  DATABASE_URL: url('a postgres:// or postgresql:// URL', ['postgres:', 'postgresql:']).optional(),
+  POSTGRES_PORT: port.optional(),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^\s:/]+:\d{1,5}$/, { message: 'expected host:port, e.g. localhost:7233' })
+    .optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).prefault('default'),
+  TEMPORAL_PORT: port.prefault('7233'),
+  TEMPORAL_UI_PORT: port.prefault('8233'),
+  TEMPORAL_CLI_PATH: z.string().min(1).optional(),
+  META_MODE: z.enum(['live', 'sandbox'], { message: 'expected live or sandbox' }).optional(),
+  META_GRAPH_URL: url('an http(s) URL', ['http:', 'https:']).optional(),
+  META_GRAPH_VERSION: z
+    .string()
+    .regex(/^v\d+\.\d+$/, { message: 'expected a Graph API version such as v24.0' })
+    .prefault('v24.0'),
+  META_TIMEOUT: duration(100, 300_000).prefault('15s'),
+  CACHE_TTL: duration(1_000).prefault('3h'),
+  REFRESH_INTERVAL: duration(60_000).prefault('3h'),
+  REFRESH_SPACING: duration(0, 3_600_000).prefault('2s'),
+  REFRESH_LOOKBACK_DAYS: integer(1, 90, 'a whole number of days').prefault('2'),
+  REFRESH_COOLDOWN: duration(0).prefault('5m'),
+  READ_API_KEYS: apiKeys.prefault(''),
+  ADMIN_API_KEYS: apiKeys.prefault(''),
+  TOKEN_ENCRYPTION_KEY: encryptionKey.optional(),
+  CORS_ORIGINS: list.prefault(''),
+  WORKER_METRICS_PORT: port.optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).prefault('info'),
+});
+
+type Env = z.output<typeof schema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl?: string;
+  postgresPort?: number;
+  temporal: {
+    address?: string;
+    namespace: string;
+    port: number;
+    uiPort: number;
+    cliPath?: string;
+  };
+  meta: {
+    mode?: 'live' | 'sandbox';
+    graphUrl?: string;
+    graphVersion: string;
+    timeoutMs: number;
+  };
+  cacheTtlMs: number;
+  refresh: {
+    intervalMs: number;
+    spacingMs: number;
+    lookbackDays: number;
+    cooldownMs: number;
+  };
+  readApiKeys: string[];
+  adminApiKeys: string[];
+  tokenEncryptionKey?: Buffer;
+  corsOrigins: string[];
+  workerMetricsPort?: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+}
+
+/** The env variable names the service reads; docs and docker-compose are checked against it. */
+export const ENV_VARIABLES = Object.keys(schema.shape) as (keyof Env)[];
+
+/**
+ * Reads every env variable once. Empty strings count as unset, so `PORT=` in a .env file
+ * falls back to the default instead of failing.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const name of ENV_VARIABLES) {
+    const value = env[name];
+    if (value !== undefined && value.trim() !== '') input[name] = value;
+  }
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      return `${name}=${JSON.stringify(input[name] ?? '')}: ${issue.message}`;
+    });
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: e.DATA_DIR,
+    databaseUrl: e.DATABASE_URL,
+    postgresPort: e.POSTGRES_PORT,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      port: e.TEMPORAL_PORT,
+      uiPort: e.TEMPORAL_UI_PORT,
+      cliPath: e.TEMPORAL_CLI_PATH,
+    },
+    meta: {
+      mode: e.META_MODE,
+      graphUrl: e.META_GRAPH_URL,
+      graphVersion: e.META_GRAPH_VERSION,
+      timeoutMs: e.META_TIMEOUT,
+    },
+    cacheTtlMs: e.CACHE_TTL,
+    refresh: {
+      intervalMs: e.REFRESH_INTERVAL,
+      spacingMs: e.REFRESH_SPACING,
+      lookbackDays: e.REFRESH_LOOKBACK_DAYS,
+      cooldownMs: e.REFRESH_COOLDOWN,
+    },
+    readApiKeys: e.READ_API_KEYS,
+    adminApiKeys: e.ADMIN_API_KEYS,
+    tokenEncryptionKey: e.TOKEN_ENCRYPTION_KEY ? decodeKey(e.TOKEN_ENCRYPTION_KEY) : undefined,
+    corsOrigins: e.CORS_ORIGINS,
+    workerMetricsPort: e.WORKER_METRICS_PORT,
+    logLevel: e.LOG_LEVEL,
+  };
+}
