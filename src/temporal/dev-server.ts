@@ -1,0 +1,96 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CLIENT_ID_SEARCH_ATTRIBUTE } from '../../workflows/definitions';
+import { StartupError } from '../main';
+import { isListening, waitFor } from '../net';
+
+export interface TemporalDevServerOptions {
+  binary: string;
+  ip?: string;
+  port: number;
+  /** Web UI port; headless when omitted. */
+  uiPort?: number;
+  /** SQLite file that keeps workflows across restarts. */
+  dbFile: string;
+  namespace: string;
+  /** Extra `--dynamic-config-value KEY=JSON` pairs. */
+  dynamicConfig?: Record<string, unknown>;
+  onLog?: (line: string) => void;
+  startTimeoutMs?: number;
+}
+
+export interface TemporalDevServer {
+  address: string;
+  uiUrl?: string;
+  stop(): Promise<void>;
+}
+
+/** Search attributes every namespace of ours needs; the Web UI filters a client's runs by them. */
+export const SEARCH_ATTRIBUTES = [CLIENT_ID_SEARCH_ATTRIBUTE];
+
+/** Runs `temporal server start-dev` as a child process and waits until its frontend answers. */
+export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
+  const ip = options.ip ?? '127.0.0.1';
+  for (const [port, variable] of [[options.port, 'TEMPORAL_PORT'], [options.uiPort, 'TEMPORAL_UI_PORT']] as const) {
+    if (port !== undefined && (await isListening(port, ip))) {
+      throw new StartupError(
+        `port ${port} (${variable}) is already in use. Is another Temporal server running? ` +
+          `Use it with TEMPORAL_ADDRESS=${ip}:${options.port}, or choose another ${variable}.`,
+      );
+    }
+  }
+  fs.mkdirSync(path.dirname(path.resolve(options.dbFile)), { recursive: true });
+  const args = [
+    'server', 'start-dev',
+    '--ip', ip,
+    '--port', String(options.port),
+    '--db-filename', options.dbFile,
+    '--namespace', options.namespace,
+    '--log-level', 'warn',
+    ...SEARCH_ATTRIBUTES.flatMap(({ name }) => ['--search-attribute', `${name}=Keyword`]),
+    ...(options.uiPort !== undefined ? ['--ui-port', String(options.uiPort)] : ['--headless']),
+    ...Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
+  ];
+  const child = spawn(options.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const recent: string[] = [];
+  const onOutput = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) {
+      recent.push(line);
+      if (recent.length > 20) recent.shift();
+      options.onLog?.(line);
+    }
+  };
+  child.stdout!.on('data', onOutput);
+  child.stderr!.on('data', onOutput);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let exitCode: number | null | undefined;
+  void exited.then((code) => (exitCode = code));
+
+  try {
+    await waitFor(
+      async () => {
+        if (exitCode !== undefined) throw new Error(`exited with code ${exitCode}: ${recent.slice(-3).join(' | ')}`);
+        return (await isListening(options.port, ip)) && (options.uiPort === undefined || (await isListening(options.uiPort, ip)));
+      },
+      { timeoutMs: options.startTimeoutMs ?? 60_000, what: 'the Temporal dev server to listen' },
+    );
+  } catch (err) {
+    await stopChild(child, exited);
+    throw new StartupError(`the Temporal dev server did not start: ${err instanceof Error ? err.message : String(err)}`);
+  }
+
+  return {
+    address: `${ip}:${options.port}`,
+    uiUrl: options.uiPort !== undefined ? `http://${ip === '0.0.0.0' ? '127.0.0.1' : ip}:${options.uiPort}` : undefined,
+    stop: () => stopChild(child, exited),
+  };
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
