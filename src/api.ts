@@ -1,0 +1,25 @@
+import { loadConfig } from './config';
+import { Lifecycle } from './lifecycle';
+import { createLogger } from './logger';
+import { runMain } from './main';
+import { runApi } from './api/server';
+import { provideDatabase, provideTemporal } from './services';
+
+/** `npm run api`: the read API alone, against DATABASE_URL and TEMPORAL_ADDRESS. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const lifecycle = new Lifecycle(logger);
+  lifecycle.handleSignals();
+  try {
+    const database = await provideDatabase(config, logger, lifecycle, { embedded: false });
+    const temporal = await provideTemporal(config, logger, lifecycle, { devServer: false });
+    const url = await runApi(config, logger, lifecycle, { db: database.db, address: temporal.address });
+    logger.info({ url, temporal: temporal.address }, 'API listening');
+  } catch (err) {
+    await lifecycle.shutdown('startup failed');
+    throw err;
+  }
+}
+
+runMain(main);

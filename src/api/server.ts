@@ -1,0 +1,35 @@
+import http from 'node:http';
+import type { Config } from '../config';
+import type { Db } from '../db';
+import type { Lifecycle } from '../lifecycle';
+import type { Logger } from '../logger';
+import { StartupError } from '../main';
+import { createTemporalClient } from '../temporal/client';
+import { createApp } from './app';
+
+/** Serves the API until the lifecycle stops it. */
+export async function runApi(
+  config: Config,
+  logger: Logger,
+  lifecycle: Lifecycle,
+  { db, address }: { db: Db; address: string },
+): Promise<string> {
+  const temporal = createTemporalClient(address, config.temporal.namespace);
+  lifecycle.add('temporal client', () => temporal.connection.close());
+  const app = createApp({ config, db, temporal, logger });
+  const server = await new Promise<http.Server>((resolve, reject) => {
+    const s = app.listen(config.port, config.host, () => resolve(s));
+    s.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new StartupError(`port ${config.port} (PORT) is already in use; choose another PORT`)
+          : err,
+      ),
+    );
+  });
+  lifecycle.add('api', () => new Promise<void>((resolve) => server.close(() => resolve())));
+  // Keep-alive connections would hold close() open until they time out.
+  lifecycle.add('api connections', () => server.closeAllConnections());
+  return `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
+}
+

@@ -1,0 +1,25 @@
+import { loadConfig } from './config';
+import { Lifecycle } from './lifecycle';
+import { createLogger } from './logger';
+import { runMain } from './main';
+import { provideDatabase, provideTemporal } from './services';
+import { runWorker } from './temporal/worker';
+
+/** `npm run worker`: one Temporal worker against DATABASE_URL and TEMPORAL_ADDRESS; run as many as needed. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const lifecycle = new Lifecycle(logger);
+  lifecycle.handleSignals();
+  try {
+    const database = await provideDatabase(config, logger, lifecycle, { embedded: false });
+    const temporal = await provideTemporal(config, logger, lifecycle, { devServer: false });
+    await runWorker(config, logger, lifecycle, { db: database.db, address: temporal.address });
+    logger.info({ temporal: temporal.address }, 'worker running');
+  } catch (err) {
+    await lifecycle.shutdown('startup failed');
+    throw err;
+  }
+}
+
+runMain(main);
