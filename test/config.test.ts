@@ -1,0 +1,76 @@
+import { ConfigError, loadConfig, parseDuration } from '../src/config';
+import { collect, spawnEntry } from './helpers/process';
+
+describe('configuration', () => {
+  it('gives every variable its documented default', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      dataDir: '.data',
+      databaseUrl: undefined,
+      temporal: { address: undefined, namespace: 'default', port: 7233, uiPort: 8233 },
+      meta: { mode: undefined, graphVersion: 'v24.0' },
+      cacheTtlMs: 3 * 3_600_000,
+      refresh: { intervalMs: 3 * 3_600_000, spacingMs: 2_000, lookbackDays: 2, cooldownMs: 5 * 60_000 },
+      readApiKeys: [],
+      adminApiKeys: [],
+      corsOrigins: [],
+      logLevel: 'info',
+    });
+  });
+
+  it('reads durations written as 500ms, 2s, 5m and 3h', () => {
+    expect(parseDuration('500ms')).toBe(500);
+    expect(parseDuration('2s')).toBe(2_000);
+    expect(parseDuration('5m')).toBe(300_000);
+    expect(parseDuration('3h')).toBe(10_800_000);
+    expect(parseDuration('abc')).toBeUndefined();
+    expect(parseDuration('10')).toBeUndefined();
+    const config = loadConfig({ REFRESH_SPACING: '500ms', CACHE_TTL: '90m', REFRESH_COOLDOWN: '0s' });
+    expect(config.refresh.spacingMs).toBe(500);
+    expect(config.cacheTtlMs).toBe(5_400_000);
+    expect(config.refresh.cooldownMs).toBe(0);
+  });
+
+  it('lists every bad value at once with what is expected', () => {
+    let error: unknown;
+    try {
+      loadConfig({ REFRESH_SPACING: 'abc', PORT: '70000', META_MODE: 'mock', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual(
+      expect.arrayContaining([
+        'PORT="70000": expected an integer port from 1 to 65535',
+        'REFRESH_SPACING="abc": expected a duration such as 500ms, 2s, 5m or 3h',
+        'META_MODE="mock": expected live or sandbox',
+        'DATABASE_URL="mysql://x": expected a postgres:// or postgresql:// URL',
+        'LOG_LEVEL="loud": expected one of fatal, error, warn, info, debug, trace, silent',
+      ]),
+    );
+    expect((error as ConfigError).problems).toHaveLength(5);
+  });
+
+  it('rejects keys and encryption keys that are too weak', () => {
+    expect(() => loadConfig({ ADMIN_API_KEYS: 'short' })).toThrow(/ADMIN_API_KEYS="short": expected a comma-separated list/);
+    expect(() => loadConfig({ TOKEN_ENCRYPTION_KEY: 'abcd' })).toThrow(/TOKEN_ENCRYPTION_KEY=.*expected 32 bytes/);
+    const key = 'a'.repeat(64);
+    expect(loadConfig({ TOKEN_ENCRYPTION_KEY: key }).tokenEncryptionKey).toHaveLength(32);
+    expect(loadConfig({ READ_API_KEYS: ' reader-key-0123456789 , other-reader-key-01 ' }).readApiKeys).toEqual([
+      'reader-key-0123456789',
+      'other-reader-key-01',
+    ]);
+  });
+
+  it('stops a process with bad values: exit code 2, the list of problems, no stack trace', async () => {
+    const run = collect(spawnEntry('api.ts', { REFRESH_SPACING: 'abc', PORT: '70000' }));
+    const { code, stderr } = await run.exited;
+    expect(code).toBe(2);
+    expect(stderr).toContain('Invalid configuration:');
+    expect(stderr).toContain('  - PORT="70000": expected an integer port from 1 to 65535');
+    expect(stderr).toContain('  - REFRESH_SPACING="abc": expected a duration such as 500ms, 2s, 5m or 3h');
+    expect(stderr).not.toMatch(/^\s+at /m);
+  });
+});
