@@ -1,0 +1,71 @@
+/**
+ * What the Meta Graph client gives the rest of the service. Refresh activities and the
+ * sandbox's tests rely on these shapes; the JSON of Meta itself stays inside `src/meta/`.
+ */
+
+/** The four numbers of the dashboard, named as in the seed's `cache_data`. */
+export type MetricName = 'facebookNewFollowers' | 'instagramFollowers' | 'instagramReach' | 'instagramProfileViews';
+
+export const METRIC_NAMES: readonly MetricName[] = [
+  'facebookNewFollowers',
+  'instagramFollowers',
+  'instagramReach',
+  'instagramProfileViews',
+];
+
+/** Why a number is `null`; a missing number is never 0. */
+export type UnavailableReason =
+  | 'metric_unsupported' // Meta answered (#100) invalid metric for it
+  | 'instagram_not_linked' // the client has no Instagram account
+  | 'no_data' // Meta answered an empty data set for that day
+  | 'no_snapshot'; // a point-in-time number (followers) never captured on that day
+
+/** A number, or `null` with the reason it is missing. */
+export type MetricValue = { value: number; reason?: undefined } | { value: null; reason: UnavailableReason };
+
+/** The per-day numbers Meta keeps history for. */
+export interface DayInsights {
+  /** `YYYY-MM-DD`, a calendar day in the client's timezone. */
+  day: string;
+  facebookNewFollowers: MetricValue;
+  instagramReach: MetricValue;
+  instagramProfileViews: MetricValue;
+}
+
+/** Percentages (0–100) of Meta's budgets used, from `X-App-Usage` / `X-Business-Use-Case-Usage`. */
+export interface MetaUsage {
+  /** App-level usage: the largest of call_count, total_time, total_cputime; undefined when the header was absent. */
+  appPercent?: number;
+  /** Business-use-case usage per object id: the largest percentage over its entries. */
+  business: Record<string, { type: string; percent: number; estimatedTimeToRegainAccessMinutes: number }>;
+  /** The largest percentage seen anywhere (0 when no header was sent). */
+  maxPercent: number;
+}
+
+export interface FetchInsightsInput {
+  accessToken: string;
+  facebookPageId: string;
+  /** Null when the client has no linked Instagram account. */
+  instagramAccountId: string | null;
+  /** Days to fetch, `YYYY-MM-DD`, in the client's timezone; at most 90. */
+  days: string[];
+  /** IANA timezone of the client (e.g. `Europe/Warsaw`), for Instagram's unix since/until. */
+  timezone: string;
+}
+
+export interface FetchInsightsResult {
+  /** When Meta answered (ISO 8601). */
+  fetchedAt: string;
+  /** Instagram followers now: a point-in-time count, Meta keeps no history of it. */
+  instagramFollowers: MetricValue;
+  /** One entry per requested day, in the order requested. */
+  days: DayInsights[];
+  /** The usage reported by the last response that carried the headers (merged over the calls). */
+  usage: MetaUsage;
+  /** How many HTTP calls were made. */
+  calls: number;
+}
+
+export interface MetaClient {
+  fetchInsights(input: FetchInsightsInput): Promise<FetchInsightsResult>;
+}
