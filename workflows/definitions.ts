@@ -5,6 +5,7 @@
  */
 
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 
 /** The one task queue every worker of this service polls. */
 export const TASK_QUEUE = 'social-media-cache';
@@ -17,3 +18,98 @@ export interface WorkerHealth {
 
 /** Set on every client refresh, so the Web UI and CLI find a client's runs (`ClientId = "…"`). */
 export const CLIENT_ID_SEARCH_ATTRIBUTE = defineSearchAttributeKey('ClientId', SearchAttributeType.KEYWORD);
+
+/** The Schedule that starts a refresh cycle every REFRESH_INTERVAL. */
+export const REFRESH_SCHEDULE_ID = 'social-media-cache-refresh';
+
+/** Base workflow id of cycles; scheduled runs get `<id>-<RFC3339 time>` from Temporal. */
+export const REFRESH_CYCLE_WORKFLOW_ID = 'social-media-cache-refresh-cycle';
+
+/**
+ * Workflow id of a client's refresh, the same for scheduled and on-demand refreshes, so that
+ * at most one refresh of a client is in flight at a time.
+ */
+export function clientRefreshWorkflowId(clientId: string): string {
+  return `social-media-cache-refresh-${clientId}`;
+}
+
+/** Clients per parent run before it continues as new; see the issue note for the event budget. */
+export const DEFAULT_PAGE_SIZE = 100;
+
+export type RefreshTrigger = 'schedule' | 'manual' | 'on_demand';
+
+export type ClientOutcome = 'refreshed' | 'failed' | 'skipped_token_invalid' | 'already_running';
+
+export interface RefreshTotals {
+  total: number;
+  refreshed: number;
+  failed: number;
+  skippedTokenInvalid: number;
+  alreadyRunning: number;
+}
+
+export interface RefreshAllInput {
+  trigger: 'schedule' | 'manual';
+  /** Pause between two child starts, in ms. */
+  spacingMs: number;
+  /** Days refreshed per client: today and the days before. */
+  lookbackDays: number;
+  /** Clients per run before continue-as-new. */
+  pageSize?: number;
+  /** Carried over continue-as-new. */
+  state?: {
+    cycleId: string;
+    cursor: string | null;
+    totals: RefreshTotals;
+    /** Whether a child was started already (the next start waits the spacing first). */
+    startedAny: boolean;
+    /** Earliest time the next child may start (app-level throttling), epoch ms. */
+    notBefore?: number;
+    lastAppPercent?: number;
+  };
+}
+
+export interface RefreshClientInput {
+  clientId: string;
+  trigger: RefreshTrigger;
+  lookbackDays: number;
+  /** The cycle's `refresh_runs.id`, for scheduled refreshes. */
+  cycleId?: string;
+}
+
+export interface RefreshClientResult {
+  clientId: string;
+  outcome: Exclude<ClientOutcome, 'already_running'>;
+  /** Meta's error code, or the error's type when Meta gave none. */
+  errorCode?: string;
+  errorType?: string;
+  message?: string;
+  attempts: number;
+  durationMs: number;
+  /** App-level usage percentage Meta reported on the last call (X-App-Usage). */
+  appPercent?: number;
+  /** Set when Meta throttled the whole app: how long to stop calling, in ms. */
+  appThrottledForMs?: number;
+  /** On-demand requests that arrived while this refresh ran and were folded into it. */
+  coalescedRequests: number;
+}
+
+export interface CycleProgress {
+  cycleId: string | null;
+  trigger: 'schedule' | 'manual';
+  total: number;
+  done: number;
+  refreshed: number;
+  failed: number;
+  skippedTokenInvalid: number;
+  alreadyRunning: number;
+  currentClientId: string | null;
+  /** Pause applied before the next child start, in ms (grows when Meta's usage is high). */
+  currentSpacingMs: number;
+}
+
+/** Asks a running client refresh to count an on-demand request; it is folded into the running refresh. */
+export const refreshRequestedSignal = defineSignal<[{ requestedAt: string; by: 'reader' | 'admin' }]>('refreshRequested');
+
+/** Progress of a running cycle: done / total / failed and the client being refreshed. */
+export const progressQuery = defineQuery<CycleProgress>('progress');

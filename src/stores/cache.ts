@@ -1,0 +1,97 @@
+import type { Db } from '../db';
+import type { MetricName, UnavailableReason } from '../meta/types';
+
+/** The seed's `cache_data`: the four numbers, `null` with a reason when Meta did not give one. */
+export type CacheData = Record<MetricName, number | null> & {
+  unavailable?: Partial<Record<MetricName, UnavailableReason>>;
+};
+
+export interface CacheEntry {
+  clientId: string;
+  periodId: string;
+  /** Null while no refresh has succeeded for the day (the row only records attempts). */
+  data: CacheData | null;
+  lastUpdated: Date;
+  fetchedAt: Date | null;
+  lastAttemptAt: Date | null;
+  lastErrorCode: string | null;
+  lastErrorMessage: string | null;
+}
+
+interface CacheRow {
+  client_id: string;
+  period_id: string;
+  cache_data: CacheData | Record<string, never>;
+  last_updated: Date;
+  fetched_at: Date | null;
+  last_attempt_at: Date | null;
+  last_error_code: string | null;
+  last_error_message: string | null;
+}
+
+function toEntry(row: CacheRow): CacheEntry {
+  return {
+    clientId: row.client_id,
+    periodId: row.period_id,
+    data: row.fetched_at ? (row.cache_data as CacheData) : null,
+    lastUpdated: row.last_updated,
+    fetchedAt: row.fetched_at,
+    lastAttemptAt: row.last_attempt_at,
+    lastErrorCode: row.last_error_code,
+    lastErrorMessage: row.last_error_message,
+  };
+}
+
+/** The `social_media_cache` table, written only under the last-known-good rule. */
+export class CacheStore {
+  constructor(private readonly db: Db) {}
+
+  async get(clientId: string, periodId: string): Promise<CacheEntry | undefined> {
+    const row = await this.db<CacheRow>('social_media_cache').where({ client_id: clientId, period_id: periodId }).first();
+    return row ? toEntry(row) : undefined;
+  }
+
+  /** The rows of `from`..`to` (inclusive, `YYYY-MM-DD`), by day. */
+  async range(clientId: string, from: string, to: string): Promise<CacheEntry[]> {
+    const rows = await this.db<CacheRow>('social_media_cache')
+      .where({ client_id: clientId })
+      .whereBetween('period_id', [from, to])
+      .orderBy('period_id');
+    return rows.map(toEntry);
+  }
+
+  /**
+   * Writes one day's numbers unless the row already holds data fetched at the same time or
+   * later. Returns whether the row changed.
+   */
+  async writeDay(clientId: string, periodId: string, data: CacheData, fetchedAt: Date): Promise<boolean> {
+    const result = await this.db.raw<{ rowCount: number }>(
+      `insert into social_media_cache (client_id, period_id, cache_data, last_updated, fetched_at, last_attempt_at)
+       values (?, ?, ?::jsonb, ?, ?, now())
+       on conflict (client_id, period_id) do update
+          set cache_data = excluded.cache_data,
+              last_updated = excluded.last_updated,
+              fetched_at = excluded.fetched_at,
+              last_attempt_at = excluded.last_attempt_at,
+              last_error_code = null,
+              last_error_message = null
+        where social_media_cache.fetched_at is null or social_media_cache.fetched_at < excluded.fetched_at`,
+      [clientId, periodId, JSON.stringify(data), fetchedAt, fetchedAt],
+    );
+    return result.rowCount > 0;
+  }
+
+  /** Records a failed attempt on each day's row, creating empty rows where none exist; never touches numbers. */
+  async recordFailure(clientId: string, periodIds: string[], error: { code: string; message: string }): Promise<void> {
+    if (!periodIds.length) return;
+    await this.db.raw(
+      `insert into social_media_cache (client_id, period_id, cache_data, last_attempt_at, last_error_code, last_error_message)
+       select ?, p, '{}'::jsonb, now(), ?, ? from unnest(?::text[]) as p
+       on conflict (client_id, period_id) do update
+          set last_attempt_at = excluded.last_attempt_at,
+              last_error_code = excluded.last_error_code,
+              last_error_message = excluded.last_error_message`,
+      [clientId, error.code, error.message.slice(0, 500), periodIds],
+    );
+  }
+}

@@ -1,0 +1,187 @@
+import { decryptSecret, encryptSecret } from '../crypto';
+import type { Db } from '../db';
+
+export type TokenStatus = 'unknown' | 'valid' | 'invalid';
+
+/** A client as the service shows it: never its token, only whether it has one. */
+export interface Client {
+  id: string;
+  name: string;
+  facebookPageId: string;
+  instagramAccountId: string | null;
+  timezone: string;
+  tokenStatus: TokenStatus;
+  tokenError: string | null;
+  hasToken: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** What a refresh needs to call Meta for a client; exists only inside activities. */
+export interface ClientCredentials {
+  accessToken: string;
+  facebookPageId: string;
+  instagramAccountId: string | null;
+  timezone: string;
+  tokenStatus: TokenStatus;
+}
+
+export interface NewClient {
+  name: string;
+  facebookPageId: string;
+  instagramAccountId?: string | null;
+  accessToken?: string | null;
+  timezone?: string;
+}
+
+export type ClientPatch = Partial<NewClient>;
+
+interface ClientRow {
+  id: string;
+  name: string;
+  facebook_page_id: string;
+  instagram_account_id: string | null;
+  meta_access_token_encrypted: string | null;
+  token_status: TokenStatus;
+  token_error: string | null;
+  timezone: string;
+  created_at: Date;
+  updated_at: Date;
+  refresh_requested_at: Date | null;
+}
+
+function toClient(row: ClientRow): Client {
+  return {
+    id: row.id,
+    name: row.name,
+    facebookPageId: row.facebook_page_id,
+    instagramAccountId: row.instagram_account_id,
+    timezone: row.timezone,
+    tokenStatus: row.token_status,
+    tokenError: row.token_error,
+    hasToken: row.meta_access_token_encrypted !== null,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** The `clients` table; tokens are encrypted on the way in and decrypted only by `credentials`. */
+export class ClientStore {
+  constructor(
+    private readonly db: Db,
+    private readonly tokenKey?: Buffer,
+  ) {}
+
+  private encrypt(token: string): string {
+    if (!this.tokenKey) throw new Error('TOKEN_ENCRYPTION_KEY is not set: tokens cannot be stored');
+    return encryptSecret(this.tokenKey, token);
+  }
+
+  async create(input: NewClient): Promise<Client> {
+    const [row] = await this.db<ClientRow>('clients')
+      .insert({
+        name: input.name,
+        facebook_page_id: input.facebookPageId,
+        instagram_account_id: input.instagramAccountId ?? null,
+        meta_access_token_encrypted: input.accessToken ? this.encrypt(input.accessToken) : null,
+        ...(input.timezone ? { timezone: input.timezone } : {}),
+      })
+      .returning('*');
+    return toClient(row as ClientRow);
+  }
+
+  async get(id: string): Promise<Client | undefined> {
+    const row = await this.db<ClientRow>('clients').where({ id }).first();
+    return row ? toClient(row) : undefined;
+  }
+
+  async list(): Promise<Client[]> {
+    const rows = await this.db<ClientRow>('clients').orderBy([{ column: 'name' }, { column: 'id' }]);
+    return rows.map(toClient);
+  }
+
+  /** Applies a patch; a new token resets the token status to `unknown`. */
+  async update(id: string, patch: ClientPatch): Promise<Client | undefined> {
+    const changes: Partial<ClientRow> = {};
+    if (patch.name !== undefined) changes.name = patch.name;
+    if (patch.facebookPageId !== undefined) changes.facebook_page_id = patch.facebookPageId;
+    if (patch.instagramAccountId !== undefined) changes.instagram_account_id = patch.instagramAccountId;
+    if (patch.timezone !== undefined) changes.timezone = patch.timezone;
+    if (patch.accessToken !== undefined) {
+      changes.meta_access_token_encrypted = patch.accessToken ? this.encrypt(patch.accessToken) : null;
+      changes.token_status = 'unknown';
+      changes.token_error = null;
+    }
+    const [row] = await this.db<ClientRow>('clients')
+      .where({ id })
+      .update({ ...changes, updated_at: this.db.fn.now() as unknown as Date })
+      .returning('*');
+    return row ? toClient(row as ClientRow) : undefined;
+  }
+
+  async remove(id: string): Promise<boolean> {
+    return (await this.db('clients').where({ id }).delete()) > 0;
+  }
+
+  /** Clients with a token, in id order after `afterId` (keyset pagination for the refresh cycle). */
+  async pageWithToken(afterId: string | null, limit: number): Promise<{ id: string; tokenStatus: TokenStatus }[]> {
+    const rows = await this.db<ClientRow>('clients')
+      .whereNotNull('meta_access_token_encrypted')
+      .modify((q) => {
+        if (afterId) void q.where('id', '>', afterId);
+      })
+      .orderBy('id')
+      .limit(limit)
+      .select('id', 'token_status');
+    return rows.map((r: Pick<ClientRow, 'id' | 'token_status'>) => ({ id: r.id, tokenStatus: r.token_status }));
+  }
+
+  async countWithToken(): Promise<number> {
+    const row = await this.db('clients').whereNotNull('meta_access_token_encrypted').count<{ n: string }[]>('* as n').first();
+    return Number(row?.n ?? 0);
+  }
+
+  async credentials(id: string): Promise<ClientCredentials | undefined> {
+    const row = await this.db<ClientRow>('clients').where({ id }).first();
+    if (!row?.meta_access_token_encrypted) return undefined;
+    if (!this.tokenKey) throw new Error('TOKEN_ENCRYPTION_KEY is not set: tokens cannot be read');
+    return {
+      accessToken: decryptSecret(this.tokenKey, row.meta_access_token_encrypted),
+      facebookPageId: row.facebook_page_id,
+      instagramAccountId: row.instagram_account_id,
+      timezone: row.timezone,
+      tokenStatus: row.token_status,
+    };
+  }
+
+  async markToken(id: string, status: TokenStatus, error: string | null = null): Promise<void> {
+    await this.db('clients').where({ id }).update({ token_status: status, token_error: error, updated_at: this.db.fn.now() });
+  }
+
+  /**
+   * Claims the client's on-demand refresh slot unless one was claimed within `cooldownMs`: one
+   * conditional UPDATE, so concurrent API processes let exactly one request through.
+   */
+  async claimRefreshSlot(id: string, cooldownMs: number): Promise<{ claimed: true; previous: Date | null } | { claimed: false; retryAfterMs: number }> {
+    const claimed = await this.db.raw<{ rows: { previous: Date | null }[] }>(
+      `update clients c set refresh_requested_at = now()
+         from (select id, refresh_requested_at as previous from clients where id = ? for update) p
+        where c.id = p.id
+          and (p.previous is null or p.previous <= now() - (? * interval '1 millisecond'))
+        returning p.previous`,
+      [id, cooldownMs],
+    );
+    if (claimed.rows.length) return { claimed: true, previous: claimed.rows[0].previous };
+    const row = await this.db.raw<{ rows: { wait_ms: string | null }[] }>(
+      `select ceil(extract(epoch from (refresh_requested_at + (? * interval '1 millisecond') - now())) * 1000) as wait_ms
+         from clients where id = ?`,
+      [cooldownMs, id],
+    );
+    return { claimed: false, retryAfterMs: Math.max(0, Number(row.rows[0]?.wait_ms ?? 0)) };
+  }
+
+  /** Gives a claimed slot back (the refresh could not be started), restoring the previous time. */
+  async releaseRefreshSlot(id: string, previous: Date | null): Promise<void> {
+    await this.db('clients').where({ id }).update({ refresh_requested_at: previous });
+  }
+}
