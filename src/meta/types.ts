@@ -51,6 +51,8 @@ export interface FetchInsightsInput {
   days: string[];
   /** IANA timezone of the client (e.g. `Europe/Warsaw`), for Instagram's unix since/until. */
   timezone: string;
+  /** Aborts the calls in flight (e.g. an activity's cancellation signal); its reason is thrown. */
+  signal?: AbortSignal;
 }
 
 export interface FetchInsightsResult {

@@ -1,0 +1,302 @@
+import { z } from 'zod';
+import type { Logger } from '../logger';
+import { classifyMetaError, isInvalidMetricError, redactToken } from './classify';
+import { MetaBadRequestError, MetaTransientError } from './errors';
+import { addDays, dayBoundsUnix, dayOfEndTime, daysBetween, isCalendarDay, isTimeZone } from './time';
+import type { DayInsights, FetchInsightsInput, FetchInsightsResult, MetaClient, MetaUsage, MetricValue } from './types';
+import { emptyUsage, mergeUsage, parseUsageHeaders } from './usage';
+
+export const DEFAULT_GRAPH_URL = 'https://graph.facebook.com';
+
+export interface MetaClientOptions {
+  /** Base URL without the version: Meta's (the default) or the sandbox's. */
+  graphUrl?: string;
+  /** Graph API version, e.g. `v24.0`. */
+  graphVersion: string;
+  /** Limit of one HTTP request, body included. */
+  timeoutMs: number;
+  logger: Logger;
+  /** Defaults to the global fetch; tests may pass their own. */
+  fetch?: typeof fetch;
+}
+
+/** Facebook new followers per day; the removed `page_fan_adds_unique` answered the same question. */
+export const PAGE_FOLLOWS_METRIC = 'page_daily_follows_unique';
+
+/** Both are "at risk" (meta-graph-api.md): requested together, split up when one is refused. */
+export const INSTAGRAM_METRICS = ['reach', 'profile_views'] as const;
+type InstagramMetric = (typeof INSTAGRAM_METRICS)[number];
+
+const INSTAGRAM_FIELD = { reach: 'instagramReach', profile_views: 'instagramProfileViews' } as const;
+
+/** Meta refuses Page insights windows longer than this. */
+const MAX_WINDOW_DAYS = 90;
+
+const pageInsightsSchema = z.object({
+  data: z.array(
+    z.object({
+      name: z.string(),
+      values: z.array(z.object({ value: z.unknown().optional(), end_time: z.string() })).optional(),
+    }),
+  ),
+});
+
+const instagramInsightsSchema = z.object({
+  data: z.array(z.object({ name: z.string(), total_value: z.object({ value: z.unknown().optional() }).optional() })),
+});
+
+const instagramUserSchema = z.object({ followers_count: z.unknown().optional() });
+
+const unavailable = (reason: Extract<MetricValue, { value: null }>['reason']): MetricValue => ({ value: null, reason });
+
+function toMetric(value: unknown): MetricValue {
+  return typeof value === 'number' && Number.isFinite(value) ? { value } : unavailable('no_data');
+}
+
+/**
+ * The Meta Graph API client: for one client and a list of days, one Page insights call per
+ * 90-day window, `followers_count` once, and one Instagram insights call per day.
+ */
+export function createMetaClient(options: MetaClientOptions): MetaClient {
+  const base = `${(options.graphUrl ?? DEFAULT_GRAPH_URL).replace(/\/+$/, '')}/${options.graphVersion}`;
+  return {
+    async fetchInsights(input: FetchInsightsInput): Promise<FetchInsightsResult> {
+      const days = checkInput(input);
+      const graph = new GraphCalls(base, options, input.accessToken, input.signal);
+      const log = options.logger.child({ facebookPageId: input.facebookPageId, instagramAccountId: input.instagramAccountId });
+
+      const facebook = await fetchPageFollows(graph, input.facebookPageId, days, log);
+
+      let instagramFollowers: MetricValue = unavailable('instagram_not_linked');
+      const instagram = new Map<string, Record<InstagramMetric, MetricValue>>();
+      if (input.instagramAccountId !== null) {
+        const igId = input.instagramAccountId;
+        const user = parse(instagramUserSchema, await graph.get(encodeURIComponent(igId), { fields: 'followers_count' }), `GET /${igId}`);
+        instagramFollowers = toMetric(user.followers_count);
+        const unsupported = new Set<InstagramMetric>();
+        for (const day of days) {
+          instagram.set(day, await fetchInstagramDay(graph, igId, dayBoundsUnix(day, input.timezone), unsupported, log));
+        }
+      }
+
+      const notLinked = unavailable('instagram_not_linked');
+      const result: FetchInsightsResult = {
+        fetchedAt: new Date().toISOString(),
+        instagramFollowers,
+        days: input.days.map(
+          (day): DayInsights => ({
+            day,
+            facebookNewFollowers: facebook.get(day) ?? unavailable('no_data'),
+            instagramReach: instagram.get(day)?.reach ?? notLinked,
+            instagramProfileViews: instagram.get(day)?.profile_views ?? notLinked,
+          }),
+        ),
+        usage: graph.usage,
+        calls: graph.calls,
+      };
+      log.debug({ calls: result.calls, usage: result.usage, days: days.length }, 'fetched Meta insights');
+      return result;
+    },
+  };
+}
+
+/** The distinct days, sorted; throws a bad request for input no call could answer. */
+function checkInput(input: FetchInsightsInput): string[] {
+  const bad = (message: string) => new MetaBadRequestError(message);
+  if (input.days.length === 0) throw bad('no days to fetch');
+  const invalid = input.days.find((day) => !isCalendarDay(day));
+  if (invalid !== undefined) throw bad(`"${invalid}" is not a day written YYYY-MM-DD`);
+  const days = [...new Set(input.days)].sort();
+  if (days.length > MAX_WINDOW_DAYS) throw bad(`at most ${MAX_WINDOW_DAYS} days per fetch, got ${days.length}`);
+  if (!isTimeZone(input.timezone)) throw bad(`"${input.timezone}" is not an IANA timezone`);
+  if (!input.facebookPageId) throw bad('no Facebook Page id');
+  return days;
+}
+
+/** Groups sorted days into since/until windows Meta accepts (at most 90 days each). */
+function pageWindows(days: string[]): string[][] {
+  const windows: string[][] = [];
+  for (const day of days) {
+    const current = windows[windows.length - 1];
+    if (current && daysBetween(current[0], day) < MAX_WINDOW_DAYS) current.push(day);
+    else windows.push([day]);
+  }
+  return windows;
+}
+
+async function fetchPageFollows(graph: GraphCalls, pageId: string, days: string[], log: Logger): Promise<Map<string, MetricValue>> {
+  const result = new Map<string, MetricValue>();
+  for (const window of pageWindows(days)) {
+    let body: unknown;
+    try {
+      body = await graph.get(`${encodeURIComponent(pageId)}/insights`, {
+        metric: PAGE_FOLLOWS_METRIC,
+        period: 'day',
+        since: window[0],
+        until: addDays(window[window.length - 1], 1),
+      });
+    } catch (err) {
+      if (!isInvalidMetricError(err)) throw err;
+      log.warn({ metric: PAGE_FOLLOWS_METRIC, code: err.code }, 'Meta refused the Page metric; reporting it as unsupported');
+      for (const day of window) result.set(day, unavailable('metric_unsupported'));
+      continue;
+    }
+    const insights = parse(pageInsightsSchema, body, `GET /${pageId}/insights`);
+    const values = insights.data.find((entry) => entry.name === PAGE_FOLLOWS_METRIC)?.values ?? [];
+    const wanted = new Set(window);
+    for (const { value, end_time } of values) {
+      const day = dayOfEndTime(end_time);
+      if (day !== undefined && wanted.has(day)) result.set(day, toMetric(value));
+    }
+  }
+  return result;
+}
+
+/**
+ * One day of Instagram reach and profile views. When Meta refuses the request as an invalid
+ * metric, each metric is asked alone, so the refused one is known without reading Meta's
+ * message; it stays out of the later days' requests.
+ */
+async function fetchInstagramDay(
+  graph: GraphCalls,
+  igId: string,
+  bounds: { since: number; until: number },
+  unsupported: Set<InstagramMetric>,
+  log: Logger,
+): Promise<Record<InstagramMetric, MetricValue>> {
+  const values: Record<InstagramMetric, MetricValue> = {
+    reach: unavailable('metric_unsupported'),
+    profile_views: unavailable('metric_unsupported'),
+  };
+  const ask = async (metrics: InstagramMetric[]) => {
+    const body = await graph.get(`${encodeURIComponent(igId)}/insights`, {
+      metric: metrics.join(','),
+      period: 'day',
+      metric_type: 'total_value',
+      since: String(bounds.since),
+      until: String(bounds.until),
+    });
+    const insights = parse(instagramInsightsSchema, body, `GET /${igId}/insights`);
+    for (const metric of metrics) values[metric] = toMetric(insights.data.find((entry) => entry.name === metric)?.total_value?.value);
+  };
+  const markUnsupported = (metric: InstagramMetric) => {
+    unsupported.add(metric);
+    log.warn({ metric, field: INSTAGRAM_FIELD[metric] }, 'Meta refused an Instagram metric; reporting it as unsupported');
+  };
+
+  const metrics = INSTAGRAM_METRICS.filter((metric) => !unsupported.has(metric));
+  if (metrics.length === 0) return values;
+  try {
+    await ask(metrics);
+    return values;
+  } catch (err) {
+    if (!isInvalidMetricError(err)) throw err;
+    if (metrics.length === 1) {
+      markUnsupported(metrics[0]);
+      return values;
+    }
+  }
+  for (const metric of metrics) {
+    try {
+      await ask([metric]);
+    } catch (err) {
+      if (!isInvalidMetricError(err)) throw err;
+      markUnsupported(metric);
+    }
+  }
+  return values;
+}
+
+function parse<T>(schema: z.ZodType<T>, body: unknown, call: string): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new MetaBadRequestError(`Meta ${call} answered an unexpected shape: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  return parsed.data;
+}
+
+/** The HTTP calls of one fetch: timeout, usage headers, error classification, and the count. */
+class GraphCalls {
+  calls = 0;
+  usage: MetaUsage = emptyUsage();
+
+  constructor(
+    private readonly base: string,
+    private readonly options: MetaClientOptions,
+    private readonly token: string,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  async get(path: string, params: Record<string, string>): Promise<unknown> {
+    this.signal?.throwIfAborted();
+    const query = new URLSearchParams(params);
+    const call = `GET /${this.options.graphVersion}/${path}`;
+    // The URL that is logged carries no token; the one that is sent does, as Meta expects.
+    const loggedUrl = `${this.base}/${path}?${query}`;
+    query.set('access_token', this.token);
+    const url = `${this.base}/${path}?${query}`;
+    const log = this.options.logger;
+
+    this.calls += 1;
+    const started = Date.now();
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.options.timeoutMs);
+    const relayAbort = () => controller.abort();
+    this.signal?.addEventListener('abort', relayAbort, { once: true });
+    let status: number;
+    let text: string;
+    let headers: Headers;
+    try {
+      const response = await (this.options.fetch ?? fetch)(url, { signal: controller.signal, headers: { accept: 'application/json' } });
+      status = response.status;
+      headers = response.headers;
+      text = await response.text();
+    } catch (err) {
+      if (this.signal?.aborted) throw this.signal.reason;
+      const error = controller.signal.aborted
+        ? new MetaTransientError(`Meta ${call} timed out after ${this.options.timeoutMs} ms`)
+        : new MetaTransientError(this.redact(`Meta ${call} failed: ${networkReason(err)}`));
+      log.debug({ url: loggedUrl, ms: Date.now() - started, error: error.message }, 'Meta call failed');
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      this.signal?.removeEventListener('abort', relayAbort);
+    }
+
+    const usage = parseUsageHeaders(headers);
+    this.usage = mergeUsage(this.usage, usage);
+    const body = readJson(text);
+    const ms = Date.now() - started;
+    const ok = status >= 200 && status < 300 && typeof body === 'object' && body !== null && !('error' in body);
+    if (ok) {
+      log.debug({ url: loggedUrl, status, ms, usage }, 'Meta call');
+      return body;
+    }
+    const error = classifyMetaError({ httpStatus: status, body, usage, call, redact: (message) => this.redact(message) });
+    log.debug(
+      { url: loggedUrl, status, ms, usage, code: error.code, subcode: error.subcode, fbtraceId: error.fbtraceId, error: error.message },
+      'Meta call failed',
+    );
+    throw error;
+  }
+
+  /** Meta's own messages do not echo tokens, but nothing guarantees it; fetch's may quote the URL. */
+  private redact(text: string): string {
+    return redactToken(text, this.token);
+  }
+}
+
+/** `fetch failed (ECONNREFUSED)`; read by shape, as fetch's errors may come from another realm. */
+function networkReason(err: unknown): string {
+  if (typeof err !== 'object' || err === null) return String(err);
+  const { message, cause } = err as { message?: unknown; cause?: { code?: unknown } };
+  const text = typeof message === 'string' ? message : String(err);
+  const code = typeof cause === 'object' && cause !== null && cause.code !== undefined ? String(cause.code) : undefined;
+  return code ? `${text} (${code})` : text;
+}
+
+function readJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
