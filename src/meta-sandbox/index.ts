@@ -1,0 +1,13 @@
+export { DEMO_ACCOUNTS, type DemoAccount } from './accounts';
+export { createGraphSandbox, startGraphSandbox, type GraphSandbox, type RunningGraphSandbox } from './app';
+export type {
+  CallCounts,
+  GraphSandboxControl,
+  GraphSandboxOptions,
+  Injection,
+  InjectionInput,
+  QuotaInput,
+  ServedCall,
+  TokenInput,
+  TokenStatus,
+} from './state';

@@ -1,0 +1,310 @@
+import { z } from 'zod';
+import { DEMO_ACCOUNTS, DemoAccount, SMALL_INSTAGRAM_QUOTA } from './accounts';
+
+/** How a token answers: valid, expired (190/463), invalidated (190/460), or lacking permission (10). */
+export const TOKEN_STATUSES = ['valid', 'expired', 'invalidated', 'no_permission'] as const;
+export type TokenStatus = (typeof TOKEN_STATUSES)[number];
+
+export const tokenSchema = z.object({
+  token: z.string().min(1),
+  status: z.enum(TOKEN_STATUSES).default('valid'),
+  /** Object ids the token may read; absent: every object. */
+  objects: z.array(z.string().min(1)).optional(),
+});
+export type TokenInput = z.input<typeof tokenSchema>;
+export type TokenEntry = z.output<typeof tokenSchema>;
+
+/** A failure, delay or quirk to serve for one object's calls, for a number of calls or for good. */
+export const injectionSchema = z
+  .object({
+    /** The object whose calls it affects (a Page or Instagram id, `debug_token`), or `*` for all. */
+    objectId: z.string().min(1),
+    /** Only insights calls, or only node calls (`/{id}?fields=…`); absent: both. */
+    edge: z.enum(['insights', 'node']).optional(),
+    /** Answer Meta's error body with this code. */
+    code: z.number().int().positive().optional(),
+    subcode: z.number().int().positive().optional(),
+    message: z.string().optional(),
+    type: z.string().optional(),
+    isTransient: z.boolean().optional(),
+    /** With `code`: the status of the error body. Alone (5xx): a bare error page with no Graph body. */
+    httpStatus: z.number().int().min(400).max(599).optional(),
+    /** Minutes put in the object's `X-Business-Use-Case-Usage` entry. */
+    estimatedTimeToRegainAccess: z.number().int().min(0).optional(),
+    /** Wait this long before answering. */
+    latencyMs: z.number().int().min(0).max(600_000).optional(),
+    /** Never answer (until the caller gives up or the sandbox closes). */
+    hang: z.boolean().optional(),
+    /** Requests naming this metric answer `(#100) The value must be a valid insights metric`. */
+    metricUnsupported: z.string().min(1).optional(),
+    /** Insights answer an empty data set, as Meta does for data it does not have yet. */
+    emptyData: z.boolean().optional(),
+    /** How many matching calls it affects; absent: every call until cleared. */
+    times: z.number().int().positive().optional(),
+  })
+  .refine((i) => i.code !== undefined || i.httpStatus === undefined || i.httpStatus >= 500, {
+    message: 'httpStatus without code must be a 5xx',
+  });
+export type InjectionInput = z.input<typeof injectionSchema>;
+export type Injection = z.output<typeof injectionSchema> & { id: string; remaining?: number };
+
+export const quotaSchema = z.object({
+  /** The object whose business-use-case quota to set; absent: the app-level quota. */
+  objectId: z.string().min(1).optional(),
+  /** Calls allowed per window. */
+  calls: z.number().int().positive().optional(),
+  windowMs: z.number().int().positive().optional(),
+  /** Calls already spent in the current window. */
+  used: z.number().int().min(0).optional(),
+});
+export type QuotaInput = z.input<typeof quotaSchema>;
+
+/** A budget of calls per window, as a percentage in the usage headers. */
+export interface Quota {
+  calls: number;
+  windowMs: number;
+  used: number;
+  windowStart: number;
+}
+
+/** One Graph call the sandbox served, its token left out. */
+export interface ServedCall {
+  at: string;
+  method: string;
+  /** Without the version: `/{id}/insights`, `/{id}`, `/debug_token`. */
+  path: string;
+  version: string;
+  objectId: string;
+  query: Record<string, string>;
+  status?: number;
+  code?: number;
+}
+
+export interface CallCounts {
+  total: number;
+  /** Calls per path without the version, e.g. `{"/104…/insights": 1, "/1784…": 1}`. */
+  byPath: Record<string, number>;
+  byObject: Record<string, number>;
+}
+
+export interface SandboxSettings {
+  /** Send `X-App-Usage` and `X-Business-Use-Case-Usage`; off, answers carry neither. */
+  usageHeaders: boolean;
+}
+
+export interface GraphSandboxOptions {
+  accounts?: readonly DemoAccount[];
+  /** Each object's business-use-case budget (default 100 calls per hour). */
+  objectQuota?: { calls: number; windowMs: number };
+  /** The app-level budget shared by every object (default 1,000 calls per hour). */
+  appQuota?: { calls: number; windowMs: number };
+  /** The sandbox's clock in epoch ms: data, quotas windows and "today" follow it. */
+  now?: () => number;
+  usageHeaders?: boolean;
+}
+
+/** What tests and the `/__sandbox` routes use to steer the sandbox and read what it served. */
+export interface GraphSandboxControl {
+  readonly accounts: readonly DemoAccount[];
+  setToken(input: TokenInput): TokenEntry;
+  removeToken(token: string): boolean;
+  /** Adds an injection; the first matching injection answers a call. */
+  inject(input: InjectionInput): Injection;
+  /** Removes the injections of one object, or all. Returns how many were removed. */
+  clearInjections(objectId?: string): number;
+  setQuota(input: QuotaInput): Quota;
+  configure(settings: Partial<SandboxSettings>): SandboxSettings;
+  calls(): CallCounts;
+  requests(): ServedCall[];
+  /** `calls`: forget the counters and the served calls; `all`: back to the starting state. */
+  reset(scope?: 'all' | 'calls'): void;
+  /** Ends every call held by a hang or a latency, so the server can close. */
+  releaseHeldCalls(): void;
+  snapshot(): {
+    settings: SandboxSettings;
+    tokens: TokenEntry[];
+    injections: Injection[];
+    quotas: { app: Quota; objects: Record<string, Quota> };
+  };
+}
+
+const HOUR = 3_600_000;
+
+/** The sandbox's mutable state; also its control object. */
+export class SandboxState implements GraphSandboxControl {
+  readonly accounts: readonly DemoAccount[];
+  readonly now: () => number;
+  private readonly objectQuotaDefault: { calls: number; windowMs: number };
+  private readonly appQuotaDefault: { calls: number; windowMs: number };
+  private readonly usageHeadersDefault: boolean;
+
+  private tokens = new Map<string, TokenEntry>();
+  private injections: Injection[] = [];
+  private objectQuotas = new Map<string, Quota>();
+  private appQuota!: Quota;
+  private served: ServedCall[] = [];
+  private settings!: SandboxSettings;
+  private nextInjectionId = 1;
+  private readonly held = new Set<() => void>();
+
+  constructor(options: GraphSandboxOptions = {}) {
+    this.accounts = options.accounts ?? DEMO_ACCOUNTS;
+    this.now = options.now ?? Date.now;
+    this.objectQuotaDefault = options.objectQuota ?? { calls: 100, windowMs: HOUR };
+    this.appQuotaDefault = options.appQuota ?? { calls: 1_000, windowMs: HOUR };
+    this.usageHeadersDefault = options.usageHeaders ?? true;
+    this.reset('all');
+  }
+
+  setToken(input: TokenInput): TokenEntry {
+    const entry = tokenSchema.parse(input);
+    this.tokens.set(entry.token, entry);
+    return entry;
+  }
+
+  removeToken(token: string): boolean {
+    return this.tokens.delete(token);
+  }
+
+  token(token: string): TokenEntry | undefined {
+    return this.tokens.get(token);
+  }
+
+  inject(input: InjectionInput): Injection {
+    const parsed = injectionSchema.parse(input);
+    const injection: Injection = { ...parsed, id: `inj-${this.nextInjectionId++}` };
+    if (parsed.times !== undefined) injection.remaining = parsed.times;
+    this.injections.push(injection);
+    return injection;
+  }
+
+  clearInjections(objectId?: string): number {
+    const before = this.injections.length;
+    this.injections = objectId === undefined ? [] : this.injections.filter((i) => i.objectId !== objectId);
+    return before - this.injections.length;
+  }
+
+  /** The first injection for this call, counted as used. */
+  takeInjection(objectId: string, edge: 'insights' | 'node' | 'other', metrics: string[]): Injection | undefined {
+    const injection = this.injections.find(
+      (i) =>
+        (i.objectId === objectId || i.objectId === '*') &&
+        (i.edge === undefined || i.edge === edge) &&
+        (i.metricUnsupported === undefined || metrics.includes(i.metricUnsupported)) &&
+        (!i.emptyData || edge === 'insights'),
+    );
+    if (injection?.remaining !== undefined) {
+      injection.remaining -= 1;
+      if (injection.remaining <= 0) this.injections = this.injections.filter((i) => i !== injection);
+    }
+    return injection;
+  }
+
+  /** Metrics an object's demo scenario refuses for good, whatever the injections. */
+  refusedMetrics(objectId: string): string[] {
+    const account = this.accounts.find((a) => a.igId === objectId);
+    return account?.scenario === 'profile_views_unsupported' ? ['profile_views'] : [];
+  }
+
+  setQuota(input: QuotaInput): Quota {
+    const { objectId, ...change } = quotaSchema.parse(input);
+    const quota = objectId === undefined ? this.appQuota : this.objectQuota(objectId);
+    if (change.calls !== undefined) quota.calls = change.calls;
+    if (change.windowMs !== undefined) quota.windowMs = change.windowMs;
+    if (change.used !== undefined) {
+      quota.used = change.used;
+      quota.windowStart = this.now();
+    }
+    return { ...quota };
+  }
+
+  objectQuota(objectId: string): Quota {
+    let quota = this.objectQuotas.get(objectId);
+    if (!quota) {
+      quota = { ...this.objectQuotaDefault, used: 0, windowStart: this.now() };
+      this.objectQuotas.set(objectId, quota);
+    }
+    return quota;
+  }
+
+  get app(): Quota {
+    return this.appQuota;
+  }
+
+  configure(settings: Partial<SandboxSettings>): SandboxSettings {
+    this.settings = { ...this.settings, ...settings };
+    return { ...this.settings };
+  }
+
+  get usageHeaders(): boolean {
+    return this.settings.usageHeaders;
+  }
+
+  record(call: ServedCall): ServedCall {
+    this.served.push(call);
+    return call;
+  }
+
+  calls(): CallCounts {
+    const counts: CallCounts = { total: this.served.length, byPath: {}, byObject: {} };
+    for (const call of this.served) {
+      counts.byPath[call.path] = (counts.byPath[call.path] ?? 0) + 1;
+      counts.byObject[call.objectId] = (counts.byObject[call.objectId] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  requests(): ServedCall[] {
+    return this.served.map((call) => ({ ...call, query: { ...call.query } }));
+  }
+
+  reset(scope: 'all' | 'calls' = 'all'): void {
+    this.served = [];
+    if (scope === 'calls') return;
+    this.settings = { usageHeaders: this.usageHeadersDefault };
+    this.injections = [];
+    this.objectQuotas = new Map();
+    this.appQuota = { ...this.appQuotaDefault, used: 0, windowStart: this.now() };
+    this.tokens = new Map();
+    for (const account of this.accounts) {
+      const objects = [account.pageId, ...(account.igId ? [account.igId] : [])];
+      const status: TokenStatus = account.scenario === 'token_expired' ? 'expired' : 'valid';
+      this.tokens.set(account.token, { token: account.token, status, objects });
+      if (account.scenario === 'instagram_quota_small' && account.igId) {
+        this.setQuota({ objectId: account.igId, calls: SMALL_INSTAGRAM_QUOTA });
+      }
+    }
+  }
+
+  snapshot(): ReturnType<GraphSandboxControl['snapshot']> {
+    return {
+      settings: { ...this.settings },
+      tokens: [...this.tokens.values()].map((t) => ({ ...t })),
+      injections: this.injections.map((i) => ({ ...i })),
+      quotas: { app: { ...this.appQuota }, objects: Object.fromEntries([...this.objectQuotas].map(([id, q]) => [id, { ...q }])) },
+    };
+  }
+
+  /**
+   * Holds a call for `ms` (for good when undefined): `elapsed` when the time is up,
+   * `released` when the caller went away or the sandbox is closing.
+   */
+  hold(ms: number | undefined, onCallerGone: (release: () => void) => void): Promise<'elapsed' | 'released'> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (outcome: 'elapsed' | 'released') => {
+        clearTimeout(timer);
+        this.held.delete(release);
+        resolve(outcome);
+      };
+      const release = () => finish('released');
+      this.held.add(release);
+      if (ms !== undefined) timer = setTimeout(() => finish('elapsed'), ms);
+      onCallerGone(release);
+    });
+  }
+
+  releaseHeldCalls(): void {
+    for (const release of [...this.held]) release();
+  }
+}
