@@ -1,0 +1,381 @@
+import { randomUUID } from 'node:crypto';
+import { createLogger } from '../src/logger';
+import { createMetaClient } from '../src/meta/client';
+import {
+  MetaBadRequestError,
+  MetaError,
+  MetaPermissionError,
+  MetaThrottledError,
+  MetaTokenInvalidError,
+  MetaTransientError,
+} from '../src/meta/errors';
+import type { FetchInsightsInput, MetaClient } from '../src/meta/types';
+import { freePort, waitFor } from '../src/net';
+import { startGraphSandbox, type RunningGraphSandbox } from '../src/meta-sandbox';
+import { instagramFollowersOn, instagramTotalValue, pageDailyFollows } from '../src/meta-sandbox/data';
+
+/** The sandbox's clock: every number below is a function of the ids, the days and this instant. */
+const NOW = Date.parse('2026-11-25T12:00:00Z');
+const PAGE = '104000000000123';
+const IG = '17841400000000123';
+const DAYS = ['2026-11-23', '2026-11-24'];
+/** 2026-11-23 and 2026-11-24 in Europe/Warsaw (UTC+1), as unix seconds. */
+const WARSAW_BOUNDS = [
+  { since: 1795388400, until: 1795474800 },
+  { since: 1795474800, until: 1795561200 },
+];
+
+describe('the Meta Graph client against the Graph sandbox', () => {
+  let sandbox: RunningGraphSandbox;
+  let client: MetaClient;
+  let token: string;
+
+  const input = (overrides: Partial<FetchInsightsInput> = {}): FetchInsightsInput => ({
+    accessToken: token,
+    facebookPageId: PAGE,
+    instagramAccountId: IG,
+    days: DAYS,
+    timezone: 'Europe/Warsaw',
+    ...overrides,
+  });
+  const failure = (promise: Promise<unknown>): Promise<MetaError> =>
+    promise.then(
+      () => {
+        throw new Error('expected the fetch to fail');
+      },
+      (err: unknown) => err as MetaError,
+    );
+
+  beforeAll(async () => {
+    sandbox = await startGraphSandbox({ now: () => NOW });
+    client = createMetaClient({ graphUrl: sandbox.url, graphVersion: 'v24.0', timeoutMs: 5_000, logger: createLogger('silent') });
+  });
+  afterAll(() => sandbox.close());
+
+  beforeEach(() => {
+    sandbox.control.reset();
+    token = `EAAG-test-${randomUUID()}`;
+    sandbox.control.setToken({ token });
+  });
+
+  it('fetches the four numbers of two days with one Page call, one followers call and one Instagram call per day', async () => {
+    const result = await client.fetchInsights(input());
+
+    const nowSeconds = NOW / 1000;
+    expect(result.instagramFollowers).toEqual({ value: instagramFollowersOn(IG, '2026-11-25') });
+    expect(result.days).toEqual(
+      DAYS.map((day, i) => ({
+        day,
+        facebookNewFollowers: { value: pageDailyFollows(PAGE, day) },
+        instagramReach: { value: instagramTotalValue(IG, 'reach', WARSAW_BOUNDS[i].since, WARSAW_BOUNDS[i].until, nowSeconds) },
+        instagramProfileViews: { value: instagramTotalValue(IG, 'profile_views', WARSAW_BOUNDS[i].since, WARSAW_BOUNDS[i].until, nowSeconds) },
+      })),
+    );
+    for (const day of result.days) expect(day.instagramReach.value).toBeGreaterThan(0);
+    expect(result.calls).toBe(4);
+    expect(Date.parse(result.fetchedAt)).not.toBeNaN();
+
+    expect(sandbox.control.calls()).toEqual({
+      total: 4,
+      byPath: { [`/${PAGE}/insights`]: 1, [`/${IG}`]: 1, [`/${IG}/insights`]: 2 },
+      byObject: { [PAGE]: 1, [IG]: 3 },
+    });
+    expect(sandbox.control.requests().map((r) => [r.version, r.path, r.query])).toEqual([
+      ['v24.0', `/${PAGE}/insights`, { metric: 'page_daily_follows_unique', period: 'day', since: '2026-11-23', until: '2026-11-25' }],
+      ['v24.0', `/${IG}`, { fields: 'followers_count' }],
+      ...WARSAW_BOUNDS.map(({ since, until }) => [
+        'v24.0',
+        `/${IG}/insights`,
+        { metric: 'reach,profile_views', period: 'day', metric_type: 'total_value', since: String(since), until: String(until) },
+      ]),
+    ]);
+  });
+
+  it('returns the days in the order asked, and a day asked twice costs no second call', async () => {
+    const result = await client.fetchInsights(input({ days: ['2026-11-24', '2026-11-23', '2026-11-24'] }));
+    expect(result.days.map((d) => d.day)).toEqual(['2026-11-24', '2026-11-23', '2026-11-24']);
+    expect(result.days[0]).toEqual(result.days[2]);
+    expect(sandbox.control.calls().total).toBe(4);
+  });
+
+  it('calls the Graph version it was configured with', async () => {
+    const v25 = createMetaClient({ graphUrl: sandbox.url, graphVersion: 'v25.0', timeoutMs: 5_000, logger: createLogger('silent') });
+    await v25.fetchInsights(input({ instagramAccountId: null }));
+    expect(sandbox.control.requests().map((r) => r.version)).toEqual(['v25.0']);
+  });
+
+  describe("classifying Meta's errors by code", () => {
+    const table: [string, { code?: number; subcode?: number; isTransient?: boolean; httpStatus?: number }, new (...args: never[]) => MetaError][] = [
+      ['code 1 (unknown error)', { code: 1 }, MetaTransientError],
+      ['code 2 (service error)', { code: 2 }, MetaTransientError],
+      ['code 4 (app throttled)', { code: 4 }, MetaThrottledError],
+      ['code 4 sent with HTTP 403', { code: 4, httpStatus: 403 }, MetaThrottledError],
+      ['code 10 (permission)', { code: 10 }, MetaPermissionError],
+      ['code 17 (user throttled)', { code: 17 }, MetaThrottledError],
+      ['code 32 (Page throttled)', { code: 32 }, MetaThrottledError],
+      ['code 100 (invalid parameter)', { code: 100 }, MetaBadRequestError],
+      ['code 100/33 (object missing)', { code: 100, subcode: 33 }, MetaBadRequestError],
+      ['code 190/463 (token expired)', { code: 190, subcode: 463 }, MetaTokenInvalidError],
+      ['code 190/460 (password changed)', { code: 190, subcode: 460 }, MetaTokenInvalidError],
+      ['code 200 (permission)', { code: 200 }, MetaPermissionError],
+      ['code 250 (permission range)', { code: 250 }, MetaPermissionError],
+      ['code 299 (permission range)', { code: 299 }, MetaPermissionError],
+      ['code 341 (application limit)', { code: 341 }, MetaThrottledError],
+      ['code 368 (temporarily blocked)', { code: 368 }, MetaTransientError],
+      ['code 613 (API rate limit)', { code: 613 }, MetaThrottledError],
+      ['code 80001 (Page BUC)', { code: 80001 }, MetaThrottledError],
+      ['code 80002 (Instagram BUC)', { code: 80002 }, MetaThrottledError],
+      ['an unlisted code with is_transient true', { code: 9007, isTransient: true }, MetaTransientError],
+      ['an unlisted code', { code: 12345 }, MetaBadRequestError],
+      ['HTTP 502 without a Graph body', { httpStatus: 502 }, MetaTransientError],
+      ['HTTP 503 without a Graph body', { httpStatus: 503 }, MetaTransientError],
+    ];
+
+    it.each(table)('turns %s into the matching error', async (_title, injected, expected) => {
+      sandbox.control.inject({ objectId: IG, edge: 'node', ...injected });
+      const error = await failure(client.fetchInsights(input()));
+      expect(error).toBeInstanceOf(expected);
+      expect(error.code).toBe(injected.code);
+      expect(error.subcode).toBe(injected.subcode);
+      expect(error.httpStatus).toBe(injected.httpStatus ?? (injected.code === 1 || injected.code === 2 ? 500 : 400));
+      if (injected.code !== undefined) expect(error.fbtraceId).toMatch(/^A/);
+      expect(error.message).toContain(`GET /v24.0/${IG}`);
+    });
+
+    it('treats an HTTP 400 with code 80001 as throttled, not as a bad request, though Meta marks it transient', async () => {
+      sandbox.control.inject({ objectId: PAGE, code: 80001 });
+      const error = await failure(client.fetchInsights(input()));
+      expect(error.httpStatus).toBe(400);
+      expect(error).toBeInstanceOf(MetaThrottledError);
+      expect(error).not.toBeInstanceOf(MetaBadRequestError);
+      expect(error).not.toBeInstanceOf(MetaTransientError);
+      expect(error.errorCode).toBe('80001');
+    });
+
+    it("waits 7 minutes when Meta's usage header estimates 7 minutes to regain access", async () => {
+      sandbox.control.inject({ objectId: PAGE, code: 80001, estimatedTimeToRegainAccess: 7 });
+      const error = await failure(client.fetchInsights(input()));
+      expect(error).toBeInstanceOf(MetaThrottledError);
+      expect((error as MetaThrottledError).retryAfterMs).toBe(7 * 60_000);
+    });
+
+    it('leaves the retry to backoff when Meta gives no estimate', async () => {
+      sandbox.control.inject({ objectId: PAGE, code: 4 });
+      const error = await failure(client.fetchInsights(input()));
+      expect(error).toBeInstanceOf(MetaThrottledError);
+      expect((error as MetaThrottledError).retryAfterMs).toBeUndefined();
+    });
+
+    it('stops calling at the first throttled answer, and a spent Page quota gives the rest of its window as the estimate', async () => {
+      sandbox.control.setQuota({ objectId: IG, calls: 2 });
+      const error = await failure(client.fetchInsights(input({ days: ['2026-11-22', '2026-11-23', '2026-11-24'] })));
+      expect(error).toBeInstanceOf(MetaThrottledError);
+      expect(error.code).toBe(80002);
+      expect((error as MetaThrottledError).retryAfterMs).toBe(60 * 60_000);
+      expect(sandbox.control.calls().byPath).toEqual({ [`/${PAGE}/insights`]: 1, [`/${IG}`]: 1, [`/${IG}/insights`]: 2 });
+    });
+
+    it('answers an expired token with a token-invalid error and an unknown one likewise', async () => {
+      sandbox.control.setToken({ token, status: 'expired' });
+      const expired = await failure(client.fetchInsights(input()));
+      expect(expired).toBeInstanceOf(MetaTokenInvalidError);
+      expect(expired).toMatchObject({ code: 190, subcode: 463 });
+
+      const unknown = await failure(client.fetchInsights(input({ accessToken: 'EAAG-never-issued' })));
+      expect(unknown).toBeInstanceOf(MetaTokenInvalidError);
+      expect(unknown).toMatchObject({ code: 190, subcode: undefined });
+    });
+
+    it('answers a token without permission with a permission error', async () => {
+      sandbox.control.setToken({ token, status: 'no_permission' });
+      const error = await failure(client.fetchInsights(input()));
+      expect(error).toBeInstanceOf(MetaPermissionError);
+      expect(error.code).toBe(10);
+    });
+  });
+
+  describe('numbers Meta does not give', () => {
+    it('reports an unsupported profile_views as null with its reason and keeps the other three numbers', async () => {
+      sandbox.control.inject({ objectId: IG, metricUnsupported: 'profile_views' });
+      const healthy = await (async () => {
+        const other = await startGraphSandbox({ now: () => NOW });
+        try {
+          other.control.setToken({ token });
+          const c = createMetaClient({ graphUrl: other.url, graphVersion: 'v24.0', timeoutMs: 5_000, logger: createLogger('silent') });
+          return await c.fetchInsights(input());
+        } finally {
+          await other.close();
+        }
+      })();
+
+      const result = await client.fetchInsights(input());
+
+      expect(result.instagramFollowers).toEqual(healthy.instagramFollowers);
+      expect(result.days).toEqual(
+        healthy.days.map((day) => ({ ...day, instagramProfileViews: { value: null, reason: 'metric_unsupported' } })),
+      );
+      // Day one: both metrics refused together, then each alone; day two: reach alone.
+      expect(sandbox.control.requests().filter((r) => r.path === `/${IG}/insights`).map((r) => r.query.metric)).toEqual([
+        'reach,profile_views',
+        'reach',
+        'profile_views',
+        'reach',
+      ]);
+      expect(result.calls).toBe(6);
+    });
+
+    it('reports a refused Page metric as unsupported and keeps the Instagram numbers', async () => {
+      sandbox.control.inject({ objectId: PAGE, metricUnsupported: 'page_daily_follows_unique' });
+      const result = await client.fetchInsights(input());
+      for (const day of result.days) {
+        expect(day.facebookNewFollowers).toEqual({ value: null, reason: 'metric_unsupported' });
+        expect(day.instagramReach.value).toEqual(expect.any(Number));
+        expect(day.instagramProfileViews.value).toEqual(expect.any(Number));
+      }
+      expect(result.instagramFollowers.value).toEqual(expect.any(Number));
+    });
+
+    it('gives a client without Instagram null Instagram numbers and makes no Instagram call', async () => {
+      const result = await client.fetchInsights(input({ instagramAccountId: null }));
+      const notLinked = { value: null, reason: 'instagram_not_linked' };
+      expect(result.instagramFollowers).toEqual(notLinked);
+      for (const day of result.days) {
+        expect(day.facebookNewFollowers.value).toEqual(expect.any(Number));
+        expect(day.instagramReach).toEqual(notLinked);
+        expect(day.instagramProfileViews).toEqual(notLinked);
+      }
+      expect(sandbox.control.calls().byPath).toEqual({ [`/${PAGE}/insights`]: 1 });
+    });
+
+    it('reports an empty Instagram data set as no data, never as 0', async () => {
+      sandbox.control.inject({ objectId: IG, edge: 'insights', emptyData: true });
+      const result = await client.fetchInsights(input());
+      for (const day of result.days) {
+        expect(day.instagramReach).toEqual({ value: null, reason: 'no_data' });
+        expect(day.instagramProfileViews).toEqual({ value: null, reason: 'no_data' });
+        expect(day.facebookNewFollowers.value).toEqual(expect.any(Number));
+      }
+    });
+
+    it('reports days Meta has no numbers for yet as no data', async () => {
+      const result = await client.fetchInsights(input({ days: ['2026-11-26', '2026-11-27'] }));
+      for (const day of result.days) {
+        expect(day).toMatchObject({
+          facebookNewFollowers: { value: null, reason: 'no_data' },
+          instagramReach: { value: null, reason: 'no_data' },
+          instagramProfileViews: { value: null, reason: 'no_data' },
+        });
+      }
+    });
+  });
+
+  describe("Meta's usage headers", () => {
+    it('returns the usage of the Page, the Instagram account and the app, growing with each call', async () => {
+      const first = await client.fetchInsights(input());
+      expect(first.usage.business[PAGE]).toEqual({ type: 'pages', percent: 1, estimatedTimeToRegainAccessMinutes: 0 });
+      expect(first.usage.business[IG]).toEqual({ type: 'instagram', percent: 3, estimatedTimeToRegainAccessMinutes: 0 });
+      expect(first.usage.appPercent).toBe(1);
+      expect(first.usage.maxPercent).toBe(3);
+
+      const second = await client.fetchInsights(input());
+      expect(second.usage.business[PAGE].percent).toBe(2);
+      expect(second.usage.business[IG].percent).toBe(6);
+    });
+
+    it('fetches the same numbers when Meta sends no usage headers', async () => {
+      const withHeaders = await client.fetchInsights(input());
+      sandbox.control.configure({ usageHeaders: false });
+      const without = await client.fetchInsights(input());
+      expect(without.usage).toEqual({ business: {}, maxPercent: 0 });
+      expect(without.days).toEqual(withHeaders.days);
+      expect(without.instagramFollowers).toEqual(withHeaders.instagramFollowers);
+    });
+  });
+
+  describe('timeouts, failures and tokens', () => {
+    it('cuts a hanging request at the configured timeout as a transient error', async () => {
+      const quick = createMetaClient({ graphUrl: sandbox.url, graphVersion: 'v24.0', timeoutMs: 300, logger: createLogger('silent') });
+      sandbox.control.inject({ objectId: PAGE, hang: true });
+      const started = Date.now();
+      const error = await failure(quick.fetchInsights(input()));
+      const elapsed = Date.now() - started;
+      expect(error).toBeInstanceOf(MetaTransientError);
+      expect(error.message).toContain('timed out after 300 ms');
+      expect(elapsed).toBeGreaterThanOrEqual(290);
+      expect(elapsed).toBeLessThan(3_000);
+      expect(sandbox.control.calls().total).toBe(1);
+    });
+
+    it('answers within the timeout when Meta is merely slow', async () => {
+      const patient = createMetaClient({ graphUrl: sandbox.url, graphVersion: 'v24.0', timeoutMs: 2_000, logger: createLogger('silent') });
+      sandbox.control.inject({ objectId: PAGE, latencyMs: 100, times: 1 });
+      const result = await patient.fetchInsights(input());
+      expect(result.days[0].facebookNewFollowers.value).toEqual(expect.any(Number));
+    });
+
+    it("gives up at once when the caller's signal aborts", async () => {
+      sandbox.control.inject({ objectId: PAGE, hang: true });
+      const controller = new AbortController();
+      const reason = new Error('activity cancelled');
+      const pending = client.fetchInsights(input({ signal: controller.signal })).catch((err: unknown) => err);
+      await waitFor(async () => sandbox.control.calls().total === 1, { timeoutMs: 5_000, intervalMs: 10, what: 'the call to reach the sandbox' });
+      controller.abort(reason);
+      expect(await pending).toBe(reason);
+    });
+
+    it('turns a refused connection into a transient error', async () => {
+      const port = await freePort();
+      const nowhere = createMetaClient({ graphUrl: `http://127.0.0.1:${port}`, graphVersion: 'v24.0', timeoutMs: 2_000, logger: createLogger('silent') });
+      const error = await failure(nowhere.fetchInsights(input()));
+      expect(error).toBeInstanceOf(MetaTransientError);
+      expect(error.message).toContain('ECONNREFUSED');
+    });
+
+    it('refuses days and timezones no call could answer, without calling Meta', async () => {
+      for (const bad of [{ days: [] }, { days: ['2026-02-30'] }, { timezone: 'Mars/Olympus' }]) {
+        await expect(client.fetchInsights(input(bad))).rejects.toBeInstanceOf(MetaBadRequestError);
+      }
+      expect(sandbox.control.calls().total).toBe(0);
+    });
+
+    it('never writes the access token to a log line or an error message', async () => {
+      const lines: string[] = [];
+      const logger = createLogger('debug', { write: (line: string) => lines.push(line) });
+      const secret = `EAAG-secret-${randomUUID()}`;
+      sandbox.control.setToken({ token: secret });
+      const make = (graphUrl: string, timeoutMs = 5_000) => createMetaClient({ graphUrl, graphVersion: 'v24.0', timeoutMs, logger });
+      const withSecret = input({ accessToken: secret });
+
+      await make(sandbox.url).fetchInsights(withSecret);
+      const errors: unknown[] = [];
+      sandbox.control.inject({ objectId: PAGE, code: 80001, estimatedTimeToRegainAccess: 3, times: 1 });
+      errors.push(await failure(make(sandbox.url).fetchInsights(withSecret)));
+      sandbox.control.inject({ objectId: IG, metricUnsupported: 'profile_views', times: 2 });
+      await make(sandbox.url).fetchInsights(withSecret);
+      sandbox.control.inject({ objectId: PAGE, hang: true, times: 1 });
+      errors.push(await failure(make(sandbox.url, 200).fetchInsights(withSecret)));
+      sandbox.control.inject({ objectId: PAGE, httpStatus: 502, times: 1 });
+      errors.push(await failure(make(sandbox.url).fetchInsights(withSecret)));
+      errors.push(await failure(make(`http://127.0.0.1:${await freePort()}`).fetchInsights(withSecret)));
+      errors.push(await failure(make('http://not a host').fetchInsights(withSecret)));
+      sandbox.control.setToken({ token: secret, status: 'expired' });
+      errors.push(await failure(make(sandbox.url).fetchInsights(withSecret)));
+
+      expect(errors.map((e) => (e as Error).constructor.name)).toEqual([
+        'MetaThrottledError',
+        'MetaTransientError',
+        'MetaTransientError',
+        'MetaTransientError',
+        'MetaTransientError',
+        'MetaTokenInvalidError',
+      ]);
+      expect(lines.length).toBeGreaterThan(10);
+      expect(lines.join('\n')).toContain('Meta call failed');
+      for (const line of lines) expect(line).not.toContain(secret);
+      for (const error of errors) {
+        const err = error as Error;
+        for (const text of [err.message, err.stack ?? '', JSON.stringify(err), String(err)]) expect(text).not.toContain(secret);
+      }
+    });
+  });
+});

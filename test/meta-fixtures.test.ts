@@ -1,0 +1,203 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { createLogger } from '../src/logger';
+import { createMetaClient } from '../src/meta/client';
+import { MetaThrottledError, MetaTokenInvalidError } from '../src/meta/errors';
+import { parseUsageHeaders } from '../src/meta/usage';
+import { startGraphSandbox, type RunningGraphSandbox } from '../src/meta-sandbox';
+
+/**
+ * Meta's own JSON, copied from meta-graph-api.md into test/fixtures/meta, read by the client,
+ * and compared with the sandbox's answers: if either drifts away from Meta, this file fails.
+ */
+
+const FIXTURES = path.join(__dirname, 'fixtures', 'meta');
+const fixture = (name: string): string => fs.readFileSync(path.join(FIXTURES, name), 'utf8');
+const json = (name: string): unknown => JSON.parse(fixture(name));
+const usageHeaders = json('usage-headers.json') as Record<string, string>;
+
+const TOKEN = 'EAAFixtureToken0123456789';
+
+interface Reply {
+  status?: number;
+  body: string;
+  headers?: Record<string, string>;
+}
+
+/** A client whose fetch answers from fixtures, chosen by the request, as Meta would. */
+function clientAnswering(route: (url: URL) => Reply) {
+  const requests: URL[] = [];
+  const fakeFetch = (async (input: string | URL | Request) => {
+    const url = new URL(String(input));
+    requests.push(url);
+    const reply = route(url);
+    return new Response(reply.body, {
+      status: reply.status ?? 200,
+      headers: { 'content-type': 'application/json; charset=UTF-8', ...reply.headers },
+    });
+  }) as typeof fetch;
+  const client = createMetaClient({
+    graphUrl: 'https://graph.facebook.com',
+    graphVersion: 'v24.0',
+    timeoutMs: 5_000,
+    logger: createLogger('silent'),
+    fetch: fakeFetch,
+  });
+  return { client, requests };
+}
+
+const input = {
+  accessToken: TOKEN,
+  facebookPageId: '{page-id}',
+  instagramAccountId: '{ig-user-id}',
+  days: ['2026-01-01'],
+  timezone: 'America/Los_Angeles',
+};
+
+/** The structure of a JSON value: keys and value types, arrays by their first element. */
+function shape(value: unknown): unknown {
+  if (Array.isArray(value)) return value.length > 0 ? [shape(value[0])] : [];
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, shape(inner)]));
+  }
+  return typeof value;
+}
+
+describe("Meta's JSON read by the client", () => {
+  it('reads the four numbers from the Page, Instagram user and Instagram insights bodies', async () => {
+    const { client, requests } = clientAnswering((url) => {
+      if (decodeURIComponent(url.pathname).endsWith('/{page-id}/insights')) return { body: fixture('page-insights.json'), headers: usageHeaders };
+      if (decodeURIComponent(url.pathname).endsWith('/{ig-user-id}/insights')) return { body: fixture('instagram-insights.json') };
+      return { body: fixture('instagram-user.json') };
+    });
+
+    const result = await client.fetchInsights(input);
+
+    expect(result.instagramFollowers).toEqual({ value: 1520 });
+    expect(result.days).toEqual([
+      { day: '2026-01-01', facebookNewFollowers: { value: 3 }, instagramReach: { value: 224 }, instagramProfileViews: { value: 41 } },
+    ]);
+    expect(result.calls).toBe(3);
+    expect(requests.map((url) => url.pathname)).toEqual([
+      '/v24.0/%7Bpage-id%7D/insights',
+      '/v24.0/%7Big-user-id%7D',
+      '/v24.0/%7Big-user-id%7D/insights',
+    ]);
+    expect(Object.fromEntries(requests[0].searchParams)).toEqual({
+      metric: 'page_daily_follows_unique',
+      period: 'day',
+      since: '2026-01-01',
+      until: '2026-01-02',
+      access_token: TOKEN,
+    });
+    expect(Object.fromEntries(requests[2].searchParams)).toEqual({
+      metric: 'reach,profile_views',
+      period: 'day',
+      metric_type: 'total_value',
+      since: '1767254400',
+      until: '1767340800',
+      access_token: TOKEN,
+    });
+  });
+
+  it("reads Meta's usage headers into percentages", () => {
+    const usage = parseUsageHeaders(new Headers(usageHeaders));
+    expect(usage).toEqual({
+      appPercent: 28,
+      business: { '<object-id>': { type: 'pages', percent: 97, estimatedTimeToRegainAccessMinutes: 0 } },
+      maxPercent: 97,
+    });
+  });
+
+  it("turns Meta's expired-token body into a token-invalid error with its subcode and trace id", async () => {
+    const { client } = clientAnswering(() => ({ status: 400, body: fixture('error-token-expired.json') }));
+    const error = await client.fetchInsights(input).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(MetaTokenInvalidError);
+    expect(error).toMatchObject({ code: 190, subcode: 463, httpStatus: 400, fbtraceId: 'AbCdEf123', errorCode: '190' });
+  });
+
+  it("turns Meta's Page throttling body into a throttled error with the header's estimate", async () => {
+    const throttledHeaders = {
+      'X-Business-Use-Case-Usage': JSON.stringify({
+        '{page-id}': [{ type: 'pages', call_count: 103, total_cputime: 23, total_time: 23, estimated_time_to_regain_access: 7 }],
+      }),
+    };
+    const { client } = clientAnswering(() => ({ status: 400, body: fixture('error-page-throttled.json'), headers: throttledHeaders }));
+    const error = await client.fetchInsights(input).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(MetaThrottledError);
+    expect(error).toMatchObject({ code: 80001, httpStatus: 400, retryAfterMs: 7 * 60_000 });
+  });
+
+  it("keeps reach when Meta's invalid-metric body refuses profile_views", async () => {
+    const { client, requests } = clientAnswering((url) => {
+      const metric = url.searchParams.get('metric');
+      if (decodeURIComponent(url.pathname).endsWith('/{page-id}/insights')) return { body: fixture('page-insights.json') };
+      if (!decodeURIComponent(url.pathname).endsWith('/insights')) return { body: fixture('instagram-user.json') };
+      if (metric === 'reach') return { body: fixture('instagram-insights.json') };
+      return { status: 400, body: fixture('error-invalid-metric.json') };
+    });
+
+    const result = await client.fetchInsights(input);
+
+    expect(result.days[0]).toEqual({
+      day: '2026-01-01',
+      facebookNewFollowers: { value: 3 },
+      instagramReach: { value: 224 },
+      instagramProfileViews: { value: null, reason: 'metric_unsupported' },
+    });
+    expect(requests.slice(2).map((url) => url.searchParams.get('metric'))).toEqual(['reach,profile_views', 'reach', 'profile_views']);
+  });
+});
+
+describe("the sandbox's JSON compared with Meta's", () => {
+  let sandbox: RunningGraphSandbox;
+  const pageId = '104000000000777';
+  const igId = '17841400000000777';
+
+  beforeAll(async () => {
+    sandbox = await startGraphSandbox({ now: () => Date.parse('2026-11-25T12:00:00Z') });
+    sandbox.control.setToken({ token: TOKEN });
+    sandbox.control.setToken({ token: 'expired-fixture-token', status: 'expired' });
+  });
+  afterAll(() => sandbox.close());
+
+  const get = async (pathAndQuery: string, token = TOKEN) => {
+    const response = await fetch(`${sandbox.url}/v24.0/${pathAndQuery}&access_token=${token}`);
+    return { response, body: (await response.json()) as unknown };
+  };
+
+  it('answers Page insights in the shape of the fixture, with the same usage headers', async () => {
+    const { response, body } = await get(`${pageId}/insights?metric=page_daily_follows_unique&period=day&since=2026-01-01&until=2026-01-03`);
+    expect(shape(body)).toEqual(shape(json('page-insights.json')));
+    expect(shape(JSON.parse(response.headers.get('x-app-usage') ?? 'null'))).toEqual(shape(JSON.parse(usageHeaders['X-App-Usage'])));
+    const buc = JSON.parse(response.headers.get('x-business-use-case-usage') ?? 'null') as Record<string, unknown>;
+    expect(Object.keys(buc)).toEqual([pageId]);
+    expect(shape(buc[pageId])).toEqual(shape(Object.values(JSON.parse(usageHeaders['X-Business-Use-Case-Usage']) as object)[0]));
+  });
+
+  it('answers Instagram total_value insights and the followers count in the shapes of the fixtures', async () => {
+    const insights = await get(`${igId}/insights?metric=reach,profile_views&period=day&metric_type=total_value&since=1767254400&until=1767340800`);
+    expect(shape(insights.body)).toEqual(shape(json('instagram-insights.json')));
+    const user = await get(`${igId}?fields=followers_count`);
+    expect(shape(user.body)).toEqual(shape(json('instagram-user.json')));
+  });
+
+  it('answers an expired token, an invalid metric and a spent Page quota with the error bodies of the fixtures', async () => {
+    const expired = await get(`${pageId}?fields=name`, 'expired-fixture-token');
+    expect(expired.response.status).toBe(400);
+    expect(shape(expired.body)).toEqual(shape(json('error-token-expired.json')));
+
+    const invalid = await get(`${igId}/insights?metric=impressions&period=day&metric_type=total_value`);
+    expect(invalid.response.status).toBe(400);
+    expect(shape(invalid.body)).toEqual(shape(json('error-invalid-metric.json')));
+    expect(invalid.body).toMatchObject({ error: { code: 100, message: '(#100) The value must be a valid insights metric' } });
+
+    sandbox.control.setQuota({ objectId: pageId, calls: 1, used: 1 });
+    const throttled = await get(`${pageId}/insights?metric=page_daily_follows_unique&period=day&since=2026-01-01&until=2026-01-02`);
+    expect(throttled.response.status).toBe(400);
+    expect(shape(throttled.body)).toEqual(shape(json('error-page-throttled.json')));
+    expect((throttled.body as { error: { message: string } }).error.message).toContain(
+      'There have been too many calls to this Page account. Wait a bit and try again.',
+    );
+  });
+});

@@ -1,0 +1,371 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { waitFor } from '../src/net';
+import { DEMO_ACCOUNTS, startGraphSandbox, type RunningGraphSandbox } from '../src/meta-sandbox';
+import { collect, ROOT } from './helpers/process';
+
+const NOW = Date.parse('2026-11-25T12:00:00Z');
+const TOKEN = 'EAAG-sandbox-test-token';
+const PAGE = '104000000000456';
+const IG = '17841400000000456';
+
+interface GraphError {
+  error: { message: string; type: string; code: number; error_subcode?: number; is_transient: boolean; fbtrace_id: string };
+}
+
+describe('the Graph API sandbox', () => {
+  let sandbox: RunningGraphSandbox;
+
+  const graph = async (pathAndQuery: string, token: string | null = TOKEN) => {
+    const url = new URL(`${sandbox.url}/v24.0/${pathAndQuery}`);
+    if (token !== null) url.searchParams.set('access_token', token);
+    const response = await fetch(url);
+    const text = await response.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // a bare error page
+    }
+    return { status: response.status, body, headers: response.headers };
+  };
+  const control = async (method: string, route: string, body?: unknown) => {
+    const response = await fetch(`${sandbox.url}/__sandbox${route}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: response.status, body: response.status === 204 ? undefined : ((await response.json()) as unknown) };
+  };
+  const buc = (headers: Headers) => JSON.parse(headers.get('x-business-use-case-usage') ?? 'null') as Record<string, Record<string, unknown>[]>;
+  const app = (headers: Headers) => JSON.parse(headers.get('x-app-usage') ?? 'null') as Record<string, number>;
+  const pageInsights = (since = '2026-11-20', until = '2026-11-23') =>
+    graph(`${PAGE}/insights?metric=page_daily_follows_unique&period=day&since=${since}&until=${until}`);
+  const igInsights = (since = 1795388400, until = 1795474800) =>
+    graph(`${IG}/insights?metric=reach,profile_views&period=day&metric_type=total_value&since=${since}&until=${until}`);
+
+  beforeAll(async () => {
+    sandbox = await startGraphSandbox({ now: () => NOW });
+  });
+  afterAll(() => sandbox.close());
+  beforeEach(() => {
+    sandbox.control.reset();
+    sandbox.control.setToken({ token: TOKEN });
+  });
+
+  describe('data', () => {
+    it('serves one Page value per day, stamped with the next US-Pacific midnight in UTC', async () => {
+      const { status, body } = await pageInsights('2026-03-07', '2026-03-10');
+      expect(status).toBe(200);
+      const [series] = (body as { data: { name: string; values: { value: number; end_time: string }[]; id: string }[] }).data;
+      expect(series.name).toBe('page_daily_follows_unique');
+      expect(series.id).toBe(`${PAGE}/insights/page_daily_follows_unique/day`);
+      expect(series.values.map((v) => v.end_time)).toEqual(['2026-03-08T08:00:00+0000', '2026-03-09T07:00:00+0000', '2026-03-10T07:00:00+0000']);
+      for (const { value } of series.values) expect(Number.isInteger(value) && value >= 0).toBe(true);
+    });
+
+    it('answers the same numbers for the same object and day, in any sandbox', async () => {
+      const other = await startGraphSandbox({ now: () => NOW });
+      try {
+        other.control.setToken({ token: TOKEN });
+        const here = await igInsights();
+        const there = await fetch(
+          `${other.url}/v24.0/${IG}/insights?metric=reach,profile_views&period=day&metric_type=total_value&since=1795388400&until=1795474800&access_token=${TOKEN}`,
+        );
+        expect(await there.json()).toEqual(here.body);
+        expect((await igInsights()).body).toEqual(here.body);
+      } finally {
+        await other.close();
+      }
+    });
+
+    it('gives different objects and days different, plausible numbers', async () => {
+      const { body } = await graph(`${IG}?fields=followers_count,username`);
+      const followers = (body as { followers_count: number }).followers_count;
+      expect(followers).toBeGreaterThan(500);
+      const reach = (since: number) =>
+        graph(`${IG}/insights?metric=reach&period=day&metric_type=total_value&since=${since}&until=${since + 86_400}`).then(
+          (r) => (r.body as { data: { total_value: { value: number } }[] }).data[0].total_value.value,
+        );
+      const days = await Promise.all([1795305600, 1795392000, 1795478400].map(reach));
+      expect(new Set(days).size).toBe(3);
+      for (const value of days) expect(value).toBeGreaterThan(0);
+    });
+
+    it('answers an empty data set for a range that has not happened yet', async () => {
+      const { status, body } = await igInsights(NOW / 1000 + 3_600, NOW / 1000 + 90_000);
+      expect(status).toBe(200);
+      expect(body).toEqual({ data: [] });
+    });
+
+    it("links a demo Page to its Instagram account, and leaves the field out when there is none", async () => {
+      const [withIg] = DEMO_ACCOUNTS;
+      const withoutIg = DEMO_ACCOUNTS.find((a) => a.igId === null)!;
+      expect((await graph(`${withIg.pageId}?fields=instagram_business_account`, withIg.token)).body).toEqual({
+        instagram_business_account: { id: withIg.igId },
+        id: withIg.pageId,
+      });
+      expect((await graph(`${withoutIg.pageId}?fields=instagram_business_account`, withoutIg.token)).body).toEqual({ id: withoutIg.pageId });
+    });
+
+    it('tells a token apart with debug_token', async () => {
+      sandbox.control.setToken({ token: 'expired-one', status: 'expired' });
+      const valid = await graph(`debug_token?input_token=${TOKEN}`);
+      expect(valid.body).toMatchObject({ data: { is_valid: true, expires_at: 0, scopes: expect.arrayContaining(['read_insights']) } });
+      const expired = await graph('debug_token?input_token=expired-one');
+      expect(expired.body).toMatchObject({ data: { is_valid: false, error: { code: 190, subcode: 463 } } });
+    });
+  });
+
+  describe("Meta's refusals", () => {
+    it('answers a missing token with 104, an unknown one with 190, an expired one with 190/463 and one without permission with 10', async () => {
+      sandbox.control.setToken({ token: 'expired-one', status: 'expired' });
+      sandbox.control.setToken({ token: 'no-rights', status: 'no_permission' });
+      const answers = await Promise.all([null, 'never-issued', 'expired-one', 'no-rights'].map((token) => graph(`${PAGE}?fields=name`, token)));
+      expect(answers.map((a) => a.status)).toEqual([400, 400, 400, 400]);
+      expect(answers.map((a) => [(a.body as GraphError).error.code, (a.body as GraphError).error.error_subcode])).toEqual([
+        [104, undefined],
+        [190, undefined],
+        [190, 463],
+        [10, undefined],
+      ]);
+      for (const answer of answers) expect((answer.body as GraphError).error).toMatchObject({ type: 'OAuthException', is_transient: false });
+    });
+
+    it('answers an unknown path, edge or field with a Graph error 100', async () => {
+      for (const route of [`${PAGE}/feed/extra`, `${PAGE}/nonsense`, `${PAGE}?fields=nonsense`, `${IG}/insights?metric=impressions&period=day`]) {
+        const { status, body } = await graph(route);
+        expect(status).toBe(400);
+        expect((body as GraphError).error.code).toBe(100);
+      }
+      const noVersion = await fetch(`${sandbox.url}/${PAGE}/insights?access_token=${TOKEN}`);
+      expect(noVersion.status).toBe(400);
+      expect(((await noVersion.json()) as GraphError).error.code).toBe(100);
+    });
+
+    it('insists on metric_type=total_value for profile_views, as Meta does since 2025', async () => {
+      const { status, body } = await graph(`${IG}/insights?metric=reach,profile_views&period=day`);
+      expect(status).toBe(400);
+      expect((body as GraphError).error.message).toContain('metric_type=total_value');
+    });
+
+    it('serves a demo token its own Page and Instagram account and nothing else', async () => {
+      const [first, second] = DEMO_ACCOUNTS;
+      expect((await graph(`${first.pageId}?fields=name`, first.token)).body).toEqual({ name: first.name, id: first.pageId });
+      expect((await graph(`${first.igId}?fields=followers_count`, first.token)).status).toBe(200);
+      const foreign = await graph(`${second.pageId}?fields=name`, first.token);
+      expect(foreign.status).toBe(400);
+      expect((foreign.body as GraphError).error).toMatchObject({ code: 100, error_subcode: 33, type: 'GraphMethodException' });
+    });
+
+    it('keeps the demo scenarios: an expired token, an unsupported profile_views, a small Instagram quota', async () => {
+      const expired = DEMO_ACCOUNTS.find((a) => a.scenario === 'token_expired')!;
+      expect(((await graph(`${expired.pageId}?fields=name`, expired.token)).body as GraphError).error).toMatchObject({ code: 190, error_subcode: 463 });
+
+      const noViews = DEMO_ACCOUNTS.find((a) => a.scenario === 'profile_views_unsupported')!;
+      const refused = await graph(`${noViews.igId}/insights?metric=reach,profile_views&period=day&metric_type=total_value`, noViews.token);
+      expect((refused.body as GraphError).error.message).toBe('(#100) The value must be a valid insights metric');
+      expect((await graph(`${noViews.igId}/insights?metric=reach&period=day&metric_type=total_value`, noViews.token)).status).toBe(200);
+
+      const busy = DEMO_ACCOUNTS.find((a) => a.scenario === 'instagram_quota_small')!;
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i += 1) statuses.push((await graph(`${busy.igId}?fields=followers_count`, busy.token)).status);
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 400]);
+    });
+  });
+
+  describe('quotas and usage headers', () => {
+    it('grows the usage headers with each call', async () => {
+      sandbox.control.setQuota({ objectId: PAGE, calls: 10 });
+      const first = await pageInsights();
+      const second = await pageInsights();
+      expect(buc(first.headers)).toEqual({
+        [PAGE]: [{ type: 'pages', call_count: 10, total_cputime: 3, total_time: 3, estimated_time_to_regain_access: 0 }],
+      });
+      expect(buc(second.headers)[PAGE][0]).toMatchObject({ call_count: 20, estimated_time_to_regain_access: 0 });
+      expect(app(first.headers)).toEqual({ call_count: 1, total_time: 0, total_cputime: 0 });
+      const ig = await igInsights();
+      expect(buc(ig.headers)[IG][0]).toMatchObject({ type: 'instagram', call_count: 1 });
+    });
+
+    it('throttles a Page past its quota with 80001 and the minutes left in its window, still counting the calls', async () => {
+      sandbox.control.setQuota({ objectId: PAGE, calls: 2, windowMs: 25 * 60_000 });
+      const answers = [await pageInsights(), await pageInsights(), await pageInsights(), await pageInsights()];
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 400, 400]);
+      const throttled = answers[2];
+      expect((throttled.body as GraphError).error).toMatchObject({ code: 80001, type: 'OAuthException' });
+      expect(buc(throttled.headers)[PAGE][0]).toMatchObject({ call_count: 150, estimated_time_to_regain_access: 25 });
+      expect(buc(answers[3].headers)[PAGE][0]).toMatchObject({ call_count: 200 });
+      expect(sandbox.control.calls().byPath[`/${PAGE}/insights`]).toBe(4);
+    });
+
+    it('throttles an Instagram account past its quota with 80002', async () => {
+      sandbox.control.setQuota({ objectId: IG, calls: 1 });
+      expect((await igInsights()).status).toBe(200);
+      const throttled = await igInsights();
+      expect((throttled.body as GraphError).error.code).toBe(80002);
+      expect(buc(throttled.headers)[IG][0]).toMatchObject({ type: 'instagram', estimated_time_to_regain_access: 60 });
+    });
+
+    it('throttles the whole app past its quota with 4 and an estimate, whatever the object', async () => {
+      sandbox.control.setQuota({ calls: 2, windowMs: 10 * 60_000 });
+      await pageInsights();
+      await igInsights();
+      const throttled = await pageInsights();
+      expect((throttled.body as GraphError).error).toMatchObject({ code: 4, message: '(#4) Application request limit reached' });
+      expect(app(throttled.headers).call_count).toBe(150);
+      expect(buc(throttled.headers)[PAGE][0]).toMatchObject({ estimated_time_to_regain_access: 10 });
+    });
+
+    it('starts a fresh window once the old one has passed', async () => {
+      let now = NOW;
+      const clocked = await startGraphSandbox({ now: () => now });
+      try {
+        clocked.control.setToken({ token: TOKEN });
+        clocked.control.setQuota({ objectId: PAGE, calls: 1, windowMs: 60_000 });
+        const call = () => fetch(`${clocked.url}/v24.0/${PAGE}?fields=name&access_token=${TOKEN}`).then((r) => r.status);
+        expect([await call(), await call()]).toEqual([200, 400]);
+        now += 60_000;
+        expect(await call()).toBe(200);
+      } finally {
+        await clocked.close();
+      }
+    });
+
+    it('sends no usage headers when told not to', async () => {
+      sandbox.control.configure({ usageHeaders: false });
+      const { status, headers } = await pageInsights();
+      expect(status).toBe(200);
+      expect(headers.get('x-app-usage')).toBeNull();
+      expect(headers.get('x-business-use-case-usage')).toBeNull();
+    });
+  });
+
+  describe('injections', () => {
+    it('answers an injected code for the given number of calls, then normally again', async () => {
+      sandbox.control.inject({ objectId: PAGE, code: 613, times: 2 });
+      const statuses = [];
+      for (let i = 0; i < 3; i += 1) statuses.push((await pageInsights()).status);
+      expect(statuses).toEqual([400, 400, 200]);
+      expect(sandbox.control.snapshot().injections).toEqual([]);
+    });
+
+    it('answers an injected 5xx as a bare error page, with no Graph body', async () => {
+      sandbox.control.inject({ objectId: PAGE, httpStatus: 502 });
+      const { status, body } = await pageInsights();
+      expect(status).toBe(502);
+      expect(typeof body).toBe('string');
+    });
+
+    it('holds an answer for the injected latency', async () => {
+      sandbox.control.inject({ objectId: PAGE, latencyMs: 150 });
+      const started = Date.now();
+      expect((await pageInsights()).status).toBe(200);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(145);
+    });
+
+    it('keeps a hanging call open until the caller gives up', async () => {
+      sandbox.control.inject({ objectId: PAGE, hang: true, times: 1 });
+      const controller = new AbortController();
+      const pending = fetch(`${sandbox.url}/v24.0/${PAGE}?fields=name&access_token=${TOKEN}`, { signal: controller.signal }).catch(
+        (err: unknown) => err,
+      );
+      await waitFor(async () => sandbox.control.calls().total === 1, { timeoutMs: 5_000, intervalMs: 10, what: 'the call to arrive' });
+      controller.abort();
+      expect(await pending).toMatchObject({ name: 'AbortError' });
+      expect((await graph(`${PAGE}?fields=name`)).status).toBe(200);
+    });
+
+    it('applies an injection to one edge only when asked', async () => {
+      sandbox.control.inject({ objectId: IG, edge: 'node', code: 2 });
+      expect((await igInsights()).status).toBe(200);
+      const node = await graph(`${IG}?fields=followers_count`);
+      expect(node.status).toBe(500);
+      expect((node.body as GraphError).error).toMatchObject({ code: 2, is_transient: true });
+    });
+  });
+
+  describe('the /__sandbox control routes', () => {
+    it('counts the calls it served per object and path, lists them without tokens, and resets them', async () => {
+      await pageInsights();
+      await graph(`${IG}?fields=followers_count`);
+      await igInsights();
+      await igInsights();
+
+      const calls = await control('GET', '/calls');
+      expect(calls.body).toEqual({
+        total: 4,
+        byPath: { [`/${PAGE}/insights`]: 1, [`/${IG}`]: 1, [`/${IG}/insights`]: 2 },
+        byObject: { [PAGE]: 1, [IG]: 3 },
+      });
+      const requests = (await control('GET', '/requests')).body as { path: string; query: Record<string, string>; status: number }[];
+      expect(requests).toHaveLength(4);
+      expect(requests[1]).toMatchObject({ path: `/${IG}`, query: { fields: 'followers_count' }, status: 200 });
+      expect(JSON.stringify(requests)).not.toContain(TOKEN);
+
+      expect(await control('POST', '/reset', { scope: 'calls' })).toEqual({ status: 200, body: { reset: 'calls' } });
+      expect((await control('GET', '/calls')).body).toEqual({ total: 0, byPath: {}, byObject: {} });
+      expect((await graph(`${PAGE}?fields=name`)).status).toBe(200);
+    });
+
+    it('registers tokens, injects failures and sets quotas over HTTP', async () => {
+      expect(await control('POST', '/tokens', { token: 'http-token', objects: [PAGE] })).toEqual({
+        status: 201,
+        body: { token: 'http-token', status: 'valid', objects: [PAGE] },
+      });
+      expect((await graph(`${PAGE}?fields=name`, 'http-token')).status).toBe(200);
+      expect((await graph(`${IG}?fields=name`, 'http-token')).status).toBe(400);
+
+      const injected = await control('POST', '/inject', { objectId: PAGE, code: 80001, estimatedTimeToRegainAccess: 7, times: 1 });
+      expect(injected).toMatchObject({ status: 201, body: { id: expect.any(String), objectId: PAGE, code: 80001, remaining: 1 } });
+      const throttled = await pageInsights();
+      expect((throttled.body as GraphError).error.code).toBe(80001);
+      expect(buc(throttled.headers)[PAGE][0].estimated_time_to_regain_access).toBe(7);
+
+      await control('POST', '/inject', { objectId: '*', code: 1 });
+      expect(await control('DELETE', '/inject')).toEqual({ status: 200, body: { cleared: 1 } });
+
+      expect((await control('POST', '/quota', { objectId: IG, calls: 1, used: 1 })).body).toMatchObject({ calls: 1, used: 1 });
+      expect(((await igInsights()).body as GraphError).error.code).toBe(80002);
+
+      expect((await control('POST', '/settings', { usageHeaders: false })).body).toEqual({ usageHeaders: false });
+      expect((await control('DELETE', '/tokens/http-token')).status).toBe(204);
+      expect((await control('GET', '/')).body).toMatchObject({ settings: { usageHeaders: false }, accounts: DEMO_ACCOUNTS });
+
+      expect(await control('POST', '/reset')).toEqual({ status: 200, body: { reset: 'all' } });
+      expect(((await graph(`${PAGE}?fields=name`, 'http-token')).body as GraphError).error.code).toBe(190);
+    });
+
+    it('refuses a control body it cannot use, listing the problems', async () => {
+      const bad = await control('POST', '/inject', { objectId: PAGE, code: 'many', httpStatus: 404 });
+      expect(bad.status).toBe(400);
+      expect(JSON.stringify(bad.body)).toContain('code');
+      const notJson = await fetch(`${sandbox.url}/__sandbox/tokens`, { method: 'POST', body: '{' });
+      expect(notJson.status).toBe(400);
+    });
+  });
+
+  it('runs alone with npm run sandbox, printing its URL, the demo ids and tokens, and stops on SIGTERM', async () => {
+    const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(ROOT, 'src', 'meta-sandbox', 'main.ts'), '--port', '0'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const { output, exited } = collect(child);
+    try {
+      await waitFor(async () => output().includes('Press Ctrl-C'), { timeoutMs: 20_000, what: 'the sandbox to print its URL' });
+      const url = /URL:\s+(http:\/\/\S+)/.exec(output())?.[1];
+      expect(url).toBeDefined();
+      for (const account of DEMO_ACCOUNTS) {
+        expect(output()).toContain(account.pageId);
+        expect(output()).toContain(account.token);
+      }
+      const [account] = DEMO_ACCOUNTS;
+      const response = await fetch(`${url}/v24.0/${account.pageId}?fields=name&access_token=${account.token}`);
+      expect(await response.json()).toEqual({ name: account.name, id: account.pageId });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect((await exited).code).toBe(0);
+  });
+});
