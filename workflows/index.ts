@@ -1,2 +1,4 @@
 // The worker's workflowsPath: every workflow type the task queue serves.
 export { workerHealthCheck } from './health';
+export { refreshAllClients } from './refresh-all';
+export { refreshClient } from './refresh-client';

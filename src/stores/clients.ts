@@ -164,16 +164,17 @@ export class ClientStore {
    */
   async claimRefreshSlot(id: string, cooldownMs: number): Promise<{ claimed: true; previous: Date | null } | { claimed: false; retryAfterMs: number }> {
     const claimed = await this.db.raw<{ rows: { previous: Date | null }[] }>(
-      `update clients c set refresh_requested_at = now()
+      // clock_timestamp, not now(): requests queued on the row lock must compare against the time the winner wrote.
+      `update clients c set refresh_requested_at = clock_timestamp()
          from (select id, refresh_requested_at as previous from clients where id = ? for update) p
         where c.id = p.id
-          and (p.previous is null or p.previous <= now() - (? * interval '1 millisecond'))
+          and (p.previous is null or p.previous <= clock_timestamp() - (? * interval '1 millisecond'))
         returning p.previous`,
       [id, cooldownMs],
     );
     if (claimed.rows.length) return { claimed: true, previous: claimed.rows[0].previous };
     const row = await this.db.raw<{ rows: { wait_ms: string | null }[] }>(
-      `select ceil(extract(epoch from (refresh_requested_at + (? * interval '1 millisecond') - now())) * 1000) as wait_ms
+      `select ceil(extract(epoch from (refresh_requested_at + (? * interval '1 millisecond') - clock_timestamp())) * 1000) as wait_ms
          from clients where id = ?`,
       [cooldownMs, id],
     );

@@ -1,11 +1,15 @@
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
 import type { Config } from '../config';
 import type { Lifecycle } from '../lifecycle';
 import { StartupError } from '../main';
+import { SEARCH_ATTRIBUTES } from './dev-server';
 import { installTemporalRuntime } from './runtime';
+import { ensureRefreshSchedule } from './schedule';
 import { createActivities } from '../../activities';
 import type { Db } from '../db';
 import type { Logger } from '../logger';
+import type { MetaClient } from '../meta/types';
 import { TASK_QUEUE } from '../../workflows/definitions';
 
 export interface CreateWorkerOptions {
@@ -13,6 +17,8 @@ export interface CreateWorkerOptions {
   namespace: string;
   db: Db;
   logger: Logger;
+  meta: MetaClient;
+  tokenKey?: Buffer;
   taskQueue?: string;
   /** A prebuilt bundle (tests build one per run); otherwise workflows are bundled from source. */
   workflowBundle?: WorkerOptions['workflowBundle'];
@@ -28,21 +34,42 @@ export function createWorker(options: CreateWorkerOptions): Promise<Worker> {
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ db: options.db, logger: options.logger }),
+    activities: createActivities({ db: options.db, logger: options.logger, meta: options.meta, tokenKey: options.tokenKey }),
   });
 }
 
 /** Connects to Temporal and runs a worker until the lifecycle stops it; a worker crash stops the process. */
-export async function runWorker(
-  config: Config,
-  logger: Logger,
-  lifecycle: Lifecycle,
-  { db, address }: { db: Db; address: string },
-): Promise<void> {
+export interface RunWorkerDeps {
+  db: Db;
+  address: string;
+  meta: MetaClient;
+  tokenKey: Buffer;
+}
+
+/**
+ * Connects to Temporal, makes sure the `ClientId` search attribute and the refresh Schedule
+ * exist with the current settings, and runs a worker until the lifecycle stops it. A worker
+ * crash stops the process.
+ */
+export async function runWorker(config: Config, logger: Logger, lifecycle: Lifecycle, deps: RunWorkerDeps): Promise<void> {
+  const { address } = deps;
+  const namespace = config.temporal.namespace;
   installTemporalRuntime(logger, { metricsPort: config.workerMetricsPort });
   const connection = await connectOrExplain(() => NativeConnection.connect({ address }), address);
   lifecycle.add('temporal worker connection', () => connection.close());
-  const worker = await createWorker({ connection, namespace: config.temporal.namespace, db, logger });
+
+  const clientConnection = await connectOrExplain(() => Connection.connect({ address }), address);
+  lifecycle.add('temporal client connection', () => clientConnection.close());
+  const client = new Client({ connection: clientConnection, namespace });
+  await ensureSearchAttributes(client, namespace);
+  const schedule = await ensureRefreshSchedule(client, {
+    intervalMs: config.refresh.intervalMs,
+    spacingMs: config.refresh.spacingMs,
+    lookbackDays: config.refresh.lookbackDays,
+  });
+  logger.info({ schedule, every: config.refresh.intervalMs }, `refresh schedule ${schedule}`);
+
+  const worker = await createWorker({ connection, namespace, db: deps.db, logger, meta: deps.meta, tokenKey: deps.tokenKey });
   const running = worker.run();
   lifecycle.add('temporal worker', async () => {
     if (worker.getState() === 'RUNNING') worker.shutdown();
@@ -52,6 +79,23 @@ export async function runWorker(
     logger.fatal({ err }, 'the Temporal worker failed');
     await lifecycle.shutdown('worker failure');
     process.exit(1);
+  });
+}
+
+/** Temporal's IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD. */
+const INDEXED_VALUE_TYPE_KEYWORD = 2;
+
+/**
+ * Registers our search attributes on a Temporal cluster that lacks them (the dev server gets
+ * them by flag; a production cluster on the first worker start).
+ */
+export async function ensureSearchAttributes(client: Client, namespace: string): Promise<void> {
+  const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace });
+  const missing = SEARCH_ATTRIBUTES.filter(({ name }) => !customAttributes?.[name]);
+  if (!missing.length) return;
+  await client.connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map(({ name }) => [name, INDEXED_VALUE_TYPE_KEYWORD])),
   });
 }
 

@@ -1,0 +1,171 @@
+import {
+  allHandlersFinished,
+  CancellationScope,
+  ChildWorkflowHandle,
+  condition,
+  ContinueAsNew,
+  continueAsNew,
+  isCancellation,
+  log,
+  ParentClosePolicy,
+  proxyActivities,
+  setHandler,
+  sleep,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Activities, ClientResultInput } from '../activities';
+import {
+  CLIENT_ID_SEARCH_ATTRIBUTE,
+  clientRefreshWorkflowId,
+  CycleProgress,
+  DEFAULT_PAGE_SIZE,
+  progressQuery,
+  RefreshAllInput,
+  RefreshClientResult,
+  RefreshTotals,
+} from './definitions';
+import { refreshClient } from './refresh-client';
+
+const { startCycle, finishCycle, listClientsPage, recordClientResults } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  // Database activities ride out a Postgres restart.
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
+});
+
+/** Above this share of the app-level budget (X-App-Usage), the spacing between clients stretches. */
+const USAGE_STRETCH_THRESHOLD = 75;
+
+/** The pause before the next child: the spacing, stretched when Meta's app usage is high, or Meta's wait. */
+export function nextSpacing(spacingMs: number, appPercent: number | undefined, msUntilAllowed: number): number {
+  let delay = spacingMs;
+  if (appPercent !== undefined && appPercent > USAGE_STRETCH_THRESHOLD) {
+    // 80 % → ×2, 95 % → ×5 of the spacing (at least one second).
+    delay = Math.max(spacingMs, 1_000) * (1 + (appPercent - USAGE_STRETCH_THRESHOLD) / 5);
+  }
+  return Math.round(Math.max(delay, msUntilAllowed));
+}
+
+/**
+ * One refresh cycle: visits every client with a Meta token page by page, starting one child
+ * workflow per client with a durable timer between starts, then continues as new with a cursor
+ * and running totals after each full page, so no run's history grows large.
+ */
+export async function refreshAllClients(input: RefreshAllInput): Promise<RefreshTotals> {
+  const info = workflowInfo();
+  const pageSize = input.pageSize ?? DEFAULT_PAGE_SIZE;
+  const state: NonNullable<RefreshAllInput['state']> =
+    input.state ??
+    (await (async () => {
+      const { cycleId, total } = await startCycle({ workflowId: info.workflowId, trigger: input.trigger });
+      return {
+        cycleId,
+        cursor: null,
+        totals: { total, refreshed: 0, failed: 0, skippedTokenInvalid: 0, alreadyRunning: 0 },
+        startedAny: false,
+      };
+    })());
+  const totals = state.totals;
+  const progress: CycleProgress = {
+    cycleId: state.cycleId,
+    trigger: input.trigger,
+    get total() {
+      return totals.total;
+    },
+    get done() {
+      return totals.refreshed + totals.failed + totals.skippedTokenInvalid + totals.alreadyRunning;
+    },
+    get refreshed() {
+      return totals.refreshed;
+    },
+    get failed() {
+      return totals.failed;
+    },
+    get skippedTokenInvalid() {
+      return totals.skippedTokenInvalid;
+    },
+    get alreadyRunning() {
+      return totals.alreadyRunning;
+    },
+    currentClientId: null,
+    currentSpacingMs: input.spacingMs,
+  };
+  setHandler(progressQuery, () => ({ ...progress }));
+
+  const childTrigger = input.trigger === 'schedule' ? 'schedule' : 'manual';
+  const onChildResult = (result: RefreshClientResult) => {
+    if (result.outcome === 'refreshed') totals.refreshed += 1;
+    else if (result.outcome === 'skipped_token_invalid') totals.skippedTokenInvalid += 1;
+    else totals.failed += 1;
+    if (result.appPercent !== undefined) state.lastAppPercent = result.appPercent;
+    if (result.appThrottledForMs) state.notBefore = Math.max(state.notBefore ?? 0, Date.now() + result.appThrottledForMs);
+  };
+
+  try {
+    for (;;) {
+      const page = await listClientsPage({ afterId: state.cursor, limit: pageSize });
+      const running: Promise<void>[] = [];
+      const recordedHere: ClientResultInput[] = [];
+      const now = () => new Date(Date.now()).toISOString();
+
+      for (const client of page) {
+        state.cursor = client.id;
+        const workflowId = clientRefreshWorkflowId(client.id);
+        const base = { cycleId: state.cycleId, clientId: client.id, workflowId, trigger: childTrigger, attempts: 0 } as const;
+        if (client.tokenStatus === 'invalid') {
+          totals.skippedTokenInvalid += 1;
+          recordedHere.push({ ...base, outcome: 'skipped_token_invalid', errorCode: 'token_invalid', startedAt: now() });
+          continue;
+        }
+        if (state.startedAny) {
+          const delay = nextSpacing(input.spacingMs, state.lastAppPercent, (state.notBefore ?? 0) - Date.now());
+          progress.currentSpacingMs = delay;
+          if (delay > 0) await sleep(delay);
+        }
+        state.startedAny = true;
+        progress.currentClientId = client.id;
+        let child: ChildWorkflowHandle<typeof refreshClient>;
+        try {
+          child = await startChild(refreshClient, {
+            workflowId,
+            args: [{ clientId: client.id, trigger: childTrigger, lookbackDays: input.lookbackDays, cycleId: state.cycleId }],
+            typedSearchAttributes: [{ key: CLIENT_ID_SEARCH_ATTRIBUTE, value: client.id }],
+            // A refresh in flight finishes even if the cycle is terminated.
+            parentClosePolicy: ParentClosePolicy.ABANDON,
+            workflowExecutionTimeout: '3h',
+          });
+        } catch (err) {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          totals.alreadyRunning += 1;
+          recordedHere.push({ ...base, outcome: 'already_running', startedAt: now() });
+          continue;
+        }
+        running.push(
+          child.result().then(onChildResult, (err: unknown) => {
+            // The child itself failed (terminated, timed out), so it recorded nothing.
+            totals.failed += 1;
+            log.warn('client refresh workflow failed', { clientId: client.id, error: String(err) });
+            recordedHere.push({ ...base, outcome: 'failed', errorCode: 'workflow_failed', errorMessage: String(err), startedAt: now() });
+          }),
+        );
+      }
+      await Promise.all(running);
+      progress.currentClientId = null;
+      if (recordedHere.length) await recordClientResults(recordedHere);
+      if (page.length < pageSize) break;
+      // Children do not carry over continue-as-new; they all finished above.
+      await condition(allHandlersFinished);
+      return await continueAsNew<typeof refreshAllClients>({ ...input, state });
+    }
+    await finishCycle({ cycleId: state.cycleId, totals, status: 'completed' });
+    return totals;
+  } catch (err) {
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(() => finishCycle({ cycleId: state.cycleId, totals, status: 'cancelled' }));
+    } else if (!(err instanceof ContinueAsNew)) {
+      await finishCycle({ cycleId: state.cycleId, totals, status: 'failed', error: String(err) });
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,79 @@
+import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities, MetaFailureDetails } from '../activities';
+import { RefreshClientInput, RefreshClientResult, refreshRequestedSignal } from './definitions';
+
+/** Meta's answers decide retries: see design.md §4 and activities' ApplicationFailure types. */
+const { refreshClientInsights } = proxyActivities<Activities>({
+  startToCloseTimeout: '2m',
+  // Meta may ask us to wait up to an hour; beyond that the next cycle will try again.
+  scheduleToCloseTimeout: '2h',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '5m',
+    maximumAttempts: 6,
+    nonRetryableErrorTypes: ['MetaTokenInvalidError', 'MetaPermissionError', 'MetaBadRequestError'],
+  },
+});
+
+const { recordClientResults } = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  // Generous: a Postgres restart must not lose the record of a refresh that happened.
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
+});
+
+/**
+ * Refreshes one client's recent days. Its workflow id is per client, so scheduled and
+ * on-demand refreshes of one client never run at once; on-demand requests that arrive while it
+ * runs are folded into it.
+ */
+export async function refreshClient(input: RefreshClientInput): Promise<RefreshClientResult> {
+  let coalescedRequests = 0;
+  setHandler(refreshRequestedSignal, () => {
+    coalescedRequests += 1;
+  });
+  const startedAt = Date.now();
+  let result: RefreshClientResult;
+  try {
+    const fetched = await refreshClientInsights({ clientId: input.clientId, lookbackDays: input.lookbackDays });
+    result = {
+      clientId: input.clientId,
+      outcome: fetched.outcome,
+      attempts: fetched.attempt,
+      durationMs: Date.now() - startedAt,
+      appPercent: fetched.appPercent,
+      coalescedRequests,
+    };
+  } catch (err) {
+    if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure)) throw err;
+    const failure = err.cause;
+    const details = failure.details?.[0] as MetaFailureDetails | undefined;
+    result = {
+      clientId: input.clientId,
+      outcome: 'failed',
+      errorCode: details?.code ?? failure.type ?? 'unknown',
+      errorType: failure.type ?? undefined,
+      message: failure.message,
+      attempts: details?.attempt ?? 1,
+      durationMs: Date.now() - startedAt,
+      appThrottledForMs: details?.appThrottledForMs,
+      coalescedRequests,
+    };
+  }
+  await recordClientResults([
+    {
+      cycleId: input.cycleId ?? null,
+      clientId: input.clientId,
+      workflowId: workflowInfo().workflowId,
+      trigger: input.trigger,
+      outcome: result.outcome,
+      errorCode: result.errorCode,
+      errorMessage: result.message,
+      attempts: result.attempts,
+      startedAt: new Date(startedAt).toISOString(),
+      durationMs: result.durationMs,
+    },
+  ]);
+  result.coalescedRequests = coalescedRequests;
+  return result;
+}
