@@ -4,6 +4,11 @@ import { assertDatabaseReachable, createDb, Db, describeDatabaseUrl, migrateLate
 import { ensureDatabase, startEmbeddedPostgres } from './db/embedded';
 import type { Lifecycle } from './lifecycle';
 import type { Logger } from './logger';
+import { createMetaClient } from './meta/client';
+import { metaClientFromConfig } from './meta/from-config';
+import type { MetaClient } from './meta/types';
+import { DEMO_ACCOUNTS, startGraphSandbox } from './meta-sandbox';
+import type { ClientStore } from './stores/clients';
 import { StartupError } from './main';
 import { findOrBuildTemporalCli, NO_TEMPORAL_CLI_MESSAGE } from './temporal/cli-binary';
 import { startTemporalDevServer } from './temporal/dev-server';
@@ -89,4 +94,47 @@ export async function provideTemporal(
   });
   lifecycle.add('temporal dev server', () => server.stop());
   return { address: server.address, uiUrl: server.uiUrl };
+}
+
+export interface MetaService {
+  meta: MetaClient;
+  /** Set when the numbers come from the built-in Graph sandbox. */
+  sandboxUrl?: string;
+}
+
+/**
+ * The Meta client of `npm start`: the built-in Graph sandbox (on a free loopback port) unless
+ * META_MODE=live, so a laptop shows plausible numbers without any Meta app.
+ */
+export async function provideLocalMeta(config: Config, logger: Logger, lifecycle: Lifecycle): Promise<MetaService> {
+  const mode = config.meta.mode ?? 'sandbox';
+  if (mode === 'live') return { meta: metaClientFromConfig(config, logger) };
+  const graphUrl = config.meta.graphUrl;
+  if (graphUrl) return { meta: metaClientFromConfig({ ...config, meta: { ...config.meta, mode: 'sandbox' } }, logger), sandboxUrl: graphUrl };
+  const sandbox = await startGraphSandbox({ logger: logger.child({ component: 'graph-sandbox' }) });
+  lifecycle.add('graph sandbox', () => sandbox.close());
+  logger.warn({ sandbox: sandbox.url }, 'DEMO MODE: Meta numbers come from the built-in Graph sandbox (set META_MODE=live for Meta)');
+  const meta = createMetaClient({
+    graphUrl: sandbox.url,
+    graphVersion: config.meta.graphVersion,
+    timeoutMs: config.meta.timeoutMs,
+    logger,
+  });
+  return { meta, sandboxUrl: sandbox.url };
+}
+
+/** Adds the sandbox's demo Pages as clients when the database has no client yet. */
+export async function seedDemoClients(clients: ClientStore, logger: Logger): Promise<number> {
+  if ((await clients.list()).length) return 0;
+  for (const account of DEMO_ACCOUNTS) {
+    await clients.create({
+      name: `${account.name} (demo)`,
+      facebookPageId: account.pageId,
+      instagramAccountId: account.igId,
+      accessToken: account.token,
+      timezone: account.timezone,
+    });
+  }
+  logger.info({ clients: DEMO_ACCOUNTS.length }, 'seeded demo clients from the Graph sandbox');
+  return DEMO_ACCOUNTS.length;
 }
