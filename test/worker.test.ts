@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createLogger } from '../src/logger';
+import { createMetaClient } from '../src/meta/client';
 import { createTestDatabase, TestDatabase } from './helpers/db';
 import { connectTestTemporal, TestTemporal } from './helpers/temporal';
 
@@ -16,7 +18,8 @@ describe('the Temporal worker', () => {
   });
 
   it('executes a workflow on the real dev server, its activity reading Postgres', async () => {
-    const { stop } = await temporal.startWorker({ db: database.db });
+    const meta = createMetaClient({ graphUrl: 'http://127.0.0.1:9', graphVersion: 'v24.0', timeoutMs: 1_000, logger: createLogger('silent') });
+    const { stop } = await temporal.startWorker({ db: database.db, meta });
     try {
       const workflowId = `health-${randomUUID()}`;
       const result = await temporal.client.workflow.execute('workerHealthCheck', {

@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Db } from '../../src/db';
 import { createLogger, Logger } from '../../src/logger';
+import type { MetaClient } from '../../src/meta/types';
 import { createWorker } from '../../src/temporal/worker';
 
 /** Address of the run's Temporal dev server. */
@@ -22,14 +23,14 @@ let runtimeInstalled = false;
 function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [], telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
+  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [], telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
 }
 
 export interface TestTemporal {
   client: Client;
   taskQueue: string;
   /** Starts a worker of the service on this file's task queue; `stop` waits until it is drained. */
-  startWorker(deps: { db: Db; logger?: Logger }): Promise<{ worker: Worker; stop(): Promise<void> }>;
+  startWorker(deps: { db: Db; meta: MetaClient; tokenKey?: Buffer; logger?: Logger }): Promise<{ worker: Worker; stop(): Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -43,7 +44,7 @@ export async function connectTestTemporal(): Promise<TestTemporal> {
   return {
     client,
     taskQueue,
-    async startWorker({ db, logger }) {
+    async startWorker({ db, meta, tokenKey, logger }) {
       const nativeConnection = await NativeConnection.connect({ address: temporalAddress() });
       nativeConnections.push(nativeConnection);
       const worker = await createWorker({
@@ -51,6 +52,8 @@ export async function connectTestTemporal(): Promise<TestTemporal> {
         namespace: 'default',
         taskQueue,
         db,
+        meta,
+        tokenKey,
         logger: logger ?? createLogger('silent'),
         workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
       });

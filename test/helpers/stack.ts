@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto';
+import { Client as TemporalClient } from '@temporalio/client';
+import { createLogger } from '../../src/logger';
+import { createMetaClient } from '../../src/meta/client';
+import type { MetaClient } from '../../src/meta/types';
+import { GraphSandboxOptions, RunningGraphSandbox, startGraphSandbox } from '../../src/meta-sandbox';
+import { CacheStore } from '../../src/stores/cache';
+import { Client, ClientStore } from '../../src/stores/clients';
+import { RefreshStore } from '../../src/stores/refresh';
+import { createTestDatabase, TestDatabase } from './db';
+import { connectTestTemporal, TestTemporal } from './temporal';
+
+/** Everything a refresh needs, real: Postgres, Temporal with a worker, the Graph sandbox as Meta. */
+export interface RefreshStack {
+  database: TestDatabase;
+  temporal: TestTemporal;
+  client: TemporalClient;
+  taskQueue: string;
+  sandbox: RunningGraphSandbox;
+  meta: MetaClient;
+  tokenKey: Buffer;
+  clients: ClientStore;
+  cache: CacheStore;
+  refresh: RefreshStore;
+  /** Adds a client whose Page and Instagram account the sandbox serves with a valid token. */
+  addClient(overrides?: { name?: string; token?: string | null; instagram?: boolean; timezone?: string }): Promise<Client & { token: string }>;
+  close(): Promise<void>;
+}
+
+let sequence = 0;
+
+export async function createRefreshStack(options: { sandbox?: GraphSandboxOptions; metaTimeoutMs?: number } = {}): Promise<RefreshStack> {
+  const [database, temporal] = await Promise.all([createTestDatabase(), connectTestTemporal()]);
+  const sandbox = await startGraphSandbox({
+    appQuota: { calls: 1_000_000, windowMs: 3_600_000 },
+    objectQuota: { calls: 10_000, windowMs: 3_600_000 },
+    ...options.sandbox,
+  });
+  const logger = createLogger('silent');
+  const meta = createMetaClient({ graphUrl: sandbox.url, graphVersion: 'v24.0', timeoutMs: options.metaTimeoutMs ?? 5_000, logger });
+  const tokenKey = randomBytes(32);
+  const clients = new ClientStore(database.db, tokenKey);
+  const worker = await temporal.startWorker({ db: database.db, meta, tokenKey, logger });
+  const run = randomBytes(3).toString('hex');
+  return {
+    database,
+    temporal,
+    client: temporal.client,
+    taskQueue: temporal.taskQueue,
+    sandbox,
+    meta,
+    tokenKey,
+    clients,
+    cache: new CacheStore(database.db),
+    refresh: new RefreshStore(database.db),
+    async addClient(overrides = {}) {
+      sequence += 1;
+      const n = String(sequence).padStart(6, '0');
+      const token = overrides.token === undefined ? `test-token-${run}-${n}` : overrides.token;
+      if (token) sandbox.control.setToken({ token });
+      const client = await clients.create({
+        name: overrides.name ?? `Client ${n}`,
+        facebookPageId: `99${run.replace(/\D/g, '1')}${n}`,
+        instagramAccountId: overrides.instagram === false ? null : `178499${n}`,
+        accessToken: token,
+        timezone: overrides.timezone ?? 'Europe/Warsaw',
+      });
+      return { ...client, token: token ?? '' };
+    },
+    async close() {
+      await worker.stop();
+      await sandbox.close();
+      await temporal.close();
+      await database.drop();
+    },
+  };
+}

@@ -1,0 +1,136 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { dayIn } from '../src/dates';
+import { waitFor } from '../src/net';
+import { requestRefresh, RefreshRequestDeps } from '../src/temporal/request-refresh';
+import { clientRefreshWorkflowId, RefreshAllInput, RefreshClientResult, RefreshTotals } from '../workflows/definitions';
+import { createRefreshStack, RefreshStack } from './helpers/stack';
+
+const GOOD = { facebookNewFollowers: 9, instagramFollowers: 900, instagramReach: 90, instagramProfileViews: 19 };
+
+describe('refreshing one client', () => {
+  let stack: RefreshStack;
+  let deps: RefreshRequestDeps;
+  const workflowIds = new Set<string>();
+  const tokens = new Set<string>();
+
+  beforeAll(async () => {
+    stack = await createRefreshStack();
+    deps = { temporal: stack.client, clients: stack.clients, cooldownMs: 0, lookbackDays: 2, taskQueue: stack.taskQueue };
+  });
+
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  async function addClient(options?: Parameters<RefreshStack['addClient']>[0]) {
+    const client = await stack.addClient(options);
+    tokens.add(client.token);
+    workflowIds.add(clientRefreshWorkflowId(client.id));
+    return client;
+  }
+
+  async function resultOf(clientId: string): Promise<RefreshClientResult> {
+    return stack.client.workflow.getHandle(clientRefreshWorkflowId(clientId)).result();
+  }
+
+  it('starts one workflow execution and one set of Meta calls for 20 concurrent requests', async () => {
+    const client = await addClient();
+    // Meta answers slowly, so every request arrives while the first refresh is still running.
+    stack.sandbox.control.inject({ objectId: client.facebookPageId, latencyMs: 1_500, times: 1 });
+    const answers = await Promise.all(Array.from({ length: 20 }, () => requestRefresh(deps, client.id)));
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.every((s) => s === 'started' || s === 'in_progress')).toBe(true);
+    expect(statuses).toContain('started');
+
+    const result = await resultOf(client.id);
+    expect(result.outcome).toBe('refreshed');
+    // Requests were folded into the one refresh (the server may merge two racing starts into one signal).
+    expect(result.coalescedRequests).toBeGreaterThanOrEqual(19);
+    const executions = await stack.client.workflow.count(`WorkflowId = '${clientRefreshWorkflowId(client.id)}'`);
+    expect(executions.count).toBe(1);
+    const calls = stack.sandbox.control.calls().byObject;
+    expect(calls[client.facebookPageId]).toBe(1);
+    expect(calls[client.instagramAccountId!]).toBe(3); // followers once, insights for each of 2 days
+  });
+
+  it('answers cooldown with the time left, and in_progress while a refresh runs', async () => {
+    const client = await addClient();
+    const cooled = { ...deps, cooldownMs: 60_000 };
+    stack.sandbox.control.inject({ objectId: client.facebookPageId, latencyMs: 1_000, times: 1 });
+    expect(await requestRefresh(cooled, client.id)).toEqual({ status: 'started' });
+    expect(await requestRefresh(cooled, client.id)).toEqual({ status: 'in_progress' });
+    await resultOf(client.id);
+    const again = await requestRefresh(cooled, client.id);
+    expect(again.status).toBe('cooldown');
+    expect(again.retryAfterMs).toBeGreaterThan(55_000);
+    expect(await requestRefresh(deps, randomUUID())).toEqual({ status: 'not_found' });
+  });
+
+  it('retries a throttled client after Meta’s estimate and keeps its earlier numbers until then', async () => {
+    const client = await addClient();
+    const today = dayIn(client.timezone);
+    await stack.cache.writeDay(client.id, today, GOOD, new Date(Date.now() - 4 * 3_600_000));
+    stack.sandbox.control.inject({ objectId: client.facebookPageId, code: 80001, httpStatus: 400, estimatedTimeToRegainAccess: 1, times: 1 });
+
+    expect((await requestRefresh(deps, client.id)).status).toBe('started');
+    const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
+    await waitFor(async () => stack.sandbox.control.requests().some((r) => r.objectId === client.facebookPageId && r.code === 80001), {
+      timeoutMs: 20_000,
+      what: 'the throttled call',
+    });
+    // While Meta asks us to wait, the row keeps its numbers and records the throttling.
+    const during = await stack.cache.get(client.id, today);
+    expect(during).toMatchObject({ data: GOOD, lastErrorCode: '80001' });
+    await waitFor(async () => ((await handle.describe()).raw.pendingActivities?.[0]?.attempt ?? 0) >= 2, {
+      timeoutMs: 20_000,
+      what: 'the second attempt to be scheduled',
+    });
+
+    const result: RefreshClientResult = await handle.result();
+    expect(result).toMatchObject({ outcome: 'refreshed', attempts: 2 });
+    const pageCalls = stack.sandbox.control.requests().filter((r) => r.objectId === client.facebookPageId);
+    expect(pageCalls).toHaveLength(2);
+    const waitedMs = Date.parse(pageCalls[1].at) - Date.parse(pageCalls[0].at);
+    expect(waitedMs).toBeGreaterThanOrEqual(60_000);
+    expect(waitedMs).toBeLessThan(90_000);
+    const after = await stack.cache.get(client.id, today);
+    expect(after?.data).not.toEqual(GOOD);
+    expect(after).toMatchObject({ lastErrorCode: null });
+    expect(after?.fetchedAt?.getTime()).toBeGreaterThan(during!.fetchedAt!.getTime());
+  }, 120_000);
+
+  it('counts a scheduled refresh that meets a running on-demand refresh as already running, and goes on', async () => {
+    await stack.database.db('clients').delete();
+    const busy = await addClient();
+    const others = [await addClient(), await addClient()];
+    stack.sandbox.control.inject({ objectId: busy.facebookPageId, latencyMs: 3_000, times: 1 });
+    expect((await requestRefresh(deps, busy.id)).status).toBe('started');
+
+    const workflowId = `test-cycle-${randomBytes(5).toString('hex')}`;
+    const totals: RefreshTotals = await stack.client.workflow.execute('refreshAllClients', {
+      workflowId,
+      taskQueue: stack.taskQueue,
+      args: [{ trigger: 'manual', spacingMs: 0, lookbackDays: 2 } satisfies RefreshAllInput],
+      workflowExecutionTimeout: '2m',
+    });
+    workflowIds.add(workflowId);
+    expect(totals).toEqual({ total: 3, refreshed: 2, failed: 0, skippedTokenInvalid: 0, alreadyRunning: 1 });
+    const [cycle] = await stack.refresh.recentCycles(1);
+    const rows = await stack.refresh.resultsOfCycle(cycle.id);
+    expect(rows.find((r) => r.clientId === busy.id)?.outcome).toBe('already_running');
+    for (const other of others) expect(rows.find((r) => r.clientId === other.id)?.outcome).toBe('refreshed');
+    expect((await resultOf(busy.id)).outcome).toBe('refreshed');
+  });
+
+  it('puts no access token in any workflow history', async () => {
+    expect(tokens.size).toBeGreaterThan(0);
+    for (const workflowId of workflowIds) {
+      for await (const execution of stack.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+        const history = await stack.client.workflow.getHandle(workflowId, execution.runId).fetchHistory();
+        const text = JSON.stringify(history, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v));
+        for (const token of tokens) expect(text).not.toContain(token);
+      }
+    }
+  });
+});
+

@@ -1,0 +1,172 @@
+import { randomBytes } from 'node:crypto';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
+import { waitFor } from '../src/net';
+import { ensureRefreshSchedule } from '../src/temporal/schedule';
+import { RefreshAllInput, RefreshTotals } from '../workflows/definitions';
+import { createRefreshStack, RefreshStack } from './helpers/stack';
+
+type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<RefreshStack['client']['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
+
+function cycleId(): string {
+  return `test-cycle-${randomBytes(5).toString('hex')}`;
+}
+
+async function runCycle(stack: RefreshStack, input: Partial<RefreshAllInput> = {}) {
+  const workflowId = cycleId();
+  const result: RefreshTotals = await stack.client.workflow.execute('refreshAllClients', {
+    workflowId,
+    taskQueue: stack.taskQueue,
+    args: [{ trigger: 'manual', spacingMs: 0, lookbackDays: 2, ...input } satisfies RefreshAllInput],
+    workflowExecutionTimeout: '5m',
+  });
+  return { workflowId, result };
+}
+
+async function historiesOfAllRuns(stack: RefreshStack, workflowId: string): Promise<HistoryEvent[][]> {
+  const histories: HistoryEvent[][] = [];
+  for await (const execution of stack.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    const history = await stack.client.workflow.getHandle(workflowId, execution.runId).fetchHistory();
+    histories.push(history.events ?? []);
+  }
+  return histories;
+}
+
+describe('the refresh cycle', () => {
+  let stack: RefreshStack;
+
+  beforeAll(async () => {
+    stack = await createRefreshStack();
+  });
+
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  beforeEach(async () => {
+    // Each test sees only its own clients.
+    await stack.database.db('clients').delete();
+    stack.sandbox.control.reset('calls');
+  });
+
+  it('keeps a Schedule every REFRESH_INTERVAL with overlap SKIP, updated when the interval changes', async () => {
+    const scheduleId = `test-schedule-${randomBytes(4).toString('hex')}`;
+    const settings = { scheduleId, taskQueue: stack.taskQueue, intervalMs: 3 * 3_600_000, spacingMs: 2_000, lookbackDays: 2 };
+    try {
+      expect(await ensureRefreshSchedule(stack.client, settings)).toBe('created');
+      expect(await ensureRefreshSchedule(stack.client, settings)).toBe('unchanged');
+      let described = await stack.client.schedule.getHandle(scheduleId).describe();
+      expect(described.spec.intervals).toMatchObject([{ every: 3 * 3_600_000 }]);
+      expect(described.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
+      expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'refreshAllClients', taskQueue: stack.taskQueue });
+
+      // A worker restarted with REFRESH_INTERVAL=1h updates the existing Schedule.
+      expect(await ensureRefreshSchedule(stack.client, { ...settings, intervalMs: 3_600_000 })).toBe('updated');
+      described = await stack.client.schedule.getHandle(scheduleId).describe();
+      expect(described.spec.intervals).toMatchObject([{ every: 3_600_000 }]);
+    } finally {
+      await stack.client.schedule.getHandle(scheduleId).delete();
+    }
+  });
+
+  it('refreshes every client with a token when the Schedule is triggered, and no client without one', async () => {
+    const withToken = [await stack.addClient(), await stack.addClient({ instagram: false }), await stack.addClient()];
+    const withoutToken = await stack.addClient({ token: null });
+    const scheduleId = `test-schedule-${randomBytes(4).toString('hex')}`;
+    await ensureRefreshSchedule(stack.client, { scheduleId, taskQueue: stack.taskQueue, intervalMs: 3 * 3_600_000, spacingMs: 0, lookbackDays: 2 });
+    const handle = stack.client.schedule.getHandle(scheduleId);
+    try {
+      await handle.trigger(ScheduleOverlapPolicy.SKIP);
+      let workflowId = '';
+      await waitFor(
+        async () => {
+          const action = (await handle.describe()).info.recentActions[0]?.action;
+          workflowId = action?.workflow.workflowId ?? '';
+          return workflowId !== '';
+        },
+        { timeoutMs: 20_000, what: 'the triggered cycle to start' },
+      );
+      const totals: RefreshTotals = await stack.client.workflow.getHandle(workflowId).result();
+      expect(totals).toEqual({ total: 3, refreshed: 3, failed: 0, skippedTokenInvalid: 0, alreadyRunning: 0 });
+
+      for (const client of withToken) {
+        const rows = await stack.database.db('social_media_cache').where({ client_id: client.id }).whereNotNull('fetched_at');
+        expect(rows).toHaveLength(2);
+      }
+      expect(await stack.database.db('social_media_cache').where({ client_id: withoutToken.id })).toEqual([]);
+      expect(stack.sandbox.control.calls().byObject[withoutToken.facebookPageId]).toBeUndefined();
+
+      const [cycle] = await stack.refresh.recentCycles(1);
+      expect(cycle).toMatchObject({ workflowId, trigger: 'schedule', status: 'completed', totals });
+    } finally {
+      await handle.delete();
+    }
+  });
+
+  it('waits a durable timer of REFRESH_SPACING between consecutive child starts', async () => {
+    for (let i = 0; i < 3; i += 1) await stack.addClient();
+    const { workflowId, result } = await runCycle(stack, { spacingMs: 300 });
+    expect(result.refreshed).toBe(3);
+
+    const [events] = await historiesOfAllRuns(stack, workflowId);
+    const starts = events.map((e, i) => (e.startChildWorkflowExecutionInitiatedEventAttributes ? i : -1)).filter((i) => i >= 0);
+    expect(starts).toHaveLength(3);
+    for (let k = 1; k < starts.length; k += 1) {
+      const between = events.slice(starts[k - 1] + 1, starts[k]);
+      const timers = between.filter((e) => e.timerStartedEventAttributes);
+      expect(timers).toHaveLength(1);
+      const timeout = timers[0].timerStartedEventAttributes!.startToFireTimeout!;
+      expect(Number(timeout.seconds ?? 0) * 1000 + Math.round((timeout.nanos ?? 0) / 1e6)).toBe(300);
+      expect(between.some((e) => e.timerFiredEventAttributes)).toBe(true);
+    }
+  });
+
+  it('continues as new page by page so no run passes 4,096 events, and its counts match the recorded rows', async () => {
+    const count = 120;
+    await Promise.all(Array.from({ length: count }, () => stack.addClient()));
+    const { workflowId, result } = await runCycle(stack, { pageSize: 25, lookbackDays: 1 });
+    expect(result).toEqual({ total: count, refreshed: count, failed: 0, skippedTokenInvalid: 0, alreadyRunning: 0 });
+
+    const histories = await historiesOfAllRuns(stack, workflowId);
+    expect(histories.length).toBeGreaterThanOrEqual(5);
+    const continued = histories.filter((events) => events.some((e) => e.workflowExecutionContinuedAsNewEventAttributes));
+    expect(continued.length).toBeGreaterThanOrEqual(4);
+    for (const events of histories) expect(events.length).toBeLessThan(4_096);
+    const perClient = Math.max(...histories.map((events) => events.length)) / 25;
+    process.stdout.write(`history events per client in the parent: ${perClient.toFixed(1)} (page of 25)\n`);
+
+    const [cycle] = await stack.refresh.recentCycles(1);
+    expect(cycle.workflowId).toBe(workflowId);
+    const rows = await stack.refresh.resultsOfCycle(cycle.id);
+    expect(rows).toHaveLength(count);
+    expect(rows.filter((r) => r.outcome === 'refreshed')).toHaveLength(result.refreshed);
+    expect(new Set(rows.map((r) => r.clientId)).size).toBe(count);
+    expect(cycle).toMatchObject({ status: 'completed', totals: result });
+  });
+
+  it('skips a client whose token Meta rejected, keeps its data, and refreshes the others', async () => {
+    const healthy = await stack.addClient();
+    const expired = await stack.addClient();
+    const day = (await stack.database.db.raw("select to_char(now() at time zone 'Europe/Warsaw', 'YYYY-MM-DD') as d")).rows[0].d;
+    const good = { facebookNewFollowers: 9, instagramFollowers: 900, instagramReach: 90, instagramProfileViews: 19 };
+    await stack.cache.writeDay(expired.id, day, good, new Date(Date.now() - 4 * 3_600_000));
+    stack.sandbox.control.setToken({ token: expired.token, status: 'expired' });
+
+    const first = await runCycle(stack);
+    expect(first.result).toEqual({ total: 2, refreshed: 1, failed: 1, skippedTokenInvalid: 0, alreadyRunning: 0 });
+    expect(await stack.clients.get(expired.id)).toMatchObject({ tokenStatus: 'invalid', tokenError: expect.stringMatching(/^190: /) });
+    expect((await stack.cache.get(expired.id, day))?.data).toEqual(good);
+    // No retry: one call was enough to learn the token is dead.
+    expect(stack.sandbox.control.calls().byObject[expired.facebookPageId]).toBe(1);
+    const [failedRow] = (await stack.refresh.resultsOfCycle((await stack.refresh.recentCycles(1))[0].id)).filter(
+      (r) => r.clientId === expired.id,
+    );
+    expect(failedRow).toMatchObject({ outcome: 'failed', errorCode: '190', attempts: 1 });
+
+    stack.sandbox.control.reset('calls');
+    const second = await runCycle(stack);
+    expect(second.result).toEqual({ total: 2, refreshed: 1, failed: 0, skippedTokenInvalid: 1, alreadyRunning: 0 });
+    expect(stack.sandbox.control.calls().byObject[expired.facebookPageId]).toBeUndefined();
+    expect(stack.sandbox.control.calls().byObject[healthy.facebookPageId]).toBe(1);
+    expect((await stack.cache.get(expired.id, day))?.data).toEqual(good);
+  });
+});
