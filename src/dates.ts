@@ -1,41 +1,129 @@
-/** Calendar days (`YYYY-MM-DD`) in a client's timezone. */
+/**
+ * Calendar days (`YYYY-MM-DD`) and a timezone's midnights, computed with Intl only: the
+ * client's days are calendar days in its IANA timezone, Meta's Page days are US-Pacific days.
+ */
+
+const DAY_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DAY_MS = 86_400_000;
+
+/** True for a real calendar day written `YYYY-MM-DD`. */
+export function isCalendarDay(day: string): boolean {
+  const match = DAY_PATTERN.exec(day);
+  if (!match) return false;
+  return utcDay(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))) === day;
+}
+
+/** The day `n` days after `day` (before, when `n` is negative). */
+export function addDays(day: string, n: number): string {
+  const [y, m, d] = day.split('-').map(Number);
+  return utcDay(Date.UTC(y, m - 1, d + n));
+}
+
+/** Whole days from `from` to `to` (negative when `to` is earlier). */
+export function daysBetween(from: string, to: string): number {
+  return Math.round((dayStartUtc(to) - dayStartUtc(from)) / DAY_MS);
+}
+
+function dayStartUtc(day: string): number {
+  const [y, m, d] = day.split('-').map(Number);
+  return Date.UTC(y, m - 1, d);
+}
+
+function utcDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-/** True when `timezone` is an IANA zone this runtime knows (e.g. `Europe/Warsaw`). */
-export function isValidTimezone(timezone: string): boolean {
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let format = formatters.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
+    formatters.set(timeZone, format);
+  }
+  return format;
+}
+
+/** True when Intl knows the IANA timezone. */
+export function isTimeZone(timeZone: string): boolean {
   try {
-    new Intl.DateTimeFormat('en-CA', { timeZone: timezone });
+    formatter(timeZone);
     return true;
   } catch {
     return false;
   }
 }
 
-/** The calendar day of `at` in `timezone`. */
-export function dayIn(timezone: string, at: Date = new Date()): string {
-  let formatter = formatters.get(timezone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' });
-    formatters.set(timezone, formatter);
+/** The wall-clock time at `ms` in `timeZone`, read as if it were UTC. */
+function wallClockAsUtc(ms: number, timeZone: string): number {
+  const parts: Record<string, number> = {};
+  for (const part of formatter(timeZone).formatToParts(new Date(ms))) {
+    if (part.type !== 'literal') parts[part.type] = Number(part.value);
   }
-  return formatter.format(at);
+  return Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
 }
 
-/** `day` moved by `delta` calendar days. */
-export function addDays(day: string, delta: number): string {
-  const date = new Date(`${day}T00:00:00Z`);
-  date.setUTCDate(date.getUTCDate() + delta);
-  return date.toISOString().slice(0, 10);
+function localDay(ms: number, timeZone: string): string {
+  return utcDay(wallClockAsUtc(ms, timeZone));
 }
 
-/** Today and the `count - 1` days before it in `timezone`, oldest first. */
-export function lastDays(timezone: string, count: number, at: Date = new Date()): string[] {
-  const today = dayIn(timezone, at);
+/**
+ * The first instant of `day` in `timeZone`, in epoch milliseconds. Where a DST change skips
+ * midnight (e.g. America/Santiago), the day starts at the first wall-clock time after the gap.
+ */
+export function startOfDay(day: string, timeZone: string): number {
+  const guess = dayStartUtc(day);
+  const first = guess - (wallClockAsUtc(guess, timeZone) - guess);
+  const second = guess - (wallClockAsUtc(first, timeZone) - first);
+  const onTheDay = [first, second].filter((ms) => localDay(ms, timeZone) === day);
+  return onTheDay.length > 0 ? Math.min(...onTheDay) : second;
+}
+
+/** `day` in `timeZone` as unix seconds `[since, until)`, the bounds Instagram insights take. */
+export function dayBoundsUnix(day: string, timeZone: string): { since: number; until: number } {
+  return {
+    since: Math.floor(startOfDay(day, timeZone) / 1000),
+    until: Math.floor(startOfDay(addDays(day, 1), timeZone) / 1000),
+  };
+}
+
+const END_TIME_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})$/;
+
+/**
+ * The day a Page insights value belongs to. Meta stamps a day's value with the end of that
+ * day, midnight US-Pacific (`2026-01-02T08:00:00+0000` for 2026-01-01), so the day is the UTC
+ * date of `end_time` minus one. Undefined for a timestamp it cannot read.
+ */
+export function dayOfEndTime(endTime: string): string | undefined {
+  const match = END_TIME_PATTERN.exec(endTime);
+  if (!match) return undefined;
+  const [, y, mo, d, h, mi, s, zone] = match;
+  let offsetMinutes = 0;
+  if (zone !== 'Z') {
+    const digits = zone.replace(':', '');
+    offsetMinutes = (digits[0] === '-' ? -1 : 1) * (Number(digits.slice(1, 3)) * 60 + Number(digits.slice(3, 5)));
+  }
+  const ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)) - offsetMinutes * 60_000;
+  if (Number.isNaN(ms)) return undefined;
+  return addDays(utcDay(ms), -1);
+}
+
+/** The calendar day of `at` in `timeZone`. */
+export function dayIn(timeZone: string, at: Date = new Date()): string {
+  return localDay(at.getTime(), timeZone);
+}
+
+/** Today and the `count - 1` days before it in `timeZone`, oldest first. */
+export function lastDays(timeZone: string, count: number, at: Date = new Date()): string[] {
+  const today = dayIn(timeZone, at);
   return Array.from({ length: count }, (_, i) => addDays(today, i - count + 1));
-}
-
-/** True for a real calendar day written `YYYY-MM-DD`. */
-export function isValidDay(day: string): boolean {
-  return /^\d{4}-\d{2}-\d{2}$/.test(day) && new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10) === day;
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Logger } from '../logger';
 import { classifyMetaError, isInvalidMetricError, redactToken } from './classify';
 import { MetaBadRequestError, MetaTransientError } from './errors';
-import { addDays, dayBoundsUnix, dayOfEndTime, daysBetween, isCalendarDay, isTimeZone } from './time';
+import { addDays, dayBoundsUnix, dayOfEndTime, daysBetween, isCalendarDay, isTimeZone } from '../dates';
 import type { DayInsights, FetchInsightsInput, FetchInsightsResult, MetaClient, MetaUsage, MetricValue } from './types';
 import { emptyUsage, mergeUsage, parseUsageHeaders } from './usage';
 

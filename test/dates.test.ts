@@ -1,4 +1,4 @@
-import { addDays, dayBoundsUnix, dayOfEndTime, isCalendarDay } from '../src/meta/time';
+import { addDays, dayBoundsUnix, dayOfEndTime, isCalendarDay } from '../src/dates';
 
 const iso = (unix: number) => new Date(unix * 1000).toISOString();
 
