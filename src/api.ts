@@ -1,7 +1,8 @@
 import { loadConfig } from './config';
 import { Lifecycle } from './lifecycle';
 import { createLogger } from './logger';
-import { runMain } from './main';
+import { runMain, StartupError } from './main';
+import { requireTokenKey } from './meta/from-config';
 import { runApi } from './api/server';
 import { provideDatabase, provideTemporal } from './services';
 
@@ -14,7 +15,11 @@ async function main(): Promise<void> {
   try {
     const database = await provideDatabase(config, logger, lifecycle, { embedded: false });
     const temporal = await provideTemporal(config, logger, lifecycle, { devServer: false });
-    const url = await runApi(config, logger, lifecycle, { db: database.db, address: temporal.address });
+    if (!config.readApiKeys.length && !config.adminApiKeys.length) {
+      throw new StartupError('set READ_API_KEYS and/or ADMIN_API_KEYS: without keys every route but the health checks answers 401');
+    }
+    const tokenKey = requireTokenKey(config);
+    const url = await runApi(config, logger, lifecycle, { db: database.db, address: temporal.address, tokenKey });
     logger.info({ url, temporal: temporal.address }, 'API listening');
   } catch (err) {
     await lifecycle.shutdown('startup failed');

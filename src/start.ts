@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { REFRESH_SCHEDULE_ID } from '../workflows/definitions';
 import { decodeKey, loadConfig } from './config';
@@ -16,21 +17,28 @@ import { runWorker } from './temporal/worker';
 
 /** `npm start`: Postgres, Temporal with its Web UI, migrations, the worker and the API in one process. */
 async function main(): Promise<void> {
-  const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const loaded = loadConfig();
+  const logger = createLogger(loaded.logLevel);
   const lifecycle = new Lifecycle(logger);
   lifecycle.handleSignals();
-  fs.mkdirSync(config.dataDir, { recursive: true });
+  fs.mkdirSync(loaded.dataDir, { recursive: true });
+  // A laptop needs no setup: keys not given in the environment are made once and kept in DATA_DIR.
+  const secrets = loadOrCreateLocalSecrets(loaded.dataDir);
+  const config = {
+    ...loaded,
+    readApiKeys: loaded.readApiKeys.length ? loaded.readApiKeys : [secrets.readApiKey],
+    adminApiKeys: loaded.adminApiKeys.length ? loaded.adminApiKeys : [secrets.adminApiKey],
+    tokenEncryptionKey: loaded.tokenEncryptionKey ?? decodeKey(secrets.tokenEncryptionKey)!,
+  };
   try {
     const database = await provideDatabase(config, logger, lifecycle, { embedded: true });
-    const secrets = loadOrCreateLocalSecrets(config.dataDir);
-    const tokenKey = config.tokenEncryptionKey ?? decodeKey(secrets.tokenEncryptionKey)!;
+    const tokenKey = config.tokenEncryptionKey;
     const metaService = await provideLocalMeta(config, logger, lifecycle);
     if (metaService.sandboxUrl) await seedDemoClients(new ClientStore(database.db, tokenKey), logger);
     const temporal = await provideTemporal(config, logger, lifecycle, { devServer: true });
     await runWorker(config, logger, lifecycle, { db: database.db, address: temporal.address, meta: metaService.meta, tokenKey });
     if (metaService.sandboxUrl) await runFirstDemoCycle(database.db, temporal.address, config.temporal.namespace, lifecycle, logger);
-    const apiUrl = await runApi(config, logger, lifecycle, { db: database.db, address: temporal.address });
+    const apiUrl = await runApi(config, logger, lifecycle, { db: database.db, address: temporal.address, tokenKey });
     process.stdout.write(
       [
         '',
@@ -39,6 +47,10 @@ async function main(): Promise<void> {
         `  Temporal UI:  ${temporal.uiUrl ?? `(external Temporal at ${temporal.address})`}`,
         `  Postgres:     ${database.description}`,
         `  Meta:         ${metaService.sandboxUrl ? `Graph sandbox at ${metaService.sandboxUrl} (demo data; META_MODE=live for Meta)` : 'live Graph API'}`,
+        ...(loaded.adminApiKeys.length ? [] : [`  Admin key:    ${secrets.adminApiKey}`]),
+        ...(loaded.readApiKeys.length ? [] : [`  Read key:     ${secrets.readApiKey}`]),
+        ...(loaded.adminApiKeys.length && loaded.readApiKeys.length ? [] : [`                (made on first start, kept in ${path.join(config.dataDir, 'local-secrets.json')})`]),
+        `  Try:          curl -H "Authorization: Bearer <key>" ${apiUrl}/api/clients`,
         'Press Ctrl-C to stop; data is kept in DATA_DIR for the next start.',
         '',
       ].join('\n') + '\n',

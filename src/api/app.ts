@@ -1,35 +1,82 @@
+import cors from '@koa/cors';
 import Router from '@koa/router';
 import type { Client } from '@temporalio/client';
 import Koa from 'koa';
 import type { Config } from '../config';
-import { Db, pingDatabase } from '../db';
+import type { Db } from '../db';
 import type { Logger } from '../logger';
-import { pingTemporal } from '../temporal/client';
+import { errorMiddleware } from './errors';
+import { createApiMetrics } from './metrics';
+import { createKeyChecker, requireAccess, securityHeaders, validate } from './middleware';
+import { buildOpenApi } from './openapi';
+import { createRoutes, RouteDef } from './routes';
 
 export interface AppDeps {
   config: Config;
   db: Db;
   temporal: Client;
   logger: Logger;
+  /** TOKEN_ENCRYPTION_KEY; without it clients can be read but no token can be stored. */
+  tokenKey?: Buffer;
+  /** The task queue refreshes are started on; TASK_QUEUE unless a test isolates itself. */
+  taskQueue?: string;
 }
 
+const VERSION = '0.1.0';
+
 /** The Koa read API; nothing listens until the caller calls `listen`. */
-export function createApp({ db, temporal }: AppDeps): Koa {
-  const app = new Koa();
+export function createApp(deps: AppDeps): Koa & { routeDefs: RouteDef[] } {
+  const { config, logger } = deps;
+  const app = new Koa() as Koa & { routeDefs: RouteDef[] };
+  app.proxy = false;
+  // Errors are answered and logged by errorMiddleware; Koa's default handler would log them again.
+  app.silent = true;
+  const metrics = createApiMetrics();
+  const { routes } = createRoutes({ ...deps, metrics });
+  const checkKey = createKeyChecker(config.readApiKeys, config.adminApiKeys);
+
+  let openapi: Record<string, unknown> = {};
+  const allRoutes: RouteDef[] = [
+    ...routes,
+    {
+      method: 'get',
+      path: '/openapi.json',
+      summary: 'This OpenAPI 3.1 document',
+      access: 'public',
+      responses: { 200: 'the OpenAPI document' },
+      handler: (ctx) => {
+        ctx.body = openapi;
+      },
+    },
+  ];
+  openapi = buildOpenApi(allRoutes, VERSION);
+
   const router = new Router();
+  for (const route of allRoutes) {
+    router[route.method](
+      route.path,
+      requireAccess(route.access, checkKey),
+      validate({ query: route.query, params: route.params, body: route.body }),
+      route.handler,
+    );
+  }
 
-  router.get('/healthz', (ctx) => {
-    ctx.body = { status: 'ok' };
-  });
-
-  // Reads need only Postgres: Temporal's state is reported but does not fail readiness.
-  router.get('/readyz', async (ctx) => {
-    const [postgres, temporalCheck] = await Promise.all([pingDatabase(db), pingTemporal(temporal)]);
-    ctx.status = postgres.ok ? 200 : 503;
-    ctx.body = { status: postgres.ok ? 'ready' : 'unavailable', checks: { postgres, temporal: temporalCheck } };
-  });
-
+  app.use(errorMiddleware(logger));
+  app.use(metrics.middleware);
+  app.use(securityHeaders());
+  app.use(
+    cors({
+      origin: (ctx) => {
+        const origin = ctx.get('Origin');
+        return config.corsOrigins.includes(origin) ? origin : '';
+      },
+      allowHeaders: ['Authorization', 'Content-Type', 'If-None-Match'],
+      exposeHeaders: ['ETag', 'Age', 'Retry-After'],
+      maxAge: 600,
+    }),
+  );
   app.use(router.routes());
-  app.use(router.allowedMethods());
+  app.use(router.allowedMethods({ throw: true }));
+  app.routeDefs = allRoutes;
   return app;
 }

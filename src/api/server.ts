@@ -12,11 +12,11 @@ export async function runApi(
   config: Config,
   logger: Logger,
   lifecycle: Lifecycle,
-  { db, address }: { db: Db; address: string },
+  { db, address, tokenKey }: { db: Db; address: string; tokenKey?: Buffer },
 ): Promise<string> {
   const temporal = createTemporalClient(address, config.temporal.namespace);
   lifecycle.add('temporal client', () => temporal.connection.close());
-  const app = createApp({ config, db, temporal, logger });
+  const app = createApp({ config, db, temporal, logger, tokenKey });
   const server = await new Promise<http.Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', (err: NodeJS.ErrnoException) =>

@@ -1,0 +1,200 @@
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { addDays, dayIn } from '../dates';
+import type { Logger } from '../logger';
+import type { CacheData, CacheEntry, CacheStore } from '../stores/cache';
+import type { Client, ClientStore } from '../stores/clients';
+import type { RefreshRequestResult } from '../temporal/request-refresh';
+
+export type CacheSource = 'cache' | 'stale-cache' | 'empty';
+export type RefreshStatus = 'not_needed' | 'started' | 'in_progress' | 'cooldown' | 'token_invalid' | 'unavailable';
+
+/** The seed's `data` object, plus `unavailable` reasons for numbers Meta did not give. */
+export interface CacheView {
+  facebookNewFollowers: number | null;
+  instagramFollowers: number | null;
+  instagramReach: number | null;
+  instagramProfileViews: number | null;
+  unavailable?: CacheData['unavailable'];
+  lastUpdated: string | null;
+  fromCache: boolean;
+  cacheAge: number | null;
+}
+
+export interface DayRead {
+  clientId: string;
+  period: string;
+  data: CacheView;
+  source: CacheSource;
+  /** Seconds until the data turns stale (0 when stale or empty). */
+  freshForSeconds: number;
+  /** Whole seconds since the data was fetched, for the `Age` header. */
+  ageSeconds: number | null;
+  /** Weak validator of the data version: same numbers and fetch time, same ETag. */
+  etag: string;
+}
+
+/** Asks Temporal for a refresh; see `requestRefresh`. */
+export type RefreshRequester = (clientId: string) => Promise<RefreshRequestResult>;
+
+const EMPTY: Pick<CacheView, 'facebookNewFollowers' | 'instagramFollowers' | 'instagramReach' | 'instagramProfileViews'> = {
+  facebookNewFollowers: null,
+  instagramFollowers: null,
+  instagramReach: null,
+  instagramProfileViews: null,
+};
+
+export interface CacheReaderOptions {
+  clients: ClientStore;
+  cache: CacheStore;
+  requestRefresh: RefreshRequester;
+  ttlMs: number;
+  /** Days a refresh fetches (today and the days before); older missing days cannot be refreshed. */
+  lookbackDays: number;
+  logger: Logger;
+  /** How long a fresh row and a client's lookup may be served from memory (≤ 1 s). */
+  microCacheMs?: number;
+  /** How long to answer `unavailable` without asking after Temporal failed to answer. */
+  temporalBackoffMs?: number;
+  /** Longest a read waits for Temporal to accept a refresh request. */
+  refreshTimeoutMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Answers dashboard reads from Postgres: fresh rows as they are, stale rows at once with a
+ * background refresh, missing rows empty with a refresh. A read never waits for Meta, and waits
+ * for Temporal at most `refreshTimeoutMs`.
+ */
+export class CacheReader {
+  private readonly clientsSeen: LRUCache<string, { client: Client }>;
+  private readonly freshRows: LRUCache<string, CacheEntry>;
+  private temporalDownUntil = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly options: CacheReaderOptions) {
+    const ttl = Math.min(options.microCacheMs ?? 1_000, 1_000);
+    this.clientsSeen = new LRUCache({ max: 10_000, ttl, ttlAutopurge: false });
+    this.freshRows = new LRUCache({ max: 50_000, ttl, ttlAutopurge: false });
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Forgets what this process keeps in memory about a client (after a write or an edit). */
+  invalidate(clientId: string): void {
+    this.clientsSeen.delete(clientId);
+    for (const key of this.freshRows.keys()) if (key.startsWith(`${clientId}|`)) this.freshRows.delete(key);
+  }
+
+  async client(clientId: string): Promise<Client | undefined> {
+    const seen = this.clientsSeen.get(clientId);
+    if (seen) return seen.client;
+    const client = await this.options.clients.get(clientId);
+    if (client) this.clientsSeen.set(clientId, { client });
+    return client;
+  }
+
+  /** Today in the client's timezone. */
+  today(client: Client): string {
+    return dayIn(client.timezone, new Date(this.now()));
+  }
+
+  /** True when a refresh fetches `period` (today and the lookback days before it). */
+  refreshable(client: Client, period: string): boolean {
+    const today = this.today(client);
+    return period <= today && period >= addDays(today, -(this.options.lookbackDays - 1));
+  }
+
+  async readDay(client: Client, period: string): Promise<DayRead> {
+    const key = `${client.id}|${period}`;
+    let entry = this.freshRows.get(key);
+    if (!entry) {
+      entry = await this.options.cache.get(client.id, period);
+      if (entry?.fetchedAt && this.ageOf(entry) < this.options.ttlMs) this.freshRows.set(key, entry);
+    }
+    return this.view(client.id, period, entry);
+  }
+
+  /** Every day of `from`..`to`, empty days included. */
+  async readRange(client: Client, from: string, to: string): Promise<DayRead[]> {
+    const rows = new Map((await this.options.cache.range(client.id, from, to)).map((e) => [e.periodId, e]));
+    const days: DayRead[] = [];
+    for (let period = from; period <= to; period = addDays(period, 1)) days.push(this.view(client.id, period, rows.get(period)));
+    return days;
+  }
+
+  /**
+   * Starts one background refresh when a read found stale or missing data the refresh can
+   * fill; never waits for Meta.
+   */
+  async refreshFor(client: Client, reads: DayRead[]): Promise<RefreshStatus> {
+    const needs = reads.some((r) => r.source !== 'cache' && this.refreshable(client, r.period));
+    if (!needs) return 'not_needed';
+    if (!client.hasToken || client.tokenStatus === 'invalid') return 'token_invalid';
+    if (this.now() < this.temporalDownUntil) return 'unavailable';
+    const result = await this.withTimeout(this.options.requestRefresh(client.id));
+    if (result.status === 'unavailable') this.temporalDownUntil = this.now() + (this.options.temporalBackoffMs ?? 5_000);
+    if (result.status === 'not_found') return 'not_needed';
+    return result.status;
+  }
+
+  private async withTimeout(request: Promise<RefreshRequestResult>): Promise<RefreshRequestResult> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<RefreshRequestResult>((resolve) => {
+      timer = setTimeout(() => resolve({ status: 'unavailable' }), this.options.refreshTimeoutMs ?? 1_500);
+    });
+    try {
+      return await Promise.race([
+        request.catch((err: unknown) => {
+          this.options.logger.warn({ err }, 'refresh request failed');
+          return { status: 'unavailable' } as RefreshRequestResult;
+        }),
+        timeout,
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private ageOf(entry: CacheEntry): number {
+    return Math.max(0, this.now() - entry.lastUpdated.getTime());
+  }
+
+  private view(clientId: string, period: string, entry: CacheEntry | undefined): DayRead {
+    if (!entry?.data || !entry.fetchedAt) {
+      return {
+        clientId,
+        period,
+        data: { ...EMPTY, lastUpdated: null, fromCache: false, cacheAge: null },
+        source: 'empty',
+        freshForSeconds: 0,
+        ageSeconds: null,
+        etag: etagOf(clientId, period, 'empty'),
+      };
+    }
+    const cacheAge = this.ageOf(entry);
+    const fresh = cacheAge < this.options.ttlMs;
+    const { facebookNewFollowers, instagramFollowers, instagramReach, instagramProfileViews, unavailable } = entry.data;
+    return {
+      clientId,
+      period,
+      data: {
+        facebookNewFollowers,
+        instagramFollowers,
+        instagramReach,
+        instagramProfileViews,
+        ...(unavailable && Object.keys(unavailable).length ? { unavailable } : {}),
+        lastUpdated: entry.lastUpdated.toISOString(),
+        fromCache: true,
+        cacheAge,
+      },
+      source: fresh ? 'cache' : 'stale-cache',
+      freshForSeconds: fresh ? Math.floor((this.options.ttlMs - cacheAge) / 1000) : 0,
+      ageSeconds: Math.floor(cacheAge / 1000),
+      etag: etagOf(clientId, period, String(entry.lastUpdated.getTime()), fresh ? 'cache' : 'stale-cache'),
+    };
+  }
+}
+
+function etagOf(...parts: string[]): string {
+  return `W/"${createHash('sha1').update(parts.join('|')).digest('base64url').slice(0, 22)}"`;
+}

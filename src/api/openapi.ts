@@ -1,0 +1,82 @@
+import { z, ZodType } from 'zod';
+import type { RouteDef } from './routes';
+
+const ERROR_SCHEMA = {
+  type: 'object',
+  required: ['success', 'error'],
+  properties: {
+    success: { const: false },
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} },
+    },
+  },
+};
+
+function jsonSchema(schema: ZodType): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+}
+
+function parameters(schema: ZodType | undefined, where: 'query' | 'path') {
+  if (!schema) return [];
+  const json = jsonSchema(schema) as { properties?: Record<string, unknown>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: where,
+    required: where === 'path' || (json.required ?? []).includes(name),
+    schema: property,
+  }));
+}
+
+/** The OpenAPI 3.1 document of exactly the routes the API serves, built from their definitions. */
+export function buildOpenApi(routes: RouteDef[], version: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const path = route.path.replace(/:(\w+)/g, '{$1}');
+    const bodies = route.body ? [route.body] : (route.bodyOneOf ?? []);
+    const responses: Record<string, unknown> = {};
+    for (const [status, description] of Object.entries(route.responses)) {
+      responses[status] = Number(status) >= 400 ? { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } : { description };
+    }
+    if (route.access !== 'public') {
+      responses['401'] = { description: 'missing or unknown API key', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+      if (route.access === 'admin') responses['403'] = { description: 'a read key on an admin route', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+    }
+    if (route.query || route.params || bodies.length) {
+      responses['400'] ??= { description: 'invalid request', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+    }
+    paths[path] ??= {};
+    paths[path][route.method] = {
+      summary: route.summary,
+      operationId: `${route.method}${path.replace(/[^a-zA-Z0-9]+(\w)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+      ...(route.access === 'public' ? { security: [] } : { security: [{ bearer: [] }] }),
+      parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
+      ...(bodies.length
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: bodies.length === 1 ? jsonSchema(bodies[0]) : { oneOf: bodies.map(jsonSchema) } } },
+            },
+          }
+        : {}),
+      responses,
+      'x-access': route.access,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'social-media-cache',
+      version,
+      description: "A per-client, per-day cache of Meta numbers in front of the Graph API. Read keys read; admin keys do everything.",
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a key from READ_API_KEYS or ADMIN_API_KEYS' } },
+      schemas: { Error: ERROR_SCHEMA },
+    },
+    security: [{ bearer: [] }],
+    paths,
+  };
+}

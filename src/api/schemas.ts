@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { isCalendarDay, isTimeZone } from '../dates';
+import { METRIC_NAMES } from '../meta/types';
+
+/** Request shapes of the API, shared by validation and the OpenAPI document. */
+
+export const uuid = z.uuid({ message: 'must be a UUID' });
+
+export const day = z
+  .string()
+  .refine(isCalendarDay, { message: 'must be a calendar day written YYYY-MM-DD' })
+  .meta({ format: 'date', example: '2026-11-25' });
+
+const flag = z.enum(['true', 'false'], { message: 'must be true or false' });
+
+export const cacheQuery = z.strictObject({ clientId: uuid, period: day.optional() });
+
+export const rangeQuery = z
+  .strictObject({ clientId: uuid, from: day, to: day })
+  .refine((q) => q.from <= q.to, { message: '`from` must not be after `to`', path: ['from'] });
+
+export const writeQuery = z.strictObject({ forceRefresh: flag.optional() });
+
+const metricValue = z.number().int({ message: 'must be a whole number' }).min(0).max(1e12).nullable();
+
+const unavailableReason = z.enum(['metric_unsupported', 'instagram_not_linked', 'no_data', 'no_snapshot']);
+
+export const cacheData = z.strictObject({
+  facebookNewFollowers: metricValue,
+  instagramFollowers: metricValue,
+  instagramReach: metricValue,
+  instagramProfileViews: metricValue,
+  unavailable: z.partialRecord(z.enum(METRIC_NAMES as [string, ...string[]]), unavailableReason).optional(),
+});
+
+export const writeBody = z.strictObject({ clientId: uuid, period: day.optional(), data: cacheData });
+
+export const forceRefreshBody = z.strictObject({ clientId: uuid });
+
+const name = z.string().trim().min(1, { message: 'must not be empty' }).max(200);
+const graphId = z.string().regex(/^\d{1,32}$/, { message: 'must be a numeric Meta id' });
+const accessToken = z
+  .string()
+  .min(10, { message: 'must be at least 10 characters' })
+  .max(2048)
+  .regex(/^\S+$/, { message: 'must not contain spaces' });
+const timezone = z.string().refine(isTimeZone, { message: 'must be an IANA timezone such as Europe/Warsaw' });
+
+export const createClientBody = z.strictObject({
+  name,
+  facebookPageId: graphId,
+  instagramAccountId: graphId.nullable().optional(),
+  accessToken,
+  timezone: timezone.optional(),
+});
+
+export const updateClientBody = z
+  .strictObject({
+    name: name.optional(),
+    facebookPageId: graphId.optional(),
+    instagramAccountId: graphId.nullable().optional(),
+    accessToken: accessToken.optional(),
+    timezone: timezone.optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, { message: 'send at least one field to change' });
+
+export const clientParams = z.object({ id: uuid });
+
+export const emptyQuery = z.strictObject({});
+
+export type CacheDataInput = z.output<typeof cacheData>;
+export type CreateClientInput = z.output<typeof createClientBody>;
+export type UpdateClientInput = z.output<typeof updateClientBody>;

@@ -1,0 +1,35 @@
+import type { Client } from '@temporalio/client';
+import { DEFAULT_PAGE_SIZE, REFRESH_CYCLE_WORKFLOW_ID, RefreshAllInput, TASK_QUEUE } from '../../workflows/definitions';
+
+/** The workflow id of a running refresh cycle (scheduled or manual), if there is one. */
+export async function findRunningCycle(temporal: Client, taskQueue = TASK_QUEUE): Promise<string | undefined> {
+  for await (const execution of temporal.workflow.list({
+    query: `WorkflowType = 'refreshAllClients' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'`,
+    pageSize: 1,
+  })) {
+    return execution.workflowId;
+  }
+  return undefined;
+}
+
+/** Starts a cycle now, outside the Schedule; returns its workflow id. */
+export async function startManualCycle(
+  temporal: Client,
+  settings: { spacingMs: number; lookbackDays: number },
+  options: { taskQueue?: string; pageSize?: number } = {},
+): Promise<string> {
+  const workflowId = `${REFRESH_CYCLE_WORKFLOW_ID}-manual-${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`;
+  const input: RefreshAllInput = {
+    trigger: 'manual',
+    spacingMs: settings.spacingMs,
+    lookbackDays: settings.lookbackDays,
+    pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE,
+  };
+  await temporal.workflow.start('refreshAllClients', {
+    workflowId,
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    args: [input],
+    workflowExecutionTimeout: '1d',
+  });
+  return workflowId;
+}

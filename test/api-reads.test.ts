@@ -1,0 +1,202 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { addDays, dayIn } from '../src/dates';
+import { freePort } from '../src/net';
+import { createTemporalClient } from '../src/temporal/client';
+import { startTemporalDevServer } from '../src/temporal/dev-server';
+import { clientRefreshWorkflowId } from '../workflows/definitions';
+import { startApi, TestApi } from './helpers/api';
+import { createRefreshStack, RefreshStack } from './helpers/stack';
+
+const HOUR = 3_600_000;
+const OLD = { facebookNewFollowers: 3, instagramFollowers: 1520, instagramReach: 12275, instagramProfileViews: 41 };
+
+describe('reading the cache', () => {
+  let stack: RefreshStack;
+  let api: TestApi;
+
+  beforeAll(async () => {
+    stack = await createRefreshStack();
+    api = await startApi(stack);
+  });
+
+  afterAll(async () => {
+    await api?.close();
+    await stack?.close();
+  });
+
+  async function clientWithRow(ageMs: number | null) {
+    const client = await stack.addClient();
+    const today = dayIn(client.timezone);
+    if (ageMs !== null) await stack.cache.writeDay(client.id, today, OLD, new Date(Date.now() - ageMs));
+    return { client, today };
+  }
+
+  async function executions(clientId: string): Promise<number> {
+    return (await stack.client.workflow.count(`WorkflowId = '${clientRefreshWorkflowId(clientId)}'`)).count;
+  }
+
+  it('serves fresh data as it is, with cache headers and no refresh', async () => {
+    const { client, today } = await clientWithRow(HOUR);
+    const res = await api.request(`/api/social-media-cache?clientId=${client.id}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      success: true,
+      source: 'cache',
+      period: today,
+      refresh: { status: 'not_needed' },
+      data: { ...OLD, fromCache: true, lastUpdated: expect.any(String) },
+    });
+    expect(res.body.data.cacheAge).toBeGreaterThanOrEqual(HOUR);
+    expect(res.body.data.cacheAge).toBeLessThan(HOUR + 10_000);
+    const maxAge = Number(/max-age=(\d+)/.exec(res.headers.get('cache-control')!)![1]);
+    expect(res.headers.get('cache-control')).toMatch(/^private, max-age=\d+, stale-while-revalidate=10800$/);
+    // max-age is the time left until the data turns stale: 3 h - 1 h.
+    expect(maxAge).toBeLessThanOrEqual(7_200);
+    expect(maxAge).toBeGreaterThan(7_190);
+    expect(Number(res.headers.get('age'))).toBeGreaterThanOrEqual(3_600);
+    expect(res.headers.get('etag')).toMatch(/^W\/".+"$/);
+    expect(await executions(client.id)).toBe(0);
+  });
+
+  it('answers 304 to If-None-Match with the current ETag, and 200 once the data changed', async () => {
+    const { client, today } = await clientWithRow(HOUR);
+    const first = await api.request(`/api/social-media-cache?clientId=${client.id}&period=${today}`);
+    const etag = first.headers.get('etag')!;
+    const again = await api.request(`/api/social-media-cache?clientId=${client.id}&period=${today}`, { headers: { 'If-None-Match': etag } });
+    expect(again.status).toBe(304);
+    expect(again.text).toBe('');
+
+    await api.request('/api/social-media-cache', {
+      method: 'POST',
+      key: 'admin-key-for-tests-0123456789',
+      body: { clientId: client.id, period: today, data: { ...OLD, instagramReach: 1 } },
+    });
+    const changed = await api.request(`/api/social-media-cache?clientId=${client.id}&period=${today}`, { headers: { 'If-None-Match': etag } });
+    expect(changed.status).toBe(200);
+    expect(changed.body.data.instagramReach).toBe(1);
+    expect(changed.headers.get('etag')).not.toBe(etag);
+  });
+
+  it('serves stale data at once and starts one refresh that brings fresh numbers', async () => {
+    const { client } = await clientWithRow(4 * HOUR);
+    const res = await api.request(`/api/social-media-cache?clientId=${client.id}`);
+    expect(res.body).toMatchObject({ source: 'stale-cache', data: { ...OLD, fromCache: true }, refresh: { status: 'started' } });
+    expect(res.headers.get('cache-control')).toMatch(/max-age=0,/);
+
+    await stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id)).result();
+    const after = await api.request(`/api/social-media-cache?clientId=${client.id}`);
+    expect(after.body.source).toBe('cache');
+    expect(after.body.data.cacheAge).toBeLessThan(60_000);
+    expect(after.body.data.instagramFollowers).toEqual(expect.any(Number));
+  });
+
+  it('answers empty data with every number null when nothing is cached, and starts a refresh', async () => {
+    const { client } = await clientWithRow(null);
+    const res = await api.request(`/api/social-media-cache?clientId=${client.id}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      success: true,
+      source: 'empty',
+      period: dayIn(client.timezone),
+      data: {
+        facebookNewFollowers: null,
+        instagramFollowers: null,
+        instagramReach: null,
+        instagramProfileViews: null,
+        lastUpdated: null,
+        fromCache: false,
+        cacheAge: null,
+      },
+      refresh: { status: 'started' },
+    });
+    await stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id)).result();
+    expect((await api.request(`/api/social-media-cache?clientId=${client.id}`)).body.source).toBe('cache');
+  });
+
+  it('runs exactly one refresh and one set of Meta calls for 50 concurrent stale reads', async () => {
+    const { client } = await clientWithRow(4 * HOUR);
+    stack.sandbox.control.inject({ objectId: client.facebookPageId, latencyMs: 1_000, times: 1 });
+    const reads = await Promise.all(Array.from({ length: 50 }, () => api.request(`/api/social-media-cache?clientId=${client.id}`)));
+    expect(reads.every((r) => r.status === 200 && r.body.source === 'stale-cache')).toBe(true);
+    const statuses = reads.map((r) => r.body.refresh.status);
+    expect(statuses.filter((s) => s === 'started')).toHaveLength(1);
+    expect(statuses.every((s) => ['started', 'in_progress', 'cooldown'].includes(s))).toBe(true);
+
+    await stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id)).result();
+    expect(await executions(client.id)).toBe(1);
+    expect(stack.sandbox.control.calls().byObject[client.facebookPageId]).toBe(1);
+  });
+
+  it('does not make stale or empty reads wait for a slow Meta', async () => {
+    const stale = await clientWithRow(4 * HOUR);
+    const empty = await clientWithRow(null);
+    for (const { client } of [stale, empty]) stack.sandbox.control.inject({ objectId: client.facebookPageId, latencyMs: 5_000, times: 1 });
+    for (const { client } of [stale, empty]) {
+      const started = Date.now();
+      const res = await api.request(`/api/social-media-cache?clientId=${client.id}`);
+      expect(res.body.refresh.status).toBe('started');
+      expect(Date.now() - started).toBeLessThan(2_500);
+    }
+  });
+
+  it('returns the days of a range, each with its own freshness', async () => {
+    const { client, today } = await clientWithRow(HOUR);
+    const yesterday = addDays(today, -1);
+    await stack.cache.writeDay(client.id, yesterday, OLD, new Date(Date.now() - 5 * HOUR));
+    const from = addDays(today, -2);
+    const res = await api.request(`/api/social-media-cache/range?clientId=${client.id}&from=${from}&to=${today}`);
+    expect(res.status).toBe(200);
+    expect(res.body.data.map((d: { period: string; source: string }) => [d.period, d.source])).toEqual([
+      [from, 'empty'],
+      [yesterday, 'stale-cache'],
+      [today, 'cache'],
+    ]);
+    expect(res.body.refresh.status).toBe('started');
+  });
+});
+
+describe('reading the cache while Temporal is down', () => {
+  let stack: RefreshStack;
+  let api: TestApi;
+  let dir: string;
+  let stopTemporal: () => Promise<void>;
+
+  beforeAll(async () => {
+    stack = await createRefreshStack();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smc-down-'));
+    const server = await startTemporalDevServer({
+      binary: process.env.TEST_TEMPORAL_CLI_PATH!,
+      port: await freePort(),
+      dbFile: path.join(dir, 'temporal.db'),
+      namespace: 'default',
+    });
+    stopTemporal = server.stop;
+    api = await startApi(stack, { temporal: createTemporalClient(server.address, 'default') });
+  });
+
+  afterAll(async () => {
+    await api?.close();
+    await stopTemporal?.();
+    await stack?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('still answers 200 from the cache, with refresh.status "unavailable"', async () => {
+    const fresh = await stack.addClient();
+    const stale = await stack.addClient();
+    await stack.cache.writeDay(fresh.id, dayIn(fresh.timezone), OLD, new Date(Date.now() - HOUR));
+    await stack.cache.writeDay(stale.id, dayIn(stale.timezone), OLD, new Date(Date.now() - 4 * HOUR));
+    await stopTemporal();
+
+    const staleRead = await api.request(`/api/social-media-cache?clientId=${stale.id}`);
+    expect(staleRead.status).toBe(200);
+    expect(staleRead.body).toMatchObject({ source: 'stale-cache', data: OLD, refresh: { status: 'unavailable' } });
+    const freshRead = await api.request(`/api/social-media-cache?clientId=${fresh.id}`);
+    expect(freshRead.body).toMatchObject({ source: 'cache', data: OLD, refresh: { status: 'not_needed' } });
+    const ready = await api.request('/readyz', { key: null });
+    expect(ready.status).toBe(200);
+    expect(ready.body.checks.temporal.ok).toBe(false);
+  });
+});

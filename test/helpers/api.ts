@@ -1,0 +1,79 @@
+import http from 'node:http';
+import { Writable } from 'node:stream';
+import type { Client as TemporalClient } from '@temporalio/client';
+import { createApp } from '../../src/api/app';
+import { Config, loadConfig } from '../../src/config';
+import { createLogger } from '../../src/logger';
+import type { RefreshStack } from './stack';
+
+export const ADMIN_KEY = 'admin-key-for-tests-0123456789';
+export const READ_KEY = 'read-key-for-tests-0123456789';
+
+export interface TestApi {
+  url: string;
+  app: ReturnType<typeof createApp>;
+  /** Every log line the API wrote, as text. */
+  logs: string[];
+  request(
+    path: string,
+    options?: { method?: string; key?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> },
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON bodies
+  ): Promise<{ status: number; headers: Headers; body: any; text: string }>;
+  close(): Promise<void>;
+}
+
+/** The real Koa app over the stack's Postgres and Temporal, listening on a free loopback port. */
+export async function startApi(
+  stack: RefreshStack,
+  options: { env?: Record<string, string>; temporal?: TemporalClient; config?: (c: Config) => Config } = {},
+): Promise<TestApi> {
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(chunk.toString());
+      done();
+    },
+  });
+  let config = loadConfig({ READ_API_KEYS: READ_KEY, ADMIN_API_KEYS: ADMIN_KEY, ...options.env });
+  if (options.config) config = options.config(config);
+  const app = createApp({
+    config,
+    db: stack.database.db,
+    temporal: options.temporal ?? stack.client,
+    logger: createLogger('debug', destination),
+    tokenKey: stack.tokenKey,
+    taskQueue: stack.taskQueue,
+  });
+  const server = http.createServer(app.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return {
+    url,
+    app,
+    logs,
+    async request(path, { method = 'GET', key = READ_KEY, body, rawBody, headers = {} } = {}) {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: {
+          ...(key ? { Authorization: `Bearer ${key}` } : {}),
+          ...(body !== undefined || rawBody !== undefined ? { 'Content-Type': 'application/json' } : {}),
+          ...headers,
+        },
+        body: rawBody ?? (body !== undefined ? JSON.stringify(body) : undefined),
+      });
+      const text = await res.text();
+      let parsed: unknown;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // Not JSON (e.g. /metrics): the text is there.
+      }
+      return { status: res.status, headers: res.headers, body: parsed, text };
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
