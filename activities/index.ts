@@ -6,7 +6,7 @@ import { MetaError, MetaPermissionError, MetaThrottledError, MetaTokenInvalidErr
 import type { FetchInsightsResult, MetaClient, MetricValue } from '../src/meta/types';
 import { CacheData, CacheStore } from '../src/stores/cache';
 import { ClientStore } from '../src/stores/clients';
-import { RefreshStore } from '../src/stores/refresh';
+import { AppThrottleStore, RefreshStore } from '../src/stores/refresh';
 import type { RefreshTotals, RefreshTrigger } from '../workflows/definitions';
 
 export interface ActivityDeps {
@@ -15,12 +15,18 @@ export interface ActivityDeps {
   meta: MetaClient;
   /** TOKEN_ENCRYPTION_KEY: activities are the only place tokens are decrypted. */
   tokenKey?: Buffer;
+  /**
+   * First wait after a throttle that came without Meta's estimate; it doubles per attempt up to
+   * 30 minutes. Meta asks callers to stop calling while throttled, so it is minutes, not seconds.
+   */
+  throttleBackoffMs?: number;
+  /** How often a running refresh tells Temporal it is alive. */
+  heartbeatIntervalMs?: number;
 }
 
 /** Meta codes that throttle the whole app rather than one Page or account. */
 const APP_THROTTLE_CODES = new Set([4, 341]);
-/** How long to pause the cycle after an app-level throttle when Meta gives no estimate. */
-const DEFAULT_APP_THROTTLE_MS = 60_000;
+const MAX_THROTTLE_BACKOFF_MS = 30 * 60_000;
 
 /** What a failed Meta attempt leaves in the ApplicationFailure's details (no token, no data). */
 export interface MetaFailureDetails {
@@ -35,6 +41,8 @@ export interface RefreshInsightsResult {
   daysWritten: number;
   calls: number;
   appPercent?: number;
+  /** Set while Meta throttles the whole app: ms until calls may go out again. */
+  appThrottledForMs?: number;
 }
 
 export interface ClientResultInput {
@@ -48,6 +56,7 @@ export interface ClientResultInput {
   attempts: number;
   startedAt: string;
   durationMs?: number | null;
+  temporalRunId?: string | null;
 }
 
 function cacheDataFor(
@@ -65,24 +74,43 @@ function cacheDataFor(
   return data;
 }
 
+/**
+ * A newer fetch that lacks a number the row already has (Meta answered no data, or refused the
+ * metric this time) keeps the number: a good value is never replaced by null.
+ */
+function keepKnownNumbers(next: CacheData, previous: CacheData | null | undefined): CacheData {
+  if (!previous) return next;
+  const merged: CacheData = { ...next, unavailable: { ...next.unavailable } };
+  for (const name of ['facebookNewFollowers', 'instagramFollowers', 'instagramReach', 'instagramProfileViews'] as const) {
+    if (merged[name] === null && typeof previous[name] === 'number') {
+      merged[name] = previous[name];
+      delete merged.unavailable![name];
+    }
+  }
+  if (!Object.keys(merged.unavailable!).length) delete merged.unavailable;
+  return merged;
+}
+
 /** Builds the activities with their dependencies; the worker registers the returned object. */
-export function createActivities({ db, logger, meta, tokenKey }: ActivityDeps) {
+export function createActivities({ db, logger, meta, tokenKey, throttleBackoffMs = 2 * 60_000, heartbeatIntervalMs = 5_000 }: ActivityDeps) {
   const clients = new ClientStore(db, tokenKey);
   const cache = new CacheStore(db);
   const refresh = new RefreshStore(db);
+  const appThrottle = new AppThrottleStore(db);
 
   /** Writes each day under the last-known-good rule; a past day keeps the followers snapshot taken that day. */
   async function writeInsights(clientId: string, today: string, result: FetchInsightsResult): Promise<number> {
     const fetchedAt = new Date(result.fetchedAt);
     let written = 0;
     for (const day of result.days) {
+      const existing = await cache.get(clientId, day.day);
       let followers = result.instagramFollowers;
       if (day.day !== today) {
-        const existing = await cache.get(clientId, day.day);
         const snapshot = existing?.data?.instagramFollowers;
         followers = typeof snapshot === 'number' ? { value: snapshot } : followers.value === null ? followers : { value: null, reason: 'no_snapshot' };
       }
-      if (await cache.writeDay(clientId, day.day, cacheDataFor(day, followers), fetchedAt)) written += 1;
+      const data = keepKnownNumbers(cacheDataFor(day, followers), existing?.data);
+      if (await cache.writeDay(clientId, day.day, data, fetchedAt)) written += 1;
     }
     return written;
   }
@@ -123,6 +151,7 @@ export function createActivities({ db, logger, meta, tokenKey }: ActivityDeps) {
           attempts: r.attempts,
           startedAt: new Date(r.startedAt),
           durationMs: r.durationMs ?? null,
+          temporalRunId: r.temporalRunId ?? null,
         })),
       );
     },
@@ -134,13 +163,33 @@ export function createActivities({ db, logger, meta, tokenKey }: ActivityDeps) {
      * and are not retried. The token is read here and goes nowhere else.
      */
     async refreshClientInsights(input: { clientId: string; lookbackDays: number }): Promise<RefreshInsightsResult> {
-      const { attempt } = Context.current().info;
+      const context = Context.current();
+      const { attempt } = context.info;
       const credentials = await clients.credentials(input.clientId);
+      if (!credentials && !(await clients.get(input.clientId))) {
+        const details: MetaFailureDetails = { code: 'client_removed', attempt };
+        throw ApplicationFailure.create({ type: 'ClientRemoved', message: 'the client was deleted', nonRetryable: true, details: [details] });
+      }
       if (!credentials || credentials.tokenStatus === 'invalid') {
         return { outcome: 'skipped_token_invalid', attempt, daysWritten: 0, calls: 0 };
       }
       const days = lastDays(credentials.timezone, input.lookbackDays);
+
+      // While Meta throttles the whole app, no call goes out: this attempt waits the throttle out.
+      const blockedUntil = await appThrottle.throttledUntil();
+      if (blockedUntil) {
+        const waitMs = Math.max(1_000, blockedUntil.getTime() - Date.now());
+        const details: MetaFailureDetails = { code: 'app_throttled', attempt, appThrottledForMs: waitMs };
+        throw ApplicationFailure.create({
+          type: 'MetaThrottledError',
+          message: `Meta throttles the app; calls resume in ${Math.ceil(waitMs / 1000)} s`,
+          nextRetryDelay: waitMs,
+          details: [details],
+        });
+      }
+
       let result: FetchInsightsResult;
+      const heartbeat = setInterval(() => context.heartbeat(), heartbeatIntervalMs);
       try {
         result = await meta.fetchInsights({
           accessToken: credentials.accessToken,
@@ -148,32 +197,46 @@ export function createActivities({ db, logger, meta, tokenKey }: ActivityDeps) {
           instagramAccountId: credentials.instagramAccountId,
           days,
           timezone: credentials.timezone,
-          // Worker shutdown (and cancellation, for heartbeating activities) aborts the calls in flight.
-          signal: Context.current().cancellationSignal,
+          // Worker shutdown and cancellation abort the calls in flight.
+          signal: context.cancellationSignal,
         });
       } catch (err) {
         if (!(err instanceof MetaError)) throw err;
         await cache.recordFailure(input.clientId, days, { code: err.errorCode, message: err.message });
         const tokenProblem = err instanceof MetaTokenInvalidError || err instanceof MetaPermissionError;
-        if (tokenProblem) await clients.markToken(input.clientId, 'invalid', `${err.errorCode}: ${err.message}`);
+        if (tokenProblem) await clients.markToken(input.clientId, 'invalid', `${err.errorCode}: ${err.message}`, credentials.tokenVersion);
         const throttled = err instanceof MetaThrottledError ? err : undefined;
-        const appThrottledForMs =
-          throttled && throttled.code !== undefined && APP_THROTTLE_CODES.has(throttled.code)
-            ? (throttled.retryAfterMs ?? DEFAULT_APP_THROTTLE_MS)
-            : undefined;
-        logger.warn({ clientId: input.clientId, attempt, errorType: err.name, code: err.errorCode }, 'Meta refused a refresh');
+        let appThrottledForMs: number | undefined;
+        if (throttled?.code !== undefined && APP_THROTTLE_CODES.has(throttled.code)) {
+          appThrottledForMs = throttled.retryAfterMs ?? throttleBackoffMs;
+          await appThrottle.throttle(new Date(Date.now() + appThrottledForMs), `${throttled.code}: ${throttled.message}`);
+        }
+        const nextRetryDelay = throttled
+          ? (throttled.retryAfterMs ?? Math.min(MAX_THROTTLE_BACKOFF_MS, throttleBackoffMs * 2 ** (attempt - 1)))
+          : undefined;
+        logger.warn({ clientId: input.clientId, attempt, errorType: err.name, code: err.errorCode, nextRetryDelay }, 'Meta refused a refresh');
         const details: MetaFailureDetails = { code: err.errorCode, attempt, appThrottledForMs };
         throw ApplicationFailure.create({
           type: err.name,
           message: err.message,
           nonRetryable: tokenProblem || err.name === 'MetaBadRequestError',
-          nextRetryDelay: throttled?.retryAfterMs,
+          nextRetryDelay,
           details: [details],
         });
+      } finally {
+        clearInterval(heartbeat);
       }
       const daysWritten = await writeInsights(input.clientId, days[days.length - 1], result);
-      if (credentials.tokenStatus !== 'valid') await clients.markToken(input.clientId, 'valid');
-      return { outcome: 'refreshed', attempt, daysWritten, calls: result.calls, appPercent: result.usage.appPercent };
+      if (credentials.tokenStatus !== 'valid') await clients.markToken(input.clientId, 'valid', null, credentials.tokenVersion);
+      const stillBlocked = await appThrottle.throttledUntil();
+      return {
+        outcome: 'refreshed',
+        attempt,
+        daysWritten,
+        calls: result.calls,
+        appPercent: result.usage.appPercent,
+        appThrottledForMs: stillBlocked ? stillBlocked.getTime() - Date.now() : undefined,
+      };
     },
   };
 }

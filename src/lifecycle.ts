@@ -48,6 +48,13 @@ export class Lifecycle {
         void this.shutdown(signal).then(() => process.exit(0));
       });
     }
+    // A crash still stops what was started, so no postgres or temporal process outlives us.
+    const fatal = (err: unknown) => {
+      this.logger.fatal({ err }, 'fatal error');
+      void this.shutdown('fatal error').then(() => process.exit(1));
+    };
+    process.on('uncaughtException', fatal);
+    process.on('unhandledRejection', fatal);
   }
 }
 

@@ -1,12 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ScheduleOverlapPolicy } from '@temporalio/client';
-import { REFRESH_SCHEDULE_ID } from '../workflows/definitions';
-import { decodeKey, loadConfig } from './config';
+import { Config, decodeKey, loadConfig } from './config';
 import { loadOrCreateLocalSecrets } from './local-secrets';
 import { ClientStore } from './stores/clients';
 import { RefreshStore } from './stores/refresh';
 import { createTemporalClient } from './temporal/client';
+import { startManualCycle } from './temporal/cycles';
 import type { Db } from './db';
 import { Lifecycle } from './lifecycle';
 import { createLogger, Logger } from './logger';
@@ -37,7 +36,7 @@ async function main(): Promise<void> {
     if (metaService.sandboxUrl) await seedDemoClients(new ClientStore(database.db, tokenKey), logger);
     const temporal = await provideTemporal(config, logger, lifecycle, { devServer: true });
     await runWorker(config, logger, lifecycle, { db: database.db, address: temporal.address, meta: metaService.meta, tokenKey });
-    if (metaService.sandboxUrl) await runFirstDemoCycle(database.db, temporal.address, config.temporal.namespace, lifecycle, logger);
+    if (metaService.sandboxUrl) await runFirstDemoCycle(database.db, { address: temporal.address, namespace: config.temporal.namespace, refresh: config.refresh }, lifecycle, logger);
     const apiUrl = await runApi(config, logger, lifecycle, { db: database.db, address: temporal.address, tokenKey });
     process.stdout.write(
       [
@@ -62,12 +61,17 @@ async function main(): Promise<void> {
 }
 
 /** On the first start with demo clients, one cycle runs at once instead of at the next 3-hour mark. */
-async function runFirstDemoCycle(db: Db, address: string, namespace: string, lifecycle: Lifecycle, logger: Logger): Promise<void> {
+async function runFirstDemoCycle(
+  db: Db,
+  { address, namespace, refresh }: { address: string; namespace: string; refresh: Config['refresh'] },
+  lifecycle: Lifecycle,
+  logger: Logger,
+): Promise<void> {
   if ((await new RefreshStore(db).recentCycles(1)).length) return;
   const temporal = createTemporalClient(address, namespace);
   lifecycle.add('temporal client (first cycle)', () => temporal.connection.close());
-  await temporal.schedule.getHandle(REFRESH_SCHEDULE_ID).trigger(ScheduleOverlapPolicy.SKIP);
-  logger.info('first start: triggered a refresh cycle for the demo clients');
+  const workflowId = await startManualCycle(temporal, refresh);
+  logger.info({ workflowId }, 'first start: started a refresh cycle for the demo clients');
 }
 
 runMain(main);

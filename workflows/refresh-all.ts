@@ -55,43 +55,26 @@ export function nextSpacing(spacingMs: number, appPercent: number | undefined, m
 export async function refreshAllClients(input: RefreshAllInput): Promise<RefreshTotals> {
   const info = workflowInfo();
   const pageSize = input.pageSize ?? DEFAULT_PAGE_SIZE;
-  const state: NonNullable<RefreshAllInput['state']> =
-    input.state ??
-    (await (async () => {
-      const { cycleId, total } = await startCycle({ workflowId: info.workflowId, trigger: input.trigger });
-      return {
-        cycleId,
-        cursor: null,
-        totals: { total, refreshed: 0, failed: 0, skippedTokenInvalid: 0, alreadyRunning: 0 },
-        startedAny: false,
-      };
-    })());
-  const totals = state.totals;
-  const progress: CycleProgress = {
-    cycleId: state.cycleId,
+  // The query answers from the first moment, before the cycle's row exists.
+  const totals: RefreshTotals = input.state?.totals ?? { total: 0, refreshed: 0, failed: 0, skippedTokenInvalid: 0, alreadyRunning: 0 };
+  const progress = { cycleId: input.state?.cycleId ?? null, currentClientId: null as string | null, currentSpacingMs: input.spacingMs };
+  setHandler(progressQuery, (): CycleProgress => ({
+    cycleId: progress.cycleId,
     trigger: input.trigger,
-    get total() {
-      return totals.total;
-    },
-    get done() {
-      return totals.refreshed + totals.failed + totals.skippedTokenInvalid + totals.alreadyRunning;
-    },
-    get refreshed() {
-      return totals.refreshed;
-    },
-    get failed() {
-      return totals.failed;
-    },
-    get skippedTokenInvalid() {
-      return totals.skippedTokenInvalid;
-    },
-    get alreadyRunning() {
-      return totals.alreadyRunning;
-    },
-    currentClientId: null,
-    currentSpacingMs: input.spacingMs,
-  };
-  setHandler(progressQuery, () => ({ ...progress }));
+    ...totals,
+    done: totals.refreshed + totals.failed + totals.skippedTokenInvalid + totals.alreadyRunning,
+    currentClientId: progress.currentClientId,
+    currentSpacingMs: progress.currentSpacingMs,
+  }));
+  let state: NonNullable<RefreshAllInput['state']>;
+  if (input.state) {
+    state = { ...input.state, totals };
+  } else {
+    const { cycleId, total } = await startCycle({ workflowId: info.workflowId, trigger: input.trigger });
+    totals.total = total;
+    state = { cycleId, cursor: null, totals, startedAny: false };
+  }
+  progress.cycleId = state.cycleId;
 
   const childTrigger = input.trigger === 'schedule' ? 'schedule' : 'manual';
   const onChildResult = (result: RefreshClientResult) => {

@@ -1,10 +1,12 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler, TimeoutFailure, workflowInfo } from '@temporalio/workflow';
 import type { Activities, MetaFailureDetails } from '../activities';
 import { RefreshClientInput, RefreshClientResult, refreshRequestedSignal } from './definitions';
 
 /** Meta's answers decide retries: see design.md §4 and activities' ApplicationFailure types. */
 const { refreshClientInsights } = proxyActivities<Activities>({
-  startToCloseTimeout: '2m',
+  // Up to ~2 + lookback days Graph calls, each bounded by META_TIMEOUT; the heartbeat notices a dead worker sooner.
+  startToCloseTimeout: '15m',
+  heartbeatTimeout: '30s',
   // Meta may ask us to wait up to an hour; beyond that the next cycle will try again.
   scheduleToCloseTimeout: '2h',
   retry: {
@@ -42,18 +44,21 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
       attempts: fetched.attempt,
       durationMs: Date.now() - startedAt,
       appPercent: fetched.appPercent,
+      appThrottledForMs: fetched.appThrottledForMs,
       coalescedRequests,
     };
   } catch (err) {
-    if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure)) throw err;
+    if (!(err instanceof ActivityFailure)) throw err;
+    // Meta's errors arrive as ApplicationFailures with details; timeouts and crashes as other failures.
     const failure = err.cause;
-    const details = failure.details?.[0] as MetaFailureDetails | undefined;
+    const details = failure instanceof ApplicationFailure ? (failure.details?.[0] as MetaFailureDetails | undefined) : undefined;
+    const errorType = failure instanceof ApplicationFailure ? (failure.type ?? 'ApplicationFailure') : (failure?.name ?? 'ActivityFailure');
     result = {
       clientId: input.clientId,
       outcome: 'failed',
-      errorCode: details?.code ?? failure.type ?? 'unknown',
-      errorType: failure.type ?? undefined,
-      message: failure.message,
+      errorCode: details?.code ?? (failure instanceof TimeoutFailure ? 'timeout' : errorType),
+      errorType,
+      message: failure?.message ?? err.message,
       attempts: details?.attempt ?? 1,
       durationMs: Date.now() - startedAt,
       appThrottledForMs: details?.appThrottledForMs,
@@ -72,6 +77,7 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
       attempts: result.attempts,
       startedAt: new Date(startedAt).toISOString(),
       durationMs: result.durationMs,
+      temporalRunId: workflowInfo().runId,
     },
   ]);
   result.coalescedRequests = coalescedRequests;

@@ -24,6 +24,8 @@ export interface ClientCredentials {
   instagramAccountId: string | null;
   timezone: string;
   tokenStatus: TokenStatus;
+  /** The stored ciphertext: marks the status of exactly this token, not one swapped in since. */
+  tokenVersion: string;
 }
 
 export interface NewClient {
@@ -151,11 +153,21 @@ export class ClientStore {
       instagramAccountId: row.instagram_account_id,
       timezone: row.timezone,
       tokenStatus: row.token_status,
+      tokenVersion: row.meta_access_token_encrypted,
     };
   }
 
-  async markToken(id: string, status: TokenStatus, error: string | null = null): Promise<void> {
-    await this.db('clients').where({ id }).update({ token_status: status, token_error: error, updated_at: this.db.fn.now() });
+  /**
+   * Sets the token status. With `tokenVersion`, only while the client still has that token: a
+   * refresh that used the old token must not judge a new one an admin put in meanwhile.
+   */
+  async markToken(id: string, status: TokenStatus, error: string | null = null, tokenVersion?: string): Promise<void> {
+    await this.db('clients')
+      .where({ id })
+      .modify((q) => {
+        if (tokenVersion !== undefined) void q.where({ meta_access_token_encrypted: tokenVersion });
+      })
+      .update({ token_status: status, token_error: error, updated_at: this.db.fn.now() });
   }
 
   /**

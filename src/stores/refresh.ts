@@ -24,6 +24,8 @@ export interface ClientResultRecord {
   startedAt: Date;
   finishedAt: Date | null;
   durationMs: number | null;
+  /** The Temporal run that recorded it, when a workflow did. */
+  temporalRunId?: string | null;
 }
 
 interface CycleRow {
@@ -129,16 +131,20 @@ export class RefreshStore {
     return rows.map(toCycle);
   }
 
-  /** Records results; a client already recorded for the same cycle is left as it is. */
+  /**
+   * Records results. A client already recorded for the same cycle, or by the same Temporal run,
+   * is left as it is (the recording may be retried); a client deleted meanwhile is skipped.
+   */
   async recordResults(results: Omit<ClientResultRecord, 'finishedAt'>[]): Promise<void> {
     if (!results.length) return;
     await this.db.raw(
       `insert into refresh_client_results
-         (run_id, client_id, workflow_id, trigger, outcome, error_code, error_message, attempts, started_at, finished_at, duration_ms)
-       select * from jsonb_to_recordset(?::jsonb) as r(
+         (run_id, client_id, workflow_id, trigger, outcome, error_code, error_message, attempts, started_at, finished_at, duration_ms, temporal_run_id)
+       select r.* from jsonb_to_recordset(?::jsonb) as r(
          run_id uuid, client_id uuid, workflow_id text, trigger text, outcome text, error_code text,
-         error_message text, attempts int, started_at timestamptz, finished_at timestamptz, duration_ms int)
-       on conflict (run_id, client_id) where run_id is not null do nothing`,
+         error_message text, attempts int, started_at timestamptz, finished_at timestamptz, duration_ms int, temporal_run_id text)
+       where exists (select 1 from clients c where c.id = r.client_id)
+       on conflict do nothing`,
       [
         JSON.stringify(
           results.map((r) => ({
@@ -153,6 +159,7 @@ export class RefreshStore {
             started_at: r.startedAt,
             finished_at: new Date(),
             duration_ms: r.durationMs,
+            temporal_run_id: r.temporalRunId ?? null,
           })),
         ),
       ],
@@ -170,5 +177,27 @@ export class RefreshStore {
       .distinctOn('client_id')
       .orderBy([{ column: 'client_id' }, { column: 'started_at', order: 'desc' }]);
     return rows.map(toResult);
+  }
+}
+
+/** Until when Meta throttles the whole app (codes 4 / 341), shared by every worker. */
+export class AppThrottleStore {
+  constructor(private readonly db: Db) {}
+
+  /** The end of the current app-level throttle, or undefined when calls may go out. */
+  async throttledUntil(): Promise<Date | undefined> {
+    const row = await this.db('meta_app_throttle').where({ id: 1 }).where('throttled_until', '>', this.db.fn.now()).first();
+    return row ? (row.throttled_until as Date) : undefined;
+  }
+
+  /** Extends the throttle to at least `until`. */
+  async throttle(until: Date, reason: string): Promise<void> {
+    await this.db.raw(
+      `insert into meta_app_throttle (id, throttled_until, reason, updated_at) values (1, ?, ?, now())
+       on conflict (id) do update
+          set throttled_until = greatest(meta_app_throttle.throttled_until, excluded.throttled_until),
+              reason = excluded.reason, updated_at = now()`,
+      [until, reason],
+    );
   }
 }

@@ -29,6 +29,12 @@ export interface TemporalDevServer {
 /** Search attributes every namespace of ours needs; the Web UI filters a client's runs by them. */
 export const SEARCH_ATTRIBUTES = [CLIENT_ID_SEARCH_ATTRIBUTE];
 
+/** Dev servers of this process; killed when it exits, however it exits. */
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
 /** Runs `temporal server start-dev` as a child process and waits until its frontend answers. */
 export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
   const ip = options.ip ?? '127.0.0.1';
@@ -53,6 +59,8 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     ...Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
   ];
   const child = spawn(options.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
   const recent: string[] = [];
   const onOutput = (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n').filter(Boolean)) {

@@ -26,9 +26,14 @@ export interface RefreshRequestDeps {
   logger?: Logger;
 }
 
+/** How long a refresh request waits for Temporal before it answers `unavailable`. */
+const TEMPORAL_DEADLINE_MS = 3_000;
+
 async function isRunning(temporal: Client, workflowId: string): Promise<boolean> {
   try {
-    const description = await temporal.workflow.getHandle(workflowId).describe();
+    const description = await temporal.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
+      temporal.workflow.getHandle(workflowId).describe(),
+    );
     return description.status.name === 'RUNNING';
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return false;
@@ -65,7 +70,8 @@ export async function requestRefresh(
   try {
     const running = await isRunning(deps.temporal, workflowId);
     const input: RefreshClientInput = { clientId, trigger: force ? 'manual' : 'on_demand', lookbackDays: deps.lookbackDays };
-    await deps.temporal.workflow.signalWithStart('refreshClient', {
+    await deps.temporal.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
+      deps.temporal.workflow.signalWithStart('refreshClient', {
       workflowId,
       taskQueue: deps.taskQueue ?? TASK_QUEUE,
       args: [input],
@@ -74,7 +80,8 @@ export async function requestRefresh(
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
       typedSearchAttributes: [{ key: CLIENT_ID_SEARCH_ATTRIBUTE, value: clientId }],
       workflowExecutionTimeout: '3h',
-    });
+      }),
+    );
     return { status: running ? 'in_progress' : 'started' };
   } catch (err) {
     deps.logger?.warn({ err, clientId }, 'could not start a refresh: Temporal unavailable');

@@ -53,6 +53,9 @@ export async function ensureRefreshSchedule(client: Client, settings: RefreshSch
     (current.spec.calendars?.length ?? 0) === 0 &&
     action?.workflowType === want.action.workflowType &&
     action?.taskQueue === want.action.taskQueue &&
+    action?.workflowId === want.action.workflowId &&
+    action?.workflowExecutionTimeout === 86_400_000 &&
+    current.policies.catchupWindow === CATCHUP_WINDOW_MS &&
     JSON.stringify(action?.args) === JSON.stringify(want.action.args) &&
     current.policies.overlap === ScheduleOverlapPolicy.SKIP;
   if (same) return 'unchanged';

@@ -6,7 +6,7 @@ import { StartupError } from '../main';
 import { SEARCH_ATTRIBUTES } from './dev-server';
 import { installTemporalRuntime } from './runtime';
 import { ensureRefreshSchedule } from './schedule';
-import { createActivities } from '../../activities';
+import { ActivityDeps, createActivities } from '../../activities';
 import type { Db } from '../db';
 import type { Logger } from '../logger';
 import type { MetaClient } from '../meta/types';
@@ -20,6 +20,8 @@ export interface CreateWorkerOptions {
   meta: MetaClient;
   tokenKey?: Buffer;
   taskQueue?: string;
+  /** Overrides of the activities' tuning (tests shorten the throttle backoff). */
+  activityOptions?: Pick<ActivityDeps, 'throttleBackoffMs' | 'heartbeatIntervalMs'>;
   /** A prebuilt bundle (tests build one per run); otherwise workflows are bundled from source. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
@@ -34,7 +36,7 @@ export function createWorker(options: CreateWorkerOptions): Promise<Worker> {
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ db: options.db, logger: options.logger, meta: options.meta, tokenKey: options.tokenKey }),
+    activities: createActivities({ db: options.db, logger: options.logger, meta: options.meta, tokenKey: options.tokenKey, ...options.activityOptions }),
   });
 }
 
