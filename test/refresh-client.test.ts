@@ -1,9 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { dayIn } from '../src/dates';
+import { addDays, dayIn } from '../src/dates';
 import { waitFor } from '../src/net';
 import { requestRefresh, RefreshRequestDeps } from '../src/temporal/request-refresh';
 import { clientRefreshWorkflowId, RefreshAllInput, RefreshClientResult, RefreshTotals } from '../workflows/definitions';
 import { createRefreshStack, RefreshStack } from './helpers/stack';
+import { historyText } from './helpers/temporal';
 
 const GOOD = { facebookNewFollowers: 9, instagramFollowers: 900, instagramReach: 90, instagramProfileViews: 19 };
 
@@ -24,7 +25,7 @@ describe('refreshing one client', () => {
 
   async function addClient(options?: Parameters<RefreshStack['addClient']>[0]) {
     const client = await stack.addClient(options);
-    tokens.add(client.token);
+    if (client.token) tokens.add(client.token);
     workflowIds.add(clientRefreshWorkflowId(client.id));
     return client;
   }
@@ -51,6 +52,27 @@ describe('refreshing one client', () => {
     const calls = stack.sandbox.control.calls().byObject;
     expect(calls[client.facebookPageId]).toBe(1);
     expect(calls[client.instagramAccountId!]).toBe(3); // followers once, insights for each of 2 days
+  });
+
+  it('starts one execution for 20 concurrent requests under the default 5-minute cooldown too', async () => {
+    const client = await addClient();
+    const cooled = { ...deps, cooldownMs: 5 * 60_000 };
+    stack.sandbox.control.inject({ objectId: client.facebookPageId, latencyMs: 1_000, times: 1 });
+    const answers = await Promise.all(Array.from({ length: 20 }, () => requestRefresh(cooled, client.id)));
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 'started')).toHaveLength(1);
+    expect(statuses.every((s) => ['started', 'in_progress', 'cooldown'].includes(s))).toBe(true);
+    expect((await resultOf(client.id)).outcome).toBe('refreshed');
+    expect((await stack.client.workflow.count(`WorkflowId = '${clientRefreshWorkflowId(client.id)}'`)).count).toBe(1);
+    expect(stack.sandbox.control.calls().byObject[client.facebookPageId]).toBe(1);
+  });
+
+  it('answers token_invalid for a client without a valid token, and not_found for an unknown one', async () => {
+    const noToken = await addClient({ token: null });
+    expect(await requestRefresh(deps, noToken.id)).toEqual({ status: 'token_invalid' });
+    const invalid = await addClient();
+    await stack.clients.markToken(invalid.id, 'invalid', '190: expired');
+    expect(await requestRefresh(deps, invalid.id)).toEqual({ status: 'token_invalid' });
   });
 
   it('answers cooldown with the time left, and in_progress while a refresh runs', async () => {
@@ -122,12 +144,55 @@ describe('refreshing one client', () => {
     expect((await resultOf(busy.id)).outcome).toBe('refreshed');
   });
 
+  it('keeps a known number when a later fetch lacks it, instead of replacing it with null', async () => {
+    const client = await addClient();
+    const today = dayIn(client.timezone);
+    await stack.cache.writeDay(client.id, today, GOOD, new Date(Date.now() - 4 * 3_600_000));
+    stack.sandbox.control.inject({ objectId: client.instagramAccountId!, metricUnsupported: 'profile_views' });
+    expect((await requestRefresh(deps, client.id)).status).toBe('started');
+    expect((await resultOf(client.id)).outcome).toBe('refreshed');
+    const row = await stack.cache.get(client.id, today);
+    expect(row?.fetchedAt?.getTime()).toBeGreaterThan(Date.now() - 60_000);
+    expect(row?.data?.instagramProfileViews).toBe(GOOD.instagramProfileViews);
+    expect(row?.data?.instagramReach).not.toBe(GOOD.instagramReach);
+    expect(row?.data?.unavailable?.instagramProfileViews).toBeUndefined();
+    // A day never fetched before has no number to keep: the reason shows instead.
+    const yesterday = await stack.cache.get(client.id, addDays(today, -1));
+    expect(yesterday?.data).toMatchObject({ instagramProfileViews: null, unavailable: { instagramProfileViews: 'metric_unsupported' } });
+    stack.sandbox.control.clearInjections(client.instagramAccountId!);
+  });
+
+  it('finishes the cycle when a client is deleted while it is being refreshed', async () => {
+    await stack.database.db('clients').delete();
+    const [doomed, other] = [await addClient(), await addClient()].sort((a, b) => (a.id < b.id ? -1 : 1));
+    stack.sandbox.control.inject({ objectId: doomed.facebookPageId, latencyMs: 1_500, times: 1 });
+    const workflowId = `test-cycle-${randomBytes(5).toString('hex')}`;
+    workflowIds.add(workflowId);
+    const handle = await stack.client.workflow.start('refreshAllClients', {
+      workflowId,
+      taskQueue: stack.taskQueue,
+      args: [{ trigger: 'manual', spacingMs: 0, lookbackDays: 1 } satisfies RefreshAllInput],
+      workflowExecutionTimeout: '2m',
+    });
+    await waitFor(async () => stack.sandbox.control.requests().some((r) => r.objectId === doomed.facebookPageId), {
+      timeoutMs: 20_000,
+      what: 'the doomed client to be asked for',
+    });
+    await stack.clients.remove(doomed.id);
+    const totals: RefreshTotals = await handle.result();
+    expect(totals).toMatchObject({ total: 2, refreshed: 1, failed: 1 });
+    const [cycle] = await stack.refresh.recentCycles(1);
+    expect(cycle).toMatchObject({ workflowId, status: 'completed' });
+    expect((await stack.refresh.resultsOfCycle(cycle.id)).map((r) => r.clientId)).toEqual([other.id]);
+  });
+
   it('puts no access token in any workflow history', async () => {
     expect(tokens.size).toBeGreaterThan(0);
     for (const workflowId of workflowIds) {
       for await (const execution of stack.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
         const history = await stack.client.workflow.getHandle(workflowId, execution.runId).fetchHistory();
-        const text = JSON.stringify(history, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v));
+        const text = historyText(history);
+        expect(text).toContain('clientId');
         for (const token of tokens) expect(text).not.toContain(token);
       }
     }

@@ -4,6 +4,7 @@ import { waitFor } from '../src/net';
 import { ensureRefreshSchedule } from '../src/temporal/schedule';
 import { RefreshAllInput, RefreshTotals } from '../workflows/definitions';
 import { createRefreshStack, RefreshStack } from './helpers/stack';
+import { historyText } from './helpers/temporal';
 
 type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<RefreshStack['client']['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
 
@@ -110,6 +111,10 @@ describe('the refresh cycle', () => {
     const [events] = await historiesOfAllRuns(stack, workflowId);
     const starts = events.map((e, i) => (e.startChildWorkflowExecutionInitiatedEventAttributes ? i : -1)).filter((i) => i >= 0);
     expect(starts).toHaveLength(3);
+    // With a timer per child, as in production: the default page of 100 clients must stay far below 4,096 events.
+    const perClient = (events.length - starts[0]) / 3;
+    process.stdout.write(`history events per client in the parent: ${perClient.toFixed(1)} (with spacing timers)\n`);
+    expect(perClient * 100).toBeLessThan(2_000);
     for (let k = 1; k < starts.length; k += 1) {
       const between = events.slice(starts[k - 1] + 1, starts[k]);
       const timers = between.filter((e) => e.timerStartedEventAttributes);
@@ -132,7 +137,7 @@ describe('the refresh cycle', () => {
     expect(continued.length).toBeGreaterThanOrEqual(4);
     for (const events of histories) expect(events.length).toBeLessThan(4_096);
     const perClient = Math.max(...histories.map((events) => events.length)) / 25;
-    process.stdout.write(`history events per client in the parent: ${perClient.toFixed(1)} (page of 25)\n`);
+    process.stdout.write(`history events per client in the parent: ${perClient.toFixed(1)} (page of 25, spacing 0)\n`);
 
     const [cycle] = await stack.refresh.recentCycles(1);
     expect(cycle.workflowId).toBe(workflowId);
@@ -141,6 +146,63 @@ describe('the refresh cycle', () => {
     expect(rows.filter((r) => r.outcome === 'refreshed')).toHaveLength(result.refreshed);
     expect(new Set(rows.map((r) => r.clientId)).size).toBe(count);
     expect(cycle).toMatchObject({ status: 'completed', totals: result });
+  });
+
+  it('tags every client refresh with ClientId and answers the progress query while it runs', async () => {
+    const clients = [await stack.addClient(), await stack.addClient(), await stack.addClient()];
+    const workflowId = cycleId();
+    const handle = await stack.client.workflow.start('refreshAllClients', {
+      workflowId,
+      taskQueue: stack.taskQueue,
+      args: [{ trigger: 'manual', spacingMs: 1_500, lookbackDays: 1 } satisfies RefreshAllInput],
+      workflowExecutionTimeout: '2m',
+    });
+    let progress: { total: number; done: number; refreshed: number; failed: number; currentClientId: string | null } | undefined;
+    await waitFor(
+      async () => {
+        progress = await handle.query('progress');
+        return progress!.done >= 1 && progress!.done < 3;
+      },
+      { timeoutMs: 20_000, what: 'a cycle half done' },
+    );
+    expect(progress).toMatchObject({ total: 3, failed: 0 });
+    expect(clients.map((c) => c.id)).toContain(progress!.currentClientId);
+    await handle.result();
+    expect(await handle.query('progress')).toMatchObject({ total: 3, done: 3, refreshed: 3, currentClientId: null });
+
+    for (const client of clients) {
+      const runs = [];
+      for await (const run of stack.client.workflow.list({ query: `ClientId = '${client.id}'` })) runs.push(run);
+      expect(runs.map((r) => r.type)).toEqual(['refreshClient']);
+    }
+  });
+
+  it('stops every call to Meta while Meta throttles the whole app', async () => {
+    const throttling = await createRefreshStack({ activityOptions: { throttleBackoffMs: 2_000 } });
+    try {
+      // The cycle visits clients in id order: the first one meets the throttle.
+      const [first, second] = [await throttling.addClient(), await throttling.addClient()].sort((a, b) => (a.id < b.id ? -1 : 1));
+      throttling.sandbox.control.inject({ objectId: first.facebookPageId, code: 4, httpStatus: 400, times: 1 });
+      const workflowId = cycleId();
+      const totals: RefreshTotals = await throttling.client.workflow.execute('refreshAllClients', {
+        workflowId,
+        taskQueue: throttling.taskQueue,
+        args: [{ trigger: 'manual', spacingMs: 300, lookbackDays: 1 } satisfies RefreshAllInput],
+        workflowExecutionTimeout: '2m',
+      });
+      expect(totals).toMatchObject({ refreshed: 2, failed: 0 });
+      const requests = throttling.sandbox.control.requests();
+      const throttledAt = Date.parse(requests.find((r) => r.code === 4)!.at);
+      const row = await throttling.database.db('meta_app_throttle').first();
+      const until = row.throttled_until.getTime();
+      expect(until - throttledAt).toBeGreaterThanOrEqual(1_900);
+      // Nothing went to Meta between the throttle and its end, for any client.
+      const during = requests.filter((r) => Date.parse(r.at) > throttledAt && Date.parse(r.at) < until - 50);
+      expect(during).toEqual([]);
+      expect(requests.some((r) => r.objectId === second.facebookPageId && Date.parse(r.at) >= until - 50)).toBe(true);
+    } finally {
+      await throttling.close();
+    }
   });
 
   it('skips a client whose token Meta rejected, keeps its data, and refreshes the others', async () => {
@@ -168,5 +230,18 @@ describe('the refresh cycle', () => {
     expect(stack.sandbox.control.calls().byObject[expired.facebookPageId]).toBeUndefined();
     expect(stack.sandbox.control.calls().byObject[healthy.facebookPageId]).toBe(1);
     expect((await stack.cache.get(expired.id, day))?.data).toEqual(good);
+  });
+
+  it('puts no access token in any workflow history of these cycles', async () => {
+    const seen: string[] = [];
+    for await (const execution of stack.client.workflow.list({ query: `TaskQueue = '${stack.taskQueue}'` })) {
+      const history = await stack.client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
+      seen.push(historyText(history));
+    }
+    expect(seen.length).toBeGreaterThan(10);
+    const text = seen.join('\n');
+    // Every test token is `test-token-<run>-<n>`; decoded payloads show client ids, never a token.
+    expect(text).toContain('clientId');
+    expect(text).not.toMatch(/test-token-/);
   });
 });

@@ -7,6 +7,7 @@ import { GraphSandboxOptions, RunningGraphSandbox, startGraphSandbox } from '../
 import { CacheStore } from '../../src/stores/cache';
 import { Client, ClientStore } from '../../src/stores/clients';
 import { RefreshStore } from '../../src/stores/refresh';
+import type { CreateWorkerOptions } from '../../src/temporal/worker';
 import { createTestDatabase, TestDatabase } from './db';
 import { connectTestTemporal, TestTemporal } from './temporal';
 
@@ -29,7 +30,9 @@ export interface RefreshStack {
 
 let sequence = 0;
 
-export async function createRefreshStack(options: { sandbox?: GraphSandboxOptions; metaTimeoutMs?: number } = {}): Promise<RefreshStack> {
+export async function createRefreshStack(
+  options: { sandbox?: GraphSandboxOptions; metaTimeoutMs?: number; activityOptions?: CreateWorkerOptions['activityOptions'] } = {},
+): Promise<RefreshStack> {
   const [database, temporal] = await Promise.all([createTestDatabase(), connectTestTemporal()]);
   const sandbox = await startGraphSandbox({
     appQuota: { calls: 1_000_000, windowMs: 3_600_000 },
@@ -40,7 +43,7 @@ export async function createRefreshStack(options: { sandbox?: GraphSandboxOption
   const meta = createMetaClient({ graphUrl: sandbox.url, graphVersion: 'v24.0', timeoutMs: options.metaTimeoutMs ?? 5_000, logger });
   const tokenKey = randomBytes(32);
   const clients = new ClientStore(database.db, tokenKey);
-  const worker = await temporal.startWorker({ db: database.db, meta, tokenKey, logger });
+  const worker = await temporal.startWorker({ db: database.db, meta, tokenKey, logger, activityOptions: options.activityOptions });
   const run = randomBytes(3).toString('hex');
   return {
     database,

@@ -4,7 +4,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import type { Db } from '../../src/db';
 import { createLogger, Logger } from '../../src/logger';
 import type { MetaClient } from '../../src/meta/types';
-import { createWorker } from '../../src/temporal/worker';
+import { createWorker, CreateWorkerOptions } from '../../src/temporal/worker';
 
 /** Address of the run's Temporal dev server. */
 export function temporalAddress(): string {
@@ -30,7 +30,13 @@ export interface TestTemporal {
   client: Client;
   taskQueue: string;
   /** Starts a worker of the service on this file's task queue; `stop` waits until it is drained. */
-  startWorker(deps: { db: Db; meta: MetaClient; tokenKey?: Buffer; logger?: Logger }): Promise<{ worker: Worker; stop(): Promise<void> }>;
+  startWorker(deps: {
+    db: Db;
+    meta: MetaClient;
+    tokenKey?: Buffer;
+    logger?: Logger;
+    activityOptions?: CreateWorkerOptions['activityOptions'];
+  }): Promise<{ worker: Worker; stop(): Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -44,7 +50,7 @@ export async function connectTestTemporal(): Promise<TestTemporal> {
   return {
     client,
     taskQueue,
-    async startWorker({ db, meta, tokenKey, logger }) {
+    async startWorker({ db, meta, tokenKey, logger, activityOptions }) {
       const nativeConnection = await NativeConnection.connect({ address: temporalAddress() });
       nativeConnections.push(nativeConnection);
       const worker = await createWorker({
@@ -54,6 +60,7 @@ export async function connectTestTemporal(): Promise<TestTemporal> {
         db,
         meta,
         tokenKey,
+        activityOptions,
         logger: logger ?? createLogger('silent'),
         workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
       });
@@ -71,4 +78,10 @@ export async function connectTestTemporal(): Promise<TestTemporal> {
       for (const c of nativeConnections) await c.close();
     },
   };
+}
+
+/** A workflow history as text with every payload decoded, so a scan sees what the payloads hold. */
+export function historyText(history: unknown): string {
+  const json = JSON.stringify(history, (_key, value: unknown) => (value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value));
+  return json.replace(/"data":"([A-Za-z0-9+/=]+)"/g, (_m, b64: string) => `"data":${JSON.stringify(Buffer.from(b64, 'base64').toString('utf8'))}`);
 }
