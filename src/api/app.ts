@@ -25,9 +25,9 @@ export interface AppDeps {
 const VERSION = '0.1.0';
 
 /** The Koa read API; nothing listens until the caller calls `listen`. */
-export function createApp(deps: AppDeps): Koa & { routeDefs: RouteDef[] } {
+export function createApp(deps: AppDeps): Koa & { router: Router } {
   const { config, logger } = deps;
-  const app = new Koa() as Koa & { routeDefs: RouteDef[] };
+  const app = new Koa() as Koa & { router: Router };
   app.proxy = false;
   // Errors are answered and logged by errorMiddleware; Koa's default handler would log them again.
   app.silent = true;
@@ -77,6 +77,6 @@ export function createApp(deps: AppDeps): Koa & { routeDefs: RouteDef[] } {
   );
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
-  app.routeDefs = allRoutes;
+  app.router = router;
   return app;
 }

@@ -1,5 +1,5 @@
 import type { Client as TemporalClient } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { ScheduleNotFoundError, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Context, Middleware } from 'koa';
 import type { ZodType } from 'zod';
 import type { Config } from '../config';
@@ -11,7 +11,7 @@ import { RefreshStore } from '../stores/refresh';
 import { pingTemporal } from '../temporal/client';
 import { requestRefresh, RefreshRequestResult } from '../temporal/request-refresh';
 import { findRunningCycle, startManualCycle } from '../temporal/cycles';
-import { REFRESH_SCHEDULE_ID, TASK_QUEUE } from '../../workflows/definitions';
+import { CycleProgress, progressQuery, REFRESH_SCHEDULE_ID, TASK_QUEUE } from '../../workflows/definitions';
 import { CacheReader, DayRead, RefreshStatus } from './cache-reader';
 import { badRequest, conflict, HttpError, notFound, serviceUnavailable, tooManyRequests } from './errors';
 import type { ApiMetrics } from './metrics';
@@ -368,14 +368,20 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
     let schedule: unknown = null;
     let temporalStatus: 'ok' | 'unavailable' = 'ok';
     try {
-      const handle = temporal.schedule.getHandle(REFRESH_SCHEDULE_ID);
-      const described = await temporal.connection.withDeadline(Date.now() + 3_000, () => handle.describe());
-      nextRunAt = described.info.nextActionTimes[0]?.toISOString() ?? null;
-      schedule = { id: REFRESH_SCHEDULE_ID, paused: described.state.paused, intervalMs: described.spec.intervals?.[0]?.every ?? null };
-      const workflowId = await findRunningCycle(temporal, taskQueue);
+      const workflowId = await temporal.connection.withDeadline(Date.now() + 3_000, () => findRunningCycle(temporal, taskQueue));
       if (workflowId) {
-        const progress = await temporal.workflow.getHandle(workflowId).query<unknown>('progress');
-        running = { workflowId, ...(progress as object) };
+        const progress = await temporal.connection.withDeadline(Date.now() + 3_000, () =>
+          temporal.workflow.getHandle(workflowId).query<CycleProgress>(progressQuery),
+        );
+        running = { workflowId, ...progress };
+      }
+      try {
+        const described = await temporal.connection.withDeadline(Date.now() + 3_000, () => temporal.schedule.getHandle(REFRESH_SCHEDULE_ID).describe());
+        nextRunAt = described.info.nextActionTimes[0]?.toISOString() ?? null;
+        schedule = { id: REFRESH_SCHEDULE_ID, paused: described.state.paused, intervalMs: described.spec.intervals?.[0]?.every ?? null };
+      } catch (err) {
+        // No schedule yet: no worker has started against this Temporal.
+        if (!(err instanceof ScheduleNotFoundError)) throw err;
       }
     } catch (err) {
       temporalStatus = 'unavailable';

@@ -1,0 +1,59 @@
+import { startApi, TestApi } from './helpers/api';
+import { createRefreshStack, RefreshStack } from './helpers/stack';
+
+describe('/openapi.json', () => {
+  let stack: RefreshStack;
+  let api: TestApi;
+
+  beforeAll(async () => {
+    stack = await createRefreshStack();
+    api = await startApi(stack);
+  });
+
+  afterAll(async () => {
+    await api?.close();
+    await stack?.close();
+  });
+
+  it('is a valid OpenAPI 3.1 document', async () => {
+    const res = await api.request('/openapi.json', { key: null });
+    expect(res.status).toBe(200);
+    expect(res.body.openapi).toBe('3.1.0');
+    const { Validator } = await import('@seriousme/openapi-schema-validator');
+    const validator = new Validator();
+    const result = await validator.validate(res.body);
+    expect(result.errors).toBeUndefined();
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+  });
+
+  it('lists exactly the routes the router serves', async () => {
+    const { body } = await api.request('/openapi.json', { key: null });
+    const documented = Object.entries(body.paths as Record<string, Record<string, unknown>>)
+      .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`))
+      .sort();
+    const served = api.app.router.stack
+      .flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path).replace(/:(\w+)/g, '{$1}')}`))
+      .sort();
+    expect(served.length).toBeGreaterThanOrEqual(14);
+    expect(documented).toEqual(served);
+  });
+
+  it('documents which key each route needs, and the parameters it validates', async () => {
+    const { body } = await api.request('/openapi.json', { key: null });
+    const read = body.paths['/api/social-media-cache'].get;
+    expect(read['x-access']).toBe('read');
+    expect(read.security).toEqual([{ bearer: [] }]);
+    expect(read.parameters).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'clientId', in: 'query', required: true }),
+        expect.objectContaining({ name: 'period', in: 'query', required: false }),
+      ]),
+    );
+    expect(body.paths['/api/clients/{id}'].delete['x-access']).toBe('admin');
+    expect(body.paths['/healthz'].get.security).toEqual([]);
+    expect(body.paths['/api/clients'].post.requestBody.content['application/json'].schema.required).toEqual(
+      expect.arrayContaining(['name', 'facebookPageId', 'accessToken']),
+    );
+  });
+});
