@@ -10,7 +10,12 @@ const DAY_MS = 86_400_000;
 export function isCalendarDay(day: string): boolean {
   const match = DAY_PATTERN.exec(day);
   if (!match) return false;
-  return utcDay(Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]))) === day;
+  const year = Number(match[1]);
+  const month = Number(match[2]);
+  const date = Number(match[3]);
+  if (month < 1 || month > 12 || date < 1) return false;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return date <= (month === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31);
 }
 
 /** The day `n` days after `day` (before, when `n` is negative). */

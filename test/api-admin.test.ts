@@ -161,7 +161,7 @@ describe('admin routes', () => {
     const allowed = await api.request('/healthz', { key: null, headers: { Origin: 'https://dashboard.example' } });
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://dashboard.example');
     expect(allowed.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(allowed.headers.get('x-frame-options')).toBe('DENY');
+    expect(allowed.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
     const other = await api.request('/healthz', { key: null, headers: { Origin: 'https://evil.example' } });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
     const preflight = await api.request('/api/social-media-cache', {

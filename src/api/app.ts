@@ -1,4 +1,3 @@
-import cors from '@koa/cors';
 import Router from '@koa/router';
 import type { Client } from '@temporalio/client';
 import Koa from 'koa';
@@ -7,7 +6,7 @@ import type { Db } from '../db';
 import type { Logger } from '../logger';
 import { errorMiddleware } from './errors';
 import { createApiMetrics } from './metrics';
-import { createKeyChecker, requireAccess, securityHeaders, validate } from './middleware';
+import { corsFor, createKeyChecker, requireAccess, securityHeaders, validate } from './middleware';
 import { buildOpenApi } from './openapi';
 import { createRoutes, RouteDef } from './routes';
 
@@ -53,28 +52,15 @@ export function createApp(deps: AppDeps): Koa & { router: Router } {
 
   const router = new Router();
   for (const route of allRoutes) {
-    router[route.method](
-      route.path,
-      requireAccess(route.access, checkKey),
-      validate({ query: route.query, params: route.params, body: route.body }),
-      route.handler,
-    );
+    // One function per route: the router composes a route's middleware anew on every request.
+    const access = requireAccess(route.access, checkKey);
+    const check = validate({ query: route.query, params: route.params, body: route.body });
+    router[route.method](route.path, (ctx, next) => access(ctx, () => check(ctx, () => route.handler(ctx, next))));
   }
 
-  app.use(errorMiddleware(logger));
-  app.use(metrics.middleware);
+  app.use(errorMiddleware(logger, metrics.observe));
   app.use(securityHeaders());
-  app.use(
-    cors({
-      origin: (ctx) => {
-        const origin = ctx.get('Origin');
-        return config.corsOrigins.includes(origin) ? origin : '';
-      },
-      allowHeaders: ['Authorization', 'Content-Type', 'If-None-Match'],
-      exposeHeaders: ['ETag', 'Age', 'Retry-After'],
-      maxAge: 600,
-    }),
-  );
+  app.use(corsFor(config.corsOrigins));
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
   app.router = router;

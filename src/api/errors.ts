@@ -40,8 +40,9 @@ const KOA_ERRORS: Record<string, { status: number; code: string; message: string
  * First in the chain: every error becomes `{ success: false, error: { code, message } }`.
  * Known errors keep their status and code; anything else is logged and masked as a 500.
  */
-export function errorMiddleware(logger: Logger) {
+export function errorMiddleware(logger: Logger, onResponse?: (ctx: Context, startedAt: bigint) => void) {
   return async (ctx: Context, next: Next): Promise<void> => {
+    const startedAt = process.hrtime.bigint();
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
@@ -60,6 +61,8 @@ export function errorMiddleware(logger: Logger) {
         error: { code: httpError.code, message: httpError.message, ...(httpError.details !== undefined ? { details: httpError.details } : {}) },
       };
     }
+    // Here every status is final, errors included: the one place to count and time the request.
+    onResponse?.(ctx, startedAt);
   };
 }
 

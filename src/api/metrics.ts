@@ -1,4 +1,4 @@
-import type { Middleware } from 'koa';
+import type { Context } from 'koa';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 /** The API's Prometheus metrics, in a registry of its own so several apps can share a process. */
@@ -18,7 +18,7 @@ export function createApiMetrics() {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  const cacheReads = new Counter({
+  const cacheReadsCounter = new Counter({
     name: 'social_media_cache_reads_total',
     help: 'Cached days served, by freshness (cache = fresh, stale-cache, empty)',
     labelNames: ['source'] as const,
@@ -31,21 +31,34 @@ export function createApiMetrics() {
     registers: [registry],
   });
 
-  /**
-   * Counts and times every request under the route pattern it matched (never the raw path),
-   * when the response is sent, so the status is the one the error middleware settled on.
-   */
-  const middleware: Middleware = async (ctx, next) => {
-    const start = process.hrtime.bigint();
-    ctx.res.once('finish', () => {
-      const route = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
-      requests.inc({ method: ctx.method, route, status: String(ctx.status) });
-      duration.observe({ method: ctx.method, route }, Number(process.hrtime.bigint() - start) / 1e9);
-    });
-    await next();
+  // Label sets are few (routes × methods × statuses): their children are kept, since resolving
+  // labels on every observation costs more than the observation itself.
+  const requestChildren = new Map<string, ReturnType<typeof requests.labels>>();
+  const durationChildren = new Map<string, ReturnType<typeof duration.labels>>();
+
+  /** Counts and times a finished request under the route pattern it matched (never the raw path). */
+  const observe = (ctx: Context, startedAt: bigint): void => {
+    const route = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
+    const status = String(ctx.status);
+    const requestKey = `${ctx.method} ${route} ${status}`;
+    let counter = requestChildren.get(requestKey);
+    if (!counter) requestChildren.set(requestKey, (counter = requests.labels({ method: ctx.method, route, status })));
+    counter.inc();
+    const durationKey = `${ctx.method} ${route}`;
+    let histogram = durationChildren.get(durationKey);
+    if (!histogram) durationChildren.set(durationKey, (histogram = duration.labels({ method: ctx.method, route })));
+    histogram.observe(Number(process.hrtime.bigint() - startedAt) / 1e9);
   };
 
-  return { registry, middleware, cacheReads, refreshRequests };
+  const readsBySource = {
+    cache: cacheReadsCounter.labels({ source: 'cache' }),
+    'stale-cache': cacheReadsCounter.labels({ source: 'stale-cache' }),
+    empty: cacheReadsCounter.labels({ source: 'empty' }),
+  };
+  /** Counts one day served, by freshness. */
+  const cacheRead = (source: keyof typeof readsBySource): void => readsBySource[source].inc();
+
+  return { registry, observe, cacheRead, refreshRequests };
 }
 
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;

@@ -1,6 +1,7 @@
 import type { Client as TemporalClient } from '@temporalio/client';
 import { ScheduleNotFoundError, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Context, Middleware } from 'koa';
+import { LRUCache } from 'lru-cache';
 import type { ZodType } from 'zod';
 import type { Config } from '../config';
 import { Db, pingDatabase } from '../db';
@@ -91,16 +92,35 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
     return client;
   }
 
-  function cacheHeaders(ctx: Context, reads: DayRead[]): boolean {
+  /** Sets Cache-Control, Age and ETag for these days; returns the headers and whether If-None-Match matched. */
+  function cacheHeaders(ctx: Context, reads: DayRead[]): { headers: Record<string, string>; notModified: boolean } {
     const freshFor = Math.min(...reads.map((r) => r.freshForSeconds));
-    ctx.set('Cache-Control', `private, max-age=${freshFor}, stale-while-revalidate=${Math.floor(config.cacheTtlMs / 1000)}`);
-    ctx.set('Vary', 'Authorization');
     const ages = reads.map((r) => r.ageSeconds).filter((a): a is number => a !== null);
-    if (ages.length) ctx.set('Age', String(Math.max(...ages)));
     const etag = reads.length === 1 ? reads[0].etag : `W/"${reads.map((r) => r.etag.slice(3, -1)).join('.').slice(0, 200)}"`;
-    ctx.set('ETag', etag);
+    const headers: Record<string, string> = {
+      'Cache-Control': `private, max-age=${freshFor}, stale-while-revalidate=${Math.floor(config.cacheTtlMs / 1000)}`,
+      Vary: 'Authorization',
+      ETag: etag,
+      ...(ages.length ? { Age: String(Math.max(...ages)) } : {}),
+    };
+    ctx.set(headers);
+    return { headers, notModified: matchesEtag(ctx, etag) };
+  }
+
+  function matchesEtag(ctx: Context, etag: string): boolean {
     const ifNoneMatch = ctx.get('if-none-match');
     return !!ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*');
+  }
+
+  /**
+   * Fresh single-day answers, serialized, for at most one second: a dashboard's burst of reads
+   * costs one lookup. A write or an edit through this process drops the client's entries.
+   */
+  const freshResponses = new LRUCache<string, { body: Buffer; headers: Record<string, string> }>({ max: 20_000, ttl: 1_000 });
+
+  function invalidate(clientId: string): void {
+    reader.invalidate(clientId);
+    for (const key of freshResponses.keys()) if (key.startsWith(`${clientId}|`)) freshResponses.delete(key);
   }
 
   const routes: RouteDef[] = [
@@ -146,16 +166,31 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
       responses: { 200: 'the cached numbers (fresh, stale or empty)', 304: 'not modified since the ETag', 404: 'unknown client' },
       handler: async (ctx) => {
         const { clientId, period } = ctx.state.query as { clientId: string; period?: string };
+        const key = `${clientId}|${period ?? ''}`;
+        const hit = freshResponses.get(key);
+        if (hit) {
+          metrics.cacheRead('cache');
+          ctx.set(hit.headers);
+          if (matchesEtag(ctx, hit.headers.ETag)) {
+            ctx.status = 304;
+            return;
+          }
+          ctx.type = 'application/json';
+          ctx.body = hit.body;
+          return;
+        }
         const client = await clientOr404(clientId);
         const read = await reader.readDay(client, period ?? reader.today(client));
-        metrics.cacheReads.inc({ source: read.source });
+        metrics.cacheRead(read.source);
         const status = await reader.refreshFor(client, [read]);
-        const notModified = cacheHeaders(ctx, [read]);
+        const { headers, notModified } = cacheHeaders(ctx, [read]);
+        const body = { success: true, data: read.data, source: read.source, period: read.period, refresh: { status } };
+        if (read.source === 'cache') freshResponses.set(key, { body: Buffer.from(JSON.stringify(body)), headers });
         if (notModified) {
           ctx.status = 304;
           return;
         }
-        ctx.body = { success: true, data: read.data, source: read.source, period: read.period, refresh: { status } };
+        ctx.body = body;
       },
     },
     {
@@ -171,9 +206,9 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
         if (span > 92) throw badRequest('range_too_long', `the range spans ${span} days; ask for at most 92`);
         const client = await clientOr404(clientId);
         const reads = await reader.readRange(client, from, to);
-        for (const read of reads) metrics.cacheReads.inc({ source: read.source });
+        for (const read of reads) metrics.cacheRead(read.source);
         const status = await reader.refreshFor(client, reads);
-        if (cacheHeaders(ctx, reads)) {
+        if (cacheHeaders(ctx, reads).notModified) {
           ctx.status = 304;
           return;
         }
@@ -223,7 +258,7 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
           { ...data, ...(Object.keys(unavailable).length ? { unavailable } : { unavailable: undefined }) },
           new Date(),
         );
-        reader.invalidate(client.id);
+        invalidate(client.id);
         const read = await reader.readDay(client, day);
         ctx.body = { success: true, written, data: read.data, source: read.source, period: day };
       },
@@ -313,7 +348,7 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
         if (patch.accessToken) requireTokenKey();
         const client = await clients.update(id, patch);
         if (!client) throw notFound('client_not_found', `no client with id ${id}`);
-        reader.invalidate(id);
+        invalidate(id);
         ctx.body = { success: true, data: publicClient(client) };
       },
     },
@@ -327,7 +362,7 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
       handler: async (ctx) => {
         const { id } = ctx.state.params as { id: string };
         if (!(await clients.remove(id))) throw notFound('client_not_found', `no client with id ${id}`);
-        reader.invalidate(id);
+        invalidate(id);
         ctx.body = { success: true, data: { id, deleted: true } };
       },
     },
