@@ -14,7 +14,7 @@ export interface TemporalDevServerOptions {
   /** SQLite file that keeps workflows across restarts. */
   dbFile: string;
   namespace: string;
-  /** Extra `--dynamic-config-value KEY=JSON` pairs. */
+  /** Extra `--dynamic-config-value KEY=JSON` pairs, over PRECISE_TIMERS_DYNAMIC_CONFIG. */
   dynamicConfig?: Record<string, unknown>;
   onLog?: (line: string) => void;
   startTimeoutMs?: number;
@@ -24,6 +24,22 @@ export interface TemporalDevServer {
   address: string;
   uiUrl?: string;
   stop(): Promise<void>;
+}
+
+/**
+ * Durable timers fire on time. With the server's defaults (`history.timerProcessorMaxTimeShift`
+ * 1 s, `history.timerProcessorMaxPollRPS` 20) every timer fires about a second late: a 10 ms
+ * `sleep` took 1.01 s, a 300 ms one 1.02 s. With both settings below, a 10 ms sleep takes 26 ms
+ * and a 300 ms one 316 ms (the rest is one workflow task round trip); neither alone helps.
+ */
+export const PRECISE_TIMERS_DYNAMIC_CONFIG: Readonly<Record<string, unknown>> = {
+  'history.timerProcessorMaxTimeShift': '10ms',
+  'history.timerProcessorMaxPollRPS': 200,
+};
+
+/** The same settings as `--dynamic-config-value` flags, for servers started by other means. */
+export function dynamicConfigArgs(config: Readonly<Record<string, unknown>>): string[] {
+  return Object.entries(config).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
 }
 
 /** Search attributes every namespace of ours needs; the Web UI filters a client's runs by them. */
@@ -56,7 +72,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     '--log-level', 'warn',
     ...SEARCH_ATTRIBUTES.flatMap(({ name }) => ['--search-attribute', `${name}=Keyword`]),
     ...(options.uiPort !== undefined ? ['--ui-port', String(options.uiPort)] : ['--headless']),
-    ...Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
+    ...dynamicConfigArgs({ ...PRECISE_TIMERS_DYNAMIC_CONFIG, ...options.dynamicConfig }),
   ];
   const child = spawn(options.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
