@@ -8,6 +8,11 @@ import { historyText } from './helpers/temporal';
 
 type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<RefreshStack['client']['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
 
+function timerMs(event: HistoryEvent): number {
+  const timeout = event.timerStartedEventAttributes!.startToFireTimeout!;
+  return Number(timeout.seconds ?? 0) * 1000 + Math.round((timeout.nanos ?? 0) / 1e6);
+}
+
 function cycleId(): string {
   return `test-cycle-${randomBytes(5).toString('hex')}`;
 }
@@ -105,7 +110,7 @@ describe('the refresh cycle', () => {
 
   it('waits a durable timer of REFRESH_SPACING between consecutive child starts', async () => {
     for (let i = 0; i < 3; i += 1) await stack.addClient();
-    const { workflowId, result } = await runCycle(stack, { spacingMs: 300 });
+    const { workflowId, result } = await runCycle(stack, { spacingMs: 1_000 });
     expect(result.refreshed).toBe(3);
 
     const [events] = await historiesOfAllRuns(stack, workflowId);
@@ -119,10 +124,27 @@ describe('the refresh cycle', () => {
       const between = events.slice(starts[k - 1] + 1, starts[k]);
       const timers = between.filter((e) => e.timerStartedEventAttributes);
       expect(timers).toHaveLength(1);
-      const timeout = timers[0].timerStartedEventAttributes!.startToFireTimeout!;
-      expect(Number(timeout.seconds ?? 0) * 1000 + Math.round((timeout.nanos ?? 0) / 1e6)).toBe(300);
+      expect(timerMs(timers[0])).toBe(1_000);
       expect(between.some((e) => e.timerFiredEventAttributes)).toBe(true);
     }
+  });
+
+  it('starts clients in groups below a second of spacing, one timer per group, so the average spacing holds', async () => {
+    for (let i = 0; i < 5; i += 1) await stack.addClient();
+    const started = Date.now();
+    const { workflowId, result } = await runCycle(stack, { spacingMs: 300 });
+    const elapsed = Date.now() - started;
+    expect(result.refreshed).toBe(5);
+
+    // 300 ms is below the timers' resolution: four clients start together, then one timer of 4 × 300 ms.
+    const [events] = await historiesOfAllRuns(stack, workflowId);
+    const starts = events.map((e, i) => (e.startChildWorkflowExecutionInitiatedEventAttributes ? i : -1)).filter((i) => i >= 0);
+    expect(starts).toHaveLength(5);
+    const timers = events.filter((e) => e.timerStartedEventAttributes);
+    expect(timers.map(timerMs)).toEqual([1_200]);
+    expect(events.slice(starts[0], starts[3]).some((e) => e.timerStartedEventAttributes)).toBe(false);
+    expect(events.slice(starts[3], starts[4]).filter((e) => e.timerFiredEventAttributes)).toHaveLength(1);
+    expect(elapsed).toBeGreaterThanOrEqual(1_200);
   });
 
   it('continues as new page by page so no run passes 4,096 events, and its counts match the recorded rows', async () => {
@@ -180,14 +202,15 @@ describe('the refresh cycle', () => {
   it('stops every call to Meta while Meta throttles the whole app', async () => {
     const throttling = await createRefreshStack({ activityOptions: { throttleBackoffMs: 2_000 } });
     try {
-      // The cycle visits clients in id order: the first one meets the throttle.
+      // The cycle visits clients in id order: the first one meets the throttle. A spacing of a
+      // second starts them one by one (below it, clients start in groups and meet Meta together).
       const [first, second] = [await throttling.addClient(), await throttling.addClient()].sort((a, b) => (a.id < b.id ? -1 : 1));
       throttling.sandbox.control.inject({ objectId: first.facebookPageId, code: 4, httpStatus: 400, times: 1 });
       const workflowId = cycleId();
       const totals: RefreshTotals = await throttling.client.workflow.execute('refreshAllClients', {
         workflowId,
         taskQueue: throttling.taskQueue,
-        args: [{ trigger: 'manual', spacingMs: 300, lookbackDays: 1 } satisfies RefreshAllInput],
+        args: [{ trigger: 'manual', spacingMs: 1_000, lookbackDays: 1 } satisfies RefreshAllInput],
         workflowExecutionTimeout: '2m',
       });
       expect(totals).toMatchObject({ refreshed: 2, failed: 0 });

@@ -63,6 +63,8 @@ export interface RefreshAllInput {
     totals: RefreshTotals;
     /** Whether a child was started already (the next start waits the spacing first). */
     startedAny: boolean;
+    /** Children started since the last spacing timer (sub-second spacings start several per timer). */
+    startedInGroup?: number;
     /** Earliest time the next child may start (app-level throttling), epoch ms. */
     notBefore?: number;
     lastAppPercent?: number;

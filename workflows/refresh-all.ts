@@ -37,6 +37,13 @@ const { startCycle, finishCycle, listClientsPage, recordClientResults } = proxyA
 /** Above this share of the app-level budget (X-App-Usage), the spacing between clients stretches. */
 const USAGE_STRETCH_THRESHOLD = 75;
 
+/**
+ * The coarsest durable timer a cycle must live with: a Temporal server with default settings
+ * fires timers about a second late (measured on the dev server: a 10 ms `sleep` took 1.01 s).
+ * One timer per child below this would make a cycle of 120 clients at 10 ms take 121 s.
+ */
+export const TIMER_RESOLUTION_MS = 1_000;
+
 /** The pause before the next child: the spacing, stretched when Meta's app usage is high, or Meta's wait. */
 export function nextSpacing(spacingMs: number, appPercent: number | undefined, msUntilAllowed: number): number {
   let delay = spacingMs;
@@ -45,6 +52,19 @@ export function nextSpacing(spacingMs: number, appPercent: number | undefined, m
     delay = Math.max(spacingMs, 1_000) * (1 + (appPercent - USAGE_STRETCH_THRESHOLD) / 5);
   }
   return Math.round(Math.max(delay, msUntilAllowed));
+}
+
+/**
+ * How children are paced for a spacing: from TIMER_RESOLUTION_MS up, one child per timer of
+ * exactly the spacing; below it, `perTimer` children start together and the timer between two
+ * groups is `perTimer × spacing`, so the average spacing holds whatever the timers' resolution;
+ * at 0, a whole page starts at once.
+ */
+export function pacing(spacingMs: number): { perTimer: number; timerMs: number } {
+  if (spacingMs <= 0) return { perTimer: Number.POSITIVE_INFINITY, timerMs: 0 };
+  if (spacingMs >= TIMER_RESOLUTION_MS) return { perTimer: 1, timerMs: spacingMs };
+  const perTimer = Math.ceil(TIMER_RESOLUTION_MS / spacingMs);
+  return { perTimer, timerMs: perTimer * spacingMs };
 }
 
 /**
@@ -92,26 +112,13 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
       const recordedHere: ClientResultInput[] = [];
       const now = () => new Date(Date.now()).toISOString();
 
-      for (const client of page) {
-        state.cursor = client.id;
-        const workflowId = clientRefreshWorkflowId(client.id);
-        const base = { cycleId: state.cycleId, clientId: client.id, workflowId, trigger: childTrigger, attempts: 0 } as const;
-        if (client.tokenStatus === 'invalid') {
-          totals.skippedTokenInvalid += 1;
-          recordedHere.push({ ...base, outcome: 'skipped_token_invalid', errorCode: 'token_invalid', startedAt: now() });
-          continue;
-        }
-        if (state.startedAny) {
-          const delay = nextSpacing(input.spacingMs, state.lastAppPercent, (state.notBefore ?? 0) - Date.now());
-          progress.currentSpacingMs = delay;
-          if (delay > 0) await sleep(delay);
-        }
-        state.startedAny = true;
-        progress.currentClientId = client.id;
+      // Starts of the current group, acknowledged by the server before the next timer.
+      let groupStarts: Promise<void>[] = [];
+      const start = async (client: { id: string }, base: Omit<ClientResultInput, 'outcome' | 'startedAt'>) => {
         let child: ChildWorkflowHandle<typeof refreshClient>;
         try {
           child = await startChild(refreshClient, {
-            workflowId,
+            workflowId: base.workflowId,
             args: [{ clientId: client.id, trigger: childTrigger, lookbackDays: input.lookbackDays, cycleId: state.cycleId }],
             typedSearchAttributes: [{ key: CLIENT_ID_SEARCH_ATTRIBUTE, value: client.id }],
             // A refresh in flight finishes even if the cycle is terminated.
@@ -122,7 +129,7 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
           if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
           totals.alreadyRunning += 1;
           recordedHere.push({ ...base, outcome: 'already_running', startedAt: now() });
-          continue;
+          return;
         }
         running.push(
           child.result().then(onChildResult, (err: unknown) => {
@@ -132,7 +139,35 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
             recordedHere.push({ ...base, outcome: 'failed', errorCode: 'workflow_failed', errorMessage: String(err), startedAt: now() });
           }),
         );
+      };
+
+      for (const client of page) {
+        state.cursor = client.id;
+        const workflowId = clientRefreshWorkflowId(client.id);
+        const base = { cycleId: state.cycleId, clientId: client.id, workflowId, trigger: childTrigger, attempts: 0 } as const;
+        if (client.tokenStatus === 'invalid') {
+          totals.skippedTokenInvalid += 1;
+          recordedHere.push({ ...base, outcome: 'skipped_token_invalid', errorCode: 'token_invalid', startedAt: now() });
+          continue;
+        }
+        const untilAllowed = (state.notBefore ?? 0) - Date.now();
+        const delay = nextSpacing(input.spacingMs, state.lastAppPercent, untilAllowed);
+        const group = pacing(delay);
+        if (state.startedAny && (untilAllowed > 0 || (state.startedInGroup ?? 0) >= group.perTimer)) {
+          await Promise.all(groupStarts);
+          groupStarts = [];
+          progress.currentSpacingMs = delay;
+          // Meta's wait is waited as it is; a spacing is waited once per group.
+          const timerMs = untilAllowed > 0 ? delay : group.timerMs;
+          if (timerMs > 0) await sleep(timerMs);
+          state.startedInGroup = 0;
+        }
+        state.startedAny = true;
+        state.startedInGroup = (state.startedInGroup ?? 0) + 1;
+        progress.currentClientId = client.id;
+        groupStarts.push(start(client, base));
       }
+      await Promise.all(groupStarts);
       await Promise.all(running);
       progress.currentClientId = null;
       if (recordedHere.length) await recordClientResults(recordedHere);
