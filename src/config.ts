@@ -106,6 +106,7 @@ const schema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).prefault('default'),
   TEMPORAL_PORT: port.prefault('7233'),
   TEMPORAL_UI_PORT: port.prefault('8233'),
+  TEMPORAL_UI_URL: url('an http(s) URL', ['http:', 'https:']).optional(),
   TEMPORAL_CLI_PATH: z.string().min(1).optional(),
   META_MODE: z.enum(['live', 'sandbox'], { message: 'expected live or sandbox' }).optional(),
   META_GRAPH_URL: url('an http(s) URL', ['http:', 'https:']).optional(),
@@ -140,6 +141,8 @@ export interface Config {
     namespace: string;
     port: number;
     uiPort: number;
+    /** Where people open the Web UI (links on the status page). */
+    uiUrl: string;
     cliPath?: string;
   };
   meta: {
@@ -196,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       namespace: e.TEMPORAL_NAMESPACE,
       port: e.TEMPORAL_PORT,
       uiPort: e.TEMPORAL_UI_PORT,
+      uiUrl: e.TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.TEMPORAL_UI_PORT}`,
       cliPath: e.TEMPORAL_CLI_PATH,
     },
     meta: {

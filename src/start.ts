@@ -37,12 +37,13 @@ async function main(): Promise<void> {
     const temporal = await provideTemporal(config, logger, lifecycle, { devServer: true });
     await runWorker(config, logger, lifecycle, { db: database.db, address: temporal.address, meta: metaService.meta, tokenKey });
     if (metaService.sandboxUrl) await runFirstDemoCycle(database.db, { address: temporal.address, namespace: config.temporal.namespace, refresh: config.refresh }, lifecycle, logger);
-    const apiUrl = await runApi(config, logger, lifecycle, { db: database.db, address: temporal.address, tokenKey });
+    const apiUrl = await runApi(config, logger, lifecycle, { db: database.db, address: temporal.address, tokenKey, demo: !!metaService.sandboxUrl });
     process.stdout.write(
       [
         '',
         'social-media-cache is running',
         `  API:          ${apiUrl}   (try ${apiUrl}/readyz)`,
+        `  Status page:  ${apiUrl}/status   (user: anything, password: the admin key)`,
         `  Temporal UI:  ${temporal.uiUrl ?? `(external Temporal at ${temporal.address})`}`,
         `  Postgres:     ${database.description}`,
         `  Meta:         ${metaService.sandboxUrl ? `Graph sandbox at ${metaService.sandboxUrl} (demo data; META_MODE=live for Meta)` : 'live Graph API'}`,

@@ -19,6 +19,8 @@ export interface AppDeps {
   tokenKey?: Buffer;
   /** The task queue refreshes are started on; TASK_QUEUE unless a test isolates itself. */
   taskQueue?: string;
+  /** Numbers come from the Graph sandbox (npm start's demo mode). */
+  demo?: boolean;
 }
 
 const VERSION = '0.1.0';
@@ -53,7 +55,7 @@ export function createApp(deps: AppDeps): Koa & { router: Router } {
   const router = new Router();
   for (const route of allRoutes) {
     // One function per route: the router composes a route's middleware anew on every request.
-    const access = requireAccess(route.access, checkKey);
+    const access = requireAccess(route.access, checkKey, { browserLogin: route.html });
     const check = validate({ query: route.query, params: route.params, body: route.body });
     router[route.method](route.path, (ctx, next) => access(ctx, () => check(ctx, () => route.handler(ctx, next))));
   }

@@ -29,14 +29,31 @@ export function createKeyChecker(readKeys: string[], adminKeys: string[]) {
 
 export type KeyChecker = ReturnType<typeof createKeyChecker>;
 
-/** 401 without a valid key, 403 when a read key calls an admin route. */
-export function requireAccess(access: Access, check: KeyChecker): Middleware {
+/** The key of `Authorization: Bearer <key>`, or of Basic auth (the password), which browsers can send. */
+function presentedKey(header: string): string | undefined {
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (bearer) return bearer[1];
+  const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (!basic) return undefined;
+  const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon >= 0 ? decoded.slice(colon + 1) : undefined;
+}
+
+/**
+ * 401 without a valid key, 403 when a read key calls an admin route. `browserLogin` routes
+ * (HTML pages) ask the browser for the key with a Basic-auth prompt.
+ */
+export function requireAccess(access: Access, check: KeyChecker, { browserLogin = false } = {}): Middleware {
   return async (ctx: Context, next: Next) => {
     if (access !== 'public') {
       const header = ctx.get('authorization');
-      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      const role = check(match?.[1]);
-      if (!role) throw unauthorized(header ? 'the API key is not valid' : undefined);
+      const role = check(presentedKey(header));
+      if (!role) {
+        const error = unauthorized(header ? 'the API key is not valid' : undefined);
+        if (browserLogin) error.headers['WWW-Authenticate'] = 'Basic realm="social-media-cache (password: an admin key)", charset="UTF-8"';
+        throw error;
+      }
       if (access === 'admin' && role !== 'admin') throw forbidden();
       ctx.state.role = role;
     }

@@ -38,7 +38,12 @@ export function buildOpenApi(routes: RouteDef[], version: string): Record<string
     const bodies = route.body ? [route.body] : (route.bodyOneOf ?? []);
     const responses: Record<string, unknown> = {};
     for (const [status, description] of Object.entries(route.responses)) {
-      responses[status] = Number(status) >= 400 ? { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } : { description };
+      responses[status] =
+        Number(status) >= 400
+          ? { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }
+          : route.html
+            ? { description, content: { 'text/html': { schema: { type: 'string' } } } }
+            : { description };
     }
     if (route.access !== 'public') {
       responses['401'] = { description: 'missing or unknown API key', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
@@ -51,7 +56,7 @@ export function buildOpenApi(routes: RouteDef[], version: string): Record<string
     paths[path][route.method] = {
       summary: route.summary,
       operationId: `${route.method}${path.replace(/[^a-zA-Z0-9]+(\w)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
-      ...(route.access === 'public' ? { security: [] } : { security: [{ bearer: [] }] }),
+      ...(route.access === 'public' ? { security: [] } : { security: route.html ? [{ bearer: [] }, { basic: [] }] : [{ bearer: [] }] }),
       parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
       ...(bodies.length
         ? {
@@ -73,7 +78,10 @@ export function buildOpenApi(routes: RouteDef[], version: string): Record<string
       description: "A per-client, per-day cache of Meta numbers in front of the Graph API. Read keys read; admin keys do everything.",
     },
     components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'a key from READ_API_KEYS or ADMIN_API_KEYS' } },
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'a key from READ_API_KEYS or ADMIN_API_KEYS' },
+        basic: { type: 'http', scheme: 'basic', description: 'for browsers: any user name, an API key as the password' },
+      },
       schemas: { Error: ERROR_SCHEMA },
     },
     security: [{ bearer: [] }],

@@ -16,6 +16,7 @@ import { CycleProgress, progressQuery, REFRESH_SCHEDULE_ID, TASK_QUEUE } from '.
 import { CacheReader, DayRead, RefreshStatus } from './cache-reader';
 import { badRequest, conflict, HttpError, notFound, serviceUnavailable, tooManyRequests } from './errors';
 import type { ApiMetrics } from './metrics';
+import { renderStatusPage, StatusPageModel } from './status-page';
 import { Access, parseBody } from './middleware';
 import * as schemas from './schemas';
 
@@ -30,6 +31,8 @@ export interface RouteDef {
   body?: ZodType;
   /** Bodies the handler validates itself (one of several shapes, chosen by the query). */
   bodyOneOf?: ZodType[];
+  /** An HTML page: a browser without a key is asked for one (Basic auth, password = key). */
+  html?: boolean;
   responses: Record<number, string>;
   handler: Middleware;
 }
@@ -43,6 +46,8 @@ export interface RouteDeps {
   tokenKey?: Buffer;
   /** Where refreshes are started (tests use a task queue of their own). */
   taskQueue?: string;
+  /** Numbers come from the Graph sandbox: the status page says so. */
+  demo?: boolean;
 }
 
 /** A client as the API shows it: never the token. */
@@ -366,6 +371,52 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
         ctx.body = { success: true, data: { id, deleted: true } };
       },
     },
+    {
+      method: 'get',
+      path: '/status',
+      summary: "Status page (HTML, admin): each client's freshness, last refresh and token; the running cycle; the next one",
+      access: 'admin',
+      html: true,
+      responses: { 200: 'an HTML page' },
+      handler: async (ctx) => {
+        const [status, list, results] = await Promise.all([refreshStatus(), clients.list(), refresh.latestResultPerClient()]);
+        const lastByClient = new Map(results.map((r) => [r.clientId, r]));
+        const running = status.running as (CycleProgress & { workflowId: string }) | null;
+        const model: StatusPageModel = {
+          generatedAt: new Date().toISOString(),
+          demo: !!deps.demo,
+          temporalUiUrl: config.temporal.uiUrl,
+          namespace: config.temporal.namespace,
+          temporal: status.temporal,
+          nextRunAt: status.nextRunAt,
+          schedulePaused: (status.schedule as { paused?: boolean } | null)?.paused ?? null,
+          running: running ? { workflowId: running.workflowId, total: running.total, done: running.done, failed: running.failed, currentClientId: running.currentClientId } : null,
+          lastCycle: status.lastCycle,
+          clients: await Promise.all(
+            list.map(async (client) => {
+              const read = await reader.readDay(client, reader.today(client));
+              const last = lastByClient.get(client.id);
+              return {
+                id: client.id,
+                name: client.name,
+                tokenStatus: client.tokenStatus,
+                tokenError: client.tokenError,
+                period: read.period,
+                freshness: read.source === 'cache' ? 'fresh' : read.source === 'stale-cache' ? 'stale' : 'empty',
+                cacheAgeMs: read.data.cacheAge,
+                lastResult: last
+                  ? { outcome: last.outcome, errorCode: last.errorCode, errorMessage: last.errorMessage, at: (last.finishedAt ?? last.startedAt).toISOString() }
+                  : null,
+              } satisfies StatusPageModel['clients'][number];
+            }),
+          ),
+        };
+        ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+        ctx.set('Cache-Control', 'no-store');
+        ctx.type = 'text/html; charset=utf-8';
+        ctx.body = renderStatusPage(model);
+      },
+    },
   ];
 
   function requireTokenKey(): void {
@@ -395,7 +446,7 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
   }
 
   async function refreshStatus() {
-    const [last] = await refresh.recentCycles(1);
+    const last = (await refresh.recentCycles(10)).find((cycle) => cycle.status !== 'running');
     const failures = last ? (await refresh.resultsOfCycle(last.id)).filter((r) => r.outcome === 'failed') : [];
     const names = new Map((await clients.list()).map((c) => [c.id, c.name]));
     let running: unknown = null;

@@ -12,11 +12,11 @@ export async function runApi(
   config: Config,
   logger: Logger,
   lifecycle: Lifecycle,
-  { db, address, tokenKey }: { db: Db; address: string; tokenKey?: Buffer },
+  { db, address, tokenKey, demo }: { db: Db; address: string; tokenKey?: Buffer; demo?: boolean },
 ): Promise<string> {
   const temporal = createTemporalClient(address, config.temporal.namespace);
   lifecycle.add('temporal client', () => temporal.connection.close());
-  const app = createApp({ config, db, temporal, logger, tokenKey });
+  const app = createApp({ config, db, temporal, logger, tokenKey, demo });
   const server = await new Promise<http.Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', (err: NodeJS.ErrnoException) =>

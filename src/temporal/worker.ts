@@ -1,9 +1,11 @@
 import { Client, Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 import { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
 import type { Config } from '../config';
 import type { Lifecycle } from '../lifecycle';
 import { StartupError } from '../main';
 import { SEARCH_ATTRIBUTES } from './dev-server';
+import { waitFor } from '../net';
 import { installTemporalRuntime } from './runtime';
 import { ensureRefreshSchedule } from './schedule';
 import { ActivityDeps, createActivities } from '../../activities';
@@ -63,12 +65,16 @@ export async function runWorker(config: Config, logger: Logger, lifecycle: Lifec
   const clientConnection = await connectOrExplain(() => Connection.connect({ address }), address);
   lifecycle.add('temporal client connection', () => clientConnection.close());
   const client = new Client({ connection: clientConnection, namespace });
-  await ensureSearchAttributes(client, namespace);
-  const schedule = await ensureRefreshSchedule(client, {
-    intervalMs: config.refresh.intervalMs,
-    spacingMs: config.refresh.spacingMs,
-    lookbackDays: config.refresh.lookbackDays,
-  });
+  await ensureNamespace(client, namespace, logger);
+  // A namespace registered a moment ago is known to the frontend only after its cache refreshes.
+  await whileNamespaceWarms(() => ensureSearchAttributes(client, namespace));
+  const schedule = await whileNamespaceWarms(() =>
+    ensureRefreshSchedule(client, {
+      intervalMs: config.refresh.intervalMs,
+      spacingMs: config.refresh.spacingMs,
+      lookbackDays: config.refresh.lookbackDays,
+    }),
+  );
   logger.info({ schedule, every: config.refresh.intervalMs }, `refresh schedule ${schedule}`);
 
   const worker = await createWorker({ connection, namespace, db: deps.db, logger, meta: deps.meta, tokenKey: deps.tokenKey });
@@ -83,6 +89,48 @@ export async function runWorker(config: Config, logger: Logger, lifecycle: Lifec
     process.exit(1);
   });
 }
+
+/**
+ * Registers the namespace on a fresh Temporal cluster (the dev server creates its own; a
+ * production cluster set up by admin-tools starts with none), then waits until it answers.
+ */
+export async function ensureNamespace(client: Client, namespace: string, logger: Logger): Promise<void> {
+  const exists = async () => {
+    try {
+      await client.workflowService.describeNamespace({ namespace });
+      return true;
+    } catch (err) {
+      if ((err as { code?: number }).code === GRPC_NOT_FOUND) return false;
+      throw err;
+    }
+  };
+  if (await exists()) return;
+  try {
+    await client.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('7d') });
+    logger.info({ namespace }, 'registered the Temporal namespace');
+  } catch (err) {
+    // Another worker registered it first.
+    if ((err as { code?: number }).code !== GRPC_ALREADY_EXISTS) throw err;
+  }
+  await waitFor(exists, { timeoutMs: 60_000, intervalMs: 500, what: `the Temporal namespace ${namespace}` });
+}
+
+const GRPC_NOT_FOUND = 5;
+
+/** Retries `action` while Temporal answers that the namespace is not found, for up to a minute. */
+async function whileNamespaceWarms<T>(action: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      return await action();
+    } catch (err) {
+      const notFound = (err as { code?: number }).code === GRPC_NOT_FOUND || /namespace .* not found/i.test(String((err as Error).message));
+      if (!notFound || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+}
+const GRPC_ALREADY_EXISTS = 6;
 
 /** Temporal's IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD. */
 const INDEXED_VALUE_TYPE_KEYWORD = 2;
