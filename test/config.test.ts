@@ -1,4 +1,6 @@
-import { ConfigError, loadConfig, parseDuration } from '../src/config';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError, ENV_VARIABLES, loadConfig, parseDuration } from '../src/config';
 import { collect, spawnEntry } from './helpers/process';
 
 describe('configuration', () => {
@@ -62,6 +64,12 @@ describe('configuration', () => {
       'reader-key-0123456789',
       'other-reader-key-01',
     ]);
+  });
+
+  it('documents every variable it reads in the README', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    const documented = [...readme.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((m) => m[1]);
+    expect([...documented].sort()).toEqual([...ENV_VARIABLES].sort());
   });
 
   it('stops a process with bad values: exit code 2, the list of problems, no stack trace', async () => {
