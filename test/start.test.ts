@@ -55,6 +55,28 @@ describe('npm start', () => {
     expect(ready.status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${ports.ui}/`)).status).toBe(200);
 
+    // A new user's first start: demo clients, one cycle at once, fresh numbers after it.
+    const { adminApiKey, readApiKey } = JSON.parse(fs.readFileSync(path.join(dataDir, 'local-secrets.json'), 'utf8'));
+    expect(first.run.output()).toContain(`Admin key:    ${adminApiKey}`);
+    const get = async (route: string, key = readApiKey) =>
+      (await fetch(`${api}${route}`, { headers: { Authorization: `Bearer ${key}` } })).json() as Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    await waitFor(async () => (await get('/api/automated/refresh-social-media-cache')).data.lastCycle?.status === 'completed', {
+      timeoutMs: 60_000,
+      what: 'the first demo cycle',
+    });
+    const clients = (await get('/api/clients', adminApiKey)).data as { id: string; name: string; tokenStatus: string }[];
+    expect(clients.length).toBeGreaterThanOrEqual(5);
+    expect(clients.every((c) => c.name.endsWith('(demo)'))).toBe(true);
+    for (const client of clients.filter((c) => c.tokenStatus === 'valid')) {
+      expect((await get(`/api/social-media-cache?clientId=${client.id}`)).source).toBe('cache');
+    }
+    // The Web UI lists the cycle and one run per client.
+    const listed = async (type: string) =>
+      ((await (await fetch(`http://127.0.0.1:${ports.ui}/api/v1/namespaces/default/workflows?query=${encodeURIComponent(`WorkflowType='${type}'`)}`)).json()) as { executions?: unknown[] })
+        .executions ?? [];
+    expect(await listed('refreshAllClients')).toHaveLength(1);
+    expect(await listed('refreshClient')).toHaveLength(clients.length);
+
     // Leave a mark in both stores: a client row, and a workflow run done by the in-process worker.
     const pg = new Client({ connectionString: `postgres://postgres:postgres@127.0.0.1:${ports.postgres}/social_media_cache` });
     await pg.connect();
