@@ -80,3 +80,5 @@ function toHttpError(err: unknown): HttpError | undefined {
   }
   return undefined;
 }
+
+export const clientNotFound = (id: string) => notFound('client_not_found', `no client with id ${id}`);

@@ -14,7 +14,7 @@ import { requestRefresh, RefreshRequestResult } from '../temporal/request-refres
 import { findRunningCycle, startManualCycle } from '../temporal/cycles';
 import { CycleProgress, progressQuery, REFRESH_SCHEDULE_ID, TASK_QUEUE } from '../../workflows/definitions';
 import { CacheReader, DayRead, RefreshStatus } from './cache-reader';
-import { badRequest, conflict, HttpError, notFound, serviceUnavailable, tooManyRequests } from './errors';
+import { badRequest, clientNotFound, conflict, HttpError, serviceUnavailable, tooManyRequests } from './errors';
 import type { ApiMetrics } from './metrics';
 import { renderStatusPage, StatusPageModel } from './status-page';
 import { Access, parseBody } from './middleware';
@@ -93,7 +93,7 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
 
   async function clientOr404(clientId: string): Promise<Client> {
     const client = await reader.client(clientId);
-    if (!client) throw notFound('client_not_found', `no client with id ${clientId}`);
+    if (!client) throw clientNotFound(clientId);
     return client;
   }
 
@@ -335,7 +335,7 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
       handler: async (ctx) => {
         const { id } = ctx.state.params as { id: string };
         const client = await clients.get(id);
-        if (!client) throw notFound('client_not_found', `no client with id ${id}`);
+        if (!client) throw clientNotFound(id);
         ctx.body = { success: true, data: publicClient(client) };
       },
     },
@@ -352,7 +352,7 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
         const patch = ctx.state.body as schemas.UpdateClientInput;
         if (patch.accessToken) requireTokenKey();
         const client = await clients.update(id, patch);
-        if (!client) throw notFound('client_not_found', `no client with id ${id}`);
+        if (!client) throw clientNotFound(id);
         invalidate(id);
         ctx.body = { success: true, data: publicClient(client) };
       },
@@ -366,7 +366,7 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
       responses: { 200: 'removed', 404: 'unknown client' },
       handler: async (ctx) => {
         const { id } = ctx.state.params as { id: string };
-        if (!(await clients.remove(id))) throw notFound('client_not_found', `no client with id ${id}`);
+        if (!(await clients.remove(id))) throw clientNotFound(id);
         invalidate(id);
         ctx.body = { success: true, data: { id, deleted: true } };
       },
@@ -439,7 +439,7 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
       case 'token_invalid':
         throw conflict('token_invalid', 'the client has no valid Meta token; update it with PATCH /api/clients/:id');
       case 'not_found':
-        throw notFound('client_not_found', `no client with id ${clientId}`);
+        throw clientNotFound(clientId);
       case 'unavailable':
         throw serviceUnavailable('temporal_unavailable', 'Temporal is not reachable; try again shortly');
     }
