@@ -1,0 +1,337 @@
+/**
+ * A typed client of the social-media-cache HTTP API, for the dashboard and the CLI. It needs
+ * nothing but the global `fetch`, and imports nothing from the server, so a dashboard can take
+ * this one file. Every response type is the API's JSON body exactly as it is sent.
+ */
+
+/** The four numbers of the dashboard. */
+export type MetricName = 'facebookNewFollowers' | 'instagramFollowers' | 'instagramReach' | 'instagramProfileViews';
+
+/** Why a number is `null`; a missing number is never 0. */
+export type UnavailableReason = 'metric_unsupported' | 'instagram_not_linked' | 'no_data' | 'no_snapshot';
+
+/** `cache`: younger than CACHE_TTL; `stale-cache`: older, a refresh was asked for; `empty`: nothing yet. */
+export type CacheSource = 'cache' | 'stale-cache' | 'empty';
+
+/** What the read did about refreshing the client. */
+export type RefreshStatus = 'not_needed' | 'started' | 'in_progress' | 'cooldown' | 'token_invalid' | 'unavailable';
+
+/** One day's numbers as the API shows them. */
+export interface DayNumbers {
+  facebookNewFollowers: number | null;
+  instagramFollowers: number | null;
+  instagramReach: number | null;
+  instagramProfileViews: number | null;
+  /** Present when a number is `null`: why. */
+  unavailable?: Partial<Record<MetricName, UnavailableReason>>;
+  lastUpdated: string | null;
+  fromCache: boolean;
+  /** Milliseconds since the numbers were fetched from Meta. */
+  cacheAge: number | null;
+}
+
+/** `GET /api/social-media-cache` */
+export interface DayResponse {
+  success: true;
+  data: DayNumbers;
+  source: CacheSource;
+  /** `YYYY-MM-DD`, in the client's timezone. */
+  period: string;
+  refresh: { status: RefreshStatus };
+}
+
+/** One day of `GET /api/social-media-cache/range`. */
+export interface RangeDay extends DayNumbers {
+  period: string;
+  source: CacheSource;
+}
+
+/** `GET /api/social-media-cache/range` */
+export interface RangeResponse {
+  success: true;
+  data: RangeDay[];
+  refresh: { status: RefreshStatus };
+}
+
+/** A client's refresh that failed in the last cycle. */
+export interface CycleFailure {
+  clientId: string;
+  clientName: string | null;
+  /** Meta's error code (e.g. `190`, `17`), or the failure's type when Meta gave none. */
+  errorCode: string | null;
+  errorMessage: string | null;
+  attempts: number;
+}
+
+export interface RefreshTotals {
+  total: number;
+  refreshed: number;
+  failed: number;
+  skippedTokenInvalid: number;
+  alreadyRunning: number;
+}
+
+export interface LastCycle extends RefreshTotals {
+  workflowId: string;
+  trigger: 'schedule' | 'manual';
+  status: 'running' | 'completed' | 'failed' | 'cancelled';
+  startedAt: string;
+  finishedAt: string | null;
+  failures: CycleFailure[];
+}
+
+/** The running cycle's `progress` query, with its workflow id. */
+export interface RunningCycle extends RefreshTotals {
+  workflowId: string;
+  cycleId: string | null;
+  trigger: 'schedule' | 'manual';
+  done: number;
+  currentClientId: string | null;
+  currentSpacingMs: number;
+}
+
+export interface RefreshStatusReport {
+  lastCycle: LastCycle | null;
+  running: RunningCycle | null;
+  nextRunAt: string | null;
+  schedule: { id: string; paused: boolean; intervalMs: number | null } | null;
+  /** `unavailable`: Temporal did not answer, so `running`, `nextRunAt` and `schedule` are unknown. */
+  temporal: 'ok' | 'unavailable';
+}
+
+/** `GET /api/automated/refresh-social-media-cache` */
+export interface RefreshStatusResponse {
+  success: true;
+  data: RefreshStatusReport;
+}
+
+/** `POST /api/automated/refresh-social-media-cache` */
+export interface StartCycleResponse {
+  success: true;
+  data: { workflowId: string; status: 'started' };
+}
+
+/** `POST /api/social-media-cache?forceRefresh=true` */
+export interface ForceRefreshResponse {
+  success: true;
+  data: { clientId: string };
+  refresh: { status: 'started' | 'in_progress' };
+}
+
+export type TokenStatus = 'unknown' | 'valid' | 'invalid';
+
+/** A client as the API shows it: never its token. */
+export interface ApiClient {
+  id: string;
+  name: string;
+  facebookPageId: string;
+  instagramAccountId: string | null;
+  timezone: string;
+  tokenStatus: TokenStatus;
+  /** Meta's error when the token was found invalid, e.g. `190: Error validating access token`. */
+  tokenError: string | null;
+  hasToken: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NewClientInput {
+  name: string;
+  /** Numeric Meta id of the Facebook Page. */
+  facebookPageId: string;
+  instagramAccountId?: string | null;
+  /** The Meta access token; stored encrypted and never returned. */
+  accessToken: string;
+  /** IANA timezone of the client's days (default: the service's). */
+  timezone?: string;
+}
+
+export type ClientPatch = Partial<NewClientInput>;
+
+export interface ClientResponse {
+  success: true;
+  data: ApiClient;
+}
+
+export interface ClientListResponse {
+  success: true;
+  data: ApiClient[];
+}
+
+export interface RemoveClientResponse {
+  success: true;
+  data: { id: string; deleted: true };
+}
+
+/** The API's error codes; other strings may come from a newer API. */
+export type ApiErrorCode =
+  | 'unauthorized'
+  | 'forbidden'
+  | 'validation_failed'
+  | 'invalid_json'
+  | 'range_too_long'
+  | 'client_not_found'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'token_invalid'
+  | 'cycle_running'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'refresh_cooldown'
+  | 'temporal_unavailable'
+  | 'token_encryption_unavailable'
+  | 'internal_error'
+  /** No HTTP answer: the API could not be reached. `status` is 0. */
+  | 'unreachable'
+  /** No answer within `timeoutMs`. `status` is 0. */
+  | 'timeout'
+  /** An answer that is not the API's JSON (a proxy's error page, say). */
+  | 'invalid_response'
+  | (string & {});
+
+/**
+ * Any failed call: the API's `{ error: { code, message } }`, or `status` 0 when no answer came.
+ * It never holds the API key or the request's headers.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ApiErrorCode,
+    message: string,
+    /** With `refresh_cooldown` (429): when a refresh is let through again. */
+    readonly retryAfterSeconds?: number,
+    /** Extra facts the API gave, e.g. `{ workflowId }` of the running cycle with `cycle_running`. */
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface SocialMediaCacheClientOptions {
+  /** Where the API listens, e.g. `http://127.0.0.1:3000` (a path prefix is kept). */
+  baseUrl: string;
+  /** A read key for reads and the refresh status; an admin key for everything else. */
+  apiKey: string;
+  /** Defaults to the global `fetch`. */
+  fetch?: typeof fetch;
+  /** Per request; default 10 s. */
+  timeoutMs?: number;
+}
+
+export interface SocialMediaCacheClient {
+  /** One client's numbers for one day (default: today in the client's timezone). Never waits for Meta. */
+  getDay(clientId: string, period?: string): Promise<DayResponse>;
+  /** Every day from `from` to `to` (`YYYY-MM-DD`, at most 92 days), each with its own `source`. */
+  getRange(clientId: string, from: string, to: string): Promise<RangeResponse>;
+  /** The last cycle's summary and failures, the running cycle's progress, the next run. */
+  getRefreshStatus(): Promise<RefreshStatusResponse>;
+  /** Admin: every client. */
+  listClients(): Promise<ClientListResponse>;
+  getClient(id: string): Promise<ClientResponse>;
+  addClient(input: NewClientInput): Promise<ClientResponse>;
+  /** A new `accessToken` resets the token status; `instagramAccountId: null` unlinks Instagram. */
+  updateClient(id: string, patch: ClientPatch): Promise<ClientResponse>;
+  removeClient(id: string): Promise<RemoveClientResponse>;
+  /** Refreshes one client now; inside REFRESH_COOLDOWN an `ApiError` 429 with `retryAfterSeconds`. */
+  forceRefresh(clientId: string): Promise<ForceRefreshResponse>;
+  /** Starts a full cycle now; an `ApiError` 409 `cycle_running` while one runs. */
+  startCycle(): Promise<StartCycleResponse>;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** The base URL as it may be shown: no credentials, query or trailing slash. */
+function displayUrl(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+function parseRetryAfter(header: string | null, details: unknown): number | undefined {
+  const fromDetails = (details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  if (typeof fromDetails === 'number') return fromDetails;
+  if (header && /^\d+$/.test(header.trim())) return Number(header);
+  return undefined;
+}
+
+/** Creates a client; nothing is sent until a method is called. */
+export function createSocialMediaCacheClient(options: SocialMediaCacheClientOptions): SocialMediaCacheClient {
+  let base: URL;
+  try {
+    base = new URL(options.baseUrl);
+  } catch {
+    throw new TypeError('baseUrl must be an absolute http(s) URL, e.g. http://127.0.0.1:3000');
+  }
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new TypeError('baseUrl must be an http(s) URL');
+  const shown = displayUrl(base);
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const doFetch = options.fetch ?? globalThis.fetch;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const apiKey = options.apiKey;
+
+  async function call<T>(method: string, path: string, query: Record<string, string | undefined> = {}, body?: unknown): Promise<T> {
+    const url = new URL(base);
+    url.pathname = `${prefix}${path}`;
+    url.search = '';
+    url.username = '';
+    url.password = '';
+    for (const [name, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(name, value);
+    const where = `${method} ${displayUrl(url)}`;
+
+    let response: Response;
+    try {
+      response = await doFetch(url, {
+        method,
+        headers: {
+          Accept: 'application/json',
+          Authorization: `Bearer ${apiKey}`,
+          ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+        },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      // Only the error's name and code are kept: the request (and its key) stays out of the error.
+      const e = err as { name?: string; cause?: { code?: string; message?: string } };
+      if (e?.name === 'TimeoutError' || e?.name === 'AbortError') {
+        throw new ApiError(0, 'timeout', `no answer from the API at ${shown} within ${timeoutMs} ms (${where})`);
+      }
+      const reason = e?.cause?.code ?? e?.cause?.message ?? (err instanceof Error ? err.message : 'network error');
+      throw new ApiError(0, 'unreachable', `could not reach the API at ${shown}: ${reason}`);
+    }
+
+    let text: string;
+    try {
+      text = await response.text();
+    } catch {
+      throw new ApiError(0, 'unreachable', `the API at ${shown} closed the connection during ${where}`);
+    }
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (response.ok && json !== null && typeof json === 'object') return json as T;
+
+    const error = (json as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
+    if (error && typeof error.code === 'string' && typeof error.message === 'string') {
+      throw new ApiError(response.status, error.code, error.message, parseRetryAfter(response.headers.get('retry-after'), error.details), error.details);
+    }
+    throw new ApiError(response.status, 'invalid_response', `${where} answered HTTP ${response.status} without the API's JSON body`);
+  }
+
+  const clientPath = (id: string) => `/api/clients/${encodeURIComponent(id)}`;
+
+  return {
+    getDay: (clientId, period) => call('GET', '/api/social-media-cache', { clientId, period }),
+    getRange: (clientId, from, to) => call('GET', '/api/social-media-cache/range', { clientId, from, to }),
+    getRefreshStatus: () => call('GET', '/api/automated/refresh-social-media-cache'),
+    listClients: () => call('GET', '/api/clients'),
+    getClient: (id) => call('GET', clientPath(id)),
+    addClient: (input) => call('POST', '/api/clients', {}, input),
+    updateClient: (id, patch) => call('PATCH', clientPath(id), {}, patch),
+    removeClient: (id) => call('DELETE', clientPath(id)),
+    forceRefresh: (clientId) => call('POST', '/api/social-media-cache', { forceRefresh: 'true' }, { clientId }),
+    startCycle: () => call('POST', '/api/automated/refresh-social-media-cache'),
+  };
+}
