@@ -4,12 +4,12 @@ import path from 'node:path';
 export const ROOT = path.resolve(__dirname, '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
-/** Runs an entry file of `src/` with tsx, as the npm scripts do. */
-export function spawnEntry(entry: string, env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(TSX, [path.join(ROOT, 'src', entry)], {
+/** Runs an entry file of `src/` with tsx, as the npm scripts do; `stdin: 'pipe'` to write to it. */
+export function spawnEntry(entry: string, env: NodeJS.ProcessEnv, options: { args?: string[]; stdin?: 'pipe' | 'ignore' } = {}): ChildProcess {
+  return spawn(TSX, [path.join(ROOT, 'src', entry), ...(options.args ?? [])], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
   });
 }
 
