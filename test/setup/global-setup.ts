@@ -6,7 +6,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { startEmbeddedPostgres } from '../../src/db/embedded';
 import { freePort } from '../../src/net';
 import { findOrBuildTemporalCli, NO_TEMPORAL_CLI_MESSAGE } from '../../src/temporal/cli-binary';
-import { dynamicConfigArgs, PRECISE_TIMERS_DYNAMIC_CONFIG, SEARCH_ATTRIBUTES } from '../../src/temporal/dev-server';
+import { dynamicConfigArgs, DEV_SERVER_DYNAMIC_CONFIG, SEARCH_ATTRIBUTES } from '../../src/temporal/dev-server';
 import { WORKFLOWS_PATH } from '../../src/temporal/worker';
 import globalTeardown from './global-teardown';
 
@@ -53,7 +53,7 @@ export default async function globalSetup(): Promise<void> {
           port: await freePort(),
           namespace: 'default',
           searchAttributes: SEARCH_ATTRIBUTES,
-          extraArgs: ['--log-level', 'error', ...dynamicConfigArgs(PRECISE_TIMERS_DYNAMIC_CONFIG)],
+          extraArgs: ['--log-level', 'error', ...dynamicConfigArgs(DEV_SERVER_DYNAMIC_CONFIG)],
         },
       });
       servers.stops.push(() => env.teardown());
