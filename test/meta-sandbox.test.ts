@@ -276,6 +276,35 @@ describe('the Graph API sandbox', () => {
       expect((await graph(`${PAGE}?fields=name`)).status).toBe(200);
     });
 
+    it('answers probabilistic injections in their shares, the same way for the same seed', async () => {
+      const storm = async (target: RunningGraphSandbox) => {
+        target.control.setToken({ token: TOKEN });
+        target.control.setQuota({ calls: 10_000 });
+        target.control.setQuota({ objectId: PAGE, calls: 10_000 });
+        target.control.inject({ objectId: '*', code: 17, probability: 0.3 });
+        target.control.inject({ objectId: '*', httpStatus: 503, probability: 0.1 });
+        const statuses: number[] = [];
+        for (let i = 0; i < 400; i += 1) {
+          const response = await fetch(`${target.url}/v24.0/${PAGE}?fields=name&access_token=${TOKEN}`);
+          await response.arrayBuffer();
+          statuses.push(response.status);
+        }
+        return statuses;
+      };
+      const first = await storm(sandbox);
+      const share = (status: number) => first.filter((s) => s === status).length / first.length;
+      expect(share(400)).toBeGreaterThan(0.22);
+      expect(share(400)).toBeLessThan(0.38);
+      expect(share(503)).toBeGreaterThan(0.05);
+      expect(share(503)).toBeLessThan(0.15);
+      const again = await startGraphSandbox({ now: () => NOW });
+      try {
+        expect(await storm(again)).toEqual(first);
+      } finally {
+        await again.close();
+      }
+    });
+
     it('applies an injection to one edge only when asked', async () => {
       sandbox.control.inject({ objectId: IG, edge: 'node', code: 2 });
       expect((await igInsights()).status).toBe(200);

@@ -41,6 +41,12 @@ export const injectionSchema = z
     emptyData: z.boolean().optional(),
     /** How many matching calls it affects; absent: every call until cleared. */
     times: z.number().int().positive().optional(),
+    /**
+     * The share of matching calls it affects, drawn from the sandbox's seeded generator. The
+     * probabilistic injections a call matches share one draw, so 0.3, 0.1 and 0.05 affect 30 %,
+     * 10 % and 5 % of the calls (at most 1 in all).
+     */
+    probability: z.number().min(0).max(1).optional(),
   })
   .refine((i) => i.code !== undefined || i.httpStatus === undefined || i.httpStatus >= 500, {
     message: 'httpStatus without code must be a 5xx',
@@ -100,6 +106,8 @@ export interface GraphSandboxOptions {
   appQuota?: { calls: number; windowMs: number };
   /** The sandbox's clock in epoch ms: data, quotas windows and "today" follow it. */
   now?: () => number;
+  /** Seed of the generator behind `probability` injections (default 1): the same seed, the same answers. */
+  seed?: number;
   usageHeaders?: boolean;
 }
 
@@ -146,6 +154,8 @@ export class SandboxState implements GraphSandboxControl {
   private settings!: SandboxSettings;
   private nextInjectionId = 1;
   private readonly held = new Set<() => void>();
+  private readonly seed: number;
+  private random!: () => number;
 
   constructor(options: GraphSandboxOptions = {}) {
     this.accounts = options.accounts ?? DEMO_ACCOUNTS;
@@ -153,6 +163,7 @@ export class SandboxState implements GraphSandboxControl {
     this.objectQuotaDefault = options.objectQuota ?? { calls: 100, windowMs: HOUR };
     this.appQuotaDefault = options.appQuota ?? { calls: 1_000, windowMs: HOUR };
     this.usageHeadersDefault = options.usageHeaders ?? true;
+    this.seed = options.seed ?? 1;
     this.reset('all');
   }
 
@@ -186,13 +197,19 @@ export class SandboxState implements GraphSandboxControl {
 
   /** The first injection for this call, counted as used. */
   takeInjection(objectId: string, edge: 'insights' | 'node' | 'other', metrics: string[]): Injection | undefined {
-    const injection = this.injections.find(
-      (i) =>
+    let draw: number | undefined;
+    let share = 0;
+    const injection = this.injections.find((i) => {
+      const matches =
         (i.objectId === objectId || i.objectId === '*') &&
         (i.edge === undefined || i.edge === edge) &&
         (i.metricUnsupported === undefined || metrics.includes(i.metricUnsupported)) &&
-        (!i.emptyData || edge === 'insights'),
-    );
+        (!i.emptyData || edge === 'insights');
+      if (!matches || i.probability === undefined) return matches;
+      draw ??= this.random();
+      share += i.probability;
+      return draw < share;
+    });
     if (injection?.remaining !== undefined) {
       injection.remaining -= 1;
       if (injection.remaining <= 0) this.injections = this.injections.filter((i) => i !== injection);
@@ -261,6 +278,7 @@ export class SandboxState implements GraphSandboxControl {
   reset(scope: 'all' | 'calls' = 'all'): void {
     this.served = [];
     if (scope === 'calls') return;
+    this.random = seededRandom(this.seed);
     this.settings = { usageHeaders: this.usageHeadersDefault };
     this.injections = [];
     this.objectQuotas = new Map();
@@ -307,4 +325,16 @@ export class SandboxState implements GraphSandboxControl {
   releaseHeldCalls(): void {
     for (const release of [...this.held]) release();
   }
+}
+
+/** mulberry32: a small, fast generator whose sequence is fixed by its seed. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
 }
