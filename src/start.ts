@@ -51,6 +51,8 @@ async function main(): Promise<void> {
         ...(loaded.readApiKeys.length ? [] : [`  Read key:     ${secrets.readApiKey}`]),
         ...(loaded.adminApiKeys.length && loaded.readApiKeys.length ? [] : [`                (made on first start, kept in ${path.join(config.dataDir, 'local-secrets.json')})`]),
         `  Try:          curl -H "Authorization: Bearer <key>" ${apiUrl}/api/clients`,
+        `  Real client:  npm run cli -- clients add --name "Acme" --page-id <page id> [--instagram-id <id>] --token-stdin`,
+        `                (then restart with META_MODE=live so refreshes call Meta instead of the sandbox)`,
         'Press Ctrl-C to stop; data is kept in DATA_DIR for the next start.',
         '',
       ].join('\n') + '\n',
