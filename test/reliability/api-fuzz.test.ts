@@ -1,0 +1,128 @@
+import fc from 'fast-check';
+import { ADMIN_KEY, READ_KEY, startApi, TestApi } from '../helpers/api';
+import { createRefreshStack, RefreshStack } from '../helpers/stack';
+
+interface Parameter {
+  name: string;
+  in: 'query' | 'path';
+  required: boolean;
+  schema: { type?: string; format?: string; pattern?: string; enum?: unknown[] };
+}
+interface Operation {
+  path: string;
+  method: string;
+  parameters: Parameter[];
+  body?: { properties?: Record<string, unknown> } & { oneOf?: { properties?: Record<string, unknown> }[] };
+}
+
+const RUNS = 1_200;
+const METHODS = ['GET', 'POST', 'PATCH', 'DELETE', 'PUT'];
+
+describe('the HTTP API under generated requests', () => {
+  let stack: RefreshStack;
+  let api: TestApi;
+
+  beforeAll(async () => {
+    stack = await createRefreshStack();
+    api = await startApi(stack);
+  });
+
+  afterAll(async () => {
+    await api?.close();
+    await stack?.close();
+  });
+
+  it(`answers ${RUNS} generated requests across every route of /openapi.json without a 5xx, every 4xx in the error shape`, async () => {
+    const known = [await stack.addClient(), await stack.addClient()].map((c) => c.id);
+    const document = (await api.request('/openapi.json', { key: null })).body as { paths: Record<string, Record<string, Omit<Operation, 'path' | 'method'> & { requestBody?: { content: Record<string, { schema: Operation['body'] }> } }>> };
+    const operations: Operation[] = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, op]) => ({
+        path,
+        method: method.toUpperCase(),
+        parameters: op.parameters ?? [],
+        body: op.requestBody?.content['application/json']?.schema,
+      })),
+    );
+    expect(operations.length).toBeGreaterThanOrEqual(10);
+
+    const text = fc.oneof(fc.string({ maxLength: 40 }), fc.constant(''), fc.constantFrom('null', '-1', '0', '1e309', '2026-02-30', '../..', '%', "'; drop table clients; --", '\u0000', 'ü'.repeat(300)));
+    const uuid = fc.oneof(fc.constantFrom(...known), fc.uuid(), text);
+    const day = fc.oneof(fc.date({ min: new Date('1990-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10)), text);
+    const valueFor = (name: string, schema: Parameter['schema']) => {
+      if (schema.enum?.length) return fc.oneof(fc.constantFrom(...schema.enum.map(String)), text);
+      if (schema.format === 'uuid' || /id$/i.test(name)) return uuid;
+      if (/period|from|to|date/i.test(name)) return day;
+      if (schema.type === 'boolean' || /^(force|refresh)/i.test(name)) return fc.oneof(fc.constantFrom('true', 'false', '1'), text);
+      return text;
+    };
+    const json = fc.jsonValue({ maxDepth: 3 });
+    const bodyFor = (op: Operation) => {
+      const shapes = op.body?.oneOf ?? (op.body ? [op.body] : []);
+      const objects = shapes.map((shape) =>
+        fc.record(
+          Object.fromEntries(
+            Object.keys(shape.properties ?? {}).map((key) => [key, fc.oneof(valueFor(key, {}), json, fc.constantFrom(...known))] as const),
+          ),
+          { requiredKeys: [] },
+        ),
+      );
+      return fc.oneof(
+        ...objects.map((o) => o.map((value) => ({ text: JSON.stringify(value) }))),
+        json.map((value) => ({ text: JSON.stringify(value) })),
+        fc.constantFrom({ text: '{' }, { text: 'not json' }, { text: '' }, { text: JSON.stringify({ name: 'x'.repeat(17 * 1024) }) }),
+      );
+    };
+
+    const request = fc.constantFrom(...operations).chain((op) =>
+      fc.record({
+        op: fc.constant(op),
+        method: fc.oneof({ weight: 9, arbitrary: fc.constant(op.method) }, { weight: 1, arbitrary: fc.constantFrom(...METHODS) }),
+        key: fc.constantFrom<string | null>(null, READ_KEY, ADMIN_KEY, ADMIN_KEY, 'not-a-key-of-this-service-000'),
+        path: fc.record(Object.fromEntries(op.parameters.filter((p) => p.in === 'path').map((p) => [p.name, valueFor(p.name, p.schema)]))),
+        query: fc.record(Object.fromEntries(op.parameters.filter((p) => p.in === 'query').map((p) => [p.name, valueFor(p.name, p.schema)])), { requiredKeys: [] }),
+        extra: fc.option(fc.tuple(fc.string({ minLength: 1, maxLength: 8 }), text), { nil: undefined }),
+        body: fc.option(bodyFor(op), { nil: undefined, freq: op.body ? 5 : 1 }),
+        contentType: fc.constantFrom('application/json', 'application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded'),
+      }),
+    );
+
+    const seen = new Map<string, number>();
+    const statuses = new Map<number, number>();
+    const problems: string[] = [];
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        let path = r.op.path.replace(/\{(\w+)\}/g, (_m, name: string) => encodeURIComponent(String(r.path[name] ?? '')));
+        const query = new URLSearchParams(Object.entries(r.query).map(([k, v]): [string, string] => [k, String(v)]));
+        if (r.extra) query.append(r.extra[0], r.extra[1]);
+        if ([...query].length) path += `?${query}`;
+        const sendsBody = r.body !== undefined && r.method !== 'GET';
+        const res = await api.request(path, {
+          method: r.method,
+          key: r.key,
+          rawBody: sendsBody ? r.body!.text : undefined,
+          headers: sendsBody ? { 'Content-Type': r.contentType } : {},
+        });
+        const label = `${r.method} ${r.op.path}`;
+        seen.set(label, (seen.get(label) ?? 0) + 1);
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        const describe = () => `${r.method} ${path} (key ${r.key?.slice(0, 5)}) → ${res.status} ${res.text.slice(0, 200)}`;
+        if (res.status >= 500) problems.push(describe());
+        if (res.status >= 400 && res.status < 500) {
+          const body = res.body as { success?: unknown; error?: { code?: unknown; message?: unknown } } | undefined;
+          const shaped = body?.success === false && typeof body.error?.code === 'string' && typeof body.error?.message === 'string';
+          if (!shaped) problems.push(describe());
+        }
+        return res.status < 500;
+      }),
+      { numRuns: RUNS, seed: 7, endOnFailure: false },
+    );
+    expect(problems).toEqual([]);
+    // Every route of the document was exercised.
+    for (const op of operations) expect(seen.get(`${op.method} ${op.path}`) ?? 0).toBeGreaterThan(0);
+    // The generated requests reach past validation too, not only the 4xx answers.
+    expect([...statuses.keys()].some((status) => status < 300)).toBe(true);
+    process.stdout.write(
+      `API fuzz: ${RUNS} requests over ${operations.length} operations; statuses ${[...statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(' ')}\n`,
+    );
+  }, 120_000);
+});
