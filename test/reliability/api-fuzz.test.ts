@@ -1,4 +1,14 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import fc from 'fast-check';
+import type { Client as TemporalClient } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createLogger } from '../../src/logger';
+import { freePort } from '../../src/net';
+import { createTemporalClient } from '../../src/temporal/client';
+import { startTemporalDevServer, TemporalDevServer } from '../../src/temporal/dev-server';
+import { createWorker } from '../../src/temporal/worker';
 import { ADMIN_KEY, READ_KEY, startApi, TestApi } from '../helpers/api';
 import { createRefreshStack, RefreshStack } from '../helpers/stack';
 
@@ -21,15 +31,47 @@ const METHODS = ['GET', 'POST', 'PATCH', 'DELETE', 'PUT'];
 describe('the HTTP API under generated requests', () => {
   let stack: RefreshStack;
   let api: TestApi;
+  let dir: string;
+  let server: TemporalDevServer;
+  let temporal: TemporalClient;
+  let worker: { connection: NativeConnection; worker: Worker; running: Promise<void> } | undefined;
 
   beforeAll(async () => {
-    stack = await createRefreshStack();
-    api = await startApi(stack);
+    // A Temporal of its own: the cycles and refreshes the generated requests start stay here,
+    // instead of holding the one cycle id other test files start on the shared server.
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smc-fuzz-'));
+    [stack, server] = await Promise.all([
+      createRefreshStack(),
+      (async () => startTemporalDevServer({ binary: process.env.TEST_TEMPORAL_CLI_PATH!, port: await freePort(), dbFile: path.join(dir, 'temporal.db'), namespace: 'default' }))(),
+    ]);
+    temporal = createTemporalClient(server.address, 'default');
+    // A worker there too, so cycles run and answer their progress query as in production.
+    const connection = await NativeConnection.connect({ address: server.address });
+    const started = await createWorker({
+      connection,
+      namespace: 'default',
+      taskQueue: stack.taskQueue,
+      db: stack.database.db,
+      logger: createLogger('silent'),
+      meta: stack.meta,
+      tokenKey: stack.tokenKey,
+      workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+    });
+    worker = { connection, worker: started, running: started.run() };
+    api = await startApi(stack, { temporal });
   });
 
   afterAll(async () => {
     await api?.close();
+    if (worker) {
+      worker.worker.shutdown();
+      await worker.running;
+      await worker.connection.close();
+    }
+    await temporal?.connection.close();
+    await server?.stop();
     await stack?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it(`answers ${RUNS} generated requests across every route of /openapi.json without a 5xx, every 4xx in the error shape`, async () => {
