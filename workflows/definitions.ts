@@ -65,6 +65,8 @@ export interface RefreshAllInput {
     startedAny: boolean;
     /** Children started since the last spacing timer (sub-second spacings start several per timer). */
     startedInGroup?: number;
+    /** When the current group's first child started, epoch ms (workflow time). */
+    groupStartedAt?: number;
     /** Earliest time the next child may start (app-level throttling), epoch ms. */
     notBefore?: number;
     lastAppPercent?: number;
