@@ -42,6 +42,13 @@ export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, unknown>> = {
   'history.visibilityProcessorMaxPollRPS': 1000,
 };
 
+/**
+ * The dev server keeps everything in one SQLite file and is bound by its writes. A write-ahead
+ * log with `synchronous=normal` (safe against a crashed process; only a power cut can lose the
+ * last transactions) took 200 workflows of two activities from 25 to 30-39 a second here.
+ */
+export const DEV_SERVER_SQLITE_PRAGMAS: Readonly<Record<string, string>> = { journal_mode: 'wal', synchronous: 'normal' };
+
 /** The same settings as `--dynamic-config-value` flags, for servers started by other means. */
 export function dynamicConfigArgs(config: Readonly<Record<string, unknown>>): string[] {
   return Object.entries(config).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
@@ -78,6 +85,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     ...SEARCH_ATTRIBUTES.flatMap(({ name }) => ['--search-attribute', `${name}=Keyword`]),
     ...(options.uiPort !== undefined ? ['--ui-port', String(options.uiPort)] : ['--headless']),
     ...dynamicConfigArgs({ ...DEV_SERVER_DYNAMIC_CONFIG, ...options.dynamicConfig }),
+    ...Object.entries(DEV_SERVER_SQLITE_PRAGMAS).flatMap(([pragma, value]) => ['--sqlite-pragma', `${pragma}=${value}`]),
   ];
   const child = spawn(options.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
