@@ -236,7 +236,8 @@ async function main(): Promise<void> {
       TOKEN_ENCRYPTION_KEY: tokenKey.toString('hex'),
       LOG_LEVEL: 'error',
     };
-    const workerNodeOptions = process.env.BENCH_WORKER_NODE_OPTIONS;
+    // The worker runs as docker-compose.yml runs it: with a bounded heap (override with BENCH_WORKER_NODE_OPTIONS).
+    const workerNodeOptions = process.env.BENCH_WORKER_NODE_OPTIONS ?? '--max-old-space-size=192';
     const worker = spawnBuilt(path.join(__dirname, 'refresh-process.ts'), ['worker'], { ...childEnv, ...(workerNodeOptions ? { NODE_OPTIONS: workerNodeOptions } : {}) }, true);
     children.push(worker);
     const workerStart = await nextMessage(worker, 'ready');

@@ -1,4 +1,4 @@
-import { migrationConfig } from '../src/db';
+import { migrateLatest, migrationConfig } from '../src/db';
 import { createTestDatabase, TestDatabase } from './helpers/db';
 
 const TABLES = ['clients', 'social_media_cache', 'refresh_runs', 'refresh_client_results'];
@@ -33,6 +33,15 @@ describe('migrations', () => {
     const [, againNames] = await database.db.migrate.latest(migrationConfig());
     expect(againNames).toEqual(upNames);
     expect(await tablesOf(database)).toEqual([...TABLES].sort());
+  });
+
+  it('record names without extension, so the TypeScript sources and the compiled build agree', async () => {
+    const names = await database.db('knex_migrations').orderBy('id').pluck('name');
+    expect(names.every((n: string) => /^\d{14}_\w+$/.test(n))).toBe(true);
+    // A database migrated when names still carried `.ts` is brought along, not called corrupt.
+    await database.db('knex_migrations').update({ name: database.db.raw("name || '.ts'") });
+    expect(await migrateLatest(database.db)).toEqual([]);
+    expect(await database.db('knex_migrations').orderBy('id').pluck('name')).toEqual(names);
   });
 
   it('create the cache table of the seed: one row per client and day, with jsonb data', async () => {

@@ -456,7 +456,8 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
     try {
       const workflowId = await temporal.connection.withDeadline(Date.now() + 3_000, () => findRunningCycle(temporal, taskQueue));
       if (workflowId) {
-        const progress = await temporal.connection.withDeadline(Date.now() + 3_000, () =>
+        // A cycle whose worker is gone would hold the query: the status answers without its progress.
+        const progress = await temporal.connection.withDeadline(Date.now() + 1_500, () =>
           temporal.workflow.getHandle(workflowId).query<CycleProgress>(progressQuery),
         );
         running = { workflowId, ...progress };

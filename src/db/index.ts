@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import knex, { Knex } from 'knex';
 import type { Logger } from '../logger';
@@ -26,17 +27,40 @@ export function createDb(databaseUrl: string, options: { poolMax?: number; logge
   });
 }
 
+const MIGRATION_FILE = /^\d{14}_\w+\.(ts|js)$/;
+
+/**
+ * Migrations by name without extension: `npm run migrate` from the TypeScript sources and the
+ * compiled image (`.js`) must record the same names, or knex calls the directory corrupt.
+ */
+class MigrationSource implements Knex.MigrationSource<string> {
+  async getMigrations(): Promise<string[]> {
+    const files = fs.readdirSync(MIGRATIONS_DIR).filter((f) => MIGRATION_FILE.test(f) && !f.endsWith('.d.ts'));
+    return [...new Set(files.map((f) => f.replace(/\.(ts|js)$/, '')))].sort();
+  }
+
+  getMigrationName(migration: string): string {
+    return migration;
+  }
+
+  async getMigration(migration: string): Promise<Knex.Migration> {
+    const file = ['.js', '.ts'].map((ext) => path.join(MIGRATIONS_DIR, migration + ext)).find((f) => fs.existsSync(f))!;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- migrations are found by path at run time
+    return require(file) as Knex.Migration;
+  }
+}
+
 /** Where migrations live and how they are loaded, from TypeScript sources or the build. */
 export function migrationConfig(): Knex.MigratorConfig {
-  return {
-    directory: MIGRATIONS_DIR,
-    tableName: 'knex_migrations',
-    loadExtensions: ['.ts', '.js'],
-  };
+  return { tableName: 'knex_migrations', migrationSource: new MigrationSource() };
 }
 
 /** Brings the schema to the newest migration; returns the names of those applied now. */
 export async function migrateLatest(db: Db): Promise<string[]> {
+  // Databases migrated before names lost their extension keep working.
+  if (await db.schema.hasTable('knex_migrations')) {
+    await db('knex_migrations').update({ name: db.raw("regexp_replace(name, '\\.(ts|js)$', '')") }).whereRaw("name ~ '\\.(ts|js)$'");
+  }
   const [, applied] = (await db.migrate.latest(migrationConfig())) as [number, string[]];
   return applied;
 }
