@@ -16,7 +16,7 @@ const fixture = (name: string): string => fs.readFileSync(path.join(FIXTURES, na
 const json = (name: string): unknown => JSON.parse(fixture(name));
 const usageHeaders = json('usage-headers.json') as Record<string, string>;
 
-const TOKEN = 'EAAFixtureToken0123456789';
+const TOKEN = 'EAA-fixture-token-0123456789';
 
 interface Reply {
   status?: number;
