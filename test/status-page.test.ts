@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { dayIn } from '../src/dates';
 import { waitFor } from '../src/net';
 import { RefreshAllInput } from '../workflows/definitions';
+import { launchBrowser } from './helpers/browser';
 import { ADMIN_KEY, READ_KEY, startApi, TestApi } from './helpers/api';
 import { createRefreshStack, RefreshStack } from './helpers/stack';
 
@@ -56,10 +56,7 @@ describe('the status page', () => {
       what: 'the cycle to run',
     });
 
-    const browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    const browser = await launchBrowser();
     try {
       const page = await browser.newPage({ extraHTTPHeaders: { Authorization: `Bearer ${ADMIN_KEY}` } });
       const response = await page.goto(`${api.url}/status`);
