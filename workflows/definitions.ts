@@ -36,17 +36,8 @@ export function clientRefreshWorkflowId(clientId: string): string {
 /** Clients per parent run before it continues as new; see the issue note for the event budget. */
 export const DEFAULT_PAGE_SIZE = 100;
 
-export type RefreshTrigger = 'schedule' | 'manual' | 'on_demand';
-
-export type ClientOutcome = 'refreshed' | 'failed' | 'skipped_token_invalid' | 'already_running';
-
-export interface RefreshTotals {
-  total: number;
-  refreshed: number;
-  failed: number;
-  skippedTokenInvalid: number;
-  alreadyRunning: number;
-}
+export type { ClientOutcome, RefreshTotals, RefreshTrigger } from '../src/domain/refresh';
+import type { ClientOutcome, RefreshTotals, RefreshTrigger } from '../src/domain/refresh';
 
 export interface RefreshAllInput {
   trigger: 'schedule' | 'manual';

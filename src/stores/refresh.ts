@@ -1,5 +1,5 @@
 import type { Db } from '../db';
-import type { ClientOutcome, RefreshTotals, RefreshTrigger } from '../../workflows/definitions';
+import type { ClientOutcome, RefreshTotals, RefreshTrigger } from '../domain/refresh';
 
 export interface CycleRecord {
   id: string;

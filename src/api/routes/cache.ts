@@ -1,0 +1,118 @@
+import { badRequest } from '../errors';
+import { parseBody } from '../middleware';
+import * as schemas from '../schemas';
+import { matchesEtag, setCacheHeaders } from '../services/http-cache';
+import { forceRefresh } from './refresh';
+import type { RouteContext, RouteDef } from './types';
+
+const METRICS = ['facebookNewFollowers', 'instagramFollowers', 'instagramReach', 'instagramProfileViews'] as const;
+
+/** The seed-compatible cache: one day, a range of days, and writes (or a forced refresh). */
+export function cacheRoutes(context: RouteContext): RouteDef[] {
+  const { config, reader, answers, metrics, cache } = context;
+  return [
+    {
+      method: 'get',
+      path: '/api/social-media-cache',
+      summary: "One client's numbers for one day (default: today in the client's timezone), from the cache",
+      access: 'read',
+      query: schemas.cacheQuery,
+      responses: { 200: 'the cached numbers (fresh, stale or empty)', 304: 'not modified since the ETag', 404: 'unknown client' },
+      handler: async (ctx) => {
+        const { clientId, period } = ctx.state.query as { clientId: string; period?: string };
+        const key = answers.key(clientId, period);
+        const hit = answers.get(key);
+        if (hit) {
+          metrics.cacheRead('cache');
+          ctx.set(hit.headers);
+          if (matchesEtag(ctx, hit.headers.ETag)) {
+            ctx.status = 304;
+            return;
+          }
+          ctx.type = 'application/json';
+          ctx.body = hit.body;
+          return;
+        }
+        const client = await context.clientOr404(clientId);
+        const read = await reader.readDay(client, period ?? reader.today(client));
+        metrics.cacheRead(read.source);
+        const status = await reader.refreshFor(client, [read]);
+        const { headers, notModified } = setCacheHeaders(ctx, [read], config.cacheTtlMs);
+        const body = { success: true, data: read.data, source: read.source, period: read.period, refresh: { status } };
+        if (read.source === 'cache') answers.set(key, body, headers);
+        if (notModified) {
+          ctx.status = 304;
+          return;
+        }
+        ctx.body = body;
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/social-media-cache/range',
+      summary: "One client's daily numbers from `from` to `to` (at most 92 days), each with its freshness",
+      access: 'read',
+      query: schemas.rangeQuery,
+      responses: { 200: 'one entry per day', 304: 'not modified since the ETag', 400: 'bad range', 404: 'unknown client' },
+      handler: async (ctx) => {
+        const { clientId, from, to } = ctx.state.query as { clientId: string; from: string; to: string };
+        const span = (Date.parse(to) - Date.parse(from)) / 86_400_000 + 1;
+        if (span > 92) throw badRequest('range_too_long', `the range spans ${span} days; ask for at most 92`);
+        const client = await context.clientOr404(clientId);
+        const reads = await reader.readRange(client, from, to);
+        for (const read of reads) metrics.cacheRead(read.source);
+        const status = await reader.refreshFor(client, reads);
+        if (setCacheHeaders(ctx, reads, config.cacheTtlMs).notModified) {
+          ctx.status = 304;
+          return;
+        }
+        ctx.body = {
+          success: true,
+          data: reads.map((r) => ({ period: r.period, ...r.data, source: r.source })),
+          refresh: { status },
+        };
+      },
+    },
+    {
+      method: 'post',
+      path: '/api/social-media-cache',
+      summary: 'Write one day of numbers (admin), or with ?forceRefresh=true refresh one client now',
+      access: 'admin',
+      query: schemas.writeQuery,
+      bodyOneOf: [schemas.writeBody, schemas.forceRefreshBody],
+      responses: {
+        200: 'written',
+        202: 'refresh started or already running',
+        404: 'unknown client',
+        409: 'the client has no valid token',
+        429: 'inside the refresh cooldown (see Retry-After)',
+        503: 'Temporal unavailable',
+      },
+      handler: async (ctx) => {
+        const { forceRefresh: force } = ctx.state.query as { forceRefresh?: 'true' | 'false' };
+        if (force === 'true') {
+          const { clientId } = await parseBody(ctx, schemas.forceRefreshBody);
+          await forceRefresh(context, ctx, clientId);
+          return;
+        }
+        const { clientId, period, data } = await parseBody(ctx, schemas.writeBody);
+        const client = await context.clientOr404(clientId);
+        const day = period ?? reader.today(client);
+        const unavailable = { ...data.unavailable };
+        for (const name of METRICS) {
+          if (data[name] === null) unavailable[name] ??= 'no_data';
+          else delete unavailable[name];
+        }
+        const written = await cache.writeDay(
+          client.id,
+          day,
+          { ...data, ...(Object.keys(unavailable).length ? { unavailable } : { unavailable: undefined }) },
+          new Date(),
+        );
+        context.invalidate(client.id);
+        const read = await reader.readDay(client, day);
+        ctx.body = { success: true, written, data: read.data, source: read.source, period: day };
+      },
+    },
+  ];
+}

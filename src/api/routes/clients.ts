@@ -1,0 +1,103 @@
+import type { Client } from '../../stores/clients';
+import { clientNotFound, serviceUnavailable } from '../errors';
+import * as schemas from '../schemas';
+import type { RouteContext, RouteDef } from './types';
+
+/** A client as the API shows it: never the token. */
+export function publicClient(client: Client) {
+  return {
+    id: client.id,
+    name: client.name,
+    facebookPageId: client.facebookPageId,
+    instagramAccountId: client.instagramAccountId,
+    timezone: client.timezone,
+    tokenStatus: client.tokenStatus,
+    tokenError: client.tokenError,
+    hasToken: client.hasToken,
+    createdAt: client.createdAt.toISOString(),
+    updatedAt: client.updatedAt.toISOString(),
+  };
+}
+
+/** Admin CRUD of clients and their Meta tokens (write-only, stored encrypted). */
+export function clientRoutes(context: RouteContext): RouteDef[] {
+  const { clients } = context;
+
+  function requireTokenKey(): void {
+    if (!context.tokenKey) throw serviceUnavailable('token_encryption_unavailable', 'TOKEN_ENCRYPTION_KEY is not set on the API: tokens cannot be stored');
+  }
+
+  return [
+    {
+      method: 'get',
+      path: '/api/clients',
+      summary: 'List clients (admin)',
+      access: 'admin',
+      responses: { 200: 'clients, never their tokens' },
+      handler: async (ctx) => {
+        ctx.body = { success: true, data: (await clients.list()).map(publicClient) };
+      },
+    },
+    {
+      method: 'post',
+      path: '/api/clients',
+      summary: 'Add a client with its Meta token (admin); the token is stored encrypted and never returned',
+      access: 'admin',
+      body: schemas.createClientBody,
+      responses: { 201: 'created', 400: 'invalid client' },
+      handler: async (ctx) => {
+        requireTokenKey();
+        const client = await clients.create(ctx.state.body as schemas.CreateClientInput);
+        ctx.status = 201;
+        ctx.set('Location', `/api/clients/${client.id}`);
+        ctx.body = { success: true, data: publicClient(client) };
+      },
+    },
+    {
+      method: 'get',
+      path: '/api/clients/:id',
+      summary: 'One client (admin)',
+      access: 'admin',
+      params: schemas.clientParams,
+      responses: { 200: 'the client', 404: 'unknown client' },
+      handler: async (ctx) => {
+        const { id } = ctx.state.params as { id: string };
+        const client = await clients.get(id);
+        if (!client) throw clientNotFound(id);
+        ctx.body = { success: true, data: publicClient(client) };
+      },
+    },
+    {
+      method: 'patch',
+      path: '/api/clients/:id',
+      summary: 'Change a client (admin); a new accessToken resets its token status',
+      access: 'admin',
+      params: schemas.clientParams,
+      body: schemas.updateClientBody,
+      responses: { 200: 'changed', 404: 'unknown client' },
+      handler: async (ctx) => {
+        const { id } = ctx.state.params as { id: string };
+        const patch = ctx.state.body as schemas.UpdateClientInput;
+        if (patch.accessToken) requireTokenKey();
+        const client = await clients.update(id, patch);
+        if (!client) throw clientNotFound(id);
+        context.invalidate(id);
+        ctx.body = { success: true, data: publicClient(client) };
+      },
+    },
+    {
+      method: 'delete',
+      path: '/api/clients/:id',
+      summary: 'Remove a client and its cached numbers (admin)',
+      access: 'admin',
+      params: schemas.clientParams,
+      responses: { 200: 'removed', 404: 'unknown client' },
+      handler: async (ctx) => {
+        const { id } = ctx.state.params as { id: string };
+        if (!(await clients.remove(id))) throw clientNotFound(id);
+        context.invalidate(id);
+        ctx.body = { success: true, data: { id, deleted: true } };
+      },
+    },
+  ];
+}

@@ -1,0 +1,50 @@
+import { pingDatabase } from '../../db';
+import { pingTemporal } from '../../temporal/client';
+import type { RouteContext, RouteDef } from './types';
+
+/** Liveness, readiness and metrics: public, and they say nothing about the internals. */
+export function healthRoutes({ db, temporal, metrics, logger }: RouteContext): RouteDef[] {
+  return [
+    {
+      method: 'get',
+      path: '/healthz',
+      summary: 'The process is up',
+      access: 'public',
+      responses: { 200: 'up' },
+      handler: (ctx) => {
+        ctx.body = { status: 'ok' };
+      },
+    },
+    {
+      method: 'get',
+      path: '/readyz',
+      summary: 'Ready to serve reads: 503 when Postgres is unreachable; Temporal is reported (`up`/`down`) but optional',
+      access: 'public',
+      responses: { 200: 'ready', 503: 'Postgres unreachable' },
+      handler: async (ctx) => {
+        const [postgres, temporalCheck] = await Promise.all([pingDatabase(db), pingTemporal(temporal)]);
+        // Public: a driver's message names hosts and users, so it goes to the log only.
+        for (const [name, check] of [['postgres', postgres], ['temporal', temporalCheck]] as const) {
+          if (!check.ok) logger.warn({ dependency: name, error: check.error, latencyMs: check.latencyMs }, `readiness: ${name} is down`);
+        }
+        ctx.status = postgres.ok ? 200 : 503;
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = {
+          status: postgres.ok ? 'ready' : 'unavailable',
+          checks: { postgres: postgres.ok ? 'up' : 'down', temporal: temporalCheck.ok ? 'up' : 'down' },
+        };
+      },
+    },
+    {
+      method: 'get',
+      path: '/metrics',
+      summary: 'Prometheus metrics',
+      access: 'public',
+      responses: { 200: 'metrics in the Prometheus text format' },
+      handler: async (ctx) => {
+        ctx.type = metrics.registry.contentType;
+        ctx.body = await metrics.registry.metrics();
+      },
+    },
+  ];
+}

@@ -1,0 +1,74 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { Context } from 'koa';
+import { findRunningCycle, startManualCycle } from '../../temporal/cycles';
+import { clientNotFound, conflict, HttpError, serviceUnavailable, tooManyRequests } from '../errors';
+import type { RouteContext, RouteDef } from './types';
+
+const seconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
+
+/** Refresh control: the status of cycles, and starting one now. */
+export function refreshRoutes({ config, temporal, logger, taskQueue, refreshStatus }: RouteContext): RouteDef[] {
+  return [
+    {
+      method: 'get',
+      path: '/api/automated/refresh-social-media-cache',
+      summary: "Refresh status: the last cycle's summary and failures, the running cycle's progress, the next scheduled time",
+      access: 'read',
+      responses: { 200: 'status' },
+      handler: async (ctx) => {
+        ctx.body = { success: true, data: await refreshStatus() };
+      },
+    },
+    {
+      method: 'post',
+      path: '/api/automated/refresh-social-media-cache',
+      summary: 'Start a refresh cycle of every client now (admin)',
+      access: 'admin',
+      responses: { 202: 'cycle started', 409: 'a cycle is already running', 503: 'Temporal unavailable' },
+      handler: async (ctx) => {
+        let workflowId: string;
+        try {
+          const running = await findRunningCycle(temporal, taskQueue);
+          if (running) throw conflict('cycle_running', `a refresh cycle is already running (${running})`, { workflowId: running });
+          workflowId = await startManualCycle(temporal, config.refresh, { taskQueue });
+        } catch (err) {
+          if (err instanceof HttpError) throw err;
+          if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict('cycle_running', 'a refresh cycle is already running');
+          logger.warn({ err }, 'could not start a refresh cycle');
+          throw serviceUnavailable('temporal_unavailable', 'Temporal is not reachable; try again shortly');
+        }
+        ctx.status = 202;
+        ctx.body = { success: true, data: { workflowId, status: 'started' } };
+      },
+    },
+  ];
+}
+
+/**
+ * Refreshes one client now (admin): `202` when started or joined, `429` inside the cooldown,
+ * `409` without a valid token, `503` without Temporal.
+ */
+export async function forceRefresh(context: RouteContext, ctx: Context, clientId: string): Promise<void> {
+  const { config } = context;
+  await context.clientOr404(clientId);
+  const result = await context.requestRefresh(clientId, { force: true });
+  switch (result.status) {
+    case 'started':
+    case 'in_progress':
+      ctx.status = 202;
+      ctx.body = { success: true, data: { clientId }, refresh: { status: result.status } };
+      return;
+    case 'cooldown':
+      throw tooManyRequests(
+        'refresh_cooldown',
+        `this client was refreshed less than ${Math.round(config.refresh.cooldownMs / 1000)} s ago; try again later`,
+        seconds(result.retryAfterMs ?? config.refresh.cooldownMs),
+      );
+    case 'token_invalid':
+      throw conflict('token_invalid', 'the client has no valid Meta token; update it with PATCH /api/clients/:id');
+    case 'not_found':
+      throw clientNotFound(clientId);
+    case 'unavailable':
+      throw serviceUnavailable('temporal_unavailable', 'Temporal is not reachable; try again shortly');
+  }
+}

@@ -1,0 +1,62 @@
+import type { Client as TemporalClient } from '@temporalio/client';
+import type { Middleware } from 'koa';
+import type { ZodType } from 'zod';
+import type { Config } from '../../config';
+import type { Db } from '../../db';
+import type { Logger } from '../../logger';
+import type { CacheStore } from '../../stores/cache';
+import type { Client, ClientStore } from '../../stores/clients';
+import type { RefreshStore } from '../../stores/refresh';
+import type { RefreshRequestResult } from '../../temporal/request-refresh';
+import type { CacheReader } from '../cache-reader';
+import type { ApiMetrics } from '../metrics';
+import type { Access } from '../middleware';
+import type { FreshAnswers } from '../services/http-cache';
+import type { RefreshStatusService } from '../services/refresh-status';
+
+/** One route: how it is served and how the OpenAPI document describes it. */
+export interface RouteDef {
+  method: 'get' | 'post' | 'patch' | 'delete';
+  path: string;
+  summary: string;
+  access: Access;
+  query?: ZodType;
+  params?: ZodType;
+  body?: ZodType;
+  /** Bodies the handler validates itself (one of several shapes, chosen by the query). */
+  bodyOneOf?: ZodType[];
+  /** An HTML page: a browser without a key is asked for one (Basic auth, password = key). */
+  html?: boolean;
+  responses: Record<number, string>;
+  handler: Middleware;
+}
+
+export interface RouteDeps {
+  config: Config;
+  db: Db;
+  temporal: TemporalClient;
+  logger: Logger;
+  metrics: ApiMetrics;
+  tokenKey?: Buffer;
+  /** Where refreshes are started (tests use a task queue of their own). */
+  taskQueue?: string;
+  /** Numbers come from the Graph sandbox: the status page says so. */
+  demo?: boolean;
+}
+
+/** What every route module is built from: the deps, the stores and the shared services. */
+export interface RouteContext extends RouteDeps {
+  taskQueue: string;
+  clients: ClientStore;
+  cache: CacheStore;
+  refresh: RefreshStore;
+  reader: CacheReader;
+  answers: FreshAnswers;
+  refreshStatus: RefreshStatusService;
+  /** Asks Temporal for a refresh of one client (cooldown, coalescing), counted in the metrics. */
+  requestRefresh(clientId: string, options?: { force?: boolean }): Promise<RefreshRequestResult>;
+  /** The client, or a 404 `client_not_found`. */
+  clientOr404(clientId: string): Promise<Client>;
+  /** Forgets what this process keeps in memory about a client, after a write or an edit. */
+  invalidate(clientId: string): void;
+}
