@@ -6,7 +6,7 @@ import type { Db } from '../db';
 import type { Logger } from '../logger';
 import { errorMiddleware } from './errors';
 import { createApiMetrics } from './metrics';
-import { corsFor, createKeyChecker, requireAccess, securityHeaders, validate } from './middleware';
+import { corsFor, createKeyChecker, methodNotServed, requireAccess, securityHeaders, validate } from './middleware';
 import { buildOpenApi } from './openapi';
 import { createRoutes, RouteDef } from './routes';
 
@@ -64,7 +64,7 @@ export function createApp(deps: AppDeps): Koa & { router: Router } {
   app.use(securityHeaders());
   app.use(corsFor(config.corsOrigins));
   app.use(router.routes());
-  app.use(router.allowedMethods({ throw: true }));
+  app.use(methodNotServed());
   app.router = router;
   return app;
 }

@@ -23,6 +23,8 @@ export const notFound = (code: string, message: string) => new HttpError(404, co
 export const conflict = (code: string, message: string, details?: unknown) => new HttpError(409, code, message, details);
 export const tooManyRequests = (code: string, message: string, retryAfterSeconds: number) =>
   new HttpError(429, code, message, { retryAfterSeconds }, { 'Retry-After': String(retryAfterSeconds) });
+export const methodNotAllowed = (method: string, path: string, allow: string) =>
+  new HttpError(405, 'method_not_allowed', `${path} does not serve ${method}; it serves ${allow}`, undefined, { Allow: allow });
 export const serviceUnavailable = (code: string, message: string) => new HttpError(503, code, message);
 
 /** What Koa and its body parser throw for a bad request: mapped to our codes. */
@@ -75,7 +77,7 @@ function toHttpError(err: unknown): HttpError | undefined {
   }
   // Errors Koa raises itself (e.g. ctx.throw(405), allowedMethods) are exposed 4xx.
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500 && e.expose) {
-    const code = e.status === 405 ? 'method_not_allowed' : e.status === 501 ? 'not_implemented' : 'bad_request';
+    const code = e.status === 405 ? 'method_not_allowed' : 'bad_request';
     return new HttpError(e.status, code, e.message ?? 'bad request', undefined, e.headers ?? {});
   }
   return undefined;

@@ -3,7 +3,7 @@ import coBody from 'co-body';
 import { LRUCache } from 'lru-cache';
 import type { Context, Middleware, Next } from 'koa';
 import { z, ZodType } from 'zod';
-import { badRequest, forbidden, HttpError, unauthorized } from './errors';
+import { badRequest, forbidden, HttpError, methodNotAllowed, unauthorized } from './errors';
 
 /** Who may call a route: anyone, a read key or an admin key, or an admin key only. */
 export type Access = 'public' | 'read' | 'admin';
@@ -29,10 +29,15 @@ export function createKeyChecker(readKeys: string[], adminKeys: string[]) {
 
 export type KeyChecker = ReturnType<typeof createKeyChecker>;
 
-/** The key of `Authorization: Bearer <key>`, or of Basic auth (the password), which browsers can send. */
-function presentedKey(header: string): string | undefined {
+/**
+ * The key a request presents: `Authorization: Bearer <key>`, or on HTML pages also Basic auth
+ * (the password), which is what a browser's login prompt sends. JSON routes never take Basic:
+ * a browser that logged into a page would otherwise carry the key into cross-site requests.
+ */
+function presentedKey(header: string, allowBasic: boolean): string | undefined {
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (bearer) return bearer[1];
+  if (!allowBasic) return undefined;
   const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
   if (!basic) return undefined;
   const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
@@ -48,9 +53,11 @@ export function requireAccess(access: Access, check: KeyChecker, { browserLogin 
   return async (ctx: Context, next: Next) => {
     if (access !== 'public') {
       const header = ctx.get('authorization');
-      const role = check(presentedKey(header));
+      const role = check(presentedKey(header, browserLogin));
       if (!role) {
-        const error = unauthorized(header ? 'the API key is not valid' : undefined);
+        const error = unauthorized(
+          !header ? undefined : /^Bearer\s/i.test(header) || browserLogin ? 'the API key is not valid' : 'send the key as `Authorization: Bearer <key>`',
+        );
         if (browserLogin) error.headers['WWW-Authenticate'] = 'Basic realm="social-media-cache (password: an admin key)", charset="UTF-8"';
         throw error;
       }
@@ -178,5 +185,27 @@ export function corsFor(origins: string[]): Middleware {
     }
     ctx.set('Access-Control-Expose-Headers', 'ETag, Age, Retry-After');
     return next();
+  };
+}
+
+/**
+ * After the router, for requests no route answered on a known path: `OPTIONS` answers `204`
+ * with `Allow`; any other method, standard or not (TRACE, PROPFIND, …), is a `405` with `Allow`.
+ * Never a 5xx: a method is the caller's choice, not our failure. Unknown paths fall through to 404.
+ */
+export function methodNotServed(): Middleware {
+  return async (ctx, next) => {
+    await next();
+    if (ctx.status !== 404 || ctx.body !== undefined) return;
+    const layers = (ctx as Context & { matched?: { methods: string[] }[] }).matched ?? [];
+    const allowed = [...new Set(layers.flatMap((layer) => layer.methods))];
+    if (!allowed.length) return;
+    const allow = [...allowed, 'OPTIONS'].join(', ');
+    if (ctx.method === 'OPTIONS') {
+      ctx.set('Allow', allow);
+      ctx.status = 204;
+      return;
+    }
+    throw methodNotAllowed(ctx.method, ctx.path, allow);
   };
 }

@@ -1,4 +1,3 @@
-import http from 'node:http';
 import type { Config } from '../config';
 import type { Db } from '../db';
 import type { Lifecycle } from '../lifecycle';
@@ -6,6 +5,7 @@ import type { Logger } from '../logger';
 import { StartupError } from '../main';
 import { createTemporalClient } from '../temporal/client';
 import { createApp } from './app';
+import { createHttpServer } from './http-server';
 
 /** Serves the API until the lifecycle stops it. */
 export async function runApi(
@@ -17,9 +17,10 @@ export async function runApi(
   const temporal = createTemporalClient(address, config.temporal.namespace);
   lifecycle.add('temporal client', () => temporal.connection.close());
   const app = createApp({ config, db, temporal, logger, tokenKey, demo });
-  const server = await new Promise<http.Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
-    s.once('error', (err: NodeJS.ErrnoException) =>
+  const server = createHttpServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.listen(config.port, config.host, () => resolve());
+    server.once('error', (err: NodeJS.ErrnoException) =>
       reject(
         err.code === 'EADDRINUSE'
           ? new StartupError(`port ${config.port} (PORT) is already in use; choose another PORT`)

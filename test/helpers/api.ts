@@ -1,7 +1,9 @@
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import type { Client as TemporalClient } from '@temporalio/client';
 import { createApp } from '../../src/api/app';
+import { createHttpServer } from '../../src/api/http-server';
 import { Config, loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import type { RefreshStack } from './stack';
@@ -44,7 +46,7 @@ export async function startApi(
     tokenKey: stack.tokenKey,
     taskQueue: stack.taskQueue,
   });
-  const server = http.createServer(app.callback());
+  const server = createHttpServer(app);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   return {
@@ -76,4 +78,48 @@ export async function startApi(
         server.closeAllConnections();
       }),
   };
+}
+
+/** An answer read off the wire. */
+export interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON bodies
+  body: any;
+}
+
+/**
+ * One request through node:http, which sends what fetch refuses to (TRACE, CONNECT, odd
+ * methods, any header value); the connection is not reused.
+ */
+export function rawRequest(
+  baseUrl: string,
+  { method, path, headers = {}, body }: { method: string; path: string; headers?: Record<string, string>; body?: string },
+): Promise<RawResponse> {
+  const url = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: url.hostname, port: url.port, method, path, headers: { Connection: 'close', ...headers }, agent: false });
+    const collect = (res: http.IncomingMessage, socket?: Socket, head?: Buffer) => {
+      const chunks: Buffer[] = head?.length ? [head] : [];
+      const source = socket ?? res;
+      source.on('data', (chunk: Buffer) => chunks.push(chunk));
+      source.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: unknown;
+        try {
+          parsed = text ? JSON.parse(text) : undefined;
+        } catch {
+          // Not JSON: the text is there.
+        }
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body: parsed });
+      });
+      source.on('error', reject);
+    };
+    req.on('response', (res) => collect(res));
+    // A CONNECT's answer arrives as 'connect', its body on the raw socket.
+    req.on('connect', (res, socket, head) => collect(res, socket, head));
+    req.on('error', reject);
+    req.end(body);
+  });
 }
