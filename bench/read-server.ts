@@ -1,22 +1,40 @@
 /**
- * One server of the read benchmark, in a process of its own so autocannon does not share its
- * event loop: `bare` (Koa returning the same JSON), `pg` (Koa + a primary-key read of the same
- * row), or `app` (our API, fresh hit). Prints `listening <port>` when ready.
+ * One reference server of the read benchmark, in a process of its own so autocannon does not
+ * share its event loop: `ceiling` (Koa + @koa/router returning the same body, serialized once),
+ * `bare` (Koa serializing the same JSON per request), `pg` (Koa + a primary-key read of the same
+ * row). Our API runs as production runs it, `src/api.ts`. Prints `listening <port>` when ready.
  */
 import http from 'node:http';
+import Router from '@koa/router';
 import Koa from 'koa';
 import { Pool } from 'pg';
-import pino from 'pino';
-import { createApp } from '../src/api/app';
-import { loadConfig } from '../src/config';
-import { createDb } from '../src/db';
-import { createLogger } from '../src/logger';
-import { createTemporalClient } from '../src/temporal/client';
 
 async function main(): Promise<void> {
-  const [mode, databaseUrl, clientId, period, rowId, key] = process.argv.slice(2);
+  const [mode, databaseUrl, clientId, period, rowId] = process.argv.slice(2);
   let callback: http.RequestListener;
-  if (mode === 'bare' || mode === 'pg') {
+  if (mode === 'ceiling') {
+    const pool = new Pool({ connectionString: databaseUrl, max: 1 });
+    const { rows } = await pool.query('select cache_data, last_updated from social_media_cache where id = $1', [rowId]);
+    await pool.end();
+    const row = rows[0];
+    const body = Buffer.from(
+      JSON.stringify({
+        success: true,
+        data: { ...row.cache_data, lastUpdated: row.last_updated.toISOString(), fromCache: true, cacheAge: Date.now() - row.last_updated.getTime() },
+        source: 'cache',
+        period,
+        refresh: { status: 'not_needed' },
+      }),
+    );
+    const app = new Koa();
+    const router = new Router();
+    router.get('/api/social-media-cache', (ctx) => {
+      ctx.type = 'application/json';
+      ctx.body = body;
+    });
+    app.use(router.routes());
+    callback = app.callback();
+  } else if (mode === 'bare' || mode === 'pg') {
     const pool = new Pool({ connectionString: databaseUrl, max: 10 });
     const { rows } = await pool.query('select cache_data, last_updated from social_media_cache where id = $1', [rowId]);
     const fixed = rows[0];
@@ -34,10 +52,7 @@ async function main(): Promise<void> {
     });
     callback = app.callback();
   } else {
-    const config = loadConfig({ READ_API_KEYS: key, ADMIN_API_KEYS: `${key}-admin`, LOG_LEVEL: 'error' });
-    // Fresh hits never reach Temporal; the lazy client is never connected.
-    const app = createApp({ config, db: createDb(databaseUrl), temporal: createTemporalClient('127.0.0.1:1', 'default'), logger: createLogger('error', pino.destination(2)) });
-    callback = app.callback();
+    throw new Error(`unknown mode ${mode}`);
   }
   const server = http.createServer(callback);
   server.keepAliveTimeout = 60_000;

@@ -6,7 +6,7 @@ import type { Db } from '../db';
 import type { Logger } from '../logger';
 import { errorMiddleware } from './errors';
 import { createApiMetrics } from './metrics';
-import { corsFor, createKeyChecker, methodNotServed, requireAccess, securityHeaders, validate } from './middleware';
+import { answerUnrouted, corsFor, createAuthorizer, createKeyChecker, createValidator, securityHeaders } from './middleware';
 import { buildOpenApi } from './openapi';
 import { createRoutes, RouteDef } from './routes';
 
@@ -54,17 +54,21 @@ export function createApp(deps: AppDeps): Koa & { router: Router } {
 
   const router = new Router();
   for (const route of allRoutes) {
-    // One function per route: the router composes a route's middleware anew on every request.
-    const access = requireAccess(route.access, checkKey, { browserLogin: route.html });
-    const check = validate({ query: route.query, params: route.params, body: route.body });
-    router[route.method](route.path, (ctx, next) => access(ctx, () => check(ctx, () => route.handler(ctx, next))));
+    // One function per route, synchronous up to the handler unless a body must be read: the
+    // router composes a route's middleware anew on every request, and each layer costs a promise.
+    const authorize = createAuthorizer(route.access, checkKey, { browserLogin: route.html });
+    const validate = createValidator({ query: route.query, params: route.params, body: route.body });
+    router[route.method](route.path, (ctx, next) => {
+      authorize(ctx);
+      const reading = validate(ctx);
+      return reading ? reading.then(() => route.handler(ctx, next)) : route.handler(ctx, next);
+    });
   }
 
-  app.use(errorMiddleware(logger, metrics.observe));
+  app.use(errorMiddleware(logger, { onUnrouted: answerUnrouted, onResponse: metrics.observe }));
   app.use(securityHeaders());
   app.use(corsFor(config.corsOrigins));
   app.use(router.routes());
-  app.use(methodNotServed());
   app.router = router;
   return app;
 }

@@ -40,16 +40,15 @@ const KOA_ERRORS: Record<string, { status: number; code: string; message: string
 
 /**
  * First in the chain: every error becomes `{ success: false, error: { code, message } }`.
- * Known errors keep their status and code; anything else is logged and masked as a 500.
+ * Known errors keep their status and code; anything else is logged and masked as a 500. A
+ * request no route answered goes to `onUnrouted` (404, 405 or an OPTIONS answer).
  */
-export function errorMiddleware(logger: Logger, onResponse?: (ctx: Context, startedAt: bigint) => void) {
+export function errorMiddleware(logger: Logger, { onUnrouted, onResponse }: { onUnrouted: (ctx: Context) => void; onResponse?: (ctx: Context, startedAt: number) => void }) {
   return async (ctx: Context, next: Next): Promise<void> => {
-    const startedAt = process.hrtime.bigint();
+    const startedAt = performance.now();
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
-        throw notFound('not_found', `no route for ${ctx.method} ${ctx.path}`);
-      }
+      if (ctx.status === 404 && ctx.body === undefined) onUnrouted(ctx);
     } catch (err) {
       const known = toHttpError(err);
       if (!known) {

@@ -1,9 +1,9 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import coBody from 'co-body';
 import { LRUCache } from 'lru-cache';
-import type { Context, Middleware, Next } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { z, ZodType } from 'zod';
-import { badRequest, forbidden, HttpError, methodNotAllowed, unauthorized } from './errors';
+import { badRequest, forbidden, HttpError, methodNotAllowed, notFound, unauthorized } from './errors';
 
 /** Who may call a route: anyone, a read key or an admin key, or an admin key only. */
 export type Access = 'public' | 'read' | 'admin';
@@ -18,12 +18,20 @@ export function createKeyChecker(readKeys: string[], adminKeys: string[]) {
   const read = readKeys.map(digest);
   const admin = adminKeys.map(digest);
   const matches = (candidate: Buffer, keys: Buffer[]) => keys.reduce((found, key) => timingSafeEqual(key, candidate) || found, false);
+  // Keys that matched once, so a dashboard's every read does not hash its key again. Only
+  // configured keys can enter (at most one entry per key), so the map stays tiny; a lookup
+  // compares hashes first, which tells an attacker nothing about a key they do not hold.
+  const known = new Map<string, 'admin' | 'read'>();
   return (presented: string | undefined): 'admin' | 'read' | undefined => {
     if (!presented) return undefined;
+    const seen = known.get(presented);
+    if (seen) return seen;
     const candidate = digest(presented);
     const isAdmin = matches(candidate, admin);
     const isRead = matches(candidate, read);
-    return isAdmin ? 'admin' : isRead ? 'read' : undefined;
+    const role = isAdmin ? 'admin' : isRead ? 'read' : undefined;
+    if (role && known.size < read.length + admin.length) known.set(presented, role);
+    return role;
   };
 }
 
@@ -46,25 +54,23 @@ function presentedKey(header: string, allowBasic: boolean): string | undefined {
 }
 
 /**
- * 401 without a valid key, 403 when a read key calls an admin route. `browserLogin` routes
- * (HTML pages) ask the browser for the key with a Basic-auth prompt.
+ * 401 without a valid key, 403 when a read key calls an admin route; sets `ctx.state.role`.
+ * `browserLogin` routes (HTML pages) ask the browser for the key with a Basic-auth prompt.
  */
-export function requireAccess(access: Access, check: KeyChecker, { browserLogin = false } = {}): Middleware {
-  return async (ctx: Context, next: Next) => {
-    if (access !== 'public') {
-      const header = ctx.get('authorization');
-      const role = check(presentedKey(header, browserLogin));
-      if (!role) {
-        const error = unauthorized(
-          !header ? undefined : /^Bearer\s/i.test(header) || browserLogin ? 'the API key is not valid' : 'send the key as `Authorization: Bearer <key>`',
-        );
-        if (browserLogin) error.headers['WWW-Authenticate'] = 'Basic realm="social-media-cache (password: an admin key)", charset="UTF-8"';
-        throw error;
-      }
-      if (access === 'admin' && role !== 'admin') throw forbidden();
-      ctx.state.role = role;
+export function createAuthorizer(access: Access, check: KeyChecker, { browserLogin = false } = {}): (ctx: Context) => void {
+  return (ctx) => {
+    if (access === 'public') return;
+    const header = ctx.get('authorization');
+    const role = check(presentedKey(header, browserLogin));
+    if (!role) {
+      const error = unauthorized(
+        !header ? undefined : /^Bearer\s/i.test(header) || browserLogin ? 'the API key is not valid' : 'send the key as `Authorization: Bearer <key>`',
+      );
+      if (browserLogin) error.headers['WWW-Authenticate'] = 'Basic realm="social-media-cache (password: an admin key)", charset="UTF-8"';
+      throw error;
     }
-    await next();
+    if (access === 'admin' && role !== 'admin') throw forbidden();
+    ctx.state.role = role;
   };
 }
 
@@ -130,34 +136,36 @@ export interface Schemas {
 /**
  * Validates query, path parameters and JSON body against zod schemas; the parsed values land
  * in `ctx.state.query`, `ctx.state.params`, `ctx.state.body`. Any mismatch is a 400 listing
- * every problem.
+ * every problem. Synchronous unless there is a body to read.
  */
-export function validate(schemas: Schemas): Middleware {
+export function createValidator(schemas: Schemas): (ctx: Context) => void | Promise<void> {
+  const check = (ctx: Context, where: keyof Schemas, value: unknown) => {
+    const parsed = schemas[where]!.safeParse(value);
+    if (!parsed.success) {
+      const { message, issues } = describeIssues(parsed.error, where);
+      throw badRequest('validation_failed', message, issues);
+    }
+    ctx.state[where] = parsed.data;
+  };
   // Parsing a query is a pure function of the query string: dashboards repeat the same URLs,
   // so valid results are kept (frozen) and reused; invalid ones are parsed every time.
-  const parsedQueries = schemas.query ? new LRUCache<string, object>({ max: 10_000 }) : undefined;
-  return async (ctx: Context, next: Next) => {
-    if (parsedQueries && !schemas.params && !schemas.body) {
+  const parsedQueries = schemas.query && !schemas.params && !schemas.body ? new LRUCache<string, object>({ max: 10_000 }) : undefined;
+  const checkParamsAndQuery = (ctx: Context) => {
+    if (parsedQueries) {
       const known = parsedQueries.get(ctx.querystring);
       if (known) {
         ctx.state.query = known;
-        return next();
+        return;
       }
     }
-    const parts: [keyof Schemas, unknown][] = [];
-    if (schemas.params) parts.push(['params', (ctx as Context & { params?: unknown }).params ?? {}]);
-    if (schemas.query) parts.push(['query', { ...ctx.query }]);
-    if (schemas.body) parts.push(['body', await readJsonBody(ctx)]);
-    for (const [where, value] of parts) {
-      const parsed = schemas[where]!.safeParse(value);
-      if (!parsed.success) {
-        const { message, issues } = describeIssues(parsed.error, where);
-        throw badRequest('validation_failed', message, issues);
-      }
-      ctx.state[where] = parsed.data;
-    }
-    if (parsedQueries && !schemas.params && !schemas.body) parsedQueries.set(ctx.querystring, Object.freeze(ctx.state.query as object));
-    await next();
+    if (schemas.params) check(ctx, 'params', (ctx as Context & { params?: unknown }).params ?? {});
+    if (schemas.query) check(ctx, 'query', { ...ctx.query });
+    if (parsedQueries) parsedQueries.set(ctx.querystring, Object.freeze(ctx.state.query as object));
+  };
+  if (!schemas.body) return checkParamsAndQuery;
+  return async (ctx) => {
+    checkParamsAndQuery(ctx);
+    check(ctx, 'body', await readJsonBody(ctx));
   };
 }
 
@@ -168,7 +176,7 @@ export function validate(schemas: Schemas): Middleware {
 export function corsFor(origins: string[]): Middleware {
   const allowed = new Set(origins);
   const allowHeaders = 'Authorization, Content-Type, If-None-Match';
-  return async (ctx, next) => {
+  return (ctx, next) => {
     const origin = ctx.get('Origin');
     if (!origin) return next();
     ctx.vary('Origin');
@@ -189,23 +197,16 @@ export function corsFor(origins: string[]): Middleware {
 }
 
 /**
- * After the router, for requests no route answered on a known path: `OPTIONS` answers `204`
- * with `Allow`; any other method, standard or not (TRACE, PROPFIND, …), is a `405` with `Allow`.
- * Never a 5xx: a method is the caller's choice, not our failure. Unknown paths fall through to 404.
+ * The answer to a request no route served: on a known path, `OPTIONS` is a `204` with `Allow`
+ * and any other method, standard or not (TRACE, PROPFIND, …), a `405` with `Allow` — never a
+ * 5xx, since a method is the caller's choice, not our failure. An unknown path is a `404`.
  */
-export function methodNotServed(): Middleware {
-  return async (ctx, next) => {
-    await next();
-    if (ctx.status !== 404 || ctx.body !== undefined) return;
-    const layers = (ctx as Context & { matched?: { methods: string[] }[] }).matched ?? [];
-    const allowed = [...new Set(layers.flatMap((layer) => layer.methods))];
-    if (!allowed.length) return;
-    const allow = [...allowed, 'OPTIONS'].join(', ');
-    if (ctx.method === 'OPTIONS') {
-      ctx.set('Allow', allow);
-      ctx.status = 204;
-      return;
-    }
-    throw methodNotAllowed(ctx.method, ctx.path, allow);
-  };
+export function answerUnrouted(ctx: Context): void {
+  const layers = (ctx as Context & { matched?: { methods: string[] }[] }).matched ?? [];
+  const allowed = [...new Set(layers.flatMap((layer) => layer.methods))];
+  if (!allowed.length) throw notFound('not_found', `no route for ${ctx.method} ${ctx.path}`);
+  const allow = [...allowed, 'OPTIONS'].join(', ');
+  if (ctx.method !== 'OPTIONS') throw methodNotAllowed(ctx.method, ctx.path, allow);
+  ctx.set('Allow', allow);
+  ctx.status = 204;
 }
