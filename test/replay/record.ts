@@ -11,7 +11,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { startEmbeddedPostgres } from '../../src/db/embedded';
 import { freePort, waitFor } from '../../src/net';
@@ -22,20 +21,9 @@ import { WORKFLOWS_PATH } from '../../src/temporal/worker';
 import { clientRefreshWorkflowId, RefreshAllInput } from '../../workflows/definitions';
 import { createRefreshStack, RefreshStack } from '../helpers/stack';
 import { historyText } from '../helpers/temporal';
+import { HistoryFixture, historyToPlain } from './history-json';
 
 const FIXTURES_DIR = path.resolve(__dirname, '../fixtures/histories');
-
-/** One fixture file: the history in Temporal's JSON form, with what replay needs to know about it. */
-export interface HistoryFixture {
-  scenario: string;
-  workflowType: 'refreshAllClients' | 'refreshClient';
-  workflowId: string;
-  /** Whether the execution was still running when its history was fetched. */
-  complete: boolean;
-  /** Commit of the workflow code that produced the history. */
-  recordedFrom: string;
-  history: unknown;
-}
 
 const log = (line: string) => process.stderr.write(`[record] ${line}\n`);
 
@@ -90,7 +78,7 @@ async function main(): Promise<void> {
         throw new Error(`${name}: the history holds a token; fix the code that put it there before recording`);
       }
       fs.writeFileSync(path.join(FIXTURES_DIR, `${name}.json`), text);
-      const events = (fixture.history as { events: unknown[] }).events.length;
+      const events = fixture.history.events.length;
       log(`${name}.json: ${events} events${fixture.complete ? '' : ' (running)'}`);
     }
   } finally {
@@ -113,7 +101,7 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
       workflowId: handle.workflowId,
       complete: described.status.name !== 'RUNNING',
       recordedFrom,
-      history: JSON.parse(historyToJSON(history)),
+      history: historyToPlain(history),
     });
   }
 
