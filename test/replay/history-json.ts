@@ -23,8 +23,7 @@ export interface HistoryFixture {
 
 /** A fetched history as plain JSON-safe data. */
 export function historyToPlain(history: temporal.api.history.v1.IHistory): HistoryFixture['history'] {
-  const message = history instanceof History ? history : History.fromObject(history);
-  return History.toObject(message, { longs: String, enums: String, bytes: String }) as HistoryFixture['history'];
+  return History.toObject(History.fromObject(history), { longs: String, enums: String, bytes: String }) as HistoryFixture['history'];
 }
 
 /** A fixture's history back as the message `Worker.runReplayHistories` takes. */
