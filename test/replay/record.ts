@@ -147,17 +147,21 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     await save('refresh-client-refreshed', 'scheduled-style child of a cycle that refreshed at the first attempt', child);
   }
 
-  // (a) sub-second spacing: groups of 4 per 1.2 s timer, a group carried over continue-as-new,
-  // and a client whose token is already marked invalid (skipped without a child).
+  // (a) sub-second spacing: 300 ms starts groups of 4 with one 1.2 s timer per group. Pages of 3
+  // (one client skipped for its invalid token) carry a group over continue-as-new, so the
+  // second run's timer counts the time spent since the group started in the first.
   {
     log('cycle at 300 ms spacing, page of 3');
-    const clients = await freshClients(5);
+    const clients = await freshClients(7);
     await stack.clients.markToken(clients[1].id, 'invalid', '190: expired');
     const handle = await startCycle({ spacingMs: 300, pageSize: 3 });
     await handle.result();
-    const [first, second] = await runIds(handle.workflowId);
-    await save('refresh-all-spacing-300ms-page-1-continued', 'cycle of 5 clients (one with an invalid token) at 300 ms spacing, page size 3: first run', handle, first);
-    await save('refresh-all-spacing-300ms-page-2-completed', 'the same cycle: second run, its group started before continue-as-new', handle, second);
+    const runs = await runIds(handle.workflowId);
+    if (runs.length !== 3) throw new Error(`300 ms cycle: ${runs.length} runs`);
+    const scenario = 'cycle of 7 clients (one with an invalid token, skipped) at 300 ms spacing, page size 3';
+    await save('refresh-all-spacing-300ms-page-1-continued', `${scenario}: first run, starts a group`, handle, runs[0]);
+    await save('refresh-all-spacing-300ms-page-2-continued', `${scenario}: second run, fills the group, waits its timer`, handle, runs[1]);
+    await save('refresh-all-spacing-300ms-page-3-completed', `${scenario}: last run, completes`, handle, runs[2]);
   }
 
   // (c) a refresh throttled by Meta (80001, no estimate), retried after the backoff, refreshed.
