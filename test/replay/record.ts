@@ -3,8 +3,8 @@
  * client refreshes run by today's workflow code on a real stack (embedded Postgres, a Temporal
  * dev server, the Graph sandbox, a worker), written to test/fixtures/histories/.
  *
- * Run it only to add a history for new code (`npm run record:histories`); never to make a
- * failing replay pass: see test/fixtures/histories/README.md.
+ * It writes only histories whose file does not exist yet (`npm run record:histories` after adding
+ * a scenario); existing ones are never replaced: see test/fixtures/histories/README.md.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -70,14 +70,19 @@ async function main(): Promise<void> {
 
     const tokens = stack.sandbox.control.snapshot().tokens.map((t) => t.token);
     fs.mkdirSync(FIXTURES_DIR, { recursive: true });
-    for (const old of fs.readdirSync(FIXTURES_DIR).filter((f) => f.endsWith('.json'))) fs.rmSync(path.join(FIXTURES_DIR, old));
     for (const [name, fixture] of fixtures) {
+      const file = path.join(FIXTURES_DIR, `${name}.json`);
+      // A recorded history stands for executions already running: it is never replaced.
+      if (fs.existsSync(file)) {
+        log(`${name}.json exists: kept as it is`);
+        continue;
+      }
       const text = `${JSON.stringify(fixture, null, 1)}\n`;
       const decoded = historyText(fixture.history);
       if (/test-token-|access_token|EAA[A-Za-z0-9]{10,}/.test(decoded) || tokens.some((t) => decoded.includes(t))) {
         throw new Error(`${name}: the history holds a token; fix the code that put it there before recording`);
       }
-      fs.writeFileSync(path.join(FIXTURES_DIR, `${name}.json`), text);
+      fs.writeFileSync(file, text);
       const events = fixture.history.events.length;
       log(`${name}.json: ${events} events${fixture.complete ? '' : ' (running)'}`);
     }
