@@ -20,7 +20,8 @@ export function randomTaskQueue(prefix = 'test'): string {
 
 let runtimeInstalled = false;
 
-function quietRuntime(): void {
+/** Installs a runtime that logs only errors, once per test file. */
+export function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [], telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });

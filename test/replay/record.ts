@@ -1,0 +1,251 @@
+/**
+ * Records the workflow histories that test/replay.test.ts replays: representative cycles and
+ * client refreshes run by today's workflow code on a real stack (embedded Postgres, a Temporal
+ * dev server, the Graph sandbox, a worker), written to test/fixtures/histories/.
+ *
+ * It writes only histories whose file does not exist yet (`npm run record:histories` after adding
+ * a scenario); existing ones are never replaced: see test/fixtures/histories/README.md.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { startEmbeddedPostgres } from '../../src/db/embedded';
+import { freePort, waitFor } from '../../src/net';
+import { findTemporalCli } from '../../src/temporal/cli-binary';
+import { startTemporalDevServer } from '../../src/temporal/dev-server';
+import { requestRefresh, RefreshRequestDeps } from '../../src/temporal/request-refresh';
+import { WORKFLOWS_PATH } from '../../src/temporal/worker';
+import { clientRefreshWorkflowId, RefreshAllInput } from '../../workflows/definitions';
+import { createRefreshStack, RefreshStack } from '../helpers/stack';
+import { historyText } from '../helpers/temporal';
+import { HistoryFixture, historyToPlain } from './history-json';
+
+const FIXTURES_DIR = path.resolve(__dirname, '../fixtures/histories');
+
+const log = (line: string) => process.stderr.write(`[record] ${line}\n`);
+
+async function waitForTemporalCli(): Promise<string> {
+  for (let waited = 0; ; waited += 10) {
+    const binary = findTemporalCli(process.env.TEMPORAL_CLI_PATH);
+    if (binary) return binary;
+    if (waited >= 1_800) throw new Error('no Temporal CLI after 30 minutes: build it (see README) or set TEMPORAL_CLI_PATH');
+    if (waited % 60 === 0) log('waiting for the Temporal CLI to be built…');
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+  }
+}
+
+function currentCommit(): string {
+  const commit = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+  const dirty = execFileSync('git', ['status', '--porcelain', '--', 'workflows'], { encoding: 'utf8' }).trim();
+  if (dirty) throw new Error(`workflows/ has uncommitted changes: record histories from committed code only\n${dirty}`);
+  return commit;
+}
+
+async function main(): Promise<void> {
+  const recordedFrom = currentCommit();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'smc-record-'));
+  fs.chmodSync(tmp, 0o755);
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const binary = await waitForTemporalCli();
+    const [postgres, temporal, bundle] = await Promise.all([
+      startEmbeddedPostgres({ dir: path.join(tmp, 'postgres') }),
+      freePort().then((port) => startTemporalDevServer({ binary, port, dbFile: path.join(tmp, 'temporal.db'), namespace: 'default' })),
+      bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH }),
+    ]);
+    stops.push(() => postgres.stop(), () => temporal.stop());
+    const bundleFile = path.join(tmp, 'workflow-bundle.js');
+    fs.writeFileSync(bundleFile, bundle.code);
+    process.env.TEST_DATABASE_URL = postgres.adminUrl;
+    process.env.TEST_TEMPORAL_ADDRESS = temporal.address;
+    process.env.TEST_WORKFLOW_BUNDLE = bundleFile;
+
+    // A throttle without Meta's estimate is retried after 1 s instead of 2 minutes.
+    const stack = await createRefreshStack({ activityOptions: { throttleBackoffMs: 1_000 } });
+    stops.push(() => stack.close());
+    const fixtures = await recordAll(stack, recordedFrom);
+
+    const tokens = stack.sandbox.control.snapshot().tokens.map((t) => t.token);
+    fs.mkdirSync(FIXTURES_DIR, { recursive: true });
+    for (const [name, fixture] of fixtures) {
+      const file = path.join(FIXTURES_DIR, `${name}.json`);
+      // A recorded history stands for executions already running: it is never replaced.
+      if (fs.existsSync(file)) {
+        log(`${name}.json exists: kept as it is`);
+        continue;
+      }
+      const text = `${JSON.stringify(fixture, null, 1)}\n`;
+      const decoded = historyText(fixture.history);
+      if (/test-token-|access_token|EAA[A-Za-z0-9]{10,}/.test(decoded) || tokens.some((t) => decoded.includes(t))) {
+        throw new Error(`${name}: the history holds a token; fix the code that put it there before recording`);
+      }
+      fs.writeFileSync(file, text);
+      const events = fixture.history.events.length;
+      log(`${name}.json: ${events} events${fixture.complete ? '' : ' (running)'}`);
+    }
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch((err: unknown) => log(`stopping: ${String(err)}`));
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map<string, HistoryFixture>> {
+  const fixtures = new Map<string, HistoryFixture>();
+  const deps: RefreshRequestDeps = { temporal: stack.client, clients: stack.clients, cooldownMs: 0, lookbackDays: 2, taskQueue: stack.taskQueue };
+  let cycles = 0;
+
+  async function save(name: string, scenario: string, handle: WorkflowHandle, runId?: string): Promise<void> {
+    const described = await stack.client.workflow.getHandle(handle.workflowId, runId).describe();
+    const history = await stack.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+    fixtures.set(name, {
+      scenario,
+      workflowType: described.type as HistoryFixture['workflowType'],
+      workflowId: handle.workflowId,
+      complete: described.status.name !== 'RUNNING',
+      recordedFrom,
+      history: historyToPlain(history),
+    });
+  }
+
+  async function runIds(workflowId: string): Promise<string[]> {
+    const runs: { runId: string; startTime: Date }[] = [];
+    for await (const run of stack.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(run);
+    return runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime()).map((r) => r.runId);
+  }
+
+  function startCycle(input: Omit<RefreshAllInput, 'trigger' | 'lookbackDays'>) {
+    cycles += 1;
+    return stack.client.workflow.start('refreshAllClients', {
+      workflowId: `replay-cycle-${cycles}-${Date.now()}`,
+      taskQueue: stack.taskQueue,
+      args: [{ trigger: 'manual', lookbackDays: 1, ...input } satisfies RefreshAllInput],
+      workflowExecutionTimeout: '5m',
+    });
+  }
+
+  async function freshClients(n: number) {
+    await stack.database.db('clients').delete();
+    const added = [];
+    for (let i = 0; i < n; i += 1) added.push(await stack.addClient());
+    return added;
+  }
+
+  async function historyHas(handle: WorkflowHandle, runId: string | undefined, predicate: (e: Record<string, unknown>) => boolean) {
+    const history = await stack.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+    return (history.events ?? []).some((e) => predicate(e as Record<string, unknown>));
+  }
+
+  // (a) spacing ≥ 1 s: one timer per child; a page of 2 continues as new after two clients.
+  {
+    log('cycle at 1 s spacing, page of 2');
+    const clients = await freshClients(3);
+    const handle = await startCycle({ spacingMs: 1_000, pageSize: 2 });
+    await handle.result();
+    const [first, second] = await runIds(handle.workflowId);
+    await save('refresh-all-spacing-1s-page-1-continued', 'cycle of 3 clients at 1 s spacing, page size 2: first run, continues as new', handle, first);
+    await save('refresh-all-spacing-1s-page-2-completed', 'the same cycle: second run, carries the cursor and totals, completes', handle, second);
+    // (b) one of its children, which refreshed.
+    const child = stack.client.workflow.getHandle(clientRefreshWorkflowId(clients[0].id));
+    await save('refresh-client-refreshed', 'scheduled-style child of a cycle that refreshed at the first attempt', child);
+  }
+
+  // (a) sub-second spacing: 300 ms starts groups of 4 with one 1.2 s timer per group. Pages of 3
+  // (one client skipped for its invalid token) carry a group over continue-as-new, so the
+  // second run's timer counts the time spent since the group started in the first.
+  {
+    log('cycle at 300 ms spacing, page of 3');
+    const clients = await freshClients(7);
+    await stack.clients.markToken(clients[1].id, 'invalid', '190: expired');
+    const handle = await startCycle({ spacingMs: 300, pageSize: 3 });
+    await handle.result();
+    const runs = await runIds(handle.workflowId);
+    if (runs.length !== 3) throw new Error(`300 ms cycle: ${runs.length} runs`);
+    const scenario = 'cycle of 7 clients (one with an invalid token, skipped) at 300 ms spacing, page size 3';
+    await save('refresh-all-spacing-300ms-page-1-continued', `${scenario}: first run, starts a group`, handle, runs[0]);
+    await save('refresh-all-spacing-300ms-page-2-continued', `${scenario}: second run, fills the group, waits its timer`, handle, runs[1]);
+    await save('refresh-all-spacing-300ms-page-3-completed', `${scenario}: last run, completes`, handle, runs[2]);
+  }
+
+  // (c) a refresh throttled by Meta (80001, no estimate), retried after the backoff, refreshed.
+  {
+    log('client refresh throttled once');
+    const [client] = await freshClients(1);
+    stack.sandbox.control.inject({ objectId: client.facebookPageId, code: 80001, httpStatus: 400, times: 1 });
+    await requestRefresh(deps, client.id);
+    const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
+    const result = await handle.result();
+    if (result.outcome !== 'refreshed' || result.attempts !== 2) throw new Error(`throttled refresh: ${JSON.stringify(result)}`);
+    await save('refresh-client-throttled-then-refreshed', 'on-demand refresh throttled by Meta (80001) once, refreshed at the second attempt', handle);
+  }
+
+  // (d) a refresh whose token Meta calls invalid (190): not retried, marks the token.
+  {
+    log('client refresh with an invalid token');
+    const [client] = await freshClients(1);
+    stack.sandbox.control.setToken({ token: client.token, status: 'expired' });
+    await requestRefresh(deps, client.id);
+    const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
+    const result = await handle.result();
+    if (result.outcome !== 'failed' || result.errorCode !== '190') throw new Error(`invalid token refresh: ${JSON.stringify(result)}`);
+    await save('refresh-client-token-invalid', 'on-demand refresh failed on an invalid token (190), not retried', handle);
+  }
+
+  // (e) on-demand requests arriving while a refresh runs are signals folded into it; the
+  // history fetched while Meta is slow is a running child's.
+  {
+    log('client refresh with coalesced requests');
+    const [client] = await freshClients(1);
+    stack.sandbox.control.inject({ objectId: client.facebookPageId, latencyMs: 3_000, times: 1 });
+    await requestRefresh(deps, client.id);
+    const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
+    await waitFor(async () => stack.sandbox.control.requests().some((r) => r.objectId === client.facebookPageId), {
+      timeoutMs: 20_000,
+      what: 'the slow call',
+    });
+    await requestRefresh(deps, client.id);
+    await requestRefresh(deps, client.id);
+    await waitFor(async () => (await stack.client.workflow.getHandle(handle.workflowId).fetchHistory()).events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length >= 3, {
+      timeoutMs: 20_000,
+      what: 'three signals in the history',
+    });
+    await save('refresh-client-running-with-signals', 'on-demand refresh cut while Meta answers slowly, after two more requests were signalled', handle);
+    const result = await handle.result();
+    if (result.coalescedRequests < 3) throw new Error(`coalesced refresh: ${JSON.stringify(result)}`);
+    await save('refresh-client-coalesced', 'on-demand refresh that folded two more requests (signals) into itself', handle);
+  }
+
+  // (f) a cycle meeting an on-demand refresh of the same client: counted as already running.
+  {
+    log('cycle meeting a running refresh');
+    const [busy] = await freshClients(2);
+    stack.sandbox.control.inject({ objectId: busy.facebookPageId, latencyMs: 3_000, times: 1 });
+    await requestRefresh(deps, busy.id);
+    const handle = await startCycle({ spacingMs: 0 });
+    const totals = await handle.result();
+    if (totals.alreadyRunning !== 1) throw new Error(`already running cycle: ${JSON.stringify(totals)}`);
+    await save('refresh-all-already-running', 'cycle of 2 clients at spacing 0 whose first client was being refreshed on demand', handle);
+    await stack.client.workflow.getHandle(clientRefreshWorkflowId(busy.id)).result();
+  }
+
+  // A cycle cut mid-way: one child done, the spacing timer running before the next.
+  {
+    log('cycle cut mid-way');
+    await freshClients(3);
+    const handle = await startCycle({ spacingMs: 2_000 });
+    await waitFor(async () => historyHas(handle, undefined, (e) => !!e.childWorkflowExecutionCompletedEventAttributes), {
+      timeoutMs: 20_000,
+      what: 'the first child to complete',
+    });
+    await save('refresh-all-running', 'cycle of 3 clients at 2 s spacing, cut after its first child completed', handle);
+    await handle.result();
+  }
+  return fixtures;
+}
+
+main().catch((err: unknown) => {
+  log(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  process.exit(1);
+});
