@@ -4,6 +4,7 @@ import type { Context, Middleware } from 'koa';
 import { LRUCache } from 'lru-cache';
 import type { ZodType } from 'zod';
 import type { Config } from '../config';
+import type { TokenKeyring } from '../crypto';
 import { Db, pingDatabase } from '../db';
 import type { Logger } from '../logger';
 import { CacheStore } from '../stores/cache';
@@ -43,7 +44,7 @@ export interface RouteDeps {
   temporal: TemporalClient;
   logger: Logger;
   metrics: ApiMetrics;
-  tokenKey?: Buffer;
+  tokenKeys?: TokenKeyring;
   /** Where refreshes are started (tests use a task queue of their own). */
   taskQueue?: string;
   /** Numbers come from the Graph sandbox: the status page says so. */
@@ -73,7 +74,7 @@ function seconds(ms: number): number {
 /** Every route the API serves. */
 export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: CacheReader } {
   const { config, db, temporal, logger, metrics } = deps;
-  const clients = new ClientStore(db, deps.tokenKey);
+  const clients = new ClientStore(db, deps.tokenKeys);
   const cache = new CacheStore(db);
   const refresh = new RefreshStore(db);
   const taskQueue = deps.taskQueue ?? TASK_QUEUE;
@@ -420,7 +421,7 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
   ];
 
   function requireTokenKey(): void {
-    if (!deps.tokenKey) throw serviceUnavailable('token_encryption_unavailable', 'TOKEN_ENCRYPTION_KEY is not set on the API: tokens cannot be stored');
+    if (!deps.tokenKeys) throw serviceUnavailable('token_encryption_unavailable', 'TOKEN_ENCRYPTION_KEY is not set on the API: tokens cannot be stored');
   }
 
   function answerForcedRefresh(ctx: Context, clientId: string, result: RefreshRequestResult): void {

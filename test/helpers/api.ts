@@ -41,7 +41,7 @@ export async function startApi(
     db: stack.database.db,
     temporal: options.temporal ?? stack.client,
     logger: createLogger('debug', destination),
-    tokenKey: stack.tokenKey,
+    tokenKeys: stack.tokenKeys,
     taskQueue: stack.taskQueue,
   });
   const server = http.createServer(app.callback());
