@@ -1,5 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { lastDays } from '../src/dates';
+import { TokenDecryptError, TokenKeyring } from '../src/crypto';
 import type { Db } from '../src/db';
 import type { Logger } from '../src/logger';
 import { MetaError, MetaPermissionError, MetaThrottledError, MetaTokenInvalidError } from '../src/meta/errors';
@@ -13,8 +14,8 @@ export interface ActivityDeps {
   db: Db;
   logger: Logger;
   meta: MetaClient;
-  /** TOKEN_ENCRYPTION_KEY: activities are the only place tokens are decrypted. */
-  tokenKey?: Buffer;
+  /** TOKEN_ENCRYPTION_KEY (and _PREVIOUS): activities are the only place tokens are decrypted. */
+  tokenKeys?: TokenKeyring;
   /**
    * First wait after a throttle that came without Meta's estimate; it doubles per attempt up to
    * 30 minutes. Meta asks callers to stop calling while throttled, so it is minutes, not seconds.
@@ -92,8 +93,8 @@ function keepKnownNumbers(next: CacheData, previous: CacheData | null | undefine
 }
 
 /** Builds the activities with their dependencies; the worker registers the returned object. */
-export function createActivities({ db, logger, meta, tokenKey, throttleBackoffMs = 2 * 60_000, heartbeatIntervalMs = 5_000 }: ActivityDeps) {
-  const clients = new ClientStore(db, tokenKey);
+export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffMs = 2 * 60_000, heartbeatIntervalMs = 5_000 }: ActivityDeps) {
+  const clients = new ClientStore(db, tokenKeys);
   const cache = new CacheStore(db);
   const refresh = new RefreshStore(db);
   const appThrottle = new AppThrottleStore(db);
@@ -165,7 +166,19 @@ export function createActivities({ db, logger, meta, tokenKey, throttleBackoffMs
     async refreshClientInsights(input: { clientId: string; lookbackDays: number }): Promise<RefreshInsightsResult> {
       const context = Context.current();
       const { attempt } = context.info;
-      const credentials = await clients.credentials(input.clientId);
+      const credentials = await clients.credentials(input.clientId).catch((err: unknown) => {
+        if (!(err instanceof TokenDecryptError)) throw err;
+        // Retrying cannot help. The token is not marked invalid: a key left out of the config is
+        // fixed by a restart, after which the client must be refreshed again without an admin's help.
+        logger.warn({ clientId: input.clientId, attempt, reason: err.message }, 'refresh failed: the stored token cannot be decrypted');
+        const details: MetaFailureDetails = { code: 'token_undecryptable', attempt };
+        throw ApplicationFailure.create({
+          type: 'TokenUndecryptable',
+          message: `${err.message}; set the token again, or check TOKEN_ENCRYPTION_KEY and TOKEN_ENCRYPTION_KEY_PREVIOUS`,
+          nonRetryable: true,
+          details: [details],
+        });
+      });
       if (!credentials && !(await clients.get(input.clientId))) {
         const details: MetaFailureDetails = { code: 'client_removed', attempt };
         throw ApplicationFailure.create({ type: 'ClientRemoved', message: 'the client was deleted', nonRetryable: true, details: [details] });

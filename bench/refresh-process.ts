@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
 import { ClientResultInput, createActivities, RefreshInsightsResult } from '../activities';
+import { createKeyring } from '../src/crypto';
 import { createDb } from '../src/db';
 import { createLogger } from '../src/logger';
 import { createMetaClient } from '../src/meta/client';
@@ -33,13 +34,13 @@ async function main(): Promise<void> {
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
   const db = createDb(env('DATABASE_URL'), { logger });
   const meta = createMetaClient({ graphUrl: env('META_GRAPH_URL'), graphVersion: 'v24.0', timeoutMs: 15_000, logger });
-  const tokenKey = Buffer.from(env('TOKEN_ENCRYPTION_KEY'), 'hex');
+  const tokenKeys = createKeyring(Buffer.from(env('TOKEN_ENCRYPTION_KEY'), 'hex'));
   const send = (message: BenchProcessMessage) => new Promise<void>((resolve) => process.send!(message, () => resolve()));
 
   if (mode === 'worker') {
     installTemporalRuntime(logger);
     const connection = await NativeConnection.connect({ address: env('TEMPORAL_ADDRESS') });
-    const worker = await createWorker({ connection, namespace: 'default', taskQueue: TASK_QUEUE, db, logger, meta, tokenKey });
+    const worker = await createWorker({ connection, namespace: 'default', taskQueue: TASK_QUEUE, db, logger, meta, tokenKeys });
     process.once('SIGTERM', () => worker.shutdown());
     const running = worker.run();
     const peakKb = Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1]);
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
   if (mode === 'loop') {
     const concurrency = Number(env('CONCURRENCY'));
     const lookbackDays = Number(env('LOOKBACK_DAYS'));
-    const activities = createActivities({ db, logger, meta, tokenKey });
+    const activities = createActivities({ db, logger, meta, tokenKeys });
     const ids: string[] = (await db('clients').whereNotNull('meta_access_token_encrypted').orderBy('id').select('id')).map((r: { id: string }) => r.id);
     const durationsMs: number[] = [];
     let failures = 0;

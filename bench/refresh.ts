@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { createKeyring } from '../src/crypto';
 import { dayIn } from '../src/dates';
 import { createDb, Db } from '../src/db';
 import { ensureDatabase, startEmbeddedPostgres } from '../src/db/embedded';
@@ -257,7 +258,7 @@ async function main(): Promise<void> {
     // The API applied the migrations, by their compiled names as production records them.
     const token = `bench-token-${randomBytes(4).toString('hex')}`;
     sandbox.control.setToken({ token });
-    const clients = new ClientStore(db, tokenKey);
+    const clients = new ClientStore(db, createKeyring(tokenKey));
     const ids: string[] = [];
     for (let i = 0; i < CLIENTS; i += 1) {
       const n = String(i).padStart(6, '0');

@@ -2,7 +2,7 @@ import { loadConfig } from './config';
 import { Lifecycle } from './lifecycle';
 import { createLogger } from './logger';
 import { runMain, StartupError } from './main';
-import { requireTokenKey } from './meta/from-config';
+import { requireTokenKeys } from './meta/from-config';
 import { runApi } from './api/server';
 import { provideDatabase, provideTemporal } from './services';
 
@@ -18,8 +18,8 @@ async function main(): Promise<void> {
     if (!config.readApiKeys.length && !config.adminApiKeys.length) {
       throw new StartupError('set READ_API_KEYS and/or ADMIN_API_KEYS: without keys every route but the health checks answers 401');
     }
-    const tokenKey = requireTokenKey(config);
-    const url = await runApi(config, logger, lifecycle, { db: database.db, address: temporal.address, tokenKey });
+    const tokenKeys = requireTokenKeys(config);
+    const url = await runApi(config, logger, lifecycle, { db: database.db, address: temporal.address, tokenKeys });
     logger.info({ url, temporal: temporal.address }, 'API listening');
   } catch (err) {
     await lifecycle.shutdown('startup failed');

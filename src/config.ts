@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { createKeyring, TokenKeyring } from './crypto';
 
 /** Thrown by `loadConfig` with every problem found, so an operator fixes them all at once. */
 export class ConfigError extends Error {
@@ -79,7 +80,7 @@ const encryptionKey = z.string().refine((text) => decodeKey(text) !== undefined,
   message: 'expected 32 bytes as 64 hex characters or base64 (e.g. `openssl rand -hex 32`)',
 });
 
-/** Decodes TOKEN_ENCRYPTION_KEY (64 hex characters or base64 of 32 bytes). */
+/** Decodes TOKEN_ENCRYPTION_KEY or TOKEN_ENCRYPTION_KEY_PREVIOUS (64 hex characters or base64 of 32 bytes). */
 export function decodeKey(text: string): Buffer | undefined {
   const trimmed = text.trim();
   if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return Buffer.from(trimmed, 'hex');
@@ -123,12 +124,15 @@ const schema = z.object({
   READ_API_KEYS: apiKeys.prefault(''),
   ADMIN_API_KEYS: apiKeys.prefault(''),
   TOKEN_ENCRYPTION_KEY: encryptionKey.optional(),
+  TOKEN_ENCRYPTION_KEY_PREVIOUS: encryptionKey.optional(),
   CORS_ORIGINS: list.prefault(''),
   WORKER_METRICS_PORT: port.optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).prefault('info'),
 });
 
 type Env = z.output<typeof schema>;
+
+const SECRET_VARIABLES = new Set(['TOKEN_ENCRYPTION_KEY', 'TOKEN_ENCRYPTION_KEY_PREVIOUS']);
 
 export interface Config {
   port: number;
@@ -160,7 +164,8 @@ export interface Config {
   };
   readApiKeys: string[];
   adminApiKeys: string[];
-  tokenEncryptionKey?: Buffer;
+  /** TOKEN_ENCRYPTION_KEY and, during a key rotation, TOKEN_ENCRYPTION_KEY_PREVIOUS. */
+  tokenKeys?: TokenKeyring;
   corsOrigins: string[];
   workerMetricsPort?: number;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -179,11 +184,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const value = env[name];
     if (value !== undefined && value.trim() !== '') input[name] = value;
   }
-  const parsed = schema.safeParse(input);
+  const parsed = schema
+    .refine((e) => !e.TOKEN_ENCRYPTION_KEY_PREVIOUS || e.TOKEN_ENCRYPTION_KEY, {
+      path: ['TOKEN_ENCRYPTION_KEY_PREVIOUS'],
+      message: 'set only beside TOKEN_ENCRYPTION_KEY, the key that replaces it',
+    })
+    .safeParse(input);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]);
-      return `${name}=${JSON.stringify(input[name] ?? '')}: ${issue.message}`;
+      // Keys are secrets: a problem names the variable, never its value.
+      const shown = SECRET_VARIABLES.has(name) ? '(hidden)' : JSON.stringify(input[name] ?? '');
+      return `${name}=${shown}: ${issue.message}`;
     });
     throw new ConfigError(problems);
   }
@@ -217,7 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     readApiKeys: e.READ_API_KEYS,
     adminApiKeys: e.ADMIN_API_KEYS,
-    tokenEncryptionKey: e.TOKEN_ENCRYPTION_KEY ? decodeKey(e.TOKEN_ENCRYPTION_KEY) : undefined,
+    tokenKeys: e.TOKEN_ENCRYPTION_KEY ? createKeyring(decodeKey(e.TOKEN_ENCRYPTION_KEY)!, e.TOKEN_ENCRYPTION_KEY_PREVIOUS ? decodeKey(e.TOKEN_ENCRYPTION_KEY_PREVIOUS) : undefined) : undefined,
     corsOrigins: e.CORS_ORIGINS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     logLevel: e.LOG_LEVEL,

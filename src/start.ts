@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Config, decodeKey, loadConfig } from './config';
+import { createKeyring } from './crypto';
 import { loadOrCreateLocalSecrets } from './local-secrets';
 import { ClientStore } from './stores/clients';
 import { RefreshStore } from './stores/refresh';
@@ -27,17 +28,17 @@ async function main(): Promise<void> {
     ...loaded,
     readApiKeys: loaded.readApiKeys.length ? loaded.readApiKeys : [secrets.readApiKey],
     adminApiKeys: loaded.adminApiKeys.length ? loaded.adminApiKeys : [secrets.adminApiKey],
-    tokenEncryptionKey: loaded.tokenEncryptionKey ?? decodeKey(secrets.tokenEncryptionKey)!,
+    tokenKeys: loaded.tokenKeys ?? createKeyring(decodeKey(secrets.tokenEncryptionKey)!),
   };
   try {
     const database = await provideDatabase(config, logger, lifecycle, { embedded: true });
-    const tokenKey = config.tokenEncryptionKey;
+    const { tokenKeys } = config;
     const metaService = await provideLocalMeta(config, logger, lifecycle);
-    if (metaService.sandboxUrl) await seedDemoClients(new ClientStore(database.db, tokenKey), logger);
+    if (metaService.sandboxUrl) await seedDemoClients(new ClientStore(database.db, tokenKeys), logger);
     const temporal = await provideTemporal(config, logger, lifecycle, { devServer: true });
-    await runWorker(config, logger, lifecycle, { db: database.db, address: temporal.address, meta: metaService.meta, tokenKey });
+    await runWorker(config, logger, lifecycle, { db: database.db, address: temporal.address, meta: metaService.meta, tokenKeys });
     if (metaService.sandboxUrl) await runFirstDemoCycle(database.db, { address: temporal.address, namespace: config.temporal.namespace, refresh: config.refresh }, lifecycle, logger);
-    const apiUrl = await runApi(config, logger, lifecycle, { db: database.db, address: temporal.address, tokenKey, demo: !!metaService.sandboxUrl });
+    const apiUrl = await runApi(config, logger, lifecycle, { db: database.db, address: temporal.address, tokenKeys, demo: !!metaService.sandboxUrl });
     process.stdout.write(
       [
         '',

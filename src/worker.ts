@@ -1,7 +1,7 @@
 import { loadConfig } from './config';
 import { Lifecycle } from './lifecycle';
 import { createLogger } from './logger';
-import { metaClientFromConfig, requireTokenKey } from './meta/from-config';
+import { metaClientFromConfig, requireTokenKeys } from './meta/from-config';
 import { runMain } from './main';
 import { provideDatabase, provideTemporal } from './services';
 import { runWorker } from './temporal/worker';
@@ -15,9 +15,9 @@ async function main(): Promise<void> {
   try {
     const database = await provideDatabase(config, logger, lifecycle, { embedded: false });
     const temporal = await provideTemporal(config, logger, lifecycle, { devServer: false });
-    const tokenKey = requireTokenKey(config);
+    const tokenKeys = requireTokenKeys(config);
     const meta = metaClientFromConfig(config, logger);
-    await runWorker(config, logger, lifecycle, { db: database.db, address: temporal.address, meta, tokenKey });
+    await runWorker(config, logger, lifecycle, { db: database.db, address: temporal.address, meta, tokenKeys });
     logger.info({ temporal: temporal.address }, 'worker running');
   } catch (err) {
     await lifecycle.shutdown('startup failed');

@@ -59,11 +59,36 @@ describe('configuration', () => {
     expect(() => loadConfig({ ADMIN_API_KEYS: 'short' })).toThrow(/ADMIN_API_KEYS="short": expected a comma-separated list/);
     expect(() => loadConfig({ TOKEN_ENCRYPTION_KEY: 'abcd' })).toThrow(/TOKEN_ENCRYPTION_KEY=.*expected 32 bytes/);
     const key = 'a'.repeat(64);
-    expect(loadConfig({ TOKEN_ENCRYPTION_KEY: key }).tokenEncryptionKey).toHaveLength(32);
+    expect(loadConfig({ TOKEN_ENCRYPTION_KEY: key }).tokenKeys?.current.key).toHaveLength(32);
     expect(loadConfig({ READ_API_KEYS: ' reader-key-0123456789 , other-reader-key-01 ' }).readApiKeys).toEqual([
       'reader-key-0123456789',
       'other-reader-key-01',
     ]);
+  });
+
+  it('reads a previous token key for rotation, each key with its own id, in hex or base64', () => {
+    const current = 'a'.repeat(64);
+    const previous = Buffer.alloc(32, 7).toString('base64');
+    const { tokenKeys } = loadConfig({ TOKEN_ENCRYPTION_KEY: current, TOKEN_ENCRYPTION_KEY_PREVIOUS: previous });
+    expect(tokenKeys?.current.key).toEqual(Buffer.from(current, 'hex'));
+    expect(tokenKeys?.previous?.key).toEqual(Buffer.alloc(32, 7));
+    expect(tokenKeys?.current.id).toMatch(/^[0-9a-f]{8}$/);
+    expect(tokenKeys?.previous?.id).not.toBe(tokenKeys?.current.id);
+    expect(loadConfig({ TOKEN_ENCRYPTION_KEY: current }).tokenKeys?.previous).toBeUndefined();
+  });
+
+  it('refuses a previous token key alone or malformed, without printing the key', () => {
+    const previous = 'b'.repeat(64);
+    expect(() => loadConfig({ TOKEN_ENCRYPTION_KEY_PREVIOUS: previous })).toThrow(/TOKEN_ENCRYPTION_KEY_PREVIOUS=\(hidden\): set only beside TOKEN_ENCRYPTION_KEY/);
+    const truncated = 'c'.repeat(63);
+    let error: unknown;
+    try {
+      loadConfig({ TOKEN_ENCRYPTION_KEY: 'a'.repeat(64), TOKEN_ENCRYPTION_KEY_PREVIOUS: truncated });
+    } catch (err) {
+      error = err;
+    }
+    expect((error as ConfigError).problems).toEqual(['TOKEN_ENCRYPTION_KEY_PREVIOUS=(hidden): expected 32 bytes as 64 hex characters or base64 (e.g. `openssl rand -hex 32`)']);
+    expect((error as Error).message).not.toContain(truncated);
   });
 
   it('documents every variable it reads in the README', () => {

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { decryptSecret, encryptSecret } from '../src/crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createKeyring, decryptToken, encryptToken, TokenDecryptError } from '../src/crypto';
 import { CacheStore } from '../src/stores/cache';
 import { ClientStore } from '../src/stores/clients';
 import { createTestDatabase, TestDatabase } from './helpers/db';
 
-const KEY = randomBytes(32);
+const KEYS = createKeyring(randomBytes(32));
 const TOKEN = 'EAAB-test-token-that-must-never-be-stored-in-clear';
 const numbers = (n: number) => ({ facebookNewFollowers: n, instagramFollowers: 1000 + n, instagramReach: 10 * n, instagramProfileViews: n + 1 });
 
@@ -15,7 +15,7 @@ describe('stores', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    clients = new ClientStore(database.db, KEY);
+    clients = new ClientStore(database.db, KEYS);
     cache = new CacheStore(database.db);
   });
 
@@ -33,17 +33,19 @@ describe('stores', () => {
     expect(raw.meta_access_token_encrypted).not.toContain(Buffer.from(TOKEN).toString('base64').slice(0, 20));
     expect((await clients.credentials(client.id))?.accessToken).toBe(TOKEN);
 
-    const wrongKey = new ClientStore(database.db, randomBytes(32));
-    await expect(wrongKey.credentials(client.id)).rejects.toThrow();
+    const wrongKey = new ClientStore(database.db, createKeyring(randomBytes(32)));
+    await expect(wrongKey.credentials(client.id)).rejects.toThrow(TokenDecryptError);
   });
 
   it('encrypts the same token differently each time and detects tampering', () => {
-    const a = encryptSecret(KEY, TOKEN);
-    const b = encryptSecret(KEY, TOKEN);
+    const clientId = randomUUID();
+    const a = encryptToken(KEYS, clientId, TOKEN);
+    const b = encryptToken(KEYS, clientId, TOKEN);
     expect(a).not.toBe(b);
+    expect(decryptToken(KEYS, clientId, a).token).toBe(TOKEN);
     const parts = a.split(':');
-    parts[3] = Buffer.from('tampered').toString('base64url');
-    expect(() => decryptSecret(KEY, parts.join(':'))).toThrow();
+    parts[4] = Buffer.from('tampered').toString('base64url');
+    expect(() => decryptToken(KEYS, clientId, parts.join(':'))).toThrow(TokenDecryptError);
   });
 
   it('never lets older data or a failure replace the last good numbers', async () => {

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { Client } from '@temporalio/client';
 import Koa from 'koa';
 import type { Config } from '../config';
+import type { TokenKeyring } from '../crypto';
 import type { Db } from '../db';
 import type { Logger } from '../logger';
 import { errorMiddleware } from './errors';
@@ -15,8 +16,8 @@ export interface AppDeps {
   db: Db;
   temporal: Client;
   logger: Logger;
-  /** TOKEN_ENCRYPTION_KEY; without it clients can be read but no token can be stored. */
-  tokenKey?: Buffer;
+  /** TOKEN_ENCRYPTION_KEY (and _PREVIOUS); without it clients can be read but no token can be stored. */
+  tokenKeys?: TokenKeyring;
   /** The task queue refreshes are started on; TASK_QUEUE unless a test isolates itself. */
   taskQueue?: string;
   /** Numbers come from the Graph sandbox (npm start's demo mode). */

@@ -1,4 +1,5 @@
 import type { Config } from '../config';
+import type { TokenKeyring } from '../crypto';
 import type { Db } from '../db';
 import type { Lifecycle } from '../lifecycle';
 import type { Logger } from '../logger';
@@ -12,11 +13,11 @@ export async function runApi(
   config: Config,
   logger: Logger,
   lifecycle: Lifecycle,
-  { db, address, tokenKey, demo }: { db: Db; address: string; tokenKey?: Buffer; demo?: boolean },
+  { db, address, tokenKeys, demo }: { db: Db; address: string; tokenKeys?: TokenKeyring; demo?: boolean },
 ): Promise<string> {
   const temporal = createTemporalClient(address, config.temporal.namespace);
   lifecycle.add('temporal client', () => temporal.connection.close());
-  const app = createApp({ config, db, temporal, logger, tokenKey, demo });
+  const app = createApp({ config, db, temporal, logger, tokenKeys, demo });
   const server = createHttpServer(app);
   await new Promise<void>((resolve, reject) => {
     server.listen(config.port, config.host, () => resolve());

@@ -88,7 +88,7 @@ export function overviewHelp(commands: CommandSpec[], group?: string): string {
     ...optionLines(GLOBAL_OPTIONS),
     '',
     `Run \`${PROGRAM} <command> --help\` for a command's options.`,
-    'Exit codes: 0 ok, 1 the service reported a failure, 2 usage error, 3 the API or Temporal is unreachable.',
+    'Exit codes: 0 ok, 1 the service reported a failure, 2 usage error, 3 the API, Temporal or Postgres is unreachable.',
   ].join('\n');
 }
 

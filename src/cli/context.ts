@@ -4,6 +4,8 @@ import { Client, Connection } from '@temporalio/client';
 import { z } from 'zod';
 import { createSocialMediaCacheClient, SocialMediaCacheClient } from '../client';
 import { Config, loadConfig } from '../config';
+import type { TokenKeyring } from '../crypto';
+import { createDb, Db, describeDatabaseUrl } from '../db';
 import { CliError, EXIT, usageError } from './errors';
 import type { Output } from './output';
 
@@ -22,13 +24,14 @@ export function requireUuid(value: string, what = 'the client id'): string {
 }
 
 /**
- * What a command needs, made on first use: the configuration, the API client and the
- * Temporal client. `close` releases whatever was opened.
+ * What a command needs, made on first use: the configuration, the API client, the Temporal
+ * client and, for the commands that handle tokens, the database. `close` releases whatever was opened.
  */
 export class CliContext {
   private loadedConfig?: Config;
   private apiClient?: SocialMediaCacheClient;
   private temporalClient?: Promise<Client>;
+  private db?: Promise<Db>;
 
   constructor(
     readonly out: Output,
@@ -102,8 +105,42 @@ export class CliContext {
     return this.temporalClient;
   }
 
+  /** TOKEN_ENCRYPTION_KEY and TOKEN_ENCRYPTION_KEY_PREVIOUS, for commands that read tokens themselves. */
+  tokenKeys(): TokenKeyring {
+    const keys = this.config().tokenKeys;
+    if (!keys) throw usageError('TOKEN_ENCRYPTION_KEY is not set', 'set it (and TOKEN_ENCRYPTION_KEY_PREVIOUS while rotating) as the worker has them');
+    return keys;
+  }
+
+  /**
+   * Postgres at DATABASE_URL, for commands that must not go through the API (it never hands out
+   * tokens); exit 3 when it does not answer.
+   */
+  database(): Promise<Db> {
+    this.db ??= (async () => {
+      const url = this.config().databaseUrl;
+      if (!url) throw usageError('DATABASE_URL is not set', 'set it to the database the API and worker use (npm start prints its URL)');
+      const db = createDb(url, { poolMax: 2 });
+      try {
+        await db.raw('select 1');
+      } catch (err) {
+        await db.destroy();
+        throw new CliError(
+          `Postgres is not reachable at ${describeDatabaseUrl(url)}: ${err instanceof Error ? err.message : String(err)}`,
+          EXIT.unreachable,
+          'database_unreachable',
+          'check DATABASE_URL',
+        );
+      }
+      return db;
+    })();
+    return this.db;
+  }
+
   async close(): Promise<void> {
     const temporal = await this.temporalClient?.catch(() => undefined);
     await temporal?.connection.close();
+    const db = await this.db?.catch(() => undefined);
+    await db?.destroy();
   }
 }

@@ -9,7 +9,7 @@ export const EXIT = {
   failure: 1,
   /** The command line is wrong: a bad flag, a missing value, a client id that is not a UUID. */
   usage: 2,
-  /** The API or Temporal could not be reached, or answered that it is unavailable. */
+  /** The API, Temporal or Postgres could not be reached, or answered that it is unavailable. */
   unreachable: 3,
 } as const;
 

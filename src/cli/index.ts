@@ -3,6 +3,7 @@ import { clientCommands } from './commands/clients';
 import { refreshCommand } from './commands/refresh';
 import { scheduleCommands } from './commands/schedule';
 import { statusCommand } from './commands/status';
+import { tokenCommands } from './commands/tokens';
 import { CliContext } from './context';
 import { EXIT } from './errors';
 import { CliIo, Output } from './output';
@@ -12,7 +13,7 @@ export type { CliIo } from './output';
 export { EXIT } from './errors';
 
 /** Every command, in the order the help lists them. */
-export const COMMANDS: CommandSpec[] = [statusCommand, refreshCommand, ...clientCommands, ...scheduleCommands];
+export const COMMANDS: CommandSpec[] = [statusCommand, refreshCommand, ...clientCommands, ...scheduleCommands, ...tokenCommands];
 
 /**
  * Runs the CLI on `argv` (without node and the script) and answers its exit code. Every

@@ -1,4 +1,5 @@
 import type { Config } from '../config';
+import type { TokenKeyring } from '../crypto';
 import type { Logger } from '../logger';
 import { StartupError } from '../main';
 import { createMetaClient, DEFAULT_GRAPH_URL } from './client';
@@ -22,10 +23,10 @@ export function metaClientFromConfig(config: Config, logger: Logger): MetaClient
   });
 }
 
-/** TOKEN_ENCRYPTION_KEY, required wherever tokens are written or read. */
-export function requireTokenKey(config: Config): Buffer {
-  if (!config.tokenEncryptionKey) {
+/** TOKEN_ENCRYPTION_KEY (and TOKEN_ENCRYPTION_KEY_PREVIOUS), required wherever tokens are written or read. */
+export function requireTokenKeys(config: Config): TokenKeyring {
+  if (!config.tokenKeys) {
     throw new StartupError('TOKEN_ENCRYPTION_KEY is required: 32 bytes as 64 hex characters (e.g. `openssl rand -hex 32`)');
   }
-  return config.tokenEncryptionKey;
+  return config.tokenKeys;
 }

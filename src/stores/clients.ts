@@ -1,4 +1,5 @@
-import { decryptSecret, encryptSecret } from '../crypto';
+import { randomUUID } from 'node:crypto';
+import { decryptToken, encryptToken, TokenKeyring } from '../crypto';
 import type { Db } from '../db';
 
 export type TokenStatus = 'unknown' | 'valid' | 'invalid';
@@ -38,6 +39,9 @@ export interface NewClient {
 
 export type ClientPatch = Partial<NewClient>;
 
+/** What re-encrypting one client's stored token did. */
+export type ReencryptOutcome = 'reencrypted' | 'current' | 'no_token';
+
 interface ClientRow {
   id: string;
   name: string;
@@ -67,25 +71,35 @@ function toClient(row: ClientRow): Client {
   };
 }
 
-/** The `clients` table; tokens are encrypted on the way in and decrypted only by `credentials`. */
+/**
+ * The `clients` table; tokens are encrypted on the way in, bound to their client's id, and
+ * decrypted only by `credentials`.
+ */
 export class ClientStore {
   constructor(
     private readonly db: Db,
-    private readonly tokenKey?: Buffer,
+    private readonly tokenKeys?: TokenKeyring,
   ) {}
 
-  private encrypt(token: string): string {
-    if (!this.tokenKey) throw new Error('TOKEN_ENCRYPTION_KEY is not set: tokens cannot be stored');
-    return encryptSecret(this.tokenKey, token);
+  private keys(purpose: 'stored' | 'read'): TokenKeyring {
+    if (!this.tokenKeys) throw new Error(`TOKEN_ENCRYPTION_KEY is not set: tokens cannot be ${purpose}`);
+    return this.tokenKeys;
+  }
+
+  private encrypt(clientId: string, token: string): string {
+    return encryptToken(this.keys('stored'), clientId, token);
   }
 
   async create(input: NewClient): Promise<Client> {
+    // The id is made here, not by Postgres: the token's ciphertext is bound to it.
+    const id = randomUUID();
     const [row] = await this.db<ClientRow>('clients')
       .insert({
+        id,
         name: input.name,
         facebook_page_id: input.facebookPageId,
         instagram_account_id: input.instagramAccountId ?? null,
-        meta_access_token_encrypted: input.accessToken ? this.encrypt(input.accessToken) : null,
+        meta_access_token_encrypted: input.accessToken ? this.encrypt(id, input.accessToken) : null,
         ...(input.timezone ? { timezone: input.timezone } : {}),
       })
       .returning('*');
@@ -110,7 +124,7 @@ export class ClientStore {
     if (patch.instagramAccountId !== undefined) changes.instagram_account_id = patch.instagramAccountId;
     if (patch.timezone !== undefined) changes.timezone = patch.timezone;
     if (patch.accessToken !== undefined) {
-      changes.meta_access_token_encrypted = patch.accessToken ? this.encrypt(patch.accessToken) : null;
+      changes.meta_access_token_encrypted = patch.accessToken ? this.encrypt(id, patch.accessToken) : null;
       changes.token_status = 'unknown';
       changes.token_error = null;
     }
@@ -143,18 +157,51 @@ export class ClientStore {
     return Number(row?.n ?? 0);
   }
 
+  /**
+   * The client's token and what a refresh needs besides. A token stored in the old format or
+   * under the previous key is re-encrypted under the current key on the way (read-time upgrade).
+   * Throws `TokenDecryptError` when no key opens it.
+   */
   async credentials(id: string): Promise<ClientCredentials | undefined> {
     const row = await this.db<ClientRow>('clients').where({ id }).first();
     if (!row?.meta_access_token_encrypted) return undefined;
-    if (!this.tokenKey) throw new Error('TOKEN_ENCRYPTION_KEY is not set: tokens cannot be read');
+    const stored = row.meta_access_token_encrypted;
+    const { token, current } = decryptToken(this.keys('read'), id, stored);
+    let tokenVersion = stored;
+    if (!current) {
+      const upgraded = this.encrypt(id, token);
+      if (await this.replaceCiphertext(id, stored, upgraded)) tokenVersion = upgraded;
+    }
     return {
-      accessToken: decryptSecret(this.tokenKey, row.meta_access_token_encrypted),
+      accessToken: token,
       facebookPageId: row.facebook_page_id,
       instagramAccountId: row.instagram_account_id,
       timezone: row.timezone,
       tokenStatus: row.token_status,
-      tokenVersion: row.meta_access_token_encrypted,
+      tokenVersion,
     };
+  }
+
+  /**
+   * Re-encrypts the client's stored token under the current key unless it already is. Safe
+   * beside running services: the write only lands on the value that was read, and a token
+   * changed meanwhile is read again. Throws `TokenDecryptError` when no key opens it.
+   */
+  async reencryptToken(id: string): Promise<ReencryptOutcome> {
+    for (;;) {
+      const row = await this.db<ClientRow>('clients').where({ id }).first('meta_access_token_encrypted');
+      const stored = row?.meta_access_token_encrypted;
+      if (!stored) return 'no_token';
+      const { token, current } = decryptToken(this.keys('read'), id, stored);
+      if (current) return 'current';
+      if (await this.replaceCiphertext(id, stored, this.encrypt(id, token))) return 'reencrypted';
+    }
+  }
+
+  /** Swaps one ciphertext of the same token for another, only while the row still holds `from`. */
+  private async replaceCiphertext(id: string, from: string, to: string): Promise<boolean> {
+    // updated_at stays: the client did not change, only how its token is stored.
+    return (await this.db('clients').where({ id, meta_access_token_encrypted: from }).update({ meta_access_token_encrypted: to })) > 0;
   }
 
   /**

@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
 import type { Config } from '../config';
+import type { TokenKeyring } from '../crypto';
 import type { Lifecycle } from '../lifecycle';
 import { StartupError } from '../main';
 import { SEARCH_ATTRIBUTES } from './dev-server';
@@ -20,7 +21,7 @@ export interface CreateWorkerOptions {
   db: Db;
   logger: Logger;
   meta: MetaClient;
-  tokenKey?: Buffer;
+  tokenKeys?: TokenKeyring;
   taskQueue?: string;
   /** Overrides of the activities' tuning (tests shorten the throttle backoff). */
   activityOptions?: Pick<ActivityDeps, 'throttleBackoffMs' | 'heartbeatIntervalMs'>;
@@ -38,7 +39,7 @@ export function createWorker(options: CreateWorkerOptions): Promise<Worker> {
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ db: options.db, logger: options.logger, meta: options.meta, tokenKey: options.tokenKey, ...options.activityOptions }),
+    activities: createActivities({ db: options.db, logger: options.logger, meta: options.meta, tokenKeys: options.tokenKeys, ...options.activityOptions }),
   });
 }
 
@@ -47,7 +48,7 @@ export interface RunWorkerDeps {
   db: Db;
   address: string;
   meta: MetaClient;
-  tokenKey: Buffer;
+  tokenKeys: TokenKeyring;
 }
 
 /**
@@ -77,7 +78,7 @@ export async function runWorker(config: Config, logger: Logger, lifecycle: Lifec
   );
   logger.info({ schedule, every: config.refresh.intervalMs }, `refresh schedule ${schedule}`);
 
-  const worker = await createWorker({ connection, namespace, db: deps.db, logger, meta: deps.meta, tokenKey: deps.tokenKey });
+  const worker = await createWorker({ connection, namespace, db: deps.db, logger, meta: deps.meta, tokenKeys: deps.tokenKeys });
   const running = worker.run();
   lifecycle.add('temporal worker', async () => {
     if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -43,7 +43,7 @@ export async function startApi(
     db: stack.database.db,
     temporal: options.temporal ?? stack.client,
     logger: createLogger('debug', destination),
-    tokenKey: stack.tokenKey,
+    tokenKeys: stack.tokenKeys,
     taskQueue: stack.taskQueue,
   });
   const server = createHttpServer(app);

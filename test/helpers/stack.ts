@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client as TemporalClient } from '@temporalio/client';
-import { createLogger } from '../../src/logger';
+import { createKeyring, TokenKeyring } from '../../src/crypto';
+import { createLogger, Logger } from '../../src/logger';
 import { createMetaClient } from '../../src/meta/client';
 import type { MetaClient } from '../../src/meta/types';
 import { GraphSandboxOptions, RunningGraphSandbox, startGraphSandbox } from '../../src/meta-sandbox';
@@ -19,19 +20,22 @@ export interface RefreshStack {
   taskQueue: string;
   sandbox: RunningGraphSandbox;
   meta: MetaClient;
-  tokenKey: Buffer;
+  tokenKeys: TokenKeyring;
+  /** Stores tokens under `tokenKeys`; replaced by `restartWorker`. */
   clients: ClientStore;
   cache: CacheStore;
   refresh: RefreshStore;
   /** Adds a client whose Page and Instagram account the sandbox serves with a valid token. */
   addClient(overrides?: { name?: string; token?: string | null; instagram?: boolean; timezone?: string }): Promise<Client & { token: string }>;
+  /** Stops the worker and starts another with `tokenKeys`, as a restart with a new key configuration does. */
+  restartWorker(tokenKeys: TokenKeyring): Promise<void>;
   close(): Promise<void>;
 }
 
 let sequence = 0;
 
 export async function createRefreshStack(
-  options: { sandbox?: GraphSandboxOptions; metaTimeoutMs?: number; activityOptions?: CreateWorkerOptions['activityOptions'] } = {},
+  options: { sandbox?: GraphSandboxOptions; metaTimeoutMs?: number; activityOptions?: CreateWorkerOptions['activityOptions']; logger?: Logger } = {},
 ): Promise<RefreshStack> {
   const [database, temporal] = await Promise.all([createTestDatabase(), connectTestTemporal()]);
   const sandbox = await startGraphSandbox({
@@ -39,21 +43,21 @@ export async function createRefreshStack(
     objectQuota: { calls: 10_000, windowMs: 3_600_000 },
     ...options.sandbox,
   });
-  const logger = createLogger('silent');
+  const logger = options.logger ?? createLogger('silent');
   const meta = createMetaClient({ graphUrl: sandbox.url, graphVersion: 'v24.0', timeoutMs: options.metaTimeoutMs ?? 5_000, logger });
-  const tokenKey = randomBytes(32);
-  const clients = new ClientStore(database.db, tokenKey);
-  const worker = await temporal.startWorker({ db: database.db, meta, tokenKey, logger, activityOptions: options.activityOptions });
+  const startWorker = (tokenKeys: TokenKeyring) => temporal.startWorker({ db: database.db, meta, tokenKeys, logger, activityOptions: options.activityOptions });
+  const tokenKeys = createKeyring(randomBytes(32));
+  let worker = await startWorker(tokenKeys);
   const run = randomBytes(3).toString('hex');
-  return {
+  const stack: RefreshStack = {
     database,
     temporal,
     client: temporal.client,
     taskQueue: temporal.taskQueue,
     sandbox,
     meta,
-    tokenKey,
-    clients,
+    tokenKeys,
+    clients: new ClientStore(database.db, tokenKeys),
     cache: new CacheStore(database.db),
     refresh: new RefreshStore(database.db),
     async addClient(overrides = {}) {
@@ -61,7 +65,7 @@ export async function createRefreshStack(
       const n = String(sequence).padStart(6, '0');
       const token = overrides.token === undefined ? `test-token-${run}-${n}` : overrides.token;
       if (token) sandbox.control.setToken({ token });
-      const client = await clients.create({
+      const client = await stack.clients.create({
         name: overrides.name ?? `Client ${n}`,
         facebookPageId: `99${run.replace(/\D/g, '1')}${n}`,
         instagramAccountId: overrides.instagram === false ? null : `178499${n}`,
@@ -70,6 +74,12 @@ export async function createRefreshStack(
       });
       return { ...client, token: token ?? '' };
     },
+    async restartWorker(keys) {
+      await worker.stop();
+      worker = await startWorker(keys);
+      stack.tokenKeys = keys;
+      stack.clients = new ClientStore(database.db, keys);
+    },
     async close() {
       await worker.stop();
       await sandbox.close();
@@ -77,4 +87,5 @@ export async function createRefreshStack(
       await database.drop();
     },
   };
+  return stack;
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { TokenKeyring } from '../../src/crypto';
 import type { Db } from '../../src/db';
 import { createLogger, Logger } from '../../src/logger';
 import type { MetaClient } from '../../src/meta/types';
@@ -34,7 +35,7 @@ export interface TestTemporal {
   startWorker(deps: {
     db: Db;
     meta: MetaClient;
-    tokenKey?: Buffer;
+    tokenKeys?: TokenKeyring;
     logger?: Logger;
     activityOptions?: CreateWorkerOptions['activityOptions'];
   }): Promise<{ worker: Worker; stop(): Promise<void> }>;
@@ -51,7 +52,7 @@ export async function connectTestTemporal(): Promise<TestTemporal> {
   return {
     client,
     taskQueue,
-    async startWorker({ db, meta, tokenKey, logger, activityOptions }) {
+    async startWorker({ db, meta, tokenKeys, logger, activityOptions }) {
       const nativeConnection = await NativeConnection.connect({ address: temporalAddress() });
       nativeConnections.push(nativeConnection);
       const worker = await createWorker({
@@ -60,7 +61,7 @@ export async function connectTestTemporal(): Promise<TestTemporal> {
         taskQueue,
         db,
         meta,
-        tokenKey,
+        tokenKeys,
         activityOptions,
         logger: logger ?? createLogger('silent'),
         workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },

@@ -55,7 +55,7 @@ describe('the HTTP API under generated requests', () => {
       db: stack.database.db,
       logger: createLogger('silent'),
       meta: stack.meta,
-      tokenKey: stack.tokenKey,
+      tokenKeys: stack.tokenKeys,
       workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
     });
     worker = { connection, worker: started, running: started.run() };

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Client as TemporalClient } from '@temporalio/client';
+import type { TokenKeyring } from '../../src/crypto';
 import type { Db } from '../../src/db';
 import { dayIn, lastDays } from '../../src/dates';
 import type { RunningGraphSandbox } from '../../src/meta-sandbox';
@@ -23,13 +24,13 @@ export function knownNumbers(n: number): CacheData {
 export async function addClientsWithNumbers(
   db: Db,
   sandbox: RunningGraphSandbox,
-  tokenKey: Buffer,
+  tokenKeys: TokenKeyring,
   count: number,
   { lookbackDays = 2, numbers = true } = {},
 ): Promise<Client[]> {
   const token = `reliability-token-${randomBytes(4).toString('hex')}`;
   sandbox.control.setToken({ token });
-  const clients = new ClientStore(db, tokenKey);
+  const clients = new ClientStore(db, tokenKeys);
   const cache = new CacheStore(db);
   const prefix = String(Math.floor(Math.random() * 9_000) + 1_000);
   const created: Client[] = [];

@@ -20,7 +20,7 @@ describe('a Meta storm: 30 % of calls throttled, 10 % 5xx, 5 % hanging', () => {
 
   it('never turns a number into 0 or null, and ends every client refreshed or failed with its reason', async () => {
     const { db } = stack.database;
-    const clients = await addClientsWithNumbers(db, stack.sandbox, stack.tokenKey, 30);
+    const clients = await addClientsWithNumbers(db, stack.sandbox, stack.tokenKeys, 30);
     for (const code of THROTTLE_CODES) stack.sandbox.control.inject({ objectId: '*', code, probability: 0.05 });
     stack.sandbox.control.inject({ objectId: '*', httpStatus: 500, probability: 0.05 });
     stack.sandbox.control.inject({ objectId: '*', httpStatus: 503, probability: 0.05 });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createKeyring } from '../../src/crypto';
 import { createDb, Db, migrateLatest } from '../../src/db';
 import { EmbeddedPostgres, ensureDatabase, startEmbeddedPostgres } from '../../src/db/embedded';
 import { createLogger } from '../../src/logger';
@@ -41,12 +42,12 @@ describe('Postgres restarted in the middle of a cycle', () => {
   });
 
   it('is ridden out: activities retry, the cycle completes, and no row or number is lost', async () => {
-    const tokenKey = randomBytes(32);
+    const tokenKeys = createKeyring(randomBytes(32));
     const logger = createLogger('silent');
     const meta = createMetaClient({ graphUrl: sandbox.url, graphVersion: 'v24.0', timeoutMs: 5_000, logger });
-    const worker = await temporal.startWorker({ db, meta, tokenKey, logger });
+    const worker = await temporal.startWorker({ db, meta, tokenKeys, logger });
     try {
-      const clients = await addClientsWithNumbers(db, sandbox, tokenKey, 20);
+      const clients = await addClientsWithNumbers(db, sandbox, tokenKeys, 20);
       const before = await snapshotCache(db);
       sandbox.control.inject({ objectId: '*', latencyMs: 100 });
       const handle = await startCycle(temporal.client, temporal.taskQueue, { spacingMs: 200 });

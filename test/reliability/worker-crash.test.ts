@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createKeyring } from '../../src/crypto';
 import { RunningGraphSandbox, startGraphSandbox } from '../../src/meta-sandbox';
 import { RefreshTotals } from '../../workflows/definitions';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
@@ -26,7 +27,7 @@ describe('a worker killed with SIGKILL in the middle of a cycle', () => {
 
   it('is replaced by a new worker that completes the cycle: every client refreshed once, the cycle recorded once', async () => {
     const tokenKey = randomBytes(32);
-    const clients = await addClientsWithNumbers(database.db, sandbox, tokenKey, 30);
+    const clients = await addClientsWithNumbers(database.db, sandbox, createKeyring(tokenKey), 30);
     // Each client takes four Graph calls of 150 ms, so the kill lands while refreshes are in flight.
     sandbox.control.inject({ objectId: '*', latencyMs: 150 });
     const env = {

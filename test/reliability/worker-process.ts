@@ -4,6 +4,7 @@
  * once it polls. Settings come from the environment the test sets.
  */
 import { NativeConnection } from '@temporalio/worker';
+import { createKeyring } from '../../src/crypto';
 import { createDb } from '../../src/db';
 import { createLogger } from '../../src/logger';
 import { createMetaClient } from '../../src/meta/client';
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
     db,
     logger,
     meta,
-    tokenKey: Buffer.from(env('TOKEN_ENCRYPTION_KEY'), 'hex'),
+    tokenKeys: createKeyring(Buffer.from(env('TOKEN_ENCRYPTION_KEY'), 'hex')),
     workflowBundle: { codePath: env('WORKFLOW_BUNDLE') },
   });
   process.once('SIGTERM', () => worker.shutdown());

@@ -24,7 +24,7 @@ export function clientRoutes(context: RouteContext): RouteDef[] {
   const { clients } = context;
 
   function requireTokenKey(): void {
-    if (!context.tokenKey) throw serviceUnavailable('token_encryption_unavailable', 'TOKEN_ENCRYPTION_KEY is not set on the API: tokens cannot be stored');
+    if (!context.tokenKeys) throw serviceUnavailable('token_encryption_unavailable', 'TOKEN_ENCRYPTION_KEY is not set on the API: tokens cannot be stored');
   }
 
   return [

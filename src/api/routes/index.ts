@@ -20,7 +20,7 @@ export type { RouteDef, RouteDeps } from './types';
 export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: CacheReader } {
   const { config, temporal, logger, metrics } = deps;
   const taskQueue = deps.taskQueue ?? TASK_QUEUE;
-  const clients = new ClientStore(deps.db, deps.tokenKey);
+  const clients = new ClientStore(deps.db, deps.tokenKeys);
   const cache = new CacheStore(deps.db);
   const refresh = new RefreshStore(deps.db);
   const refreshDeps = { temporal, clients, cooldownMs: config.refresh.cooldownMs, lookbackDays: config.refresh.lookbackDays, logger, taskQueue };

@@ -2,6 +2,7 @@ import type { Client as TemporalClient } from '@temporalio/client';
 import type { Middleware } from 'koa';
 import type { ZodType } from 'zod';
 import type { Config } from '../../config';
+import type { TokenKeyring } from '../../crypto';
 import type { Db } from '../../db';
 import type { Logger } from '../../logger';
 import type { CacheStore } from '../../stores/cache';
@@ -37,7 +38,8 @@ export interface RouteDeps {
   temporal: TemporalClient;
   logger: Logger;
   metrics: ApiMetrics;
-  tokenKey?: Buffer;
+  /** TOKEN_ENCRYPTION_KEY (and _PREVIOUS); without it no token can be stored. */
+  tokenKeys?: TokenKeyring;
   /** Where refreshes are started (tests use a task queue of their own). */
   taskQueue?: string;
   /** Numbers come from the Graph sandbox: the status page says so. */
