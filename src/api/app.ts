@@ -7,7 +7,7 @@ import type { Db } from '../db';
 import type { Logger } from '../logger';
 import { errorMiddleware } from './errors';
 import { createApiMetrics } from './metrics';
-import { answerUnrouted, corsFor, createAuthorizer, createKeyChecker, createValidator, securityHeaders } from './middleware';
+import { answerUnrouted, createAuthorizer, createKeyChecker, createValidator, responseHeaders } from './middleware';
 import { buildOpenApi } from './openapi';
 import { createRoutes, RouteDef } from './routes';
 
@@ -67,8 +67,7 @@ export function createApp(deps: AppDeps): Koa & { router: Router } {
   }
 
   app.use(errorMiddleware(logger, { onUnrouted: answerUnrouted, onResponse: metrics.observe }));
-  app.use(securityHeaders());
-  app.use(corsFor(config.corsOrigins));
+  app.use(responseHeaders({ corsOrigins: config.corsOrigins }));
   app.use(router.routes());
   app.router = router;
   return app;

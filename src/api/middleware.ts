@@ -10,42 +10,50 @@ export type Access = 'public' | 'read' | 'admin';
 
 const digest = (text: string): Buffer => hash('sha256', text, 'buffer') as unknown as Buffer;
 
+type Role = 'admin' | 'read';
+
 /**
- * Checks bearer keys in constant time: every configured key is compared (as SHA-256 digests of
- * equal length), so timing tells nothing about which key, or how much of one, matched.
+ * Checks keys in constant time: every configured key is compared (as SHA-256 digests of equal
+ * length), so timing tells nothing about which key, or how much of one, matched. A Bearer header
+ * that matched once is remembered as it was sent, so a dashboard's every read costs a map lookup
+ * instead of a parse and a hash; only headers holding a configured key enter (a few per key).
+ * The lookup compares hashes first, which tells an attacker nothing about a key they do not hold.
  */
 export function createKeyChecker(readKeys: string[], adminKeys: string[]) {
   const read = readKeys.map(digest);
   const admin = adminKeys.map(digest);
   const matches = (candidate: Buffer, keys: Buffer[]) => keys.reduce((found, key) => timingSafeEqual(key, candidate) || found, false);
-  // Keys that matched once, so a dashboard's every read does not hash its key again. Only
-  // configured keys can enter (at most one entry per key), so the map stays tiny; a lookup
-  // compares hashes first, which tells an attacker nothing about a key they do not hold.
-  const known = new Map<string, 'admin' | 'read'>();
-  return (presented: string | undefined): 'admin' | 'read' | undefined => {
+  const check = (presented: string | undefined): Role | undefined => {
     if (!presented) return undefined;
-    const seen = known.get(presented);
-    if (seen) return seen;
     const candidate = digest(presented);
     const isAdmin = matches(candidate, admin);
     const isRead = matches(candidate, read);
-    const role = isAdmin ? 'admin' : isRead ? 'read' : undefined;
-    if (role && known.size < read.length + admin.length) known.set(presented, role);
-    return role;
+    return isAdmin ? 'admin' : isRead ? 'read' : undefined;
+  };
+  const knownBearers = new Map<string, Role>();
+  const limit = 4 * (read.length + admin.length);
+  /** The role of the key an `Authorization` header presents; Basic credentials only when `allowBasic`. */
+  return (header: string, allowBasic: boolean): Role | undefined => {
+    const known = knownBearers.get(header);
+    if (known) return known;
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (bearer) {
+      const role = check(bearer[1]);
+      if (role && knownBearers.size < limit) knownBearers.set(header, role);
+      return role;
+    }
+    return allowBasic ? check(basicPassword(header)) : undefined;
   };
 }
 
 export type KeyChecker = ReturnType<typeof createKeyChecker>;
 
 /**
- * The key a request presents: `Authorization: Bearer <key>`, or on HTML pages also Basic auth
- * (the password), which is what a browser's login prompt sends. JSON routes never take Basic:
- * a browser that logged into a page would otherwise carry the key into cross-site requests.
+ * The password of Basic credentials, which is what a browser's login prompt sends for an HTML
+ * page. JSON routes never take Basic: a browser that logged into a page would otherwise carry
+ * the key into cross-site requests.
  */
-function presentedKey(header: string, allowBasic: boolean): string | undefined {
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (bearer) return bearer[1];
-  if (!allowBasic) return undefined;
+function basicPassword(header: string): string | undefined {
   const basic = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
   if (!basic) return undefined;
   const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
@@ -61,7 +69,7 @@ export function createAuthorizer(access: Access, check: KeyChecker, { browserLog
   return (ctx) => {
     if (access === 'public') return;
     const header = ctx.get('authorization');
-    const role = check(presentedKey(header, browserLogin));
+    const role = check(header, browserLogin);
     if (!role) {
       const error = unauthorized(
         !header ? undefined : /^Bearer\s/i.test(header) || browserLogin ? 'the API key is not valid' : 'send the key as `Authorization: Bearer <key>`',
@@ -71,22 +79,6 @@ export function createAuthorizer(access: Access, check: KeyChecker, { browserLog
     }
     if (access === 'admin' && role !== 'admin') throw forbidden();
     ctx.state.role = role;
-  };
-}
-
-/**
- * Headers that keep browsers from sniffing or framing what the API answers. The CSP's
- * frame-ancestors does X-Frame-Options' job; every header is paid for on every read.
- */
-export function securityHeaders(): Middleware {
-  const headers = {
-    'X-Content-Type-Options': 'nosniff',
-    'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
-  };
-  return (ctx, next) => {
-    // Set first, so a route that serves HTML can replace the Content-Security-Policy.
-    ctx.set(headers);
-    return next();
   };
 }
 
@@ -169,14 +161,22 @@ export function createValidator(schemas: Schemas): (ctx: Context) => void | Prom
   };
 }
 
+const SECURITY_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+};
+
 /**
- * CORS for the origins in CORS_ORIGINS only; requests without an Origin header (servers,
- * curl, the same origin) pass straight through.
+ * Headers every answer carries, in one layer: ones that keep browsers from sniffing or framing
+ * what the API answers (the CSP's frame-ancestors does X-Frame-Options' job; set first, so a
+ * route that serves HTML can replace the CSP), and CORS for the origins in CORS_ORIGINS only —
+ * requests without an Origin header (servers, curl, the same origin) pass straight through. A
+ * preflight from an allowed origin is answered here.
  */
-export function corsFor(origins: string[]): Middleware {
-  const allowed = new Set(origins);
-  const allowHeaders = 'Authorization, Content-Type, If-None-Match';
+export function responseHeaders({ corsOrigins }: { corsOrigins: string[] }): Middleware {
+  const allowed = new Set(corsOrigins);
   return (ctx, next) => {
+    ctx.set(SECURITY_HEADERS);
     const origin = ctx.get('Origin');
     if (!origin) return next();
     ctx.vary('Origin');
@@ -185,7 +185,7 @@ export function corsFor(origins: string[]): Middleware {
     if (ctx.method === 'OPTIONS' && ctx.get('Access-Control-Request-Method')) {
       ctx.set({
         'Access-Control-Allow-Methods': 'GET, HEAD, POST, PATCH, DELETE, OPTIONS',
-        'Access-Control-Allow-Headers': allowHeaders,
+        'Access-Control-Allow-Headers': 'Authorization, Content-Type, If-None-Match',
         'Access-Control-Max-Age': '600',
       });
       ctx.status = 204;
