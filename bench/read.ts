@@ -30,6 +30,14 @@ interface Figures {
   p50: number;
   p99: number;
   non2xx: number;
+  /** The server process's CPU time (user + system) per request, in µs: steadier than req/s on a busy machine. */
+  cpuUs: number;
+}
+
+/** User + system CPU time of a process so far, in ms (Linux /proc, 100 ticks a second). */
+function cpuMs(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 async function startServer(args: string[]): Promise<{ child: ChildProcess; port: number }> {
@@ -82,11 +90,13 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function measure(name: string, url: string, headers: Record<string, string>): Promise<Figures> {
+async function measure(name: string, url: string, headers: Record<string, string>, pid: number): Promise<Figures> {
   // Warm up JIT, pools and caches before the measured run.
   await autocannon({ url, connections: CONNECTIONS, duration: 2, headers });
+  const cpuBefore = cpuMs(pid);
   const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, headers });
-  return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx + result.errors };
+  const cpuUs = ((cpuMs(pid) - cpuBefore) * 1000) / Math.max(1, result.requests.total);
+  return { name, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx + result.errors, cpuUs };
 }
 
 async function main(): Promise<void> {
@@ -119,21 +129,24 @@ async function main(): Promise<void> {
     for (const which of ['a', 'd', 'b', 'c', 'a', 'd'] as const) {
       const { child, port } = which === 'd' ? await startApi(postgres.adminUrl) : await startServer([{ a: 'ceiling', b: 'bare', c: 'pg' }[which], ...args]);
       children.push(child);
-      runs[which].push(await measure(names[which], `http://127.0.0.1:${port}${query}`, headers));
+      runs[which].push(await measure(names[which], `http://127.0.0.1:${port}${query}`, headers, child.pid!));
       await stop(child);
     }
+    const mean = (values: number[]) => values.reduce((x, y) => x + y, 0) / values.length;
     const best = (list: Figures[]) => list.reduce((x, y) => (y.rps > x.rps ? y : x));
     const [a, b, c, d] = [best(runs.a), best(runs.b), best(runs.c), best(runs.d)];
-    const row$ = (f: Figures) => `${f.name.padEnd(42)} ${f.rps.toFixed(0).padStart(8)} ${f.p50.toFixed(1).padStart(7)} ${f.p99.toFixed(1).padStart(7)} ${String(f.non2xx).padStart(7)}`;
+    const row$ = (f: Figures) =>
+      `${f.name.padEnd(42)} ${f.rps.toFixed(0).padStart(8)} ${f.p50.toFixed(1).padStart(7)} ${f.p99.toFixed(1).padStart(7)} ${String(f.non2xx).padStart(7)} ${f.cpuUs.toFixed(1).padStart(8)}`;
     const dOverA = runs.d.map((x, i) => x.rps / runs.a[i].rps);
     const report = [
       '',
       `read benchmark: ${CONNECTIONS} connections, ${DURATION_S} s each, loopback, ${os.cpus().length} cores; (a) and (d) run twice, alternately`,
-      `${'server'.padEnd(42)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'non-2xx'.padStart(7)}`,
+      `${'server'.padEnd(42)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'non-2xx'.padStart(7)} ${'CPU µs/req'.padStart(8)}`,
       ...[...runs.a, ...runs.b, ...runs.c, ...runs.d].map(row$),
       '',
       `d/a req/s, each pair: ${dOverA.map((r) => r.toFixed(2)).join(', ')}; best d / best a: ${(d.rps / a.rps).toFixed(2)} (target >= 0.70)`,
       `d p99 / a p99: ${(d.p99 / Math.max(a.p99, 0.001)).toFixed(2)} (target <= 1.50)`,
+      `server CPU per request, d/a: ${(mean(runs.d.map((f) => f.cpuUs)) / mean(runs.a.map((f) => f.cpuUs))).toFixed(2)} (what the req/s ratio is made of when the machine is quiet)`,
       `d/b req/s: ${(d.rps / b.rps).toFixed(2)}`,
       `d/c req/s: ${(d.rps / c.rps).toFixed(2)} (target >= 1.50)`,
       `d non-2xx: ${runs.d.reduce((n, f) => n + f.non2xx, 0)} (target 0)`,

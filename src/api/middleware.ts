@@ -1,6 +1,5 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import coBody from 'co-body';
-import { LRUCache } from 'lru-cache';
 import type { Context, Middleware } from 'koa';
 import { z, ZodType } from 'zod';
 import { badRequest, forbidden, HttpError, methodNotAllowed, notFound, unauthorized } from './errors';
@@ -141,7 +140,7 @@ export function createValidator(schemas: Schemas): (ctx: Context) => void | Prom
   };
   // Parsing a query is a pure function of the query string: dashboards repeat the same URLs,
   // so valid results are kept (frozen) and reused; invalid ones are parsed every time.
-  const parsedQueries = schemas.query && !schemas.params && !schemas.body ? new LRUCache<string, object>({ max: 10_000 }) : undefined;
+  const parsedQueries = schemas.query && !schemas.params && !schemas.body ? new Map<string, object>() : undefined;
   const checkParamsAndQuery = (ctx: Context) => {
     if (parsedQueries) {
       const known = parsedQueries.get(ctx.querystring);
@@ -152,7 +151,11 @@ export function createValidator(schemas: Schemas): (ctx: Context) => void | Prom
     }
     if (schemas.params) check(ctx, 'params', (ctx as Context & { params?: unknown }).params ?? {});
     if (schemas.query) check(ctx, 'query', { ...ctx.query });
-    if (parsedQueries) parsedQueries.set(ctx.querystring, Object.freeze(ctx.state.query as object));
+    if (parsedQueries) {
+      // Emptied when full: valid query strings are as many as clients × days a dashboard reads.
+      if (parsedQueries.size >= 10_000) parsedQueries.clear();
+      parsedQueries.set(ctx.querystring, Object.freeze(ctx.state.query as object));
+    }
   };
   if (!schemas.body) return checkParamsAndQuery;
   return async (ctx) => {

@@ -29,7 +29,6 @@ export function cacheRoutes(context: RouteContext): RouteDef[] {
             ctx.status = 304;
             return;
           }
-          ctx.type = 'application/json';
           ctx.body = hit.body;
           return;
         }

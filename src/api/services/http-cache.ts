@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { Context } from 'koa';
-import { LRUCache } from 'lru-cache';
 import type { DayRead } from '../cache-reader';
 
 /** True when the request's If-None-Match names this ETag (or `*`). */
@@ -38,29 +37,45 @@ export function setCacheHeaders(ctx: Context, reads: DayRead[], ttlMs: number): 
   return { headers, notModified: matchesEtag(ctx, etag) };
 }
 
-/** A serialized answer with its headers. */
+/** A serialized answer with its headers, Content-Type included. */
 export interface FreshAnswer {
   body: Buffer;
   headers: Record<string, string>;
+  expiresAt: number;
 }
 
 /**
  * Fresh single-day answers, serialized, for at most one second: a dashboard's burst of reads
- * costs one lookup. A write or an edit through this process drops the client's entries.
+ * costs one lookup. A write or an edit through this process drops the client's entries. A plain
+ * map with an expiry per entry (emptied when it reaches `max`) is all a one-second cache needs.
  */
 export class FreshAnswers {
-  private readonly answers = new LRUCache<string, FreshAnswer>({ max: 20_000, ttl: 1_000 });
+  private readonly answers = new Map<string, FreshAnswer>();
+
+  constructor(
+    private readonly ttlMs = 1_000,
+    private readonly max = 20_000,
+  ) {}
 
   key(clientId: string, period: string | undefined): string {
     return `${clientId}|${period ?? ''}`;
   }
 
   get(key: string): FreshAnswer | undefined {
-    return this.answers.get(key);
+    const answer = this.answers.get(key);
+    if (!answer) return undefined;
+    if (answer.expiresAt > Date.now()) return answer;
+    this.answers.delete(key);
+    return undefined;
   }
 
   set(key: string, body: unknown, headers: Record<string, string>): void {
-    this.answers.set(key, { body: Buffer.from(JSON.stringify(body)), headers });
+    if (this.answers.size >= this.max) this.answers.clear();
+    this.answers.set(key, {
+      body: Buffer.from(JSON.stringify(body)),
+      headers: { ...headers, 'Content-Type': 'application/json; charset=utf-8' },
+      expiresAt: Date.now() + this.ttlMs,
+    });
   }
 
   invalidate(clientId: string): void {
