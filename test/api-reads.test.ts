@@ -155,6 +155,24 @@ describe('reading the cache', () => {
     ]);
     expect(res.body.refresh.status).toBe('started');
   });
+
+  it.each([1, 10, 92])('gives a %i-day range a new ETag when only today changes, and 304 while nothing did', async (days) => {
+    const { client, today } = await clientWithRow(HOUR);
+    const from = addDays(today, -(days - 1));
+    for (let day = from; day < today; day = addDays(day, 1)) await stack.cache.writeDay(client.id, day, OLD, new Date(Date.now() - 2 * HOUR));
+    const url = `/api/social-media-cache/range?clientId=${client.id}&from=${from}&to=${today}`;
+    const first = await api.request(url);
+    expect(first.status).toBe(200);
+    expect(first.body.data).toHaveLength(days);
+    const etag = first.headers.get('etag')!;
+    expect((await api.request(url, { headers: { 'If-None-Match': etag } })).status).toBe(304);
+
+    await stack.cache.writeDay(client.id, today, { ...OLD, instagramReach: OLD.instagramReach + 1 }, new Date());
+    const changed = await api.request(url, { headers: { 'If-None-Match': etag } });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).not.toBe(etag);
+    expect(changed.body.data.at(-1)).toMatchObject({ period: today, instagramReach: OLD.instagramReach + 1 });
+  });
 });
 
 describe('reading the cache while Temporal is down', () => {
