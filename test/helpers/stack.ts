@@ -40,7 +40,7 @@ export async function createRefreshStack(
     ...options.sandbox,
   });
   const logger = createLogger('silent');
-  const meta = createMetaClient({ graphUrl: sandbox.url, graphVersion: 'v24.0', timeoutMs: options.metaTimeoutMs ?? 5_000, logger });
+  const meta = createMetaClient({ graphUrl: sandbox.url, graphVersion: 'v24.0', timeoutMs: options.metaTimeoutMs ?? 5_000, logger, sandbox: true });
   const tokenKey = randomBytes(32);
   const clients = new ClientStore(database.db, tokenKey);
   const worker = await temporal.startWorker({ db: database.db, meta, tokenKey, logger, activityOptions: options.activityOptions });
