@@ -127,11 +127,13 @@ export function unknownToken(): GraphErrorResponse {
   return answer;
 }
 
-/** Meta's answer when the token lacks the Instagram insights permission: code 10, or 200 as some calls answer. */
+/**
+ * Meta's answer when the token lacks an Instagram permission (instagram_manage_insights):
+ * `(#10) Application does not have permission for this action` (HTTP 400), or on some calls
+ * `(#200) Permissions error` (reported with HTTP 403).
+ */
 export function instagramPermissionMissing(code: 10 | 200): GraphErrorResponse {
-  return code === 10
-    ? graphError(10)
-    : graphError(200, { message: '(#200) Requires instagram_manage_insights permission to manage the object' });
+  return code === 10 ? graphError(10) : graphError(200, { message: '(#200) Permissions error', status: 403 });
 }
 
 /** A password change or a lost Page role: 190/460. */
