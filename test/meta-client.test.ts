@@ -217,7 +217,7 @@ describe('the Meta Graph client against the Graph sandbox', () => {
         // The refused account is asked once, not once per day.
         expect(sandbox.control.calls().byObject).toEqual({ [PAGE]: 1, [IG]: 1 });
         const served = sandbox.control.requests().find((r) => r.objectId === IG);
-        expect(served).toMatchObject({ status: 400, code });
+        expect(served).toMatchObject({ status: code === 10 ? 400 : 403, code });
         // The all-or-nothing read gives the same numbers rather than failing.
         const strict = await client.fetchInsights(input());
         expect(strict.instagramFollowers).toEqual({ value: null, reason: 'instagram_permission_missing' });

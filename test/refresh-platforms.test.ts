@@ -83,7 +83,7 @@ describe('refreshing Facebook and Instagram on their own, through the worker and
       expect(row!.fetchedAt!.getTime()).toBeGreaterThan(previousFetch);
       previousFetch = row!.fetchedAt!.getTime();
       expect(await stack.clients.get(client.id)).toMatchObject({ tokenStatus: 'valid', tokenError: null, instagramStatus: 'permission_missing' });
-      expect(callsTo(igId).at(-1)).toMatchObject({ status: 400, code });
+      expect(callsTo(igId).at(-1)).toMatchObject({ status: code === 10 ? 400 : 403, code });
     }
     // Every cycle called the Page: the client was never skipped.
     expect(callsTo(client.facebookPageId)).toHaveLength(2);
