@@ -3,10 +3,10 @@ import { lastDays } from '../src/dates';
 import { TokenDecryptError, TokenKeyring } from '../src/crypto';
 import type { Db } from '../src/db';
 import type { Logger } from '../src/logger';
-import { MetaError, MetaPermissionError, MetaThrottledError, MetaTokenInvalidError } from '../src/meta/errors';
-import type { FetchInsightsResult, MetaClient, MetricValue } from '../src/meta/types';
+import { MetaError, MetaPermissionError, MetaSandboxUnknownTokenError, MetaThrottledError, MetaTokenInvalidError, MetaTransientError } from '../src/meta/errors';
+import type { FetchPlatformsResult, MetaClient, MetricName, MetricValue, Platform, UnavailableReason } from '../src/meta/types';
 import { CacheData, CacheStore } from '../src/stores/cache';
-import { ClientStore } from '../src/stores/clients';
+import { ClientStore, InstagramStatus } from '../src/stores/clients';
 import { AppThrottleStore, RefreshStore } from '../src/stores/refresh';
 import type { RefreshTotals, RefreshTrigger } from '../workflows/definitions';
 
@@ -36,14 +36,38 @@ export interface MetaFailureDetails {
   appThrottledForMs?: number;
 }
 
+/** The input of `refreshClientInsights`; no token, ever. */
+export interface RefreshInsightsInput {
+  clientId: string;
+  lookbackDays: number;
+  /**
+   * Set by workflows that retry one platform themselves: when one platform was written and
+   * another failed in a way worth retrying, the activity returns `retry` instead of throwing.
+   * Unset (workflows started before the change), any failure throws, as it used to.
+   */
+  perPlatform?: boolean;
+  /** The platforms to fetch; absent: both. */
+  platforms?: Platform[];
+  /** 1 for the first fetch, 2 for the retry of a platform (doubles the backoff without an estimate). */
+  round?: number;
+}
+
 export interface RefreshInsightsResult {
-  outcome: 'refreshed' | 'skipped_token_invalid';
+  /** `failed`: a platform failed for good while the other was written (see `errorCode`). */
+  outcome: 'refreshed' | 'skipped_token_invalid' | 'failed';
   attempt: number;
   daysWritten: number;
   calls: number;
   appPercent?: number;
   /** Set while Meta throttles the whole app: ms until calls may go out again. */
   appThrottledForMs?: number;
+  /** Platforms written by this call. */
+  written?: Platform[];
+  /** Platforms to fetch again after `afterMs` (a throttle or a transient error on them alone). */
+  retry?: { platforms: Platform[]; afterMs: number; errorCode: string; message: string };
+  /** With outcome `failed`: the error of the platform that failed for good. */
+  errorCode?: string;
+  message?: string;
 }
 
 export interface ClientResultInput {
@@ -60,36 +84,57 @@ export interface ClientResultInput {
   temporalRunId?: string | null;
 }
 
-function cacheDataFor(
-  day: { facebookNewFollowers: MetricValue; instagramReach: MetricValue; instagramProfileViews: MetricValue },
-  instagramFollowers: MetricValue,
+const FACEBOOK_METRICS: readonly MetricName[] = ['facebookNewFollowers'];
+const INSTAGRAM_METRICS: readonly MetricName[] = ['instagramFollowers', 'instagramReach', 'instagramProfileViews'];
+
+/**
+ * The day's row after a fetch: the fetched platforms' numbers over the row's, keeping the
+ * last-known-good rule per metric (a fetch that lacks a number the row has keeps the number);
+ * a platform not fetched keeps the row's numbers and reasons as they are, and on a new row
+ * shows `pending` (null, with the reason of its failure) until it is fetched.
+ */
+function mergeDay(
+  previous: CacheData | null | undefined,
+  fetched: Partial<Record<MetricName, MetricValue>>,
+  pending: UnavailableReason,
 ): CacheData {
-  const values = { facebookNewFollowers: day.facebookNewFollowers, instagramFollowers, instagramReach: day.instagramReach, instagramProfileViews: day.instagramProfileViews };
   const data = {} as CacheData;
   const unavailable: NonNullable<CacheData['unavailable']> = {};
-  for (const [name, metric] of Object.entries(values) as [keyof typeof values, MetricValue][]) {
-    data[name] = metric.value;
-    if (metric.value === null) unavailable[name] = metric.reason;
+  for (const name of [...FACEBOOK_METRICS, ...INSTAGRAM_METRICS]) {
+    const metric = fetched[name];
+    const known = previous?.[name];
+    if (metric && metric.value !== null) {
+      data[name] = metric.value;
+    } else if (typeof known === 'number') {
+      data[name] = known;
+    } else if (metric) {
+      data[name] = null;
+      unavailable[name] = metric.reason;
+    } else {
+      data[name] = null;
+      unavailable[name] = (previous && known === null && previous.unavailable?.[name]) || pending;
+    }
   }
   if (Object.keys(unavailable).length) data.unavailable = unavailable;
   return data;
 }
 
-/**
- * A newer fetch that lacks a number the row already has (Meta answered no data, or refused the
- * metric this time) keeps the number: a good value is never replaced by null.
- */
-function keepKnownNumbers(next: CacheData, previous: CacheData | null | undefined): CacheData {
-  if (!previous) return next;
-  const merged: CacheData = { ...next, unavailable: { ...next.unavailable } };
-  for (const name of ['facebookNewFollowers', 'instagramFollowers', 'instagramReach', 'instagramProfileViews'] as const) {
-    if (merged[name] === null && typeof previous[name] === 'number') {
-      merged[name] = previous[name];
-      delete merged.unavailable![name];
-    }
+/** The metrics a fetch gave for one day, by platform fetched. */
+function fetchedMetrics(result: FetchPlatformsResult, day: string, followers: MetricValue | undefined): Partial<Record<MetricName, MetricValue>> {
+  const metrics: Partial<Record<MetricName, MetricValue>> = {};
+  if (result.facebook.status === 'fetched') metrics.facebookNewFollowers = result.facebook.data.days[day] ?? { value: null, reason: 'no_data' };
+  if (result.instagram.status === 'fetched') {
+    const ig = result.instagram.data.days[day];
+    if (followers) metrics.instagramFollowers = followers;
+    metrics.instagramReach = ig.instagramReach;
+    metrics.instagramProfileViews = ig.instagramProfileViews;
   }
-  if (!Object.keys(merged.unavailable!).length) delete merged.unavailable;
-  return merged;
+  return metrics;
+}
+
+/** Retryable on their own: a throttle of one Page or account, a transient failure. */
+function retryablePlatformError(error: Error): error is MetaThrottledError | MetaTransientError {
+  return error instanceof MetaThrottledError || error instanceof MetaTransientError;
 }
 
 /** Builds the activities with their dependencies; the worker registers the returned object. */
@@ -98,22 +143,38 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
   const cache = new CacheStore(db);
   const refresh = new RefreshStore(db);
   const appThrottle = new AppThrottleStore(db);
+  /** The wait after the n-th throttle that came without Meta's estimate. */
+  const throttleBackoff = (n: number) => Math.min(MAX_THROTTLE_BACKOFF_MS, throttleBackoffMs * 2 ** (n - 1));
 
-  /** Writes each day under the last-known-good rule; a past day keeps the followers snapshot taken that day. */
-  async function writeInsights(clientId: string, today: string, result: FetchInsightsResult): Promise<number> {
+  /**
+   * Writes each day's fetched platforms under the last-known-good rule; a past day keeps the
+   * followers snapshot taken that day. A platform that was not fetched keeps its numbers.
+   */
+  async function writeInsights(clientId: string, today: string, result: FetchPlatformsResult, pending: UnavailableReason): Promise<number> {
     const fetchedAt = new Date(result.fetchedAt);
     let written = 0;
     for (const day of result.days) {
-      const existing = await cache.get(clientId, day.day);
-      let followers = result.instagramFollowers;
-      if (day.day !== today) {
-        const snapshot = existing?.data?.instagramFollowers;
-        followers = typeof snapshot === 'number' ? { value: snapshot } : followers.value === null ? followers : { value: null, reason: 'no_snapshot' };
+      const existing = await cache.get(clientId, day);
+      let followers: MetricValue | undefined;
+      if (result.instagram.status === 'fetched') {
+        followers = result.instagram.data.followers;
+        if (day !== today) {
+          const snapshot = existing?.data?.instagramFollowers;
+          followers = typeof snapshot === 'number' ? { value: snapshot } : followers.value === null ? followers : { value: null, reason: 'no_snapshot' };
+        }
       }
-      const data = keepKnownNumbers(cacheDataFor(day, followers), existing?.data);
-      if (await cache.writeDay(clientId, day.day, data, fetchedAt)) written += 1;
+      const data = mergeDay(existing?.data, fetchedMetrics(result, day, followers), pending);
+      if (await cache.writeDay(clientId, day, data, fetchedAt)) written += 1;
     }
     return written;
+  }
+
+  /** Instagram's state for the operator, from what this fetch learnt; undefined: unchanged. */
+  function instagramStatusOf(result: FetchPlatformsResult): InstagramStatus | undefined {
+    const ig = result.instagram;
+    if (ig.status === 'fetched') return ig.data.state;
+    if (ig.status === 'failed') return ig.error instanceof MetaThrottledError ? 'throttled' : ig.error instanceof MetaTransientError ? undefined : 'error';
+    return undefined;
   }
 
   return {
@@ -163,7 +224,7 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
      * carries Meta's estimate as `nextRetryDelay`; token and permission errors mark the client
      * and are not retried. The token is read here and goes nowhere else.
      */
-    async refreshClientInsights(input: { clientId: string; lookbackDays: number }): Promise<RefreshInsightsResult> {
+    async refreshClientInsights(input: RefreshInsightsInput): Promise<RefreshInsightsResult> {
       const context = Context.current();
       const { attempt } = context.info;
       const credentials = await clients.credentials(input.clientId).catch((err: unknown) => {
@@ -187,6 +248,7 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
         return { outcome: 'skipped_token_invalid', attempt, daysWritten: 0, calls: 0 };
       }
       const days = lastDays(credentials.timezone, input.lookbackDays);
+      const round = input.round ?? 1;
 
       // While Meta throttles the whole app, no call goes out: this attempt waits the throttle out.
       const blockedUntil = await appThrottle.throttledUntil();
@@ -201,20 +263,8 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
         });
       }
 
-      let result: FetchInsightsResult;
-      const heartbeat = setInterval(() => context.heartbeat(), heartbeatIntervalMs);
-      try {
-        result = await meta.fetchInsights({
-          accessToken: credentials.accessToken,
-          facebookPageId: credentials.facebookPageId,
-          instagramAccountId: credentials.instagramAccountId,
-          days,
-          timezone: credentials.timezone,
-          // Worker shutdown and cancellation abort the calls in flight.
-          signal: context.cancellationSignal,
-        });
-      } catch (err) {
-        if (!(err instanceof MetaError)) throw err;
+      /** The ApplicationFailure of a Meta error, after recording it on the days' rows (and the token, for 190 or a Page permission). */
+      const fail = async (err: MetaError, attemptsSoFar: number): Promise<never> => {
         await cache.recordFailure(input.clientId, days, { code: err.errorCode, message: err.message });
         const tokenProblem = err instanceof MetaTokenInvalidError || err instanceof MetaPermissionError;
         if (tokenProblem) await clients.markToken(input.clientId, 'invalid', `${err.errorCode}: ${err.message}`, credentials.tokenVersion);
@@ -224,32 +274,87 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
           appThrottledForMs = throttled.retryAfterMs ?? throttleBackoffMs;
           await appThrottle.throttle(new Date(Date.now() + appThrottledForMs), `${throttled.code}: ${throttled.message}`);
         }
-        const nextRetryDelay = throttled
-          ? (throttled.retryAfterMs ?? Math.min(MAX_THROTTLE_BACKOFF_MS, throttleBackoffMs * 2 ** (attempt - 1)))
-          : undefined;
+        const nextRetryDelay = throttled ? (throttled.retryAfterMs ?? throttleBackoff(attemptsSoFar)) : undefined;
         logger.warn({ clientId: input.clientId, attempt, errorType: err.name, code: err.errorCode, nextRetryDelay }, 'Meta refused a refresh');
         const details: MetaFailureDetails = { code: err.errorCode, attempt, appThrottledForMs };
         throw ApplicationFailure.create({
           type: err.name,
           message: err.message,
-          nonRetryable: tokenProblem || err.name === 'MetaBadRequestError',
+          // The sandbox's unknown token is not retried, and says nothing about the token.
+          nonRetryable: tokenProblem || err.name === 'MetaBadRequestError' || err instanceof MetaSandboxUnknownTokenError,
           nextRetryDelay,
           details: [details],
         });
+      };
+
+      let result: FetchPlatformsResult;
+      const heartbeat = setInterval(() => context.heartbeat(), heartbeatIntervalMs);
+      try {
+        result = await meta.fetchPlatforms({
+          accessToken: credentials.accessToken,
+          facebookPageId: credentials.facebookPageId,
+          instagramAccountId: credentials.instagramAccountId,
+          days,
+          timezone: credentials.timezone,
+          platforms: input.platforms,
+          // Worker shutdown and cancellation abort the calls in flight.
+          signal: context.cancellationSignal,
+        });
+      } catch (err) {
+        if (!(err instanceof MetaError)) throw err;
+        return fail(err, attempt);
       } finally {
         clearInterval(heartbeat);
       }
-      const daysWritten = await writeInsights(input.clientId, days[days.length - 1], result);
-      if (credentials.tokenStatus !== 'valid') await clients.markToken(input.clientId, 'valid', null, credentials.tokenVersion);
+
+      const failures = (['facebook', 'instagram'] as const).flatMap((platform) => {
+        const outcome = result[platform];
+        return outcome.status === 'failed' ? [{ platform, error: outcome.error as MetaError }] : [];
+      });
+      const written = (['facebook', 'instagram'] as const).filter((platform) => result[platform].status === 'fetched');
+      const igStatus = instagramStatusOf(result);
+      if (igStatus) await clients.markInstagram(input.clientId, igStatus, credentials.tokenVersion);
+
+      // Nothing fetched: the activity fails as a whole and Temporal retries it (Meta's estimate for a throttle).
+      if (written.length === 0 && failures.length > 0) {
+        const throttles = failures.map((f) => f.error).filter((e): e is MetaThrottledError => e instanceof MetaThrottledError);
+        const worst = throttles.sort((a, b) => (b.retryAfterMs ?? 0) - (a.retryAfterMs ?? 0))[0] ?? failures[0].error;
+        return fail(worst, attempt + round - 1);
+      }
+
+      const pending: UnavailableReason = failures.some((f) => f.error instanceof MetaThrottledError) ? 'throttled' : 'fetch_failed';
+      const daysWritten = written.length ? await writeInsights(input.clientId, days[days.length - 1], result, pending) : 0;
+      if (written.length && credentials.tokenStatus !== 'valid') await clients.markToken(input.clientId, 'valid', null, credentials.tokenVersion);
       const stillBlocked = await appThrottle.throttledUntil();
-      return {
+      const base: RefreshInsightsResult = {
         outcome: 'refreshed',
         attempt,
         daysWritten,
         calls: result.calls,
         appPercent: result.usage.appPercent,
         appThrottledForMs: stillBlocked ? stillBlocked.getTime() - Date.now() : undefined,
+        written,
       };
+      if (failures.length === 0) return base;
+
+      // One platform written, another failed: the failure is recorded beside the fresh numbers.
+      const describeFailure = failures.map((f) => `${f.platform}: ${f.error.message}`).join('; ');
+      const first = failures[0].error;
+      await cache.recordFailure(input.clientId, days, { code: first.errorCode, message: describeFailure });
+      logger.warn({ clientId: input.clientId, written, failed: failures.map((f) => `${f.platform}:${f.error.errorCode}`) }, 'Meta refused one platform; the other was written');
+      // Workflows started before per-platform refreshes retry the activity as a whole.
+      if (!input.perPlatform) return fail(first, attempt);
+
+      const retryable = failures.filter((f) => retryablePlatformError(f.error));
+      if (retryable.length === failures.length) {
+        const afterMs = Math.max(
+          ...retryable.map(({ error }) =>
+            error instanceof MetaThrottledError ? (error.retryAfterMs ?? throttleBackoff(round)) : Math.min(5 * 60_000, 2_000 * 2 ** (round - 1)),
+          ),
+        );
+        return { ...base, retry: { platforms: retryable.map((f) => f.platform), afterMs, errorCode: first.errorCode, message: describeFailure } };
+      }
+      return { ...base, outcome: 'failed', errorCode: first.errorCode, message: describeFailure };
     },
   };
 }

@@ -119,6 +119,7 @@ export async function provideLocalMeta(config: Config, logger: Logger, lifecycle
     graphVersion: config.meta.graphVersion,
     timeoutMs: config.meta.timeoutMs,
     logger,
+    sandbox: true,
   });
   return { meta, sandboxUrl: sandbox.url };
 }

@@ -52,8 +52,12 @@ async function main(): Promise<void> {
         ...(loaded.readApiKeys.length ? [] : [`  Read key:     ${secrets.readApiKey}`]),
         ...(loaded.adminApiKeys.length && loaded.readApiKeys.length ? [] : [`                (made on first start, kept in ${path.join(config.dataDir, 'local-secrets.json')})`]),
         `  Try:          curl -H "Authorization: Bearer <key>" ${apiUrl}/api/clients`,
-        `  Real client:  npm run cli -- clients add --name "Acme" --page-id <page id> [--instagram-id <id>] --token-stdin`,
-        `                (then restart with META_MODE=live so refreshes call Meta instead of the sandbox)`,
+        ...(metaService.sandboxUrl
+          ? [
+              `  Real clients: start with META_MODE=live before adding them (META_MODE=live npm start); the sandbox`,
+              `                does not know real tokens: their refreshes report sandbox_unknown_token and get no numbers`,
+            ]
+          : [`  Add a client: npm run cli -- clients add --name "Acme" --page-id <page id> [--instagram-id <id>] --token-stdin`]),
         'Press Ctrl-C to stop; data is kept in DATA_DIR for the next start.',
         '',
       ].join('\n') + '\n',

@@ -36,6 +36,7 @@ describe('admin routes', () => {
       tokenStatus: 'unknown',
       tokenError: null,
       hasToken: true,
+      instagramStatus: 'unknown',
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });

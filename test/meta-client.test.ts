@@ -5,11 +5,12 @@ import {
   MetaBadRequestError,
   MetaError,
   MetaPermissionError,
+  MetaSandboxUnknownTokenError,
   MetaThrottledError,
   MetaTokenInvalidError,
   MetaTransientError,
 } from '../src/meta/errors';
-import type { FetchInsightsInput, MetaClient } from '../src/meta/types';
+import type { FetchPlatformsInput, MetaClient } from '../src/meta/types';
 import { freePort, waitFor } from '../src/net';
 import { startGraphSandbox, type RunningGraphSandbox } from '../src/meta-sandbox';
 import { instagramFollowersOn, instagramTotalValue, pageDailyFollows } from '../src/meta-sandbox/data';
@@ -30,7 +31,7 @@ describe('the Meta Graph client against the Graph sandbox', () => {
   let client: MetaClient;
   let token: string;
 
-  const input = (overrides: Partial<FetchInsightsInput> = {}): FetchInsightsInput => ({
+  const input = (overrides: Partial<FetchPlatformsInput> = {}): FetchPlatformsInput => ({
     accessToken: token,
     facebookPageId: PAGE,
     instagramAccountId: IG,
@@ -132,14 +133,16 @@ describe('the Meta Graph client against the Graph sandbox', () => {
     ];
 
     it.each(table)('turns %s into the matching error', async (_title, injected, expected) => {
-      sandbox.control.inject({ objectId: IG, edge: 'node', ...injected });
+      // On Page insights a bare 100 is the invalid-metric answer (a number, not an error): it is asked of the Instagram node instead.
+      const target = injected.code === 100 && injected.subcode === undefined ? { objectId: IG, edge: 'node' as const } : { objectId: PAGE, edge: 'insights' as const };
+      sandbox.control.inject({ ...target, ...injected });
       const error = await failure(client.fetchInsights(input()));
       expect(error).toBeInstanceOf(expected);
       expect(error.code).toBe(injected.code);
       expect(error.subcode).toBe(injected.subcode);
       expect(error.httpStatus).toBe(injected.httpStatus ?? (injected.code === 1 || injected.code === 2 ? 500 : 400));
       if (injected.code !== undefined) expect(error.fbtraceId).toMatch(/^A/);
-      expect(error.message).toContain(`GET /v24.0/${IG}`);
+      expect(error.message).toContain(`GET /v24.0/${target.objectId}`);
     });
 
     it('treats an HTTP 400 with code 80001 as throttled, not as a bad request, though Meta marks it transient', async () => {
@@ -191,6 +194,100 @@ describe('the Meta Graph client against the Graph sandbox', () => {
       const error = await failure(client.fetchInsights(input()));
       expect(error).toBeInstanceOf(MetaPermissionError);
       expect(error.code).toBe(10);
+    });
+  });
+
+  describe('each platform on its own', () => {
+    const reasons = (reason: string) => ({ instagramReach: { value: null, reason }, instagramProfileViews: { value: null, reason } });
+
+    it.each([10, 200] as const)(
+      'gives Facebook numbers and Instagram numbers unavailable with instagram_permission_missing when Instagram answers code %i',
+      async (code) => {
+        sandbox.control.setInstagramMode({ igId: IG, mode: 'permission_missing', code });
+        const result = await client.fetchPlatforms(input());
+        expect(result.facebook).toEqual({ status: 'fetched', data: { days: Object.fromEntries(DAYS.map((day) => [day, { value: pageDailyFollows(PAGE, day) }])) } });
+        expect(result.instagram).toEqual({
+          status: 'fetched',
+          data: {
+            state: 'permission_missing',
+            followers: { value: null, reason: 'instagram_permission_missing' },
+            days: Object.fromEntries(DAYS.map((day) => [day, reasons('instagram_permission_missing')])),
+          },
+        });
+        // The refused account is asked once, not once per day.
+        expect(sandbox.control.calls().byObject).toEqual({ [PAGE]: 1, [IG]: 1 });
+        const served = sandbox.control.requests().find((r) => r.objectId === IG);
+        expect(served).toMatchObject({ status: code === 10 ? 400 : 403, code });
+        // The all-or-nothing read gives the same numbers rather than failing.
+        const strict = await client.fetchInsights(input());
+        expect(strict.instagramFollowers).toEqual({ value: null, reason: 'instagram_permission_missing' });
+        expect(strict.days[0].facebookNewFollowers.value).toEqual(expect.any(Number));
+      },
+    );
+
+    it('keeps the followers count when only Instagram insights are refused for permission', async () => {
+      sandbox.control.inject({ objectId: IG, edge: 'insights', code: 10 });
+      const result = await client.fetchPlatforms(input());
+      expect(result.instagram).toMatchObject({ status: 'fetched', data: { state: 'permission_missing', followers: { value: expect.any(Number) } } });
+      expect(result.instagram.status === 'fetched' && result.instagram.data.days[DAYS[1]]).toEqual(reasons('instagram_permission_missing'));
+    });
+
+    it('reports an Instagram account Meta answers 100/33 for as instagram_not_linked', async () => {
+      sandbox.control.setInstagramMode({ igId: IG, mode: 'not_linked' });
+      const result = await client.fetchPlatforms(input());
+      expect(result.facebook.status).toBe('fetched');
+      expect(result.instagram).toMatchObject({ status: 'fetched', data: { state: 'not_linked', followers: { value: null, reason: 'instagram_not_linked' } } });
+      expect(sandbox.control.requests().find((r) => r.objectId === IG)).toMatchObject({ status: 400, code: 100 });
+    });
+
+    it("keeps Facebook's numbers when only Instagram is throttled, with Meta's estimate for Instagram", async () => {
+      sandbox.control.setInstagramMode({ igId: IG, mode: 'throttled', estimatedTimeToRegainAccess: 4 });
+      const result = await client.fetchPlatforms(input());
+      expect(result.facebook.status).toBe('fetched');
+      expect(result.instagram.status).toBe('failed');
+      const error = (result.instagram as { error: MetaThrottledError }).error;
+      expect(error).toBeInstanceOf(MetaThrottledError);
+      expect(error).toMatchObject({ code: 80002, retryAfterMs: 4 * 60_000 });
+      // Throttled: Instagram is not called again in this fetch.
+      expect(sandbox.control.calls().byObject).toEqual({ [PAGE]: 1, [IG]: 1 });
+    });
+
+    it('still fetches Instagram when the Page is throttled, and fetches only the platforms asked for', async () => {
+      sandbox.control.inject({ objectId: PAGE, code: 80001, times: 1 });
+      const result = await client.fetchPlatforms(input());
+      expect(result.facebook).toMatchObject({ status: 'failed', error: { code: 80001 } });
+      expect(result.instagram).toMatchObject({ status: 'fetched', data: { state: 'ok' } });
+
+      sandbox.control.reset('calls');
+      const again = await client.fetchPlatforms(input({ platforms: ['facebook'] }));
+      expect(again.facebook.status).toBe('fetched');
+      expect(again.instagram.status).toBe('not_requested');
+      expect(sandbox.control.calls().byObject).toEqual({ [PAGE]: 1 });
+    });
+
+    it('ends the whole fetch on a Page-level permission error, an invalid token or an app throttle', async () => {
+      sandbox.control.inject({ objectId: PAGE, code: 200, times: 1 });
+      expect(await failure(client.fetchPlatforms(input()))).toBeInstanceOf(MetaPermissionError);
+      sandbox.control.inject({ objectId: PAGE, code: 4, times: 1 });
+      expect(await failure(client.fetchPlatforms(input()))).toMatchObject({ code: 4 });
+      sandbox.control.setToken({ token, status: 'invalidated' });
+      expect(await failure(client.fetchPlatforms(input()))).toBeInstanceOf(MetaTokenInvalidError);
+      expect(sandbox.control.calls().byObject).toEqual({ [PAGE]: 3 });
+    });
+  });
+
+  describe('the sandbox and tokens it does not know', () => {
+    it('reads the sandbox marker as sandbox_unknown_token only in a client built for the sandbox', async () => {
+      const demo = createMetaClient({ graphUrl: sandbox.url, graphVersion: 'v24.0', timeoutMs: 5_000, logger: createLogger('silent'), sandbox: true });
+      const unknown = await failure(demo.fetchPlatforms(input({ accessToken: 'EAAG-a-real-token' })));
+      expect(unknown).toBeInstanceOf(MetaSandboxUnknownTokenError);
+      expect(unknown.errorCode).toBe('sandbox_unknown_token');
+      expect(unknown.message).not.toContain('EAAG-a-real-token');
+      // A token the sandbox knows as expired is Meta's 190, in the sandbox too.
+      sandbox.control.setToken({ token, status: 'expired' });
+      expect(await failure(demo.fetchPlatforms(input()))).toBeInstanceOf(MetaTokenInvalidError);
+      // A live client never reads the marker: to it, the body is Meta's 190.
+      expect(await failure(client.fetchPlatforms(input({ accessToken: 'EAAG-a-real-token' })))).toBeInstanceOf(MetaTokenInvalidError);
     });
   });
 
@@ -303,7 +400,8 @@ describe('the Meta Graph client against the Graph sandbox', () => {
       expect(error.message).toContain('timed out after 300 ms');
       expect(elapsed).toBeGreaterThanOrEqual(290);
       expect(elapsed).toBeLessThan(3_000);
-      expect(sandbox.control.calls().total).toBe(1);
+      // The Page was asked once; Instagram, a platform of its own, was still fetched.
+      expect(sandbox.control.calls().byObject[PAGE]).toBe(1);
     });
 
     it('answers within the timeout when Meta is merely slow', async () => {

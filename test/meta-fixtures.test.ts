@@ -149,6 +149,43 @@ describe("Meta's JSON read by the client", () => {
   });
 });
 
+describe("Meta's Instagram refusals read by the client, each platform on its own", () => {
+  /** Meta answers the Page; the Instagram account answers `error` (its status, and BUC headers when given). */
+  const refusingInstagram = (error: Reply) =>
+    clientAnswering((url) => (decodeURIComponent(url.pathname).endsWith('/{page-id}/insights') ? { body: fixture('page-insights.json') } : error));
+  const unavailable = (reason: string) => ({ value: null, reason });
+
+  it.each([
+    ['error-instagram-permission.json', 400, 'permission_missing', 'instagram_permission_missing'],
+    ['error-instagram-permission-200.json', 403, 'permission_missing', 'instagram_permission_missing'],
+    ['error-instagram-not-linked.json', 400, 'not_linked', 'instagram_not_linked'],
+  ])('reads %s as Instagram numbers unavailable, with the Facebook numbers kept', async (file, status, state, reason) => {
+    const { client, requests } = refusingInstagram({ status, body: fixture(file) });
+    const result = await client.fetchPlatforms(input);
+    expect(result.facebook).toEqual({ status: 'fetched', data: { days: { '2026-01-01': { value: 3 } } } });
+    expect(result.instagram).toEqual({
+      status: 'fetched',
+      data: { state, followers: unavailable(reason), days: { '2026-01-01': { instagramReach: unavailable(reason), instagramProfileViews: unavailable(reason) } } },
+    });
+    expect(requests).toHaveLength(2);
+  });
+
+  it("reads Meta's Instagram throttling body as a throttle of Instagram alone, with the header's estimate", async () => {
+    const headers = {
+      'X-Business-Use-Case-Usage': JSON.stringify({
+        '{ig-user-id}': [{ type: 'instagram', call_count: 100, total_cputime: 12, total_time: 14, estimated_time_to_regain_access: 5 }],
+      }),
+    };
+    const { client } = refusingInstagram({ status: 400, body: fixture('error-instagram-throttled.json'), headers });
+    const result = await client.fetchPlatforms(input);
+    expect(result.facebook.status).toBe('fetched');
+    expect(result.instagram.status).toBe('failed');
+    const error = (result.instagram as { error: unknown }).error;
+    expect(error).toBeInstanceOf(MetaThrottledError);
+    expect(error).toMatchObject({ code: 80002, retryAfterMs: 5 * 60_000 });
+  });
+});
+
 describe("the sandbox's JSON compared with Meta's", () => {
   let sandbox: RunningGraphSandbox;
   const pageId = '104000000000777';
@@ -199,5 +236,32 @@ describe("the sandbox's JSON compared with Meta's", () => {
     expect((throttled.body as { error: { message: string } }).error.message).toContain(
       'There have been too many calls to this Page account. Wait a bit and try again.',
     );
+  });
+
+  it('answers an Instagram permission, an unlinked account and an Instagram throttle with the error bodies of the fixtures', async () => {
+    const cases = [
+      [{ mode: 'permission_missing', code: 10 }, 400, 'error-instagram-permission.json'],
+      [{ mode: 'permission_missing', code: 200 }, 403, 'error-instagram-permission-200.json'],
+      [{ mode: 'not_linked' }, 400, 'error-instagram-not-linked.json'],
+      [{ mode: 'throttled', estimatedTimeToRegainAccess: 5 }, 400, 'error-instagram-throttled.json'],
+    ] as const;
+    for (const [mode, status, file] of cases) {
+      sandbox.control.setInstagramMode({ igId, ...mode });
+      const answer = await get(`${igId}?fields=followers_count`);
+      expect(answer.response.status).toBe(status);
+      expect(shape(answer.body)).toEqual(shape(json(file)));
+      const expected = (json(file) as { error: { message: string; type: string; code: number } }).error;
+      expect(answer.body).toMatchObject({ error: { type: expected.type, code: expected.code } });
+      if (mode.mode !== 'not_linked') expect((answer.body as { error: { message: string } }).error.message).toContain(expected.message);
+      if (mode.mode === 'not_linked') expect((answer.body as { error: { message: string } }).error.message).toContain(`Object with ID '${igId}' does not exist`);
+      if (mode.mode === 'throttled') {
+        const buc = JSON.parse(answer.response.headers.get('x-business-use-case-usage') ?? 'null') as Record<string, [{ type: string; estimated_time_to_regain_access: number }]>;
+        expect(buc[igId][0]).toMatchObject({ type: 'instagram', estimated_time_to_regain_access: 5 });
+      }
+      // The Page still answers (another Page: the test above spent this one's quota).
+      expect((await get(`104000000000778/insights?metric=page_daily_follows_unique&period=day&since=2026-01-01&until=2026-01-02`)).response.status).toBe(200);
+    }
+    sandbox.control.setInstagramMode({ igId, mode: 'ok' });
+    expect((await get(`${igId}?fields=followers_count`)).response.status).toBe(200);
   });
 });

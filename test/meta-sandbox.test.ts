@@ -174,6 +174,55 @@ describe('the Graph API sandbox', () => {
     });
   });
 
+  describe('Instagram refused while the Page answers', () => {
+    it('keeps the demo accounts whose Instagram permission is missing or whose Instagram is not linked', async () => {
+      const refused = DEMO_ACCOUNTS.find((a) => a.scenario === 'instagram_permission_missing')!;
+      expect((await graph(`${refused.pageId}?fields=name`, refused.token)).status).toBe(200);
+      const permission = await graph(`${refused.igId}?fields=followers_count`, refused.token);
+      expect(permission.status).toBe(400);
+      expect((permission.body as GraphError).error).toMatchObject({ code: 10, type: 'OAuthException', message: '(#10) Application does not have permission for this action' });
+
+      const unlinked = DEMO_ACCOUNTS.find((a) => a.scenario === 'instagram_not_linked')!;
+      expect((await graph(`${unlinked.pageId}/insights?metric=page_daily_follows_unique&period=day`, unlinked.token)).status).toBe(200);
+      const missing = await graph(`${unlinked.igId}/insights?metric=reach&period=day&metric_type=total_value`, unlinked.token);
+      expect((missing.body as GraphError).error).toMatchObject({ code: 100, error_subcode: 33, type: 'GraphMethodException' });
+      expect((missing.body as GraphError).error.message).toContain(`Object with ID '${unlinked.igId}' does not exist, cannot be loaded due to missing permissions`);
+    });
+
+    it('throttles one Instagram account alone over HTTP, with the estimate in its usage header, for N calls', async () => {
+      expect(await control('POST', '/instagram', { igId: IG, mode: 'throttled', estimatedTimeToRegainAccess: 3, times: 2 })).toMatchObject({
+        status: 200,
+        body: { igId: IG, mode: 'throttled', remaining: 2 },
+      });
+      for (let i = 0; i < 2; i += 1) {
+        const throttled = await igInsights();
+        expect((throttled.body as GraphError).error.code).toBe(80002);
+        expect(buc(throttled.headers)[IG][0]).toMatchObject({ type: 'instagram', estimated_time_to_regain_access: 3 });
+        expect((await pageInsights()).status).toBe(200);
+      }
+      expect((await igInsights()).status).toBe(200);
+
+      await control('POST', '/instagram', { igId: IG, mode: 'permission_missing', code: 200 });
+      const permission = await graph(`${IG}?fields=followers_count`);
+      expect(permission.status).toBe(403);
+      expect((permission.body as GraphError).error).toMatchObject({ code: 200, message: '(#200) Permissions error' });
+      const { instagramModes } = (await control('GET', '/')).body as { instagramModes: { igId: string }[] };
+      expect(instagramModes.find((m) => m.igId === IG)).toEqual({ igId: IG, mode: 'permission_missing', code: 200 });
+      await control('POST', '/instagram', { igId: IG, mode: 'ok' });
+      expect((await graph(`${IG}?fields=followers_count`)).status).toBe(200);
+      expect((await control('POST', '/instagram', { igId: IG, mode: 'sleepy' })).status).toBe(400);
+    });
+
+    it('marks its 190 for a token it never issued, and only that one', async () => {
+      const unknown = await graph(`${PAGE}?fields=name`, 'never-issued');
+      expect(unknown.body).toMatchObject({ error: { code: 190, type: 'OAuthException', x_sandbox_unknown_token: true } });
+      sandbox.control.setToken({ token: 'expired-one', status: 'expired' });
+      const expired = await graph(`${PAGE}?fields=name`, 'expired-one');
+      expect((expired.body as GraphError).error.code).toBe(190);
+      expect(expired.body).not.toMatchObject({ error: { x_sandbox_unknown_token: expect.anything() } });
+    });
+  });
+
   describe('quotas and usage headers', () => {
     it('grows the usage headers with each call', async () => {
       sandbox.control.setQuota({ objectId: PAGE, calls: 10 });

@@ -88,11 +88,13 @@ describe('refreshing one client', () => {
     expect(await requestRefresh(deps, randomUUID())).toEqual({ status: 'not_found' });
   });
 
-  it('retries a throttled client after Meta’s estimate and keeps its earlier numbers until then', async () => {
+  it('retries a client throttled on both platforms after Meta’s estimate and keeps its earlier numbers until then', async () => {
     const client = await addClient();
     const today = dayIn(client.timezone);
     await stack.cache.writeDay(client.id, today, GOOD, new Date(Date.now() - 4 * 3_600_000));
+    // Both platforms throttled: nothing can be written, so the activity itself is retried.
     stack.sandbox.control.inject({ objectId: client.facebookPageId, code: 80001, httpStatus: 400, estimatedTimeToRegainAccess: 1, times: 1 });
+    stack.sandbox.control.inject({ objectId: client.instagramAccountId!, code: 80002, httpStatus: 400, estimatedTimeToRegainAccess: 1, times: 1 });
 
     expect((await requestRefresh(deps, client.id)).status).toBe('started');
     const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));

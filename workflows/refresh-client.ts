@@ -1,5 +1,5 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, setHandler, TimeoutFailure, workflowInfo } from '@temporalio/workflow';
-import type { Activities, MetaFailureDetails } from '../activities';
+import { ActivityFailure, ApplicationFailure, patched, proxyActivities, setHandler, sleep, TimeoutFailure, workflowInfo } from '@temporalio/workflow';
+import type { Activities, MetaFailureDetails, RefreshInsightsResult } from '../activities';
 import { RefreshClientInput, RefreshClientResult, refreshRequestedSignal } from './definitions';
 
 /** Meta's answers decide retries: see design.md §4 and activities' ApplicationFailure types. */
@@ -25,6 +25,15 @@ const { recordClientResults } = proxyActivities<Activities>({
 });
 
 /**
+ * Refreshes written before this change fetched both platforms in one activity and let any
+ * failure retry both; with it, a platform that failed alone is retried alone after a timer.
+ */
+export const PER_PLATFORM_PATCH = 'refresh-client-per-platform';
+
+/** A platform retry Meta asks to wait longer for is left to the next cycle. */
+const MAX_PLATFORM_RETRY_WAIT_MS = 60 * 60_000;
+
+/**
  * Refreshes one client's recent days. Its workflow id is per client, so scheduled and
  * on-demand refreshes of one client never run at once; on-demand requests that arrive while it
  * runs are folded into it.
@@ -36,12 +45,35 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
   });
   const startedAt = Date.now();
   let result: RefreshClientResult;
+  // Attempts spent before a platform retry, so a failed retry still counts them.
+  let attemptsBefore = 0;
   try {
-    const fetched = await refreshClientInsights({ clientId: input.clientId, lookbackDays: input.lookbackDays });
+    let fetched: RefreshInsightsResult;
+    let attempts: number;
+    if (patched(PER_PLATFORM_PATCH)) {
+      // Facebook and Instagram are written as they come; only a platform that failed alone is
+      // fetched again, after Meta's estimate, so the other platform's quota is not spent again.
+      const args = { clientId: input.clientId, lookbackDays: input.lookbackDays, perPlatform: true };
+      fetched = await refreshClientInsights(args);
+      attempts = fetched.attempt;
+      if (fetched.retry && fetched.retry.afterMs <= MAX_PLATFORM_RETRY_WAIT_MS) {
+        attemptsBefore = attempts;
+        await sleep(fetched.retry.afterMs);
+        fetched = await refreshClientInsights({ ...args, platforms: fetched.retry.platforms, round: 2 });
+        attempts += fetched.attempt;
+      } else if (fetched.retry) {
+        fetched = { ...fetched, outcome: 'failed', errorCode: fetched.retry.errorCode, message: fetched.retry.message };
+      }
+    } else {
+      fetched = await refreshClientInsights({ clientId: input.clientId, lookbackDays: input.lookbackDays });
+      attempts = fetched.attempt;
+    }
     result = {
       clientId: input.clientId,
       outcome: fetched.outcome,
-      attempts: fetched.attempt,
+      errorCode: fetched.errorCode,
+      message: fetched.message,
+      attempts,
       durationMs: Date.now() - startedAt,
       appPercent: fetched.appPercent,
       appThrottledForMs: fetched.appThrottledForMs,
@@ -59,7 +91,7 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
       errorCode: details?.code ?? (failure instanceof TimeoutFailure ? 'timeout' : errorType),
       errorType,
       message: failure?.message ?? err.message,
-      attempts: details?.attempt ?? 1,
+      attempts: attemptsBefore + (details?.attempt ?? 1),
       durationMs: Date.now() - startedAt,
       appThrottledForMs: details?.appThrottledForMs,
       coalescedRequests,

@@ -23,7 +23,15 @@ export const writeQuery = z.strictObject({ forceRefresh: flag.optional() });
 
 const metricValue = z.number().int({ message: 'must be a whole number' }).min(0).max(1e12).nullable();
 
-const unavailableReason = z.enum(['metric_unsupported', 'instagram_not_linked', 'no_data', 'no_snapshot']);
+const unavailableReason = z.enum([
+  'metric_unsupported',
+  'instagram_not_linked',
+  'instagram_permission_missing',
+  'throttled',
+  'fetch_failed',
+  'no_data',
+  'no_snapshot',
+]);
 
 export const cacheData = z.strictObject({
   facebookNewFollowers: metricValue,

@@ -8,7 +8,14 @@
 export type MetricName = 'facebookNewFollowers' | 'instagramFollowers' | 'instagramReach' | 'instagramProfileViews';
 
 /** Why a number is `null`; a missing number is never 0. */
-export type UnavailableReason = 'metric_unsupported' | 'instagram_not_linked' | 'no_data' | 'no_snapshot';
+export type UnavailableReason =
+  | 'metric_unsupported'
+  | 'instagram_not_linked'
+  | 'instagram_permission_missing'
+  | 'throttled'
+  | 'fetch_failed'
+  | 'no_data'
+  | 'no_snapshot';
 
 /** `cache`: younger than CACHE_TTL; `stale-cache`: older, a refresh was asked for; `empty`: nothing yet. */
 export type CacheSource = 'cache' | 'stale-cache' | 'empty';
@@ -120,6 +127,14 @@ export interface ForceRefreshResponse {
 
 export type TokenStatus = 'unknown' | 'valid' | 'invalid';
 
+/**
+ * What Meta said about the client's Instagram on the last refresh: `permission_missing` (grant
+ * instagram_manage_insights and re-enter the token), `not_linked` (link the Instagram business
+ * account to the Page, or fix the id), `throttled` (Meta asked to wait; retried), `error`
+ * (another Instagram error, see the refresh results), `unknown` (not fetched yet).
+ */
+export type InstagramStatus = 'unknown' | 'ok' | 'permission_missing' | 'not_linked' | 'throttled' | 'error';
+
 /** A client as the API shows it: never its token. */
 export interface ApiClient {
   id: string;
@@ -131,6 +146,8 @@ export interface ApiClient {
   /** Meta's error when the token was found invalid, e.g. `190: Error validating access token`. */
   tokenError: string | null;
   hasToken: boolean;
+  /** Instagram's state apart from the token: a Page token stays valid when only Instagram is refused. */
+  instagramStatus: InstagramStatus;
   createdAt: string;
   updatedAt: string;
 }

@@ -9,7 +9,14 @@ export interface DemoAccount {
   /** The client's IANA timezone, for seeding demo clients. */
   timezone: string;
   /** What the account shows off in a demo. */
-  scenario: 'healthy' | 'no_instagram' | 'profile_views_unsupported' | 'token_expired' | 'instagram_quota_small';
+  scenario:
+    | 'healthy'
+    | 'no_instagram'
+    | 'profile_views_unsupported'
+    | 'token_expired'
+    | 'instagram_quota_small'
+    | 'instagram_permission_missing'
+    | 'instagram_not_linked';
 }
 
 /**
@@ -65,6 +72,22 @@ export const DEMO_ACCOUNTS: readonly DemoAccount[] = [
     token: 'sandbox-page-token-busy-bistro',
     timezone: 'Australia/Sydney',
     scenario: 'instagram_quota_small',
+  },
+  {
+    name: 'Cedar Books',
+    pageId: '104857600000707',
+    igId: '17841400000000707',
+    token: 'sandbox-page-token-cedar-books',
+    timezone: 'Europe/Warsaw',
+    scenario: 'instagram_permission_missing',
+  },
+  {
+    name: 'Marina Yoga',
+    pageId: '104857600000808',
+    igId: '17841400000000808',
+    token: 'sandbox-page-token-marina-yoga',
+    timezone: 'Europe/Madrid',
+    scenario: 'instagram_not_linked',
   },
 ];
 

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { z } from 'zod';
-import { SandboxState, injectionSchema, quotaSchema, tokenSchema } from './state';
+import { SandboxState, injectionSchema, instagramModeSchema, quotaSchema, tokenSchema } from './state';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -92,6 +92,9 @@ export function controlRoutes(state: SandboxState): Router {
   });
   router.post('/quota', async (ctx) => {
     ctx.body = state.setQuota(await body(ctx, quotaSchema));
+  });
+  router.post('/instagram', async (ctx) => {
+    ctx.body = state.setInstagramMode(await body(ctx, instagramModeSchema));
   });
   router.post('/settings', async (ctx) => {
     ctx.body = state.configure(await body(ctx, settingsSchema));

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { SANDBOX_UNKNOWN_TOKEN_FIELD } from '../meta/classify';
 
 /** A Graph API error as Meta sends it: an HTTP status and `{"error":{…}}`. */
 export interface GraphErrorResponse {
@@ -11,6 +12,8 @@ export interface GraphErrorResponse {
       error_subcode?: number;
       is_transient: boolean;
       fbtrace_id: string;
+      /** Only in the sandbox's 190 for a token it was never given; Meta sends no such field. */
+      [SANDBOX_UNKNOWN_TOKEN_FIELD]?: true;
     };
   };
 }
@@ -111,6 +114,26 @@ function pacificStamp(ms: number): string {
   });
   for (const part of format.formatToParts(new Date(ms))) parts[part.type] = part.value;
   return `${parts.weekday}, ${parts.day}-${parts.month}-${parts.year} ${parts.hour}:${parts.minute}:${parts.second} ${parts.timeZoneName}`;
+}
+
+/**
+ * Meta's 190 for a token that cannot be parsed, plus a marker only the sandbox sends: a client
+ * running against the sandbox learns that the token is a real one the sandbox cannot know
+ * (added while `npm start` runs in demo mode), and does not judge it.
+ */
+export function unknownToken(): GraphErrorResponse {
+  const answer = graphError(190);
+  answer.body.error[SANDBOX_UNKNOWN_TOKEN_FIELD] = true;
+  return answer;
+}
+
+/**
+ * Meta's answer when the token lacks an Instagram permission (instagram_manage_insights):
+ * `(#10) Application does not have permission for this action` (HTTP 400), or on some calls
+ * `(#200) Permissions error` (reported with HTTP 403).
+ */
+export function instagramPermissionMissing(code: 10 | 200): GraphErrorResponse {
+  return code === 10 ? graphError(10) : graphError(200, { message: '(#200) Permissions error', status: 403 });
 }
 
 /** A password change or a lost Page role: 190/460. */

@@ -10,8 +10,8 @@ import {
   pageDailyFollows,
   shiftDay,
 } from './data';
-import { GraphErrorResponse, graphError, invalidMetric, tokenExpired, tokenInvalidated, unsupportedGet } from './graph-errors';
-import type { Injection, Quota, SandboxState, ServedCall } from './state';
+import { GraphErrorResponse, graphError, instagramPermissionMissing, invalidMetric, tokenExpired, tokenInvalidated, unknownToken, unsupportedGet } from './graph-errors';
+import type { Quota, SandboxState, ServedCall } from './state';
 
 /** The oldest Graph API version the sandbox still answers, as Meta retires versions after two years. */
 const OLDEST_VERSION = 21;
@@ -137,7 +137,7 @@ async function serve(
 
   if (!token) return plain(graphError(104));
   const entry = state.token(token);
-  if (!entry) return plain(graphError(190));
+  if (!entry) return plain(unknownToken());
   if (entry.status === 'expired') return plain(tokenExpired(state.now()));
   if (entry.status === 'invalidated') return plain(tokenInvalidated());
   if (entry.status === 'no_permission') return plain(graphError(10));
@@ -157,7 +157,9 @@ async function serve(
   const appOver = spend(state.app, now);
   const quota = route === 'debug' ? undefined : state.objectQuota(objectId);
   const objectOver = quota ? spend(quota, now) : false;
-  const headers = state.usageHeaders ? usageHeaders(state.app, quota, objectId, kind, now, injection, appOver) : {};
+  const igMode = kind === 'instagram' && route !== 'debug' && injection?.code === undefined ? state.takeInstagramMode(objectId) : undefined;
+  const estimate = injection?.estimatedTimeToRegainAccess ?? (igMode?.mode === 'throttled' ? (igMode.estimatedTimeToRegainAccess ?? 1) : undefined);
+  const headers = state.usageHeaders ? usageHeaders(state.app, quota, objectId, kind, now, estimate, appOver) : {};
   const withHeaders = (answer: Answer) => ({ answer, headers });
 
   if (injection?.code !== undefined) {
@@ -171,6 +173,9 @@ async function serve(
       }),
     );
   }
+  if (igMode?.mode === 'permission_missing') return withHeaders(instagramPermissionMissing(igMode.code ?? 10));
+  if (igMode?.mode === 'not_linked') return withHeaders(unsupportedGet(objectId));
+  if (igMode?.mode === 'throttled') return withHeaders(graphError(80002));
   if (injection?.httpStatus !== undefined) {
     return withHeaders({ status: injection.httpStatus, text: `<!DOCTYPE html><html><body><h1>${injection.httpStatus}</h1><p>Sorry, something went wrong.</p></body></html>` });
   }
@@ -211,7 +216,8 @@ function usageHeaders(
   objectId: string,
   kind: Kind,
   now: number,
-  injection: Injection | undefined,
+  /** Minutes to put in the estimate whatever the quota says (an injection's or an Instagram mode's). */
+  estimateOverride: number | undefined,
   appOver: boolean,
 ): Record<string, string> {
   const appPercent = percent(app);
@@ -222,7 +228,7 @@ function usageHeaders(
     const p = percent(quota);
     let estimate = quota.used > quota.calls ? minutesLeft(quota, now) : 0;
     if (appOver) estimate = Math.max(estimate, minutesLeft(app, now));
-    if (injection?.estimatedTimeToRegainAccess !== undefined) estimate = injection.estimatedTimeToRegainAccess;
+    if (estimateOverride !== undefined) estimate = estimateOverride;
     headers['X-Business-Use-Case-Usage'] = JSON.stringify({
       [objectId]: [
         {

@@ -6,6 +6,7 @@ export type {
   GraphSandboxOptions,
   Injection,
   InjectionInput,
+  InstagramModeInput,
   QuotaInput,
   ServedCall,
   TokenInput,

@@ -29,8 +29,8 @@ export const injectionSchema = z
     isTransient: z.boolean().optional(),
     /** With `code`: the status of the error body. Alone (5xx): a bare error page with no Graph body. */
     httpStatus: z.number().int().min(400).max(599).optional(),
-    /** Minutes put in the object's `X-Business-Use-Case-Usage` entry. */
-    estimatedTimeToRegainAccess: z.number().int().min(0).optional(),
+    /** Minutes put in the object's `X-Business-Use-Case-Usage` entry (Meta sends whole minutes; fractions let tests wait seconds). */
+    estimatedTimeToRegainAccess: z.number().min(0).optional(),
     /** Wait this long before answering. */
     latencyMs: z.number().int().min(0).max(600_000).optional(),
     /** Never answer (until the caller gives up or the sandbox closes). */
@@ -53,6 +53,24 @@ export const injectionSchema = z
   });
 export type InjectionInput = z.input<typeof injectionSchema>;
 export type Injection = z.output<typeof injectionSchema> & { id: string; remaining?: number };
+
+/**
+ * How an Instagram account answers, whatever the call: as Meta does when the token lacks the
+ * Instagram insights permission (code 10, or 200), when the account is not linked to the Page
+ * (100/33), or when its own quota is spent (80002 with an estimate), while the Page answers.
+ */
+export const instagramModeSchema = z.object({
+  igId: z.string().min(1),
+  mode: z.enum(['ok', 'permission_missing', 'not_linked', 'throttled']),
+  /** permission_missing: Meta's code, 10 (default) or 200. */
+  code: z.union([z.literal(10), z.literal(200)]).optional(),
+  /** throttled: minutes in `estimated_time_to_regain_access` (default 1; fractions let tests wait seconds). */
+  estimatedTimeToRegainAccess: z.number().min(0).optional(),
+  /** How many calls answer so; absent: every call until the mode is set back to `ok`. */
+  times: z.number().int().positive().optional(),
+});
+export type InstagramModeInput = z.input<typeof instagramModeSchema>;
+export type InstagramMode = z.output<typeof instagramModeSchema> & { remaining?: number };
 
 export const quotaSchema = z.object({
   /** The object whose business-use-case quota to set; absent: the app-level quota. */
@@ -121,6 +139,8 @@ export interface GraphSandboxControl {
   /** Removes the injections of one object, or all. Returns how many were removed. */
   clearInjections(objectId?: string): number;
   setQuota(input: QuotaInput): Quota;
+  /** Makes an Instagram account answer permission missing, not linked or throttled (or `ok` again). */
+  setInstagramMode(input: InstagramModeInput): InstagramMode;
   configure(settings: Partial<SandboxSettings>): SandboxSettings;
   calls(): CallCounts;
   requests(): ServedCall[];
@@ -133,6 +153,7 @@ export interface GraphSandboxControl {
     tokens: TokenEntry[];
     injections: Injection[];
     quotas: { app: Quota; objects: Record<string, Quota> };
+    instagramModes: InstagramMode[];
   };
 }
 
@@ -149,6 +170,7 @@ export class SandboxState implements GraphSandboxControl {
   private tokens = new Map<string, TokenEntry>();
   private injections: Injection[] = [];
   private objectQuotas = new Map<string, Quota>();
+  private instagramModes = new Map<string, InstagramMode>();
   private appQuota!: Quota;
   private served: ServedCall[] = [];
   private settings!: SandboxSettings;
@@ -217,6 +239,28 @@ export class SandboxState implements GraphSandboxControl {
     return injection;
   }
 
+  setInstagramMode(input: InstagramModeInput): InstagramMode {
+    const parsed = instagramModeSchema.parse(input);
+    if (parsed.mode === 'ok') {
+      this.instagramModes.delete(parsed.igId);
+      return parsed;
+    }
+    const mode: InstagramMode = { ...parsed };
+    if (parsed.times !== undefined) mode.remaining = parsed.times;
+    this.instagramModes.set(parsed.igId, mode);
+    return { ...mode };
+  }
+
+  /** The mode an Instagram account answers this call with, counted as used. */
+  takeInstagramMode(igId: string): InstagramMode | undefined {
+    const mode = this.instagramModes.get(igId);
+    if (mode?.remaining !== undefined) {
+      mode.remaining -= 1;
+      if (mode.remaining <= 0) this.instagramModes.delete(igId);
+    }
+    return mode;
+  }
+
   /** Metrics an object's demo scenario refuses for good, whatever the injections. */
   refusedMetrics(objectId: string): string[] {
     const account = this.accounts.find((a) => a.igId === objectId);
@@ -282,6 +326,7 @@ export class SandboxState implements GraphSandboxControl {
     this.settings = { usageHeaders: this.usageHeadersDefault };
     this.injections = [];
     this.objectQuotas = new Map();
+    this.instagramModes = new Map();
     this.appQuota = { ...this.appQuotaDefault, used: 0, windowStart: this.now() };
     this.tokens = new Map();
     for (const account of this.accounts) {
@@ -291,6 +336,8 @@ export class SandboxState implements GraphSandboxControl {
       if (account.scenario === 'instagram_quota_small' && account.igId) {
         this.setQuota({ objectId: account.igId, calls: SMALL_INSTAGRAM_QUOTA });
       }
+      if (account.scenario === 'instagram_permission_missing' && account.igId) this.setInstagramMode({ igId: account.igId, mode: 'permission_missing' });
+      if (account.scenario === 'instagram_not_linked' && account.igId) this.setInstagramMode({ igId: account.igId, mode: 'not_linked' });
     }
   }
 
@@ -300,6 +347,7 @@ export class SandboxState implements GraphSandboxControl {
       tokens: [...this.tokens.values()].map((t) => ({ ...t })),
       injections: this.injections.map((i) => ({ ...i })),
       quotas: { app: { ...this.appQuota }, objects: Object.fromEntries([...this.objectQuotas].map(([id, q]) => [id, { ...q }])) },
+      instagramModes: [...this.instagramModes.values()].map((m) => ({ ...m })),
     };
   }
 

@@ -87,6 +87,27 @@ export function classifyMetaError({ httpStatus, body, usage, call, redact = (tex
   return new MetaBadRequestError(message, details);
 }
 
+/**
+ * A field only the Graph sandbox puts in the `error` of its 190 for a token it was never
+ * given. A client reads it only when built for the sandbox, so real Meta cannot trigger it.
+ */
+export const SANDBOX_UNKNOWN_TOKEN_FIELD = 'x_sandbox_unknown_token';
+
+/** Whether a body is the sandbox's 190 for a token it does not know. */
+export function isSandboxUnknownTokenBody(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null || !('error' in body)) return false;
+  const error = (body as { error: unknown }).error;
+  return typeof error === 'object' && error !== null && (error as Record<string, unknown>)[SANDBOX_UNKNOWN_TOKEN_FIELD] === true && (error as { code?: unknown }).code === 190;
+}
+
+/** Code 100 with subcode 33 on an Instagram call: the account does not exist for this token, i.e. it is not linked to the Page. */
+export function isUnsupportedGetError(err: unknown): err is MetaBadRequestError {
+  return err instanceof MetaBadRequestError && err.code === 100 && err.subcode === 33;
+}
+
+/** Throttles of the whole app or the token's user: no platform may be called meanwhile. */
+export const WHOLE_TOKEN_THROTTLE_CODES: ReadonlySet<number> = new Set([4, 17, 341]);
+
 /** Code 100 without a subcode on an insights call: Meta's "(#100) … must be a valid insights metric". */
 export function isInvalidMetricError(err: unknown): err is MetaBadRequestError {
   return err instanceof MetaBadRequestError && err.code === 100 && err.subcode === undefined;

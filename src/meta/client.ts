@@ -1,9 +1,30 @@
 import { z } from 'zod';
 import type { Logger } from '../logger';
-import { classifyMetaError, isInvalidMetricError, redactToken } from './classify';
-import { MetaBadRequestError, MetaTransientError } from './errors';
+import { classifyMetaError, isInvalidMetricError, isSandboxUnknownTokenBody, isUnsupportedGetError, redactToken, WHOLE_TOKEN_THROTTLE_CODES } from './classify';
+import {
+  MetaBadRequestError,
+  MetaError,
+  MetaPermissionError,
+  MetaSandboxUnknownTokenError,
+  MetaThrottledError,
+  MetaTokenInvalidError,
+  MetaTransientError,
+} from './errors';
 import { addDays, dayBoundsUnix, dayOfEndTime, daysBetween, isCalendarDay, isTimeZone } from '../dates';
-import type { DayInsights, FetchInsightsInput, FetchInsightsResult, MetaClient, MetaUsage, MetricValue } from './types';
+import {
+  PLATFORMS,
+  type DayInsights,
+  type FetchInsightsInput,
+  type FetchInsightsResult,
+  type FetchPlatformsInput,
+  type FetchPlatformsResult,
+  type InstagramNumbers,
+  type InstagramState,
+  type MetaClient,
+  type MetaUsage,
+  type MetricValue,
+  type Platform,
+} from './types';
 import { emptyUsage, mergeUsage, parseUsageHeaders } from './usage';
 
 export const DEFAULT_GRAPH_URL = 'https://graph.facebook.com';
@@ -18,6 +39,12 @@ export interface MetaClientOptions {
   logger: Logger;
   /** Defaults to the global fetch; tests may pass their own. */
   fetch?: typeof fetch;
+  /**
+   * Set only when `graphUrl` is the Graph sandbox (META_MODE=sandbox, `npm start`'s demo): the
+   * sandbox's "unknown token" marker is read as MetaSandboxUnknownTokenError instead of a 190.
+   * Off, the marker means nothing, so real Meta can never trigger it.
+   */
+  sandbox?: boolean;
 }
 
 /** Facebook new followers per day; the removed `page_fan_adds_unique` answered the same question. */
@@ -55,49 +82,130 @@ function toMetric(value: unknown): MetricValue {
 
 /**
  * The Meta Graph API client: for one client and a list of days, one Page insights call per
- * 90-day window, `followers_count` once, and one Instagram insights call per day.
+ * 90-day window, `followers_count` once, and one Instagram insights call per day. Facebook and
+ * Instagram are fetched on their own: one platform's error never discards the other's numbers.
  */
 export function createMetaClient(options: MetaClientOptions): MetaClient {
   const base = `${(options.graphUrl ?? DEFAULT_GRAPH_URL).replace(/\/+$/, '')}/${options.graphVersion}`;
-  return {
-    async fetchInsights(input: FetchInsightsInput): Promise<FetchInsightsResult> {
-      const days = checkInput(input);
-      const graph = new GraphCalls(base, options, input.accessToken, input.signal);
-      const log = options.logger.child({ facebookPageId: input.facebookPageId, instagramAccountId: input.instagramAccountId });
 
-      const facebook = await fetchPageFollows(graph, input.facebookPageId, days, log);
+  async function fetchPlatforms(input: FetchPlatformsInput): Promise<FetchPlatformsResult> {
+    const days = checkInput(input);
+    const wanted = new Set<Platform>(input.platforms ?? PLATFORMS);
+    const graph = new GraphCalls(base, options, input.accessToken, input.signal);
+    const log = options.logger.child({ facebookPageId: input.facebookPageId, instagramAccountId: input.instagramAccountId });
 
-      let instagramFollowers: MetricValue = unavailable('instagram_not_linked');
-      const instagram = new Map<string, Record<InstagramMetric, MetricValue>>();
-      if (input.instagramAccountId !== null) {
-        const igId = input.instagramAccountId;
-        const user = parse(instagramUserSchema, await graph.get(encodeURIComponent(igId), { fields: 'followers_count' }), `GET /${igId}`);
-        instagramFollowers = toMetric(user.followers_count);
-        const unsupported = new Set<InstagramMetric>();
-        for (const day of days) {
-          instagram.set(day, await fetchInstagramDay(graph, igId, dayBoundsUnix(day, input.timezone), unsupported, log));
-        }
+    let facebook: FetchPlatformsResult['facebook'] = { status: 'not_requested' };
+    if (wanted.has('facebook')) {
+      try {
+        facebook = { status: 'fetched', data: { days: Object.fromEntries(await fetchPageFollows(graph, input.facebookPageId, days, log)) } };
+      } catch (err) {
+        // A Page-level permission error is the token's, not the platform's.
+        if (endsWholeFetch(err) || err instanceof MetaPermissionError) throw err;
+        facebook = { status: 'failed', error: err as MetaError };
+        log.debug({ code: (err as MetaError).errorCode }, 'Facebook failed; Instagram is still fetched');
       }
+    }
 
-      const notLinked = unavailable('instagram_not_linked');
-      const result: FetchInsightsResult = {
-        fetchedAt: new Date().toISOString(),
-        instagramFollowers,
+    let instagram: FetchPlatformsResult['instagram'] = { status: 'not_requested' };
+    if (wanted.has('instagram')) {
+      try {
+        instagram = { status: 'fetched', data: await fetchInstagram(graph, input.instagramAccountId, days, input.timezone, log) };
+      } catch (err) {
+        if (endsWholeFetch(err)) throw err;
+        instagram = { status: 'failed', error: err as MetaError };
+      }
+    }
+
+    const result: FetchPlatformsResult = { fetchedAt: new Date().toISOString(), days, facebook, instagram, usage: graph.usage, calls: graph.calls };
+    log.debug({ calls: result.calls, usage: result.usage, days: days.length, facebook: facebook.status, instagram: instagram.status }, 'fetched Meta insights');
+    return result;
+  }
+
+  return {
+    fetchPlatforms,
+    async fetchInsights(input: FetchInsightsInput): Promise<FetchInsightsResult> {
+      const fetched = await fetchPlatforms({ ...input, platforms: PLATFORMS });
+      if (fetched.facebook.status !== 'fetched') throw fetched.facebook.status === 'failed' ? fetched.facebook.error : new Error('Facebook was not fetched');
+      if (fetched.instagram.status !== 'fetched') throw fetched.instagram.status === 'failed' ? fetched.instagram.error : new Error('Instagram was not fetched');
+      const fb = fetched.facebook.data;
+      const ig = fetched.instagram.data;
+      return {
+        fetchedAt: fetched.fetchedAt,
+        instagramFollowers: ig.followers,
         days: input.days.map(
           (day): DayInsights => ({
             day,
-            facebookNewFollowers: facebook.get(day) ?? unavailable('no_data'),
-            instagramReach: instagram.get(day)?.reach ?? notLinked,
-            instagramProfileViews: instagram.get(day)?.profile_views ?? notLinked,
+            facebookNewFollowers: fb.days[day] ?? unavailable('no_data'),
+            instagramReach: ig.days[day].instagramReach,
+            instagramProfileViews: ig.days[day].instagramProfileViews,
           }),
         ),
-        usage: graph.usage,
-        calls: graph.calls,
+        usage: fetched.usage,
+        calls: fetched.calls,
       };
-      log.debug({ calls: result.calls, usage: result.usage, days: days.length }, 'fetched Meta insights');
-      return result;
     },
   };
+}
+
+/** Errors no platform can work around: the token, the app or the caller are the problem. */
+function endsWholeFetch(err: unknown): boolean {
+  if (!(err instanceof MetaError)) return true;
+  if (err instanceof MetaTokenInvalidError || err instanceof MetaSandboxUnknownTokenError) return true;
+  return err instanceof MetaThrottledError && err.code !== undefined && WHOLE_TOKEN_THROTTLE_CODES.has(err.code);
+}
+
+/**
+ * Followers, then reach and profile views per day. Meta's permission (10, 200–299) and
+ * unlinked (100/33) answers become numbers with reasons and the account's state, per metric:
+ * followers read before insights were refused keep their value.
+ */
+async function fetchInstagram(
+  graph: GraphCalls,
+  igId: string | null,
+  days: string[],
+  timezone: string,
+  log: Logger,
+): Promise<InstagramNumbers> {
+  const all = (reason: 'instagram_not_linked' | 'instagram_permission_missing') => ({
+    instagramReach: unavailable(reason),
+    instagramProfileViews: unavailable(reason),
+  });
+  const missing = (err: unknown): InstagramState | undefined =>
+    err instanceof MetaPermissionError ? 'permission_missing' : isUnsupportedGetError(err) ? 'not_linked' : undefined;
+  const reasonOf = (state: InstagramState) => (state === 'not_linked' ? 'instagram_not_linked' : 'instagram_permission_missing');
+
+  if (igId === null) {
+    return { state: 'not_linked', followers: unavailable('instagram_not_linked'), days: Object.fromEntries(days.map((day) => [day, all('instagram_not_linked')])) };
+  }
+  let followers: MetricValue;
+  try {
+    const user = parse(instagramUserSchema, await graph.get(encodeURIComponent(igId), { fields: 'followers_count' }), `GET /${igId}`);
+    followers = toMetric(user.followers_count);
+  } catch (err) {
+    const state = missing(err);
+    if (!state) throw err;
+    log.warn({ code: (err as MetaError).errorCode, state }, 'Meta refused the Instagram account; its numbers are unavailable');
+    return { state, followers: unavailable(reasonOf(state)), days: Object.fromEntries(days.map((day) => [day, all(reasonOf(state))])) };
+  }
+  const result: InstagramNumbers = { state: 'ok', followers, days: {} };
+  const unsupported = new Set<InstagramMetric>();
+  for (const day of days) {
+    if (result.state !== 'ok') {
+      result.days[day] = all(reasonOf(result.state));
+      continue;
+    }
+    try {
+      const values = await fetchInstagramDay(graph, igId, dayBoundsUnix(day, timezone), unsupported, log);
+      result.days[day] = { instagramReach: values.reach, instagramProfileViews: values.profile_views };
+    } catch (err) {
+      const state = missing(err);
+      if (!state) throw err;
+      log.warn({ code: (err as MetaError).errorCode, state }, 'Meta refused Instagram insights; they are unavailable');
+      result.state = state;
+      result.days[day] = all(reasonOf(state));
+    }
+  }
+  return result;
 }
 
 /** The distinct days, sorted; throws a bad request for input no call could answer. */
@@ -269,6 +377,13 @@ class GraphCalls {
     if (ok) {
       log.debug({ url: loggedUrl, status, ms, usage }, 'Meta call');
       return body;
+    }
+    if (this.options.sandbox && isSandboxUnknownTokenBody(body)) {
+      log.debug({ url: loggedUrl, status, ms }, 'the Graph sandbox does not know the token');
+      throw new MetaSandboxUnknownTokenError(`the Graph sandbox does not know this token (${call}); start with META_MODE=live to call Meta`, {
+        code: 190,
+        httpStatus: status,
+      });
     }
     const error = classifyMetaError({ httpStatus: status, body, usage, call, redact: (message) => this.redact(message) });
     log.debug(

@@ -60,6 +60,17 @@ export class MetaPermissionError extends MetaError {}
 /** Code 100 and other bad requests: no retry for that request. */
 export class MetaBadRequestError extends MetaError {}
 
+/**
+ * The Graph sandbox does not know the token (a real client's, added while `npm start` runs in
+ * demo mode). Raised only by a client built for the sandbox: the token is not judged, no
+ * numbers are written, and nothing is retried.
+ */
+export class MetaSandboxUnknownTokenError extends MetaError {
+  override get errorCode(): string {
+    return 'sandbox_unknown_token';
+  }
+}
+
 /** The error class names, as Temporal's ApplicationFailure types. */
 export const META_ERROR_TYPES = {
   throttled: 'MetaThrottledError',
@@ -67,4 +78,5 @@ export const META_ERROR_TYPES = {
   tokenInvalid: 'MetaTokenInvalidError',
   permission: 'MetaPermissionError',
   badRequest: 'MetaBadRequestError',
+  sandboxUnknownToken: 'MetaSandboxUnknownTokenError',
 } as const;

@@ -20,6 +20,8 @@ export function metaClientFromConfig(config: Config, logger: Logger): MetaClient
     graphVersion: config.meta.graphVersion,
     timeoutMs: config.meta.timeoutMs,
     logger,
+    // Only a client told it talks to the sandbox reads the sandbox's unknown-token marker.
+    sandbox: mode === 'sandbox',
   });
 }
 

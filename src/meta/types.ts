@@ -16,7 +16,10 @@ export const METRIC_NAMES: readonly MetricName[] = [
 /** Why a number is `null`; a missing number is never 0. */
 export type UnavailableReason =
   | 'metric_unsupported' // Meta answered (#100) invalid metric for it
-  | 'instagram_not_linked' // the client has no Instagram account
+  | 'instagram_not_linked' // the client has no Instagram account, or Meta answers that the Page has none linked (100/33)
+  | 'instagram_permission_missing' // the token lacks an Instagram permission (10, 200–299 on an Instagram call)
+  | 'throttled' // Meta throttled that platform before this day was ever fetched; it is retried
+  | 'fetch_failed' // that platform failed before this day was ever fetched
   | 'no_data' // Meta answered an empty data set for that day
   | 'no_snapshot'; // a point-in-time number (followers) never captured on that day
 
@@ -68,6 +71,62 @@ export interface FetchInsightsResult {
   calls: number;
 }
 
+/** The two platforms a client's numbers come from; each is fetched and written on its own. */
+export type Platform = 'facebook' | 'instagram';
+export const PLATFORMS: readonly Platform[] = ['facebook', 'instagram'];
+
+/** What Meta said about a client's Instagram account on the last fetch that reached it. */
+export type InstagramState = 'ok' | 'permission_missing' | 'not_linked';
+
+export interface FetchPlatformsInput extends FetchInsightsInput {
+  /** The platforms to fetch; absent: both. */
+  platforms?: readonly Platform[];
+}
+
+/** One platform's part of a fetch: its numbers, the error that stopped it, or not asked for. */
+export type PlatformOutcome<T> = { status: 'fetched'; data: T } | { status: 'failed'; error: MetaErrorLike } | { status: 'not_requested' };
+
+/** The fields of a Meta error a caller decides on (the error object itself, see errors.ts). */
+export interface MetaErrorLike extends Error {
+  readonly code?: number;
+  readonly subcode?: number;
+  readonly errorCode: string;
+}
+
+export interface FacebookNumbers {
+  /** Facebook new followers per requested day. */
+  days: Record<string, MetricValue>;
+}
+
+export interface InstagramNumbers {
+  state: InstagramState;
+  followers: MetricValue;
+  /** Reach and profile views per requested day. */
+  days: Record<string, { instagramReach: MetricValue; instagramProfileViews: MetricValue }>;
+}
+
+export interface FetchPlatformsResult {
+  /** When Meta answered (ISO 8601). */
+  fetchedAt: string;
+  /** The requested days, distinct and sorted. */
+  days: string[];
+  facebook: PlatformOutcome<FacebookNumbers>;
+  instagram: PlatformOutcome<InstagramNumbers>;
+  usage: MetaUsage;
+  calls: number;
+}
+
 export interface MetaClient {
+  /**
+   * Both platforms, all or nothing: the first platform error is thrown. Instagram permission
+   * and unlinked answers are numbers with reasons, not errors.
+   */
   fetchInsights(input: FetchInsightsInput): Promise<FetchInsightsResult>;
+  /**
+   * Each platform on its own: a platform's error is returned in its outcome and never
+   * discards the other platform's numbers. Thrown are only errors that concern the whole
+   * token or app: an invalid token (190), a Page-level permission error, an app- or
+   * user-level throttle (4, 17, 341), the sandbox's unknown token, bad input, an abort.
+   */
+  fetchPlatforms(input: FetchPlatformsInput): Promise<FetchPlatformsResult>;
 }

@@ -4,6 +4,9 @@ import type { Db } from '../db';
 
 export type TokenStatus = 'unknown' | 'valid' | 'invalid';
 
+/** Instagram's state apart from the token (see the `instagram_status` migration). */
+export type InstagramStatus = 'unknown' | 'ok' | 'permission_missing' | 'not_linked' | 'throttled' | 'error';
+
 /** A client as the service shows it: never its token, only whether it has one. */
 export interface Client {
   id: string;
@@ -14,6 +17,7 @@ export interface Client {
   tokenStatus: TokenStatus;
   tokenError: string | null;
   hasToken: boolean;
+  instagramStatus: InstagramStatus;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -50,6 +54,7 @@ interface ClientRow {
   meta_access_token_encrypted: string | null;
   token_status: TokenStatus;
   token_error: string | null;
+  instagram_status: InstagramStatus;
   timezone: string;
   created_at: Date;
   updated_at: Date;
@@ -66,6 +71,7 @@ function toClient(row: ClientRow): Client {
     tokenStatus: row.token_status,
     tokenError: row.token_error,
     hasToken: row.meta_access_token_encrypted !== null,
+    instagramStatus: row.instagram_status,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -121,12 +127,17 @@ export class ClientStore {
     const changes: Partial<ClientRow> = {};
     if (patch.name !== undefined) changes.name = patch.name;
     if (patch.facebookPageId !== undefined) changes.facebook_page_id = patch.facebookPageId;
-    if (patch.instagramAccountId !== undefined) changes.instagram_account_id = patch.instagramAccountId;
+    if (patch.instagramAccountId !== undefined) {
+      changes.instagram_account_id = patch.instagramAccountId;
+      changes.instagram_status = 'unknown';
+    }
     if (patch.timezone !== undefined) changes.timezone = patch.timezone;
     if (patch.accessToken !== undefined) {
       changes.meta_access_token_encrypted = patch.accessToken ? this.encrypt(id, patch.accessToken) : null;
       changes.token_status = 'unknown';
       changes.token_error = null;
+      // A new token may carry the Instagram permission the old one lacked.
+      changes.instagram_status = 'unknown';
     }
     const [row] = await this.db<ClientRow>('clients')
       .where({ id })
@@ -215,6 +226,17 @@ export class ClientStore {
         if (tokenVersion !== undefined) void q.where({ meta_access_token_encrypted: tokenVersion });
       })
       .update({ token_status: status, token_error: error, updated_at: this.db.fn.now() });
+  }
+
+  /** Sets what Meta said about the client's Instagram; like `markToken`, only for the token that was used. */
+  async markInstagram(id: string, status: InstagramStatus, tokenVersion?: string): Promise<void> {
+    await this.db('clients')
+      .where({ id })
+      .whereNot({ instagram_status: status })
+      .modify((q) => {
+        if (tokenVersion !== undefined) void q.where({ meta_access_token_encrypted: tokenVersion });
+      })
+      .update({ instagram_status: status, updated_at: this.db.fn.now() });
   }
 
   /**

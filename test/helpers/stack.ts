@@ -44,7 +44,7 @@ export async function createRefreshStack(
     ...options.sandbox,
   });
   const logger = options.logger ?? createLogger('silent');
-  const meta = createMetaClient({ graphUrl: sandbox.url, graphVersion: 'v24.0', timeoutMs: options.metaTimeoutMs ?? 5_000, logger });
+  const meta = createMetaClient({ graphUrl: sandbox.url, graphVersion: 'v24.0', timeoutMs: options.metaTimeoutMs ?? 5_000, logger, sandbox: true });
   const startWorker = (tokenKeys: TokenKeyring) => temporal.startWorker({ db: database.db, meta, tokenKeys, logger, activityOptions: options.activityOptions });
   const tokenKeys = createKeyring(randomBytes(32));
   let worker = await startWorker(tokenKeys);

@@ -14,6 +14,7 @@ export function publicClient(client: Client) {
     tokenStatus: client.tokenStatus,
     tokenError: client.tokenError,
     hasToken: client.hasToken,
+    instagramStatus: client.instagramStatus,
     createdAt: client.createdAt.toISOString(),
     updatedAt: client.updatedAt.toISOString(),
   };

@@ -32,14 +32,28 @@ function tokenText(client: ApiClient): string {
   return client.tokenStatus === 'invalid' && client.tokenError ? `invalid (${clip(client.tokenError, 50)})` : client.tokenStatus;
 }
 
+/** What the operator should do about Instagram, beside its state. */
+const INSTAGRAM_ACTION: Partial<Record<ApiClient['instagramStatus'], string>> = {
+  permission_missing: 'permission_missing (grant instagram_manage_insights, then replace the token)',
+  not_linked: 'not_linked (link the Instagram business account to the Page, or fix --instagram-id)',
+  throttled: 'throttled (Meta asked to wait; retried after its estimate)',
+  error: 'error (see the refresh results)',
+};
+
+function instagramText(client: ApiClient): string {
+  if (!client.instagramAccountId) return 'none';
+  return INSTAGRAM_ACTION[client.instagramStatus] ?? client.instagramStatus;
+}
+
 function describe(client: ApiClient): string[] {
   return [
     `id:            ${client.id}`,
     `name:          ${client.name}`,
     `facebook page: ${client.facebookPageId}`,
-    `instagram:     ${client.instagramAccountId ?? '(none)'}`,
+    `instagram id:  ${client.instagramAccountId ?? '(none)'}`,
     `timezone:      ${client.timezone}`,
     `token:         ${tokenText(client)}`,
+    `instagram:     ${instagramText(client)}`,
   ];
 }
 
@@ -58,8 +72,8 @@ const list: CommandSpec = {
     ctx.out.result(data, () =>
       data.length
         ? table(
-            ['ID', 'NAME', 'PAGE', 'INSTAGRAM', 'TIMEZONE', 'TOKEN'],
-            data.map((c) => [c.id, c.name, c.facebookPageId, c.instagramAccountId ?? '-', c.timezone, tokenText(c)]),
+            ['ID', 'NAME', 'PAGE', 'INSTAGRAM', 'TIMEZONE', 'TOKEN', 'IG STATUS'],
+            data.map((c) => [c.id, c.name, c.facebookPageId, c.instagramAccountId ?? '-', c.timezone, tokenText(c), c.instagramAccountId ? c.instagramStatus : '-']),
           )
         : `No clients yet; add one with \`${PROGRAM} clients add --help\`.`,
     );
