@@ -91,31 +91,37 @@ const INSTAGRAM_METRICS: readonly MetricName[] = ['instagramFollowers', 'instagr
  * The day's row after a fetch: the fetched platforms' numbers over the row's, keeping the
  * last-known-good rule per metric (a fetch that lacks a number the row has keeps the number);
  * a platform not fetched keeps the row's numbers and reasons as they are, and on a new row
- * shows `pending` (null, with the reason of its failure) until it is fetched.
+ * shows `pending` (null, with the reason of its failure) until it is fetched. A number kept from
+ * an earlier fetch keeps that fetch's time in `keptFrom`, so it is never shown as newer than it is.
  */
 function mergeDay(
-  previous: CacheData | null | undefined,
+  previous: { data: CacheData | null; fetchedAt: Date | null } | undefined,
   fetched: Partial<Record<MetricName, MetricValue>>,
   pending: UnavailableReason,
 ): CacheData {
   const data = {} as CacheData;
   const unavailable: NonNullable<CacheData['unavailable']> = {};
+  const keptFrom: NonNullable<CacheData['keptFrom']> = {};
+  const before = previous?.data;
   for (const name of [...FACEBOOK_METRICS, ...INSTAGRAM_METRICS]) {
     const metric = fetched[name];
-    const known = previous?.[name];
+    const known = before?.[name];
     if (metric && metric.value !== null) {
       data[name] = metric.value;
     } else if (typeof known === 'number') {
       data[name] = known;
+      const since = before?.keptFrom?.[name] ?? previous?.fetchedAt?.toISOString();
+      if (since) keptFrom[name] = since;
     } else if (metric) {
       data[name] = null;
       unavailable[name] = metric.reason;
     } else {
       data[name] = null;
-      unavailable[name] = (previous && known === null && previous.unavailable?.[name]) || pending;
+      unavailable[name] = (before && known === null && before.unavailable?.[name]) || pending;
     }
   }
   if (Object.keys(unavailable).length) data.unavailable = unavailable;
+  if (Object.keys(keptFrom).length) data.keptFrom = keptFrom;
   return data;
 }
 
@@ -163,7 +169,7 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
           followers = typeof snapshot === 'number' ? { value: snapshot } : followers.value === null ? followers : { value: null, reason: 'no_snapshot' };
         }
       }
-      const data = mergeDay(existing?.data, fetchedMetrics(result, day, followers), pending);
+      const data = mergeDay(existing, fetchedMetrics(result, day, followers), pending);
       if (await cache.writeDay(clientId, day, data, fetchedAt)) written += 1;
     }
     return written;

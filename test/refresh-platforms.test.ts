@@ -3,6 +3,7 @@ import { dayIn } from '../src/dates';
 import { waitFor } from '../src/net';
 import { requestRefresh, RefreshRequestDeps } from '../src/temporal/request-refresh';
 import { clientRefreshWorkflowId, RefreshAllInput, RefreshClientResult, RefreshTotals } from '../workflows/definitions';
+import { startApi } from './helpers/api';
 import { createRefreshStack, RefreshStack } from './helpers/stack';
 import { historyText } from './helpers/temporal';
 
@@ -114,6 +115,8 @@ describe('refreshing Facebook and Instagram on their own, through the worker and
       instagramFollowers: expect.any(Number),
       instagramReach: expect.any(Number),
       instagramProfileViews: expect.any(Number),
+      // Facebook's number is the first round's: the second round fetched Instagram alone.
+      keptFrom: { facebookNewFollowers: during!.fetchedAt!.toISOString() },
     });
     expect(after?.lastErrorCode).toBeNull();
 
@@ -167,11 +170,26 @@ describe('refreshing Facebook and Instagram on their own, through the worker and
     expect(await refreshNow(client.id)).toMatchObject({ outcome: 'refreshed' });
     const before = (await stack.cache.get(client.id, today))!.data!;
     expect(before.instagramReach).toEqual(expect.any(Number));
+    const firstFetch = (await stack.cache.get(client.id, today))!.fetchedAt!.toISOString();
     stack.sandbox.control.setInstagramMode({ igId: client.instagramAccountId!, mode: 'permission_missing' });
     expect(await refreshNow(client.id)).toMatchObject({ outcome: 'refreshed' });
-    const after = (await stack.cache.get(client.id, today))!.data!;
-    expect(after).toEqual(before);
+    expect(await refreshNow(client.id)).toMatchObject({ outcome: 'refreshed' });
+    const after = (await stack.cache.get(client.id, today))!;
+    const { keptFrom, ...numbers } = after.data!;
+    expect(numbers).toEqual(before);
     expect((await stack.clients.get(client.id))?.instagramStatus).toBe('permission_missing');
+    // The kept numbers keep their own time, the first fetch's, through later fetches too.
+    expect(after.fetchedAt!.toISOString() > firstFetch).toBe(true);
+    expect(keptFrom).toEqual({ instagramFollowers: firstFetch, instagramReach: firstFetch, instagramProfileViews: firstFetch });
+
+    const api = await startApi(stack);
+    try {
+      const read = await api.request(`/api/social-media-cache?clientId=${client.id}&period=${today}`);
+      expect(read.body.data).toMatchObject({ lastUpdated: after.fetchedAt!.toISOString(), keptFrom, instagramReach: before.instagramReach });
+      expect(read.body.data.keptFrom.facebookNewFollowers).toBeUndefined();
+    } finally {
+      await api.close();
+    }
   });
 
   it('never marks a token the sandbox does not know invalid, nor gives it numbers: its refresh reports sandbox_unknown_token', async () => {

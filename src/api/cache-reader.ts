@@ -16,6 +16,8 @@ export interface CacheView {
   instagramReach: number | null;
   instagramProfileViews: number | null;
   unavailable?: CacheData['unavailable'];
+  /** Numbers older than `lastUpdated`, kept because the last fetch did not give them: since when. */
+  keptFrom?: CacheData['keptFrom'];
   lastUpdated: string | null;
   fromCache: boolean;
   cacheAge: number | null;
@@ -173,7 +175,7 @@ export class CacheReader {
     }
     const cacheAge = this.ageOf(entry);
     const fresh = cacheAge < this.options.ttlMs;
-    const { facebookNewFollowers, instagramFollowers, instagramReach, instagramProfileViews, unavailable } = entry.data;
+    const { facebookNewFollowers, instagramFollowers, instagramReach, instagramProfileViews, unavailable, keptFrom } = entry.data;
     return {
       clientId,
       period,
@@ -183,6 +185,7 @@ export class CacheReader {
         instagramReach,
         instagramProfileViews,
         ...(unavailable && Object.keys(unavailable).length ? { unavailable } : {}),
+        ...(keptFrom && Object.keys(keptFrom).length ? { keptFrom } : {}),
         lastUpdated: entry.lastUpdated.toISOString(),
         fromCache: true,
         cacheAge,

@@ -4,6 +4,11 @@ import type { MetricName, UnavailableReason } from '../meta/types';
 /** The seed's `cache_data`: the four numbers, `null` with a reason when Meta did not give one. */
 export type CacheData = Record<MetricName, number | null> & {
   unavailable?: Partial<Record<MetricName, UnavailableReason>>;
+  /**
+   * Numbers kept from a fetch older than the row's (the last fetch did not give them): when that
+   * fetch was, ISO time. A number absent here was given by the row's own fetch (`lastUpdated`).
+   */
+  keptFrom?: Partial<Record<MetricName, string>>;
 };
 
 export interface CacheEntry {
