@@ -8,7 +8,7 @@ import type { FetchPlatformsResult, MetaClient, MetricName, MetricValue, Platfor
 import { CacheData, CacheStore } from '../src/stores/cache';
 import { ClientStore, InstagramStatus } from '../src/stores/clients';
 import { AppThrottleStore, RefreshStore } from '../src/stores/refresh';
-import type { RefreshTotals, RefreshTrigger } from '../workflows/definitions';
+import type { ClientOutcome, RefreshTotals, RefreshTrigger } from '../workflows/definitions';
 
 export interface ActivityDeps {
   db: Db;
@@ -75,7 +75,7 @@ export interface ClientResultInput {
   clientId: string;
   workflowId: string;
   trigger: RefreshTrigger;
-  outcome: 'refreshed' | 'failed' | 'skipped_token_invalid' | 'already_running';
+  outcome: ClientOutcome;
   errorCode?: string | null;
   errorMessage?: string | null;
   attempts: number;
@@ -201,9 +201,11 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
       await refresh.finishCycle(input.cycleId, input.totals, input.status, input.error);
     },
 
-    /** One page of clients with a Meta token, by id after `afterId`: ids and token status only. */
-    async listClientsPage(input: { afterId: string | null; limit: number }): Promise<{ id: string; tokenStatus: string }[]> {
-      return clients.pageWithToken(input.afterId, input.limit);
+    /** One page of clients with a Meta token, by id after `afterId`: ids, token status and last fetch (ISO). */
+    async listClientsPage(input: { afterId: string | null; limit: number }): Promise<{ id: string; tokenStatus: string; lastFetchedAt?: string }[]> {
+      return (await clients.pageWithToken(input.afterId, input.limit)).map(({ id, tokenStatus, lastFetchedAt }) =>
+        lastFetchedAt ? { id, tokenStatus, lastFetchedAt: lastFetchedAt.toISOString() } : { id, tokenStatus },
+      );
     },
 
     async recordClientResults(results: ClientResultInput[]): Promise<void> {

@@ -116,11 +116,14 @@ const schema = z.object({
     .regex(/^v\d+\.\d+$/, { message: 'expected a Graph API version such as v24.0' })
     .prefault('v24.0'),
   META_TIMEOUT: duration(100, 300_000).prefault('15s'),
-  CACHE_TTL: duration(1_000).prefault('3h'),
+  // Unset: REFRESH_INTERVAL + 1h, see `cacheTtlMs`.
+  CACHE_TTL: duration(1_000).optional(),
   REFRESH_INTERVAL: duration(60_000).prefault('3h'),
   REFRESH_SPACING: duration(0, 3_600_000).prefault('2s'),
   REFRESH_LOOKBACK_DAYS: integer(1, 90, 'a whole number of days').prefault('2'),
   REFRESH_COOLDOWN: duration(0).prefault('5m'),
+  // Unset: half of REFRESH_INTERVAL; 0 turns skipping off.
+  REFRESH_SKIP_IF_FRESHER: duration(0).optional(),
   READ_API_KEYS: apiKeys.prefault(''),
   ADMIN_API_KEYS: apiKeys.prefault(''),
   TOKEN_ENCRYPTION_KEY: encryptionKey.optional(),
@@ -155,12 +158,21 @@ export interface Config {
     graphVersion: string;
     timeoutMs: number;
   };
+  /**
+   * Age at which cached numbers turn stale. By default REFRESH_INTERVAL plus an hour: a client
+   * is refreshed once per cycle, at about the same point of every cycle, so between two of its
+   * refreshes pass one interval plus the difference of the two cycles' pace up to it. The hour
+   * covers that difference (a cycle of 1,800 clients at 2 s takes an hour), so dashboards read
+   * fresh numbers between cycles instead of starting an on-demand refresh the cycle is about to do.
+   */
   cacheTtlMs: number;
   refresh: {
     intervalMs: number;
     spacingMs: number;
     lookbackDays: number;
     cooldownMs: number;
+    /** A cycle passes over a client whose numbers were fetched less than this ago (`skipped_fresh`); 0: never. */
+    skipIfFresherMs: number;
   };
   readApiKeys: string[];
   adminApiKeys: string[];
@@ -220,12 +232,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       graphVersion: e.META_GRAPH_VERSION,
       timeoutMs: e.META_TIMEOUT,
     },
-    cacheTtlMs: e.CACHE_TTL,
+    cacheTtlMs: e.CACHE_TTL ?? e.REFRESH_INTERVAL + 3_600_000,
     refresh: {
       intervalMs: e.REFRESH_INTERVAL,
       spacingMs: e.REFRESH_SPACING,
       lookbackDays: e.REFRESH_LOOKBACK_DAYS,
       cooldownMs: e.REFRESH_COOLDOWN,
+      skipIfFresherMs: e.REFRESH_SKIP_IF_FRESHER ?? Math.floor(e.REFRESH_INTERVAL / 2),
     },
     readApiKeys: e.READ_API_KEYS,
     adminApiKeys: e.ADMIN_API_KEYS,

@@ -220,7 +220,7 @@ describe('the social-media-cache CLI', () => {
     expect(run.stderr).toMatch(/^Started refresh cycle \S+; waiting for it to finish\.\n$/);
     expect(run.stdout).toMatch(/^progress: \d+\/\d+ clients done, \d+ failed$/m);
     expect(run.stdout).not.toContain('\u2588');
-    const summary = /^Cycle (\S+) finished: (\d+) clients, (\d+) refreshed, 1 failed, 0 skipped \(invalid token\), 0 already running\.$/m.exec(run.stdout);
+    const summary = /^Cycle (\S+) finished: (\d+) clients, (\d+) refreshed, 1 failed, 0 skipped \(invalid token\), 0 skipped \(fresh\), 0 already running\.$/m.exec(run.stdout);
     expect(summary).not.toBeNull();
     expect(Number(summary![3])).toBe(Number(summary![2]) - 1);
     expect(run.stdout).toMatch(new RegExp(`^  failed: Cycle Expired \\(${expired.id}\\): Meta error 190 — .+ \\(1 attempt\\)$`, 'm'));

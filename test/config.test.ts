@@ -13,12 +13,20 @@ describe('configuration', () => {
       databaseUrl: undefined,
       temporal: { address: undefined, namespace: 'default', port: 7233, uiPort: 8233 },
       meta: { mode: undefined, graphVersion: 'v24.0' },
-      cacheTtlMs: 3 * 3_600_000,
-      refresh: { intervalMs: 3 * 3_600_000, spacingMs: 2_000, lookbackDays: 2, cooldownMs: 5 * 60_000 },
+      cacheTtlMs: 4 * 3_600_000,
+      refresh: { intervalMs: 3 * 3_600_000, spacingMs: 2_000, lookbackDays: 2, cooldownMs: 5 * 60_000, skipIfFresherMs: 90 * 60_000 },
       readApiKeys: [],
       adminApiKeys: [],
       corsOrigins: [],
       logLevel: 'info',
+    });
+  });
+
+  it('derives CACHE_TTL and REFRESH_SKIP_IF_FRESHER from REFRESH_INTERVAL unless they are set', () => {
+    expect(loadConfig({ REFRESH_INTERVAL: '1h' })).toMatchObject({ cacheTtlMs: 2 * 3_600_000, refresh: { skipIfFresherMs: 30 * 60_000 } });
+    expect(loadConfig({ REFRESH_INTERVAL: '1h', CACHE_TTL: '3h', REFRESH_SKIP_IF_FRESHER: '0s' })).toMatchObject({
+      cacheTtlMs: 3 * 3_600_000,
+      refresh: { skipIfFresherMs: 0 },
     });
   });
 

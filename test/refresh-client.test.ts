@@ -138,7 +138,7 @@ describe('refreshing one client', () => {
       workflowExecutionTimeout: '2m',
     });
     workflowIds.add(workflowId);
-    expect(totals).toEqual({ total: 3, refreshed: 2, failed: 0, skippedTokenInvalid: 0, alreadyRunning: 1 });
+    expect(totals).toEqual({ total: 3, refreshed: 2, failed: 0, skippedTokenInvalid: 0, skippedFresh: 0, alreadyRunning: 1 });
     const [cycle] = await stack.refresh.recentCycles(1);
     const rows = await stack.refresh.resultsOfCycle(cycle.id);
     expect(rows.find((r) => r.clientId === busy.id)?.outcome).toBe('already_running');

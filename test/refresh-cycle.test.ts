@@ -92,7 +92,7 @@ describe('the refresh cycle', () => {
         { timeoutMs: 20_000, what: 'the triggered cycle to start' },
       );
       const totals: RefreshTotals = await stack.client.workflow.getHandle(workflowId).result();
-      expect(totals).toEqual({ total: 3, refreshed: 3, failed: 0, skippedTokenInvalid: 0, alreadyRunning: 0 });
+      expect(totals).toEqual({ total: 3, refreshed: 3, failed: 0, skippedTokenInvalid: 0, skippedFresh: 0, alreadyRunning: 0 });
 
       for (const client of withToken) {
         const rows = await stack.database.db('social_media_cache').where({ client_id: client.id }).whereNotNull('fetched_at');
@@ -151,7 +151,7 @@ describe('the refresh cycle', () => {
     const count = 120;
     await Promise.all(Array.from({ length: count }, () => stack.addClient()));
     const { workflowId, result } = await runCycle(stack, { pageSize: 25, lookbackDays: 1 });
-    expect(result).toEqual({ total: count, refreshed: count, failed: 0, skippedTokenInvalid: 0, alreadyRunning: 0 });
+    expect(result).toEqual({ total: count, refreshed: count, failed: 0, skippedTokenInvalid: 0, skippedFresh: 0, alreadyRunning: 0 });
 
     const histories = await historiesOfAllRuns(stack, workflowId);
     expect(histories.length).toBeGreaterThanOrEqual(5);
@@ -237,7 +237,7 @@ describe('the refresh cycle', () => {
     stack.sandbox.control.setToken({ token: expired.token, status: 'expired' });
 
     const first = await runCycle(stack);
-    expect(first.result).toEqual({ total: 2, refreshed: 1, failed: 1, skippedTokenInvalid: 0, alreadyRunning: 0 });
+    expect(first.result).toEqual({ total: 2, refreshed: 1, failed: 1, skippedTokenInvalid: 0, skippedFresh: 0, alreadyRunning: 0 });
     expect(await stack.clients.get(expired.id)).toMatchObject({ tokenStatus: 'invalid', tokenError: expect.stringMatching(/^190: /) });
     expect((await stack.cache.get(expired.id, day))?.data).toEqual(good);
     // No retry: one call was enough to learn the token is dead.
@@ -249,7 +249,7 @@ describe('the refresh cycle', () => {
 
     stack.sandbox.control.reset('calls');
     const second = await runCycle(stack);
-    expect(second.result).toEqual({ total: 2, refreshed: 1, failed: 0, skippedTokenInvalid: 1, alreadyRunning: 0 });
+    expect(second.result).toEqual({ total: 2, refreshed: 1, failed: 0, skippedTokenInvalid: 1, skippedFresh: 0, alreadyRunning: 0 });
     expect(stack.sandbox.control.calls().byObject[expired.facebookPageId]).toBeUndefined();
     expect(stack.sandbox.control.calls().byObject[healthy.facebookPageId]).toBe(1);
     expect((await stack.cache.get(expired.id, day))?.data).toEqual(good);

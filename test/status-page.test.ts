@@ -42,6 +42,7 @@ describe('the status page', () => {
     const empty = await stack.addClient({ name: 'Empty Café <b>&</b>', token: null });
     await stack.cache.writeDay(fresh.id, dayIn(fresh.timezone), NUMBERS, new Date(Date.now() - HOUR));
     await stack.cache.writeDay(stale.id, dayIn(stale.timezone), NUMBERS, new Date(Date.now() - 5 * HOUR));
+    await stack.database.db('clients').where({ id: stale.id }).update({ instagram_status: 'permission_missing' });
     const slow = [await stack.addClient({ name: 'Slow One' }), await stack.addClient({ name: 'Slow Two' })];
     for (const client of slow) stack.sandbox.control.inject({ objectId: client.facebookPageId, latencyMs: 4_000, times: 1 });
 
@@ -73,6 +74,9 @@ describe('the status page', () => {
       // Three distinct looks, not only three words.
       const colours = await Promise.all([fresh, stale, empty].map((c) => row(c.id).locator('.badge').evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor)));
       expect(new Set(colours).size).toBe(3);
+      // Instagram's state, with what to do about it, beside the token's.
+      expect(await row(stale.id).locator('.instagram').textContent()).toBe('Instagram: permission missing');
+      expect(await row(stale.id).locator('td').nth(3).textContent()).toContain('instagram_manage_insights');
       // Names are shown as text, never as markup.
       expect(await row(empty.id).locator('td').first().textContent()).toContain('Empty Café <b>&</b>');
 

@@ -39,12 +39,26 @@ export const DEFAULT_PAGE_SIZE = 100;
 export type { ClientOutcome, RefreshTotals, RefreshTrigger } from '../src/domain/refresh';
 import type { ClientOutcome, RefreshTotals, RefreshTrigger } from '../src/domain/refresh';
 
+/** Totals with every count, also those carried over by a run of older code that had fewer. */
+export function completeTotals(totals: Partial<RefreshTotals> | undefined): RefreshTotals {
+  return {
+    total: totals?.total ?? 0,
+    refreshed: totals?.refreshed ?? 0,
+    failed: totals?.failed ?? 0,
+    skippedTokenInvalid: totals?.skippedTokenInvalid ?? 0,
+    skippedFresh: totals?.skippedFresh ?? 0,
+    alreadyRunning: totals?.alreadyRunning ?? 0,
+  };
+}
+
 export interface RefreshAllInput {
   trigger: 'schedule' | 'manual';
   /** Pause between two child starts, in ms. */
   spacingMs: number;
   /** Days refreshed per client: today and the days before. */
   lookbackDays: number;
+  /** A client whose numbers were fetched less than this ago (ms) is passed over as `skipped_fresh`. */
+  skipIfFresherMs?: number;
   /** Clients per run before continue-as-new. */
   pageSize?: number;
   /** Carried over continue-as-new. */
@@ -97,6 +111,7 @@ export interface CycleProgress {
   refreshed: number;
   failed: number;
   skippedTokenInvalid: number;
+  skippedFresh: number;
   alreadyRunning: number;
   currentClientId: string | null;
   /** Pause applied before the next child start, in ms (grows when Meta's usage is high). */

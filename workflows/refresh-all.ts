@@ -20,6 +20,7 @@ import type { Activities, ClientResultInput } from '../activities';
 import {
   CLIENT_ID_SEARCH_ATTRIBUTE,
   clientRefreshWorkflowId,
+  completeTotals,
   CycleProgress,
   DEFAULT_PAGE_SIZE,
   progressQuery,
@@ -80,13 +81,13 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
   const info = workflowInfo();
   const pageSize = input.pageSize ?? DEFAULT_PAGE_SIZE;
   // The query answers from the first moment, before the cycle's row exists.
-  const totals: RefreshTotals = input.state?.totals ?? { total: 0, refreshed: 0, failed: 0, skippedTokenInvalid: 0, alreadyRunning: 0 };
+  const totals: RefreshTotals = completeTotals(input.state?.totals);
   const progress = { cycleId: input.state?.cycleId ?? null, currentClientId: null as string | null, currentSpacingMs: input.spacingMs };
   setHandler(progressQuery, (): CycleProgress => ({
     cycleId: progress.cycleId,
     trigger: input.trigger,
     ...totals,
-    done: totals.refreshed + totals.failed + totals.skippedTokenInvalid + totals.alreadyRunning,
+    done: totals.refreshed + totals.failed + totals.skippedTokenInvalid + totals.skippedFresh + totals.alreadyRunning,
     currentClientId: progress.currentClientId,
     currentSpacingMs: progress.currentSpacingMs,
   }));
@@ -152,6 +153,13 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
         if (client.tokenStatus === 'invalid') {
           totals.skippedTokenInvalid += 1;
           recordedHere.push({ ...base, outcome: 'skipped_token_invalid', errorCode: 'token_invalid', startedAt: now() });
+          continue;
+        }
+        // Numbers fetched moments before (an on-demand refresh a dashboard started) are not
+        // fetched again: Meta's quota is spent once. Old runs carry no threshold and skip nothing.
+        if (input.skipIfFresherMs && client.lastFetchedAt && Date.now() - Date.parse(client.lastFetchedAt) < input.skipIfFresherMs) {
+          totals.skippedFresh += 1;
+          recordedHere.push({ ...base, outcome: 'skipped_fresh', startedAt: now() });
           continue;
         }
         const untilAllowed = (state.notBefore ?? 0) - Date.now();

@@ -5,6 +5,7 @@ export interface StatusPageClient {
   name: string;
   tokenStatus: string;
   tokenError: string | null;
+  instagramStatus: string;
   period: string;
   freshness: 'fresh' | 'stale' | 'empty';
   cacheAgeMs: number | null;
@@ -40,6 +41,14 @@ export function temporalRunsUrl(uiUrl: string, namespace: string, clientId: stri
   return `${uiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows?query=${encodeURIComponent(`ClientId="${clientId}"`)}`;
 }
 
+/** What an operator can do about the client's Instagram, by `instagramStatus`. */
+const INSTAGRAM_ACTIONS: Record<string, string> = {
+  permission_missing: 'grant the token instagram_basic and instagram_manage_insights, then replace it',
+  not_linked: 'link an Instagram business account to the Page, or remove the Instagram id',
+  throttled: 'Meta throttles this Instagram account; it is retried after Meta’s wait',
+  error: 'the last Instagram call failed; see the last refresh',
+};
+
 export function renderStatusPage(model: StatusPageModel): string {
   const running = model.running;
   const rows = model.clients
@@ -54,7 +63,10 @@ export function renderStatusPage(model: StatusPageModel): string {
   <td>${escape(c.name)}<br><small class="muted">${escape(c.id)}</small></td>
   <td><span class="badge ${c.freshness}">${c.freshness}</span><br><small>${escape(c.period)} · ${escape(age(c.cacheAgeMs))}</small></td>
   <td>${outcome}</td>
-  <td><span class="token ${escape(c.tokenStatus)}">${escape(c.tokenStatus)}</span>${c.tokenError ? `<br><small>${escape(c.tokenError)}</small>` : ''}</td>
+  <td><span class="token ${escape(c.tokenStatus)}">${escape(c.tokenStatus)}</span>${c.tokenError ? `<br><small>${escape(c.tokenError)}</small>` : ''}
+  <br><small class="instagram ${escape(c.instagramStatus)}"${INSTAGRAM_ACTIONS[c.instagramStatus] ? ` title="${escape(INSTAGRAM_ACTIONS[c.instagramStatus])}"` : ''}>Instagram: ${escape(c.instagramStatus.replace(/_/g, ' '))}</small>${
+    INSTAGRAM_ACTIONS[c.instagramStatus] ? `<br><small>${escape(INSTAGRAM_ACTIONS[c.instagramStatus])}</small>` : ''
+  }</td>
   <td><a href="${escape(temporalRunsUrl(model.temporalUiUrl, model.namespace, c.id))}">runs in Temporal</a></td>
 </tr>`;
     })

@@ -31,6 +31,8 @@ export interface DayNumbers {
   instagramProfileViews: number | null;
   /** Present when a number is `null`: why. */
   unavailable?: Partial<Record<MetricName, UnavailableReason>>;
+  /** Numbers older than `lastUpdated` (the last fetch did not give them): when they were fetched. */
+  keptFrom?: Partial<Record<MetricName, string>>;
   lastUpdated: string | null;
   fromCache: boolean;
   /** Milliseconds since the numbers were fetched from Meta. */
@@ -75,6 +77,8 @@ export interface RefreshTotals {
   refreshed: number;
   failed: number;
   skippedTokenInvalid: number;
+  /** Passed over: their numbers were fetched less than REFRESH_SKIP_IF_FRESHER before. */
+  skippedFresh: number;
   alreadyRunning: number;
 }
 

@@ -5,12 +5,15 @@
 
 export type RefreshTrigger = 'schedule' | 'manual' | 'on_demand';
 
-export type ClientOutcome = 'refreshed' | 'failed' | 'skipped_token_invalid' | 'already_running';
+/** `skipped_fresh`: a cycle passed the client over, its numbers fetched within REFRESH_SKIP_IF_FRESHER. */
+export type ClientOutcome = 'refreshed' | 'failed' | 'skipped_token_invalid' | 'skipped_fresh' | 'already_running';
 
 export interface RefreshTotals {
   total: number;
   refreshed: number;
   failed: number;
   skippedTokenInvalid: number;
+  skippedFresh: number;
   alreadyRunning: number;
 }
+

@@ -151,7 +151,11 @@ export class ClientStore {
   }
 
   /** Clients with a token, in id order after `afterId` (keyset pagination for the refresh cycle). */
-  async pageWithToken(afterId: string | null, limit: number): Promise<{ id: string; tokenStatus: TokenStatus }[]> {
+  /**
+   * One page of clients with a token, by id after `afterId`, with when their numbers were last
+   * fetched from Meta (any day's row), so a cycle can pass over clients refreshed moments before.
+   */
+  async pageWithToken(afterId: string | null, limit: number): Promise<{ id: string; tokenStatus: TokenStatus; lastFetchedAt: Date | null }[]> {
     const rows = await this.db<ClientRow>('clients')
       .whereNotNull('meta_access_token_encrypted')
       .modify((q) => {
@@ -159,8 +163,12 @@ export class ClientStore {
       })
       .orderBy('id')
       .limit(limit)
-      .select('id', 'token_status');
-    return rows.map((r: Pick<ClientRow, 'id' | 'token_status'>) => ({ id: r.id, tokenStatus: r.token_status }));
+      .select('id', 'token_status', this.db.raw('(select max(fetched_at) from social_media_cache c where c.client_id = clients.id) as last_fetched_at'));
+    return rows.map((r: Pick<ClientRow, 'id' | 'token_status'> & { last_fetched_at: Date | null }) => ({
+      id: r.id,
+      tokenStatus: r.token_status,
+      lastFetchedAt: r.last_fetched_at,
+    }));
   }
 
   async countWithToken(): Promise<number> {

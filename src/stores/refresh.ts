@@ -39,6 +39,7 @@ interface CycleRow {
   refreshed: number;
   failed: number;
   skipped_token_invalid: number;
+  skipped_fresh: number;
   already_running: number;
   error: string | null;
 }
@@ -70,6 +71,7 @@ function toCycle(row: CycleRow): CycleRecord {
       refreshed: row.refreshed,
       failed: row.failed,
       skippedTokenInvalid: row.skipped_token_invalid,
+      skippedFresh: row.skipped_fresh,
       alreadyRunning: row.already_running,
     },
     error: row.error,
@@ -115,6 +117,7 @@ export class RefreshStore {
       refreshed: totals.refreshed,
       failed: totals.failed,
       skipped_token_invalid: totals.skippedTokenInvalid,
+      skipped_fresh: totals.skippedFresh,
       already_running: totals.alreadyRunning,
       error: error ?? null,
     });

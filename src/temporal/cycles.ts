@@ -15,7 +15,7 @@ export async function findRunningCycle(temporal: Client, taskQueue = TASK_QUEUE)
 /** Starts a cycle now, outside the Schedule; returns its workflow id. */
 export async function startManualCycle(
   temporal: Client,
-  settings: { spacingMs: number; lookbackDays: number },
+  settings: { spacingMs: number; lookbackDays: number; skipIfFresherMs?: number },
   options: { taskQueue?: string; pageSize?: number } = {},
 ): Promise<string> {
   const workflowId = `${REFRESH_CYCLE_WORKFLOW_ID}-manual-${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`;
@@ -23,6 +23,7 @@ export async function startManualCycle(
     trigger: 'manual',
     spacingMs: settings.spacingMs,
     lookbackDays: settings.lookbackDays,
+    ...(settings.skipIfFresherMs ? { skipIfFresherMs: settings.skipIfFresherMs } : {}),
     pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE,
   };
   await temporal.workflow.start('refreshAllClients', {

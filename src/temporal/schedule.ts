@@ -5,6 +5,7 @@ export interface RefreshScheduleSettings {
   intervalMs: number;
   spacingMs: number;
   lookbackDays: number;
+  skipIfFresherMs?: number;
   pageSize?: number;
   taskQueue?: string;
   scheduleId?: string;
@@ -15,7 +16,13 @@ const CATCHUP_WINDOW_MS = 10 * 60_000;
 
 function desired(settings: RefreshScheduleSettings) {
   const args: [RefreshAllInput] = [
-    { trigger: 'schedule', spacingMs: settings.spacingMs, lookbackDays: settings.lookbackDays, pageSize: settings.pageSize ?? DEFAULT_PAGE_SIZE },
+    {
+      trigger: 'schedule',
+      spacingMs: settings.spacingMs,
+      lookbackDays: settings.lookbackDays,
+      ...(settings.skipIfFresherMs ? { skipIfFresherMs: settings.skipIfFresherMs } : {}),
+      pageSize: settings.pageSize ?? DEFAULT_PAGE_SIZE,
+    },
   ];
   return {
     spec: { intervals: [{ every: settings.intervalMs }] },

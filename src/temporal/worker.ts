@@ -74,6 +74,7 @@ export async function runWorker(config: Config, logger: Logger, lifecycle: Lifec
       intervalMs: config.refresh.intervalMs,
       spacingMs: config.refresh.spacingMs,
       lookbackDays: config.refresh.lookbackDays,
+      skipIfFresherMs: config.refresh.skipIfFresherMs,
     }),
   );
   logger.info({ schedule, every: config.refresh.intervalMs }, `refresh schedule ${schedule}`);

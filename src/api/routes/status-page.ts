@@ -36,6 +36,7 @@ export function statusPageRoutes({ config, clients, refresh, reader, refreshStat
                 name: client.name,
                 tokenStatus: client.tokenStatus,
                 tokenError: client.tokenError,
+                instagramStatus: client.instagramStatus,
                 period: read.period,
                 freshness: read.source === 'cache' ? 'fresh' : read.source === 'stale-cache' ? 'stale' : 'empty',
                 cacheAgeMs: read.data.cacheAge,

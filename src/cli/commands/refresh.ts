@@ -132,7 +132,7 @@ async function waitForCycle(ctx: CliContext, workflowId: string): Promise<number
     const failures = status.data.lastCycle?.workflowId === workflowId ? status.data.lastCycle.failures : [];
     ctx.out.result({ workflowId, totals, failures }, [
       `Cycle ${workflowId} finished: ${totals.total} client${totals.total === 1 ? '' : 's'}, ${totals.refreshed} refreshed, ${totals.failed} failed, ` +
-        `${totals.skippedTokenInvalid} skipped (invalid token), ${totals.alreadyRunning} already running.`,
+        `${totals.skippedTokenInvalid} skipped (invalid token), ${totals.skippedFresh ?? 0} skipped (fresh), ${totals.alreadyRunning} already running.`,
       ...failures.map(
         (f) => `  failed: ${f.clientName ?? f.clientId} (${f.clientId}): ${formatErrorCode(f.errorCode)}${f.errorMessage ? ` — ${f.errorMessage}` : ''} (${f.attempts} attempt${f.attempts === 1 ? '' : 's'})`,
       ),

@@ -72,7 +72,7 @@ function refreshLines(status: RefreshStatusReport): string[] {
     lines.push(`  Last cycle   ${last.status} (${last.trigger}), started ${formatTime(last.startedAt)}${took}`);
     lines.push(
       `               ${last.total} clients: ${last.refreshed} refreshed, ${last.failed} failed, ` +
-        `${last.skippedTokenInvalid} skipped (invalid token), ${last.alreadyRunning} already running`,
+        `${last.skippedTokenInvalid} skipped (invalid token), ${last.skippedFresh ?? 0} skipped (fresh), ${last.alreadyRunning} already running`,
     );
     for (const f of last.failures) {
       lines.push(`  Failed       ${f.clientName ?? f.clientId}: ${formatErrorCode(f.errorCode)}${f.errorMessage ? ` — ${f.errorMessage}` : ''} (${f.attempts} attempt${f.attempts === 1 ? '' : 's'})`);
