@@ -50,7 +50,13 @@ export interface RefreshInsightsInput {
   platforms?: Platform[];
   /** 1 for the first fetch, 2 for the retry of a platform (doubles the backoff without an estimate). */
   round?: number;
+  /** The cycle the refresh belongs to: a wait on Meta past PENDING_AFTER_MS is recorded there as `pending`. */
+  cycleId?: string;
+  trigger?: RefreshTrigger;
 }
+
+/** A refresh that Meta makes wait at least this long is `pending` in its cycle, which then need not wait for it. */
+export const PENDING_AFTER_MS = 60_000;
 
 export interface RefreshInsightsResult {
   /** `failed`: a platform failed for good while the other was written (see `errorCode`). */
@@ -183,6 +189,30 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
     return undefined;
   }
 
+  /**
+   * Tells the refresh's cycle that it waits on Meta for `waitMs`: the client is `pending` there
+   * until the refresh records its outcome, so the cycle ends without waiting for it.
+   */
+  async function recordPendingIfLong(input: RefreshInsightsInput, waitMs: number, code: string): Promise<void> {
+    const { workflowExecution, attempt } = Context.current().info;
+    if (!input.cycleId || !workflowExecution || waitMs < PENDING_AFTER_MS) return;
+    await refresh.recordResults([
+      {
+        runId: input.cycleId,
+        clientId: input.clientId,
+        workflowId: workflowExecution.workflowId,
+        trigger: input.trigger ?? 'schedule',
+        outcome: 'pending',
+        errorCode: code,
+        errorMessage: `Meta asked to wait ${Math.ceil(waitMs / 60_000)} min; the result lands when the refresh ends`,
+        attempts: attempt,
+        startedAt: new Date(),
+        durationMs: null,
+        temporalRunId: workflowExecution.runId,
+      },
+    ]);
+  }
+
   return {
     /** The database clock, as an ISO string. */
     async databaseTime(): Promise<string> {
@@ -197,8 +227,45 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
       return { cycleId, total };
     },
 
-    async finishCycle(input: { cycleId: string; totals: RefreshTotals; status: 'completed' | 'failed' | 'cancelled'; error?: string }): Promise<void> {
-      await refresh.finishCycle(input.cycleId, input.totals, input.status, input.error);
+    /** Closes a cycle with totals counted from its results; refreshes not reported yet count as pending. */
+    async finishCycle(input: { cycleId: string; status: 'completed' | 'failed' | 'cancelled'; error?: string; totals?: RefreshTotals }): Promise<RefreshTotals> {
+      return refresh.finishCycle(input.cycleId, input.status, { error: input.error });
+    },
+
+    /**
+     * The parent's page, for the status read from Postgres: each client it started is `running`
+     * until its refresh reports (which may have happened already: then its row stays), and what
+     * the parent knows of its progress.
+     */
+    async recordCycleProgress(input: {
+      cycleId: string;
+      trigger: 'schedule' | 'manual';
+      started: number;
+      startedClients: { clientId: string; workflowId: string; startedAt: string }[];
+      currentClientId: string | null;
+      currentSpacingMs: number;
+    }): Promise<void> {
+      await refresh.recordResults(
+        input.startedClients.map((c) => ({
+          runId: input.cycleId,
+          clientId: c.clientId,
+          workflowId: c.workflowId,
+          trigger: input.trigger,
+          outcome: 'running' as const,
+          errorCode: null,
+          errorMessage: null,
+          attempts: 0,
+          startedAt: new Date(c.startedAt),
+          durationMs: null,
+        })),
+      );
+      await refresh.recordCycleProgress(input.cycleId, input);
+    },
+
+    /** How many of a cycle's started refreshes have not reported yet. */
+    async countCycleResults(input: { cycleId: string }): Promise<{ running: number }> {
+      const { running } = await refresh.countResults(input.cycleId);
+      return { running };
     },
 
     /** One page of clients with a Meta token, by id after `afterId`: ids, token status and last fetch (ISO). */
@@ -262,6 +329,7 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
       const blockedUntil = await appThrottle.throttledUntil();
       if (blockedUntil) {
         const waitMs = Math.max(1_000, blockedUntil.getTime() - Date.now());
+        await recordPendingIfLong(input, waitMs, 'app_throttled');
         const details: MetaFailureDetails = { code: 'app_throttled', attempt, appThrottledForMs: waitMs };
         throw ApplicationFailure.create({
           type: 'MetaThrottledError',
@@ -283,6 +351,7 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
           await appThrottle.throttle(new Date(Date.now() + appThrottledForMs), `${throttled.code}: ${throttled.message}`);
         }
         const nextRetryDelay = throttled ? (throttled.retryAfterMs ?? throttleBackoff(attemptsSoFar)) : undefined;
+        if (nextRetryDelay !== undefined) await recordPendingIfLong(input, nextRetryDelay, err.errorCode);
         logger.warn({ clientId: input.clientId, attempt, errorType: err.name, code: err.errorCode, nextRetryDelay }, 'Meta refused a refresh');
         const details: MetaFailureDetails = { code: err.errorCode, attempt, appThrottledForMs };
         throw ApplicationFailure.create({
@@ -360,6 +429,7 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
             error instanceof MetaThrottledError ? (error.retryAfterMs ?? throttleBackoff(round)) : Math.min(5 * 60_000, 2_000 * 2 ** (round - 1)),
           ),
         );
+        await recordPendingIfLong(input, afterMs, first.errorCode);
         return { ...base, retry: { platforms: retryable.map((f) => f.platform), afterMs, errorCode: first.errorCode, message: describeFailure } };
       }
       return { ...base, outcome: 'failed', errorCode: first.errorCode, message: describeFailure };

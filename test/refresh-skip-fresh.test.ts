@@ -34,7 +34,7 @@ describe('a cycle after an on-demand refresh', () => {
     stack.sandbox.control.reset('calls');
 
     const totals = await runCycle(30 * 60_000);
-    expect(totals).toEqual({ total: 2, refreshed: 1, failed: 0, skippedTokenInvalid: 0, skippedFresh: 1, alreadyRunning: 0 });
+    expect(totals).toEqual({ total: 2, refreshed: 1, failed: 0, skippedTokenInvalid: 0, skippedFresh: 1, alreadyRunning: 0, pending: 0 });
     const calls = stack.sandbox.control.requests();
     expect(calls.filter((c) => c.objectId === early.facebookPageId || c.objectId === early.instagramAccountId)).toEqual([]);
     expect(calls.filter((c) => c.objectId === other.facebookPageId).length).toBe(1);

@@ -48,6 +48,7 @@ export function completeTotals(totals: Partial<RefreshTotals> | undefined): Refr
     skippedTokenInvalid: totals?.skippedTokenInvalid ?? 0,
     skippedFresh: totals?.skippedFresh ?? 0,
     alreadyRunning: totals?.alreadyRunning ?? 0,
+    pending: totals?.pending ?? 0,
   };
 }
 
@@ -75,6 +76,8 @@ export interface RefreshAllInput {
     /** Earliest time the next child may start (app-level throttling), epoch ms. */
     notBefore?: number;
     lastAppPercent?: number;
+    /** Children started so far (each records its own result). */
+    started?: number;
   };
 }
 
@@ -113,6 +116,9 @@ export interface CycleProgress {
   skippedTokenInvalid: number;
   skippedFresh: number;
   alreadyRunning: number;
+  pending: number;
+  /** Children started so far. */
+  started: number;
   currentClientId: string | null;
   /** Pause applied before the next child start, in ms (grows when Meta's usage is high). */
   currentSpacingMs: number;

@@ -30,7 +30,7 @@ import {
 } from './definitions';
 import { refreshClient } from './refresh-client';
 
-const { startCycle, finishCycle, listClientsPage, recordClientResults } = proxyActivities<Activities>({
+const { startCycle, finishCycle, listClientsPage, recordClientResults, recordCycleProgress, countCycleResults } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   // Database activities ride out a Postgres restart.
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
@@ -48,6 +48,17 @@ export const TIMER_RESOLUTION_MS = 1_000;
 
 /** Cycles started before this change waited for a group's starts before starting its timer. */
 const PACE_FROM_START_PATCH = 'refresh-all-pace-from-start';
+
+/**
+ * Cycles started before this change waited for every child of a page before continuing as new,
+ * so one client Meta held back held up its page and the rest of the cycle. With it, the parent
+ * continues as new once a page's starts are acknowledged; children record their own results
+ * (`pending` while Meta makes them wait), and the cycle ends when every client has a row.
+ */
+const NO_WAIT_PATCH = 'refresh-all-no-wait';
+
+/** The longest a cycle waits, after its last start, for its clients' results before it ends anyway. */
+const RESULTS_DEADLINE_MS = 30 * 60_000;
 
 /** The pause before the next child: the spacing, stretched when Meta's app usage is high, or Meta's wait. */
 export function nextSpacing(spacingMs: number, appPercent: number | undefined, msUntilAllowed: number): number {
@@ -82,12 +93,16 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
   const pageSize = input.pageSize ?? DEFAULT_PAGE_SIZE;
   // The query answers from the first moment, before the cycle's row exists.
   const totals: RefreshTotals = completeTotals(input.state?.totals);
-  const progress = { cycleId: input.state?.cycleId ?? null, currentClientId: null as string | null, currentSpacingMs: input.spacingMs };
+  const progress = { cycleId: input.state?.cycleId ?? null, currentClientId: null as string | null, currentSpacingMs: input.spacingMs, started: input.state?.started ?? 0 };
+  // Decided once per run, before any command: a run replayed from an older history keeps its path.
+  const noWait = patched(NO_WAIT_PATCH);
   setHandler(progressQuery, (): CycleProgress => ({
     cycleId: progress.cycleId,
     trigger: input.trigger,
     ...totals,
-    done: totals.refreshed + totals.failed + totals.skippedTokenInvalid + totals.skippedFresh + totals.alreadyRunning,
+    // Older cycles count their children's results; newer ones know only what they started.
+    done: (noWait ? progress.started : totals.refreshed + totals.failed) + totals.skippedTokenInvalid + totals.skippedFresh + totals.alreadyRunning,
+    started: progress.started,
     currentClientId: progress.currentClientId,
     currentSpacingMs: progress.currentSpacingMs,
   }));
@@ -110,10 +125,13 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
     if (result.appThrottledForMs) state.notBefore = Math.max(state.notBefore ?? 0, Date.now() + result.appThrottledForMs);
   };
 
+  const lastPageResults: Promise<void>[] = [];
   try {
     for (;;) {
       const page = await listClientsPage({ afterId: state.cursor, limit: pageSize });
+      const lastPage = page.length < pageSize;
       const running: Promise<void>[] = [];
+      const startedHere: { clientId: string; workflowId: string; startedAt: string }[] = [];
       const recordedHere: ClientResultInput[] = [];
       const now = () => new Date(Date.now()).toISOString();
 
@@ -134,6 +152,14 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
           if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
           totals.alreadyRunning += 1;
           recordedHere.push({ ...base, outcome: 'already_running', startedAt: now() });
+          return;
+        }
+        state.started = ++progress.started;
+        // The child records its own result; older cycles wait for it here, newer ones only for
+        // the last page's children, as the cheapest sign that the cycle's end is near.
+        if (noWait) {
+          startedHere.push({ clientId: client.id, workflowId: base.workflowId, startedAt: now() });
+          if (lastPage) lastPageResults.push(child.result().then(() => undefined, () => undefined));
           return;
         }
         running.push(
@@ -192,15 +218,46 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
       }
       await Promise.all(groupStarts);
       await Promise.all(running);
-      progress.currentClientId = null;
       if (recordedHere.length) await recordClientResults(recordedHere);
+      if (noWait) {
+        await recordCycleProgress({
+          cycleId: state.cycleId,
+          trigger: input.trigger,
+          started: progress.started,
+          startedClients: startedHere,
+          currentClientId: progress.currentClientId,
+          currentSpacingMs: progress.currentSpacingMs,
+        });
+      }
+      progress.currentClientId = null;
       if (page.length < pageSize) break;
-      // Children do not carry over continue-as-new; they all finished above.
+      // Children do not carry over continue-as-new: older cycles waited for them above; newer
+      // ones leave them running, abandoned, to record their own results.
       await condition(allHandlersFinished);
       return await continueAsNew<typeof refreshAllClients>({ ...input, state });
     }
-    await finishCycle({ cycleId: state.cycleId, totals, status: 'completed' });
-    return totals;
+    if (!noWait) {
+      await finishCycle({ cycleId: state.cycleId, totals, status: 'completed' });
+      return totals;
+    }
+    // Every started client is `running` until its refresh reports (`pending` while Meta makes it
+    // wait). The last page's children usually end first: their completions arrive here at no
+    // cost; a child Meta holds back is waited for only until the next look at Postgres.
+    const deadline = Date.now() + RESULTS_DEADLINE_MS;
+    for (let delay = 2_000; ; delay = Math.min(delay * 2, 60_000)) {
+      const wait = Math.max(0, Math.min(delay, deadline - Date.now()));
+      if (lastPageResults.length) {
+        const scope = new CancellationScope();
+        const timer = scope.run(() => sleep(wait)).catch(() => undefined);
+        await Promise.race([Promise.all(lastPageResults.splice(0)), timer]);
+        scope.cancel();
+      } else if (wait > 0) {
+        await sleep(wait);
+      }
+      const { running } = await countCycleResults({ cycleId: state.cycleId });
+      if (running === 0 || Date.now() >= deadline) break;
+    }
+    return await finishCycle({ cycleId: state.cycleId, status: 'completed' });
   } catch (err) {
     if (isCancellation(err)) {
       await CancellationScope.nonCancellable(() => finishCycle({ cycleId: state.cycleId, totals, status: 'cancelled' }));

@@ -53,7 +53,7 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
     if (patched(PER_PLATFORM_PATCH)) {
       // Facebook and Instagram are written as they come; only a platform that failed alone is
       // fetched again, after Meta's estimate, so the other platform's quota is not spent again.
-      const args = { clientId: input.clientId, lookbackDays: input.lookbackDays, perPlatform: true };
+      const args = { clientId: input.clientId, lookbackDays: input.lookbackDays, perPlatform: true, cycleId: input.cycleId, trigger: input.trigger };
       fetched = await refreshClientInsights(args);
       attempts = fetched.attempt;
       if (fetched.retry && fetched.retry.afterMs <= MAX_PLATFORM_RETRY_WAIT_MS) {

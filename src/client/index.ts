@@ -80,12 +80,14 @@ export interface RefreshTotals {
   /** Passed over: their numbers were fetched less than REFRESH_SKIP_IF_FRESHER before. */
   skippedFresh: number;
   alreadyRunning: number;
+  /** Still waiting on Meta when the cycle ended; their outcomes land later. */
+  pending: number;
 }
 
 export interface LastCycle extends RefreshTotals {
   workflowId: string;
   trigger: 'schedule' | 'manual';
-  status: 'running' | 'completed' | 'failed' | 'cancelled';
+  status: 'running' | 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed_out';
   startedAt: string;
   finishedAt: string | null;
   failures: CycleFailure[];
@@ -94,11 +96,15 @@ export interface LastCycle extends RefreshTotals {
 /** The running cycle's `progress` query, with its workflow id. */
 export interface RunningCycle extends RefreshTotals {
   workflowId: string;
-  cycleId: string | null;
+  cycleId: string;
   trigger: 'schedule' | 'manual';
+  /** Clients with an outcome (pending ones not counted). */
   done: number;
+  /** Client refreshes the cycle started so far. */
+  started: number;
   currentClientId: string | null;
-  currentSpacingMs: number;
+  /** The spacing between starts in use at the last page, ms (stretched under Meta's app usage). */
+  currentSpacingMs: number | null;
 }
 
 export interface RefreshStatusReport {

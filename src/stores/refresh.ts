@@ -1,15 +1,20 @@
 import type { Db } from '../db';
-import type { ClientOutcome, RefreshTotals, RefreshTrigger } from '../domain/refresh';
+import type { ClientOutcome, CycleStatus, RefreshTotals, RefreshTrigger } from '../domain/refresh';
 
 export interface CycleRecord {
   id: string;
   workflowId: string;
   trigger: 'schedule' | 'manual';
-  status: 'running' | 'completed' | 'failed' | 'cancelled';
+  status: CycleStatus;
   startedAt: Date;
   finishedAt: Date | null;
   totals: RefreshTotals;
   error: string | null;
+  /** Children the cycle started so far, and the client it started last (written at each page). */
+  started: number;
+  currentClientId: string | null;
+  /** The spacing between child starts in use at the last page (stretched under Meta's app usage). */
+  currentSpacingMs: number | null;
 }
 
 export interface ClientResultRecord {
@@ -41,6 +46,10 @@ interface CycleRow {
   skipped_token_invalid: number;
   skipped_fresh: number;
   already_running: number;
+  pending: number;
+  started: number;
+  current_client_id: string | null;
+  current_spacing_ms: number | null;
   error: string | null;
 }
 
@@ -73,8 +82,12 @@ function toCycle(row: CycleRow): CycleRecord {
       skippedTokenInvalid: row.skipped_token_invalid,
       skippedFresh: row.skipped_fresh,
       alreadyRunning: row.already_running,
+      pending: row.pending,
     },
     error: row.error,
+    started: row.started,
+    currentClientId: row.current_client_id,
+    currentSpacingMs: row.current_spacing_ms,
   };
 }
 
@@ -109,18 +122,58 @@ export class RefreshStore {
     return rows[0].id;
   }
 
-  async finishCycle(runId: string, totals: RefreshTotals, status: 'completed' | 'failed' | 'cancelled', error?: string): Promise<void> {
-    await this.db('refresh_runs').where({ id: runId }).update({
-      status,
-      finished_at: this.db.fn.now(),
-      total: totals.total,
-      refreshed: totals.refreshed,
-      failed: totals.failed,
-      skipped_token_invalid: totals.skippedTokenInvalid,
-      skipped_fresh: totals.skippedFresh,
-      already_running: totals.alreadyRunning,
-      error: error ?? null,
-    });
+  /**
+   * Closes a cycle with its totals counted from its results (each client recorded once, by the
+   * parent or by its own refresh), so the numbers are those of the rows whatever the workflow
+   * knew; a client whose refresh has not reported yet counts as pending. Only a running cycle is
+   * closed: a late or repeated call changes nothing.
+   */
+  async finishCycle(runId: string, status: Exclude<CycleStatus, 'running'>, { error }: { error?: string } = {}): Promise<RefreshTotals> {
+    const { running, ...counts } = await this.countResults(runId);
+    counts.pending += running;
+    await this.db('refresh_runs')
+      .where({ id: runId, status: 'running' })
+      .update({
+        status,
+        finished_at: this.db.fn.now(),
+        refreshed: counts.refreshed,
+        failed: counts.failed,
+        skipped_token_invalid: counts.skippedTokenInvalid,
+        skipped_fresh: counts.skippedFresh,
+        already_running: counts.alreadyRunning,
+        pending: counts.pending,
+        error: error ?? null,
+      });
+    const row = await this.db<CycleRow>('refresh_runs').where({ id: runId }).first();
+    return row ? toCycle(row).totals : { total: 0, ...counts };
+  }
+
+  /** A cycle's results so far, by outcome; `running`: started and not reported yet. */
+  async countResults(runId: string): Promise<Omit<RefreshTotals, 'total'> & { running: number }> {
+    const rows = await this.db('refresh_client_results').where({ run_id: runId }).groupBy('outcome').select('outcome').count<{ outcome: ClientOutcome; count: string }[]>('* as count');
+    const by = (outcome: ClientOutcome) => Number(rows.find((r) => r.outcome === outcome)?.count ?? 0);
+    return {
+      refreshed: by('refreshed'),
+      failed: by('failed'),
+      skippedTokenInvalid: by('skipped_token_invalid'),
+      skippedFresh: by('skipped_fresh'),
+      alreadyRunning: by('already_running'),
+      pending: by('pending'),
+      running: by('running'),
+    };
+  }
+
+  /** What the parent knows at a page's end: children started, and the client it started last. */
+  async recordCycleProgress(runId: string, progress: { started: number; currentClientId: string | null; currentSpacingMs: number }): Promise<void> {
+    await this.db('refresh_runs')
+      .where({ id: runId, status: 'running' })
+      .update({ started: progress.started, current_client_id: progress.currentClientId, current_spacing_ms: progress.currentSpacingMs });
+  }
+
+  /** Cycles still marked running, oldest first: for reconciliation against Temporal. */
+  async runningCycles(): Promise<CycleRecord[]> {
+    const rows = await this.db<CycleRow>('refresh_runs').where({ status: 'running' }).orderBy('started_at');
+    return rows.map(toCycle);
   }
 
   async getCycle(runId: string): Promise<CycleRecord | undefined> {
@@ -136,37 +189,49 @@ export class RefreshStore {
 
   /**
    * Records results. A client already recorded for the same cycle, or by the same Temporal run,
-   * is left as it is (the recording may be retried); a client deleted meanwhile is skipped.
+   * is left as it is (the recording may be retried), unless it was `running` or `pending`: then
+   * a later stage replaces it (running → pending → an outcome). A client deleted meanwhile is skipped.
    */
   async recordResults(results: Omit<ClientResultRecord, 'finishedAt'>[]): Promise<void> {
     if (!results.length) return;
-    await this.db.raw(
-      `insert into refresh_client_results
-         (run_id, client_id, workflow_id, trigger, outcome, error_code, error_message, attempts, started_at, finished_at, duration_ms, temporal_run_id)
-       select r.* from jsonb_to_recordset(?::jsonb) as r(
-         run_id uuid, client_id uuid, workflow_id text, trigger text, outcome text, error_code text,
-         error_message text, attempts int, started_at timestamptz, finished_at timestamptz, duration_ms int, temporal_run_id text)
-       where exists (select 1 from clients c where c.id = r.client_id)
-       on conflict do nothing`,
-      [
-        JSON.stringify(
-          results.map((r) => ({
-            run_id: r.runId,
-            client_id: r.clientId,
-            workflow_id: r.workflowId,
-            trigger: r.trigger,
-            outcome: r.outcome,
-            error_code: r.errorCode,
-            error_message: r.errorMessage?.slice(0, 500) ?? null,
-            attempts: r.attempts,
-            started_at: r.startedAt,
-            finished_at: new Date(),
-            duration_ms: r.durationMs,
-            temporal_run_id: r.temporalRunId ?? null,
-          })),
-        ),
-      ],
+    const recordset = JSON.stringify(
+      results.map((r) => ({
+        run_id: r.runId,
+        client_id: r.clientId,
+        workflow_id: r.workflowId,
+        trigger: r.trigger,
+        outcome: r.outcome,
+        error_code: r.errorCode,
+        error_message: r.errorMessage?.slice(0, 500) ?? null,
+        attempts: r.attempts,
+        started_at: r.startedAt,
+        finished_at: new Date(),
+        duration_ms: r.durationMs,
+        temporal_run_id: r.temporalRunId ?? null,
+      })),
     );
+    const columns = `r(run_id uuid, client_id uuid, workflow_id text, trigger text, outcome text, error_code text,
+         error_message text, attempts int, started_at timestamptz, finished_at timestamptz, duration_ms int, temporal_run_id text)`;
+    await this.db.transaction(async (trx) => {
+      await trx.raw(
+        `update refresh_client_results t
+            set outcome = r.outcome, error_code = r.error_code, error_message = r.error_message, attempts = r.attempts,
+                finished_at = r.finished_at, duration_ms = r.duration_ms, temporal_run_id = coalesce(r.temporal_run_id, t.temporal_run_id)
+           from jsonb_to_recordset(?::jsonb) as ${columns}
+          where ((t.outcome = 'running' and r.outcome <> 'running') or (t.outcome = 'pending' and r.outcome not in ('running', 'pending')))
+            and ((r.run_id is not null and t.run_id = r.run_id and t.client_id = r.client_id)
+              or (r.temporal_run_id is not null and t.workflow_id = r.workflow_id and t.temporal_run_id = r.temporal_run_id))`,
+        [recordset],
+      );
+      await trx.raw(
+        `insert into refresh_client_results
+           (run_id, client_id, workflow_id, trigger, outcome, error_code, error_message, attempts, started_at, finished_at, duration_ms, temporal_run_id)
+         select r.* from jsonb_to_recordset(?::jsonb) as ${columns}
+         where exists (select 1 from clients c where c.id = r.client_id)
+         on conflict do nothing`,
+        [recordset],
+      );
+    });
   }
 
   async resultsOfCycle(runId: string): Promise<ClientResultRecord[]> {

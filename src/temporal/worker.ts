@@ -8,7 +8,9 @@ import { StartupError } from '../main';
 import { SEARCH_ATTRIBUTES } from './dev-server';
 import { waitFor } from '../net';
 import { installTemporalRuntime } from './runtime';
+import { reconcileCyclesPeriodically } from './reconcile';
 import { ensureRefreshSchedule } from './schedule';
+import { RefreshStore } from '../stores/refresh';
 import { ActivityDeps, createActivities } from '../../activities';
 import type { Db } from '../db';
 import type { Logger } from '../logger';
@@ -78,6 +80,8 @@ export async function runWorker(config: Config, logger: Logger, lifecycle: Lifec
     }),
   );
   logger.info({ schedule, every: config.refresh.intervalMs }, `refresh schedule ${schedule}`);
+  const stopReconciling = reconcileCyclesPeriodically({ temporal: client, refresh: new RefreshStore(deps.db), logger });
+  lifecycle.add('cycle reconciliation', async () => stopReconciling());
 
   const worker = await createWorker({ connection, namespace, db: deps.db, logger, meta: deps.meta, tokenKeys: deps.tokenKeys });
   const running = worker.run();

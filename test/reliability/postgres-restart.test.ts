@@ -68,7 +68,7 @@ describe('Postgres restarted in the middle of a cycle', () => {
       postgres = await startEmbeddedPostgres({ dir: path.join(dir, 'pg'), port: postgres.port });
 
       const totals: RefreshTotals = await handle.result();
-      expect(totals).toEqual({ total: 20, refreshed: 20, failed: 0, skippedTokenInvalid: 0, skippedFresh: 0, alreadyRunning: 0 });
+      expect(totals).toEqual({ total: 20, refreshed: 20, failed: 0, skippedTokenInvalid: 0, skippedFresh: 0, alreadyRunning: 0, pending: 0 });
       const [cycle] = await db('refresh_runs').where({ workflow_id: handle.workflowId });
       expect(cycle).toMatchObject({ status: 'completed', refreshed: 20 });
       const results = await db('refresh_client_results').where({ run_id: cycle.id });

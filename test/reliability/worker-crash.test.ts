@@ -50,7 +50,7 @@ describe('a worker killed with SIGKILL in the middle of a cycle', () => {
     const second = await spawnWorker(env);
     try {
       const totals: RefreshTotals = await handle.result();
-      expect(totals).toEqual({ total: 30, refreshed: 30, failed: 0, skippedTokenInvalid: 0, skippedFresh: 0, alreadyRunning: 0 });
+      expect(totals).toEqual({ total: 30, refreshed: 30, failed: 0, skippedTokenInvalid: 0, skippedFresh: 0, alreadyRunning: 0, pending: 0 });
     } finally {
       second.child.kill('SIGTERM');
       await second.exited;

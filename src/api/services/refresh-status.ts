@@ -4,11 +4,21 @@ import type { RefreshTotals } from '../../domain/refresh';
 import type { Logger } from '../../logger';
 import type { ClientStore } from '../../stores/clients';
 import type { RefreshStore } from '../../stores/refresh';
-import { findRunningCycle } from '../../temporal/cycles';
-import { CycleProgress, progressQuery, REFRESH_SCHEDULE_ID } from '../../../workflows/definitions';
+import { REFRESH_SCHEDULE_ID } from '../../../workflows/definitions';
 
-/** The running cycle as the status shows it. */
-export type RunningCycle = CycleProgress & { workflowId: string };
+/**
+ * The running cycle as the status shows it, read from Postgres: the parent writes what it
+ * started at each page, the children their results. `done` counts clients with an outcome.
+ */
+export type RunningCycle = RefreshTotals & {
+  workflowId: string;
+  cycleId: string;
+  trigger: 'schedule' | 'manual';
+  done: number;
+  started: number;
+  currentClientId: string | null;
+  currentSpacingMs: number | null;
+};
 
 /** The last cycle's summary and failures, the running cycle, the Schedule: what `GET …/refresh-social-media-cache` answers. */
 export interface RefreshStatusView {
@@ -29,45 +39,53 @@ export interface RefreshStatusView {
 export type RefreshStatusService = () => Promise<RefreshStatusView>;
 
 /**
- * Builds the refresh status from Postgres (cycles and results) and Temporal (the running cycle,
- * the Schedule). Temporal gets a few seconds at most: without it the status still answers.
+ * Builds the refresh status from Postgres (cycles, their progress and results) and Temporal (the
+ * Schedule only): a busy worker never holds it, and without Temporal it still answers.
  */
 export function createRefreshStatus(deps: {
   temporal: TemporalClient;
   refresh: RefreshStore;
   clients: ClientStore;
-  taskQueue: string;
   logger: Logger;
 }): RefreshStatusService {
-  const { temporal, refresh, clients, taskQueue, logger } = deps;
+  const { temporal, refresh, clients, logger } = deps;
   return async () => {
-    const last = (await refresh.recentCycles(10)).find((cycle) => cycle.status !== 'running');
-    const failures = last ? (await refresh.resultsOfCycle(last.id)).filter((r) => r.outcome === 'failed') : [];
+    const cycles = await refresh.recentCycles(10);
+    const last = cycles.find((cycle) => cycle.status !== 'running');
+    const current = cycles.find((cycle) => cycle.status === 'running');
+    const [failures, counts] = await Promise.all([
+      last ? refresh.resultsOfCycle(last.id).then((rows) => rows.filter((r) => r.outcome === 'failed')) : [],
+      current ? refresh.countResults(current.id) : undefined,
+    ]);
     const names = failures.length ? new Map((await clients.list()).map((c) => [c.id, c.name])) : new Map<string, string>();
     let running: RunningCycle | null = null;
+    if (current && counts) {
+      const { running: _notReported, ...totals } = counts;
+      running = {
+        workflowId: current.workflowId,
+        cycleId: current.id,
+        trigger: current.trigger,
+        total: current.totals.total,
+        ...totals,
+        done: totals.refreshed + totals.failed + totals.skippedTokenInvalid + totals.skippedFresh + totals.alreadyRunning,
+        started: current.started,
+        currentClientId: current.currentClientId,
+        currentSpacingMs: current.currentSpacingMs,
+      };
+    }
     let nextRunAt: string | null = null;
     let schedule: RefreshStatusView['schedule'] = null;
     let temporalStatus: RefreshStatusView['temporal'] = 'ok';
     try {
-      const workflowId = await temporal.connection.withDeadline(Date.now() + 3_000, () => findRunningCycle(temporal, taskQueue));
-      if (workflowId) {
-        // A cycle whose worker is gone would hold the query: the status answers without its progress.
-        const progress = await temporal.connection.withDeadline(Date.now() + 1_500, () =>
-          temporal.workflow.getHandle(workflowId).query<CycleProgress>(progressQuery),
-        );
-        running = { workflowId, ...progress };
-      }
-      try {
-        const described = await temporal.connection.withDeadline(Date.now() + 3_000, () => temporal.schedule.getHandle(REFRESH_SCHEDULE_ID).describe());
-        nextRunAt = described.info.nextActionTimes[0]?.toISOString() ?? null;
-        schedule = { id: REFRESH_SCHEDULE_ID, paused: described.state.paused, intervalMs: (described.spec.intervals?.[0]?.every as number | undefined) ?? null };
-      } catch (err) {
-        // No schedule yet: no worker has started against this Temporal.
-        if (!(err instanceof ScheduleNotFoundError)) throw err;
-      }
+      const described = await temporal.connection.withDeadline(Date.now() + 3_000, () => temporal.schedule.getHandle(REFRESH_SCHEDULE_ID).describe());
+      nextRunAt = described.info.nextActionTimes[0]?.toISOString() ?? null;
+      schedule = { id: REFRESH_SCHEDULE_ID, paused: described.state.paused, intervalMs: (described.spec.intervals?.[0]?.every as number | undefined) ?? null };
     } catch (err) {
-      temporalStatus = 'unavailable';
-      logger.debug({ err }, 'refresh status without Temporal');
+      // No schedule yet (no worker has started against this Temporal), or Temporal is away.
+      if (!(err instanceof ScheduleNotFoundError)) {
+        temporalStatus = 'unavailable';
+        logger.debug({ err }, 'refresh status without Temporal');
+      }
     }
     return {
       lastCycle: last

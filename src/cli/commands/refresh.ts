@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError } from '@temporalio/client';
 import { Presets, SingleBar } from 'cli-progress';
-import { ApiError, DayResponse, RefreshTotals } from '../../client';
-import { clientRefreshWorkflowId, CycleProgress, progressQuery, RefreshClientResult } from '../../../workflows/definitions';
+import { ApiError, DayResponse, RefreshTotals, RunningCycle } from '../../client';
+import { clientRefreshWorkflowId, RefreshClientResult } from '../../../workflows/definitions';
 import { CommandSpec, PROGRAM, stringOption } from '../args';
 import { CliContext, requireUuid } from '../context';
 import { CliError, EXIT } from '../errors';
@@ -78,7 +78,7 @@ function progressView(ctx: CliContext, names: Map<string, string>) {
   let started = false;
   let last = '';
   return {
-    update(p: Pick<CycleProgress, 'total' | 'done' | 'failed' | 'currentClientId'>) {
+    update(p: Pick<RunningCycle, 'total' | 'done' | 'failed' | 'currentClientId'>) {
       const current = p.currentClientId ? `· ${names.get(p.currentClientId) ?? p.currentClientId}` : '';
       if (bar) {
         if (!started) bar.start(Math.max(p.total, 1), p.done, { failed: p.failed, current });
@@ -113,9 +113,11 @@ async function waitForCycle(ctx: CliContext, workflowId: string): Promise<number
   try {
     while (!finished.signal.aborted) {
       try {
-        view.update(await handle.query(progressQuery));
+        // From the API, which reads Postgres: a busy worker never holds the bar.
+        const { running } = (await api.getRefreshStatus()).data;
+        if (running?.workflowId === workflowId) view.update(running);
       } catch {
-        // Between two runs of the cycle (continue-as-new) the query has no run to ask: ask again.
+        // The API did not answer this time: ask again.
       }
       await sleep(POLL_MS, undefined, { signal: finished.signal }).catch(() => undefined);
     }
