@@ -24,7 +24,7 @@ describe('migrations', () => {
 
   it('go up, all the way down, and up again on a real database', async () => {
     const [, upNames] = await database.db.migrate.latest(migrationConfig());
-    expect(upNames).toHaveLength(8);
+    expect(upNames).toHaveLength(9);
     expect(await tablesOf(database)).toEqual([...TABLES].sort());
 
     await database.db.migrate.rollback(migrationConfig(), true);
