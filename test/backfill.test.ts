@@ -184,6 +184,45 @@ describe('backfilling missing days and settling recent ones, through the API, th
     expect(igDays).toHaveLength(4);
   }, 60_000);
 
+  it('folds missing days into a running refresh, fetched after its current fetch', async () => {
+    const client = await stack.addClient({ timezone: TIMEZONE });
+    const today = dayIn(TIMEZONE);
+    stack.sandbox.control.inject({ objectId: client.facebookPageId, latencyMs: 1_500, times: 1 });
+    expect((await requestRefresh(deps, client.id)).status).toBe('started');
+    const range = await readRange(client.id, addDays(today, -9), addDays(today, -8));
+    expect(range.data.map((d) => d.refresh.status)).toEqual(['in_progress', 'in_progress']);
+    const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
+    expect(await handle.result()).toMatchObject({ outcome: 'refreshed', coalescedRequests: 2 });
+    expect(await runsOf(client.id)).toBe(1);
+    const history = await handle.fetchHistory();
+    expect((history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'refreshClientInsights')).toHaveLength(2);
+    expect((await readRange(client.id, addDays(today, -9), addDays(today, -8))).data.map((d) => d.source)).toEqual(['cache', 'cache']);
+  }, 60_000);
+
+  it("stops Instagram's per-day calls before the account's budget runs out and defers the rest", async () => {
+    const ids = newIds();
+    stack.sandbox.control.setQuota({ objectId: ids.instagramAccountId, calls: 20 });
+    const today = dayIn(TIMEZONE);
+    const days = Array.from({ length: 30 }, (_, i) => addDays(today, -i));
+    const result = await stack.meta.fetchPlatforms({
+      accessToken: ids.token,
+      facebookPageId: ids.facebookPageId,
+      instagramAccountId: ids.instagramAccountId,
+      days,
+      timezone: TIMEZONE,
+      platforms: ['instagram'],
+      instagramPacing: { slowAbovePercent: 50, stopAbovePercent: 90, maxDelayMs: 20 },
+    });
+    expect(result.instagram.status).toBe('fetched');
+    const ig = result.instagram.status === 'fetched' ? result.instagram.data : undefined;
+    const served = stack.sandbox.control.requests().filter((r) => r.objectId === ids.instagramAccountId);
+    // 18 calls reach 90 % of 20: the 19th and 20th are left for the regular refreshes, and Meta never throttled.
+    expect(served).toHaveLength(18);
+    expect(served.every((r) => r.status === 200)).toBe(true);
+    expect(ig?.deferred?.days).toHaveLength(30 - 17);
+    expect(Object.keys(ig?.days ?? {})).toHaveLength(17);
+  });
+
   it('starts a backfill when an invalid token is replaced', async () => {
     const client = await stack.addClient({ timezone: TIMEZONE });
     await stack.clients.markToken(client.id, 'invalid', '190: Error validating access token');
