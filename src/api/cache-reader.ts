@@ -32,7 +32,7 @@ export interface CacheView {
   fromCache: boolean;
   cacheAge: number | null;
   /** Fetched at least 48 h after the day ended in the client's timezone: Meta no longer changes these numbers. */
-  final?: boolean;
+  final: boolean;
 }
 
 export interface DayRead {
@@ -233,7 +233,7 @@ export class CacheReader {
       return {
         clientId,
         period,
-        data: { ...EMPTY, lastUpdated: null, fromCache: false, cacheAge: null },
+        data: { ...EMPTY, lastUpdated: null, fromCache: false, cacheAge: null, final: false },
         source: 'empty',
         freshForSeconds: 0,
         ageSeconds: null,
@@ -255,6 +255,8 @@ export class CacheReader {
         lastUpdated: entry.lastUpdated.toISOString(),
         fromCache: true,
         cacheAge,
+        // Set by `settle`, which knows the client's timezone.
+        final: false,
       },
       source: fresh ? 'cache' : 'stale-cache',
       freshForSeconds: fresh ? Math.floor((this.options.ttlMs - cacheAge) / 1000) : 0,

@@ -36,6 +36,8 @@ export interface DayNumbers {
   fromCache: boolean;
   /** Milliseconds since the numbers were fetched from Meta. */
   cacheAge: number | null;
+  /** True when the numbers were fetched at least 48 h after the day ended (Meta no longer changes them). */
+  final: boolean;
 }
 
 /** `GET /api/social-media-cache` */
@@ -61,8 +63,6 @@ export type DayRefreshStatus = RefreshStatus | 'requested' | 'beyond_meta_histor
 export interface RangeDay extends DayNumbers {
   period: string;
   source: CacheSource;
-  /** True when the numbers were fetched at least 48 h after the day ended (Meta no longer changes them). */
-  final: boolean;
   refresh: { status: DayRefreshStatus };
 }
 
@@ -181,6 +181,11 @@ export type ClientPatch = Partial<NewClientInput>;
 export interface ClientResponse {
   success: true;
   data: ApiClient;
+  /**
+   * After adding a client, or a new token or Instagram account: the background fetch of its
+   * last BACKFILL_DAYS (`started`, `in_progress` when it joined a running refresh, …).
+   */
+  backfill?: { status: 'started' | 'in_progress' | 'token_invalid' | 'unavailable' | 'cooldown' | 'not_found'; days: number };
 }
 
 export interface ClientListResponse {

@@ -65,6 +65,9 @@ const MAX_WINDOW_DAYS = 90;
 /** Days one fetch may cover: all of the Page history Meta keeps. */
 const MAX_DAYS_PER_FETCH = META_HISTORY_DAYS.facebook + 1;
 
+/** No pacing: every day is asked until Meta itself throttles. */
+const UNPACED: InstagramPacing = { slowAbovePercent: Number.POSITIVE_INFINITY, stopAbovePercent: Number.POSITIVE_INFINITY, maxDelayMs: 0 };
+
 /** Wait before deferred Instagram days are asked again when Meta gave no estimate. */
 const DEFAULT_DEFER_MS = 10 * 60_000;
 
@@ -148,7 +151,8 @@ export function createMetaClient(options: MetaClientOptions): MetaClient {
   return {
     fetchPlatforms,
     async fetchInsights(input: FetchInsightsInput): Promise<FetchInsightsResult> {
-      const fetched = await fetchPlatforms({ ...input, platforms: PLATFORMS });
+      // All or nothing, as before pacing: every day is asked, whatever the budget.
+      const fetched = await fetchPlatforms({ ...input, platforms: PLATFORMS, instagramPacing: UNPACED });
       if (fetched.facebook.status !== 'fetched') throw fetched.facebook.status === 'failed' ? fetched.facebook.error : new Error('Facebook was not fetched');
       if (fetched.instagram.status !== 'fetched') throw fetched.instagram.status === 'failed' ? fetched.instagram.error : new Error('Instagram was not fetched');
       const fb = fetched.facebook.data;
@@ -263,7 +267,8 @@ export function instagramBudget(
   const entry = usage.business[igId];
   const percent = entry?.percent ?? 0;
   const estimateMs = entry && entry.estimatedTimeToRegainAccessMinutes > 0 ? entry.estimatedTimeToRegainAccessMinutes * 60_000 : undefined;
-  if (percent >= pacing.stopAbovePercent || estimateMs !== undefined) return { percent, delayMs: 0, stop: true, retryAfterMs: estimateMs };
+  const paced = Number.isFinite(pacing.stopAbovePercent);
+  if (paced && (percent >= pacing.stopAbovePercent || estimateMs !== undefined)) return { percent, delayMs: 0, stop: true, retryAfterMs: estimateMs };
   if (percent <= pacing.slowAbovePercent) return { percent, delayMs: 0, stop: false };
   const share = (percent - pacing.slowAbovePercent) / (pacing.stopAbovePercent - pacing.slowAbovePercent);
   return { percent, delayMs: Math.round(pacing.maxDelayMs * share), stop: false };
