@@ -170,6 +170,18 @@ describe('backfilling missing days and settling recent ones, through the API, th
     expect((await graphCalls()).total).toBe(0);
   });
 
+  it("has the sandbox answer like Meta beyond its history: an empty data set, not an error", async () => {
+    const { facebookPageId, instagramAccountId, token } = newIds();
+    const today = dayIn(TIMEZONE);
+    const page = await fetch(`${stack.sandbox.url}/v24.0/${facebookPageId}/insights?metric=page_daily_follows_unique&period=day&since=${addDays(today, -800)}&until=${addDays(today, -790)}&access_token=${token}`);
+    expect(page.status).toBe(200);
+    expect(((await page.json()) as { data: { values: unknown[] }[] }).data[0].values).toEqual([]);
+    const since = Math.floor(Date.now() / 1000) - 100 * 86_400;
+    const ig = await fetch(`${stack.sandbox.url}/v24.0/${instagramAccountId}/insights?metric=reach&period=day&metric_type=total_value&since=${since}&until=${since + 86_400}&access_token=${token}`);
+    expect(ig.status).toBe(200);
+    expect(await ig.json()).toEqual({ data: [] });
+  });
+
   it('fetches Facebook but not Instagram for a day older than Instagram keeps', async () => {
     const client = await stack.addClient({ timezone: TIMEZONE });
     const day = addDays(dayIn(TIMEZONE), -120);

@@ -48,6 +48,8 @@ export interface MetaClientOptions {
    * Off, the marker means nothing, so real Meta can never trigger it.
    */
   sandbox?: boolean;
+  /** The clock that tells today, for the days beyond Meta's history; defaults to Date.now. */
+  now?: () => number;
 }
 
 /** Facebook new followers per day; the removed `page_fan_adds_unique` answered the same question. */
@@ -109,7 +111,7 @@ export function createMetaClient(options: MetaClientOptions): MetaClient {
   async function fetchPlatforms(input: FetchPlatformsInput): Promise<FetchPlatformsResult> {
     const days = checkInput(input);
     const wanted = new Set<Platform>(input.platforms ?? PLATFORMS);
-    const today = dayIn(input.timezone);
+    const today = dayIn(input.timezone, new Date((options.now ?? Date.now)()));
     const graph = new GraphCalls(base, options, input.accessToken, input.signal);
     const log = options.logger.child({ facebookPageId: input.facebookPageId, instagramAccountId: input.instagramAccountId });
 
