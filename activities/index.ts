@@ -1,5 +1,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { lastDays } from '../src/dates';
+import { dayIn, lastDays } from '../src/dates';
+import { isFinal } from '../src/domain/settled';
+import { beyondMetaHistory } from '../src/meta/client';
 import { TokenDecryptError, TokenKeyring } from '../src/crypto';
 import type { Db } from '../src/db';
 import type { Logger } from '../src/logger';
@@ -23,6 +25,8 @@ export interface ActivityDeps {
   throttleBackoffMs?: number;
   /** How often a running refresh tells Temporal it is alive. */
   heartbeatIntervalMs?: number;
+  /** BACKFILL_DAYS: the days asked again when a client's Instagram comes back (permission granted, account relinked). */
+  backfillDays?: number;
 }
 
 /** Meta codes that throttle the whole app rather than one Page or account. */
@@ -53,6 +57,8 @@ export interface RefreshInsightsInput {
   /** The cycle the refresh belongs to: a wait on Meta past PENDING_AFTER_MS is recorded there as `pending`. */
   cycleId?: string;
   trigger?: RefreshTrigger;
+  /** Days to fetch besides the lookback (a backfill, days a read found missing), `YYYY-MM-DD` in the client's timezone. */
+  days?: string[];
 }
 
 /** A refresh that Meta makes wait at least this long is `pending` in its cycle, which then need not wait for it. */
@@ -74,6 +80,10 @@ export interface RefreshInsightsResult {
   /** With outcome `failed`: the error of the platform that failed for good. */
   errorCode?: string;
   message?: string;
+  /** Instagram days left for later because the account's budget neared its end, and when to ask them. */
+  deferred?: { days: string[]; afterMs: number };
+  /** Days to fetch next (BACKFILL_DAYS after the client's Instagram came back). */
+  followUpDays?: string[];
 }
 
 export interface ClientResultInput {
@@ -89,6 +99,9 @@ export interface ClientResultInput {
   durationMs?: number | null;
   temporalRunId?: string | null;
 }
+
+/** Instagram states that a later `ok` turns into a backfill of the days it left empty. */
+const INSTAGRAM_REFUSED = new Set<InstagramStatus>(['permission_missing', 'not_linked', 'error']);
 
 const FACEBOOK_METRICS: readonly MetricName[] = ['facebookNewFollowers'];
 const INSTAGRAM_METRICS: readonly MetricName[] = ['instagramFollowers', 'instagramReach', 'instagramProfileViews'];
@@ -135,8 +148,9 @@ function mergeDay(
 function fetchedMetrics(result: FetchPlatformsResult, day: string, followers: MetricValue | undefined): Partial<Record<MetricName, MetricValue>> {
   const metrics: Partial<Record<MetricName, MetricValue>> = {};
   if (result.facebook.status === 'fetched') metrics.facebookNewFollowers = result.facebook.data.days[day] ?? { value: null, reason: 'no_data' };
-  if (result.instagram.status === 'fetched') {
-    const ig = result.instagram.data.days[day];
+  // A deferred Instagram day (budget nearly spent) is left as it is, like a platform not fetched.
+  const ig = result.instagram.status === 'fetched' ? result.instagram.data.days[day] : undefined;
+  if (ig) {
     if (followers) metrics.instagramFollowers = followers;
     metrics.instagramReach = ig.instagramReach;
     metrics.instagramProfileViews = ig.instagramProfileViews;
@@ -150,7 +164,7 @@ function retryablePlatformError(error: Error): error is MetaThrottledError | Met
 }
 
 /** Builds the activities with their dependencies; the worker registers the returned object. */
-export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffMs = 2 * 60_000, heartbeatIntervalMs = 5_000 }: ActivityDeps) {
+export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffMs = 2 * 60_000, heartbeatIntervalMs = 5_000, backfillDays = 30 }: ActivityDeps) {
   const clients = new ClientStore(db, tokenKeys);
   const cache = new CacheStore(db);
   const refresh = new RefreshStore(db);
@@ -179,6 +193,20 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
       if (await cache.writeDay(clientId, day, data, fetchedAt)) written += 1;
     }
     return written;
+  }
+
+  /**
+   * The lookback days and the requested ones, up to today, without the days Meta no longer keeps
+   * and the days whose numbers are already final (fetched after Meta's 48 h): fetching them
+   * again would spend Instagram's budget for the same numbers.
+   */
+  async function daysToFetch(clientId: string, timezone: string, today: string, input: RefreshInsightsInput): Promise<string[]> {
+    const wanted = [...new Set([...lastDays(timezone, input.lookbackDays), ...(input.days ?? [])])]
+      .filter((day) => day <= today && !beyondMetaHistory('facebook', day, today))
+      .sort();
+    if (wanted.length === 0) return [];
+    const rows = new Map((await cache.range(clientId, wanted[0], wanted[wanted.length - 1])).map((row) => [row.periodId, row]));
+    return wanted.filter((day) => !isFinal(day, timezone, rows.get(day)));
   }
 
   /** Instagram's state for the operator, from what this fetch learnt; undefined: unchanged. */
@@ -322,7 +350,9 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
       if (!credentials || credentials.tokenStatus === 'invalid') {
         return { outcome: 'skipped_token_invalid', attempt, daysWritten: 0, calls: 0 };
       }
-      const days = lastDays(credentials.timezone, input.lookbackDays);
+      const today = dayIn(credentials.timezone);
+      const days = await daysToFetch(input.clientId, credentials.timezone, today, input);
+      if (days.length === 0) return { outcome: 'refreshed', attempt, daysWritten: 0, calls: 0, written: [] };
       const round = input.round ?? 1;
 
       // While Meta throttles the whole app, no call goes out: this attempt waits the throttle out.
@@ -374,6 +404,8 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
           days,
           timezone: credentials.timezone,
           platforms: input.platforms,
+          // Followers are a snapshot of now: only a fetch that covers today asks for them.
+          instagramFollowers: days.includes(today),
           // Worker shutdown and cancellation abort the calls in flight.
           signal: context.cancellationSignal,
         });
@@ -390,6 +422,8 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
       });
       const written = (['facebook', 'instagram'] as const).filter((platform) => result[platform].status === 'fetched');
       const igStatus = instagramStatusOf(result);
+      // Instagram answering again after a refusal (permission granted, account relinked in Meta): its missing days are backfilled.
+      const instagramCameBack = igStatus === 'ok' && INSTAGRAM_REFUSED.has((await clients.get(input.clientId))?.instagramStatus ?? 'unknown');
       if (igStatus) await clients.markInstagram(input.clientId, igStatus, credentials.tokenVersion);
 
       // Nothing fetched: the activity fails as a whole and Temporal retries it (Meta's estimate for a throttle).
@@ -399,8 +433,9 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
         return fail(worst, attempt + round - 1);
       }
 
-      const pending: UnavailableReason = failures.some((f) => f.error instanceof MetaThrottledError) ? 'throttled' : 'fetch_failed';
-      const daysWritten = written.length ? await writeInsights(input.clientId, days[days.length - 1], result, pending) : 0;
+      const deferred = result.instagram.status === 'fetched' ? result.instagram.data.deferred : undefined;
+      const pending: UnavailableReason = deferred?.days.length || failures.some((f) => f.error instanceof MetaThrottledError) ? 'throttled' : 'fetch_failed';
+      const daysWritten = written.length ? await writeInsights(input.clientId, today, result, pending) : 0;
       if (written.length && credentials.tokenStatus !== 'valid') await clients.markToken(input.clientId, 'valid', null, credentials.tokenVersion);
       const stillBlocked = await appThrottle.throttledUntil();
       const base: RefreshInsightsResult = {
@@ -411,6 +446,8 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
         appPercent: result.usage.appPercent,
         appThrottledForMs: stillBlocked ? stillBlocked.getTime() - Date.now() : undefined,
         written,
+        ...(deferred?.days.length ? { deferred } : {}),
+        ...(igStatus === 'ok' && instagramCameBack ? { followUpDays: lastDays(credentials.timezone, backfillDays) } : {}),
       };
       if (failures.length === 0) return base;
 

@@ -120,7 +120,9 @@ const schema = z.object({
   CACHE_TTL: duration(1_000).optional(),
   REFRESH_INTERVAL: duration(60_000).prefault('3h'),
   REFRESH_SPACING: duration(0, 3_600_000).prefault('2s'),
-  REFRESH_LOOKBACK_DAYS: integer(1, 90, 'a whole number of days').prefault('2'),
+  // Today and 3 days before: a day is fetched again until it is 3 days old, when Meta's numbers have settled (48 h).
+  REFRESH_LOOKBACK_DAYS: integer(1, 90, 'a whole number of days').prefault('4'),
+  BACKFILL_DAYS: integer(1, 90, 'a whole number of days').prefault('30'),
   REFRESH_COOLDOWN: duration(0).prefault('5m'),
   // Unset: half of REFRESH_INTERVAL; 0 turns skipping off.
   REFRESH_SKIP_IF_FRESHER: duration(0).optional(),
@@ -173,6 +175,8 @@ export interface Config {
     cooldownMs: number;
     /** A cycle passes over a client whose numbers were fetched less than this ago (`skipped_fresh`); 0: never. */
     skipIfFresherMs: number;
+    /** Days fetched in the background when a client is added, its token replaced or its Instagram relinked. */
+    backfillDays: number;
   };
   readApiKeys: string[];
   adminApiKeys: string[];
@@ -239,6 +243,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       lookbackDays: e.REFRESH_LOOKBACK_DAYS,
       cooldownMs: e.REFRESH_COOLDOWN,
       skipIfFresherMs: e.REFRESH_SKIP_IF_FRESHER ?? Math.floor(e.REFRESH_INTERVAL / 2),
+      backfillDays: e.BACKFILL_DAYS,
     },
     readApiKeys: e.READ_API_KEYS,
     adminApiKeys: e.ADMIN_API_KEYS,

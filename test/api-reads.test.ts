@@ -108,6 +108,7 @@ describe('reading the cache', () => {
         lastUpdated: null,
         fromCache: false,
         cacheAge: null,
+        final: false,
       },
       refresh: { status: 'started' },
     });

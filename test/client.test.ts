@@ -72,7 +72,7 @@ describe('the typed HTTP client', () => {
     const day = await reader.getDay(client.id);
     expect(day).toEqual({
       success: true,
-      data: { ...NUMBERS, lastUpdated: expect.any(String), fromCache: true, cacheAge: expect.any(Number) },
+      data: { ...NUMBERS, lastUpdated: expect.any(String), fromCache: true, cacheAge: expect.any(Number), final: false },
       source: 'cache',
       period: today,
       refresh: { status: 'not_needed' },
@@ -105,7 +105,9 @@ describe('the typed HTTP client', () => {
     expect((await admin.getClient(id)).data.name).toBe('Typed Ltd');
     expect((await admin.listClients()).data.map((c) => c.id)).toContain(id);
 
-    expect(await admin.forceRefresh(id)).toEqual({ success: true, data: { clientId: id }, refresh: { status: 'started' } });
+    expect(added.backfill).toEqual({ status: 'started', days: 30 });
+    // Adding the client started its backfill: a forced refresh joins it, or starts anew once it ended.
+    expect(await admin.forceRefresh(id)).toEqual({ success: true, data: { clientId: id }, refresh: { status: expect.stringMatching(/^(in_progress|started)$/) } });
     const result = await stack.client.workflow.getHandle(clientRefreshWorkflowId(id)).result();
     expect(result.outcome).toBe('refreshed');
     expect((await reader.getDay(id)).source).toBe('cache');

@@ -14,7 +14,7 @@ describe('configuration', () => {
       temporal: { address: undefined, namespace: 'default', port: 7233, uiPort: 8233 },
       meta: { mode: undefined, graphVersion: 'v24.0' },
       cacheTtlMs: 4 * 3_600_000,
-      refresh: { intervalMs: 3 * 3_600_000, spacingMs: 2_000, lookbackDays: 2, cooldownMs: 5 * 60_000, skipIfFresherMs: 90 * 60_000 },
+      refresh: { intervalMs: 3 * 3_600_000, spacingMs: 2_000, lookbackDays: 4, cooldownMs: 5 * 60_000, skipIfFresherMs: 90 * 60_000, backfillDays: 30 },
       readApiKeys: [],
       adminApiKeys: [],
       corsOrigins: [],

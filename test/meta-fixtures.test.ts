@@ -42,6 +42,8 @@ function clientAnswering(route: (url: URL) => Reply) {
     timeoutMs: 5_000,
     logger: createLogger('silent'),
     fetch: fakeFetch,
+    // The fixtures' day is 2026-01-01: the client reads them as Meta's answers of the next day.
+    now: () => Date.parse('2026-01-02T12:00:00Z'),
   });
   return { client, requests };
 }
@@ -213,7 +215,7 @@ describe("the sandbox's JSON compared with Meta's", () => {
   });
 
   it('answers Instagram total_value insights and the followers count in the shapes of the fixtures', async () => {
-    const insights = await get(`${igId}/insights?metric=reach,profile_views&period=day&metric_type=total_value&since=1767254400&until=1767340800`);
+    const insights = await get(`${igId}/insights?metric=reach,profile_views&period=day&metric_type=total_value&since=1795132800&until=1795219200`);
     expect(shape(insights.body)).toEqual(shape(json('instagram-insights.json')));
     const user = await get(`${igId}?fields=followers_count`);
     expect(shape(user.body)).toEqual(shape(json('instagram-user.json')));

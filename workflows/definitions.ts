@@ -87,6 +87,11 @@ export interface RefreshClientInput {
   lookbackDays: number;
   /** The cycle's `refresh_runs.id`, for scheduled refreshes. */
   cycleId?: string;
+  /**
+   * Days to fetch besides the lookback (`YYYY-MM-DD` in the client's timezone): a backfill, or
+   * missing days a read met. Days already final are skipped by the activity.
+   */
+  days?: string[];
 }
 
 export interface RefreshClientResult {
@@ -124,8 +129,18 @@ export interface CycleProgress {
   currentSpacingMs: number;
 }
 
-/** Asks a running client refresh to count an on-demand request; it is folded into the running refresh. */
-export const refreshRequestedSignal = defineSignal<[{ requestedAt: string; by: 'reader' | 'admin' }]>('refreshRequested');
+/** What a `refreshRequested` signal carries; `days` are fetched by the running refresh after its current fetch. */
+export interface RefreshRequest {
+  requestedAt: string;
+  by: 'reader' | 'admin';
+  days?: string[];
+}
+
+/**
+ * Asks a running client refresh to count an on-demand request; it is folded into the running
+ * refresh, which also fetches the request's `days` before it ends.
+ */
+export const refreshRequestedSignal = defineSignal<[RefreshRequest]>('refreshRequested');
 
 /** Progress of a running cycle: done / total / failed and the client being refreshed. */
 export const progressQuery = defineQuery<CycleProgress>('progress');

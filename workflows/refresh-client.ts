@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, patched, proxyActivities, setHandler, sleep, TimeoutFailure, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, continueAsNew, patched, proxyActivities, setHandler, sleep, TimeoutFailure, workflowInfo } from '@temporalio/workflow';
 import type { Activities, MetaFailureDetails, RefreshInsightsResult } from '../activities';
 import { RefreshClientInput, RefreshClientResult, refreshRequestedSignal } from './definitions';
 
@@ -34,15 +34,33 @@ export const PER_PLATFORM_PATCH = 'refresh-client-per-platform';
 const MAX_PLATFORM_RETRY_WAIT_MS = 60 * 60_000;
 
 /**
+ * Refreshes written before this change fetched the lookback once. With it, days asked for by
+ * `refreshRequested` signals (a read's missing days, a backfill), Instagram days deferred near
+ * the account's budget, and a backfill after Instagram came back are fetched in more rounds
+ * before the refresh ends. Checked only when such days exist, so older histories never meet it.
+ */
+export const REQUESTED_DAYS_PATCH = 'refresh-client-requested-days';
+
+/** Rounds after the first fetch; days still left go to a continued run or the next request. */
+const MAX_EXTRA_ROUNDS = 10;
+
+/**
  * Refreshes one client's recent days. Its workflow id is per client, so scheduled and
  * on-demand refreshes of one client never run at once; on-demand requests that arrive while it
  * runs are folded into it.
  */
 export async function refreshClient(input: RefreshClientInput): Promise<RefreshClientResult> {
   let coalescedRequests = 0;
-  setHandler(refreshRequestedSignal, () => {
+  const requestedDays = new Set<string>();
+  setHandler(refreshRequestedSignal, (request) => {
     coalescedRequests += 1;
+    for (const day of request?.days ?? []) requestedDays.add(day);
   });
+  const takeRequested = (): string[] => {
+    const days = [...requestedDays].sort();
+    requestedDays.clear();
+    return days;
+  };
   const startedAt = Date.now();
   let result: RefreshClientResult;
   // Attempts spent before a platform retry, so a failed retry still counts them.
@@ -53,7 +71,15 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
     if (patched(PER_PLATFORM_PATCH)) {
       // Facebook and Instagram are written as they come; only a platform that failed alone is
       // fetched again, after Meta's estimate, so the other platform's quota is not spent again.
-      const args = { clientId: input.clientId, lookbackDays: input.lookbackDays, perPlatform: true, cycleId: input.cycleId, trigger: input.trigger };
+      const firstDays = [...new Set([...(input.days ?? []), ...takeRequested()])].sort();
+      const args = {
+        clientId: input.clientId,
+        lookbackDays: input.lookbackDays,
+        perPlatform: true,
+        cycleId: input.cycleId,
+        trigger: input.trigger,
+        ...(firstDays.length ? { days: firstDays } : {}),
+      };
       fetched = await refreshClientInsights(args);
       attempts = fetched.attempt;
       if (fetched.retry && fetched.retry.afterMs <= MAX_PLATFORM_RETRY_WAIT_MS) {
@@ -63,6 +89,28 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
         attempts += fetched.attempt;
       } else if (fetched.retry) {
         fetched = { ...fetched, outcome: 'failed', errorCode: fetched.retry.errorCode, message: fetched.retry.message };
+      }
+      // More rounds while days are asked for: requested while the fetch ran, deferred by Instagram's budget, or a backfill.
+      let outcome = fetched;
+      for (let round = 0; round < MAX_EXTRA_ROUNDS; round++) {
+        const waitMs = outcome.deferred?.afterMs ?? 0;
+        for (const day of [...(outcome.deferred?.days ?? []), ...(outcome.followUpDays ?? [])]) requestedDays.add(day);
+        if (requestedDays.size === 0 || !patched(REQUESTED_DAYS_PATCH)) break;
+        if (waitMs > MAX_PLATFORM_RETRY_WAIT_MS) {
+          // Meta asks for a long wait: the deferred days are left to a later request, not to a continued run.
+          for (const day of outcome.deferred?.days ?? []) requestedDays.delete(day);
+          break;
+        }
+        if (waitMs > 0) await sleep(waitMs);
+        attemptsBefore = attempts;
+        outcome = await refreshClientInsights({ clientId: input.clientId, lookbackDays: 0, perPlatform: true, days: takeRequested() });
+        attempts += outcome.attempt;
+        if (outcome.retry) {
+          // A platform throttled in a later round: its days wait for the next request or cycle.
+          outcome = { ...outcome, deferred: undefined };
+        }
+        if (fetched.outcome === 'refreshed' && outcome.outcome !== 'refreshed') fetched = { ...outcome, attempt: fetched.attempt };
+        else fetched = { ...fetched, appPercent: outcome.appPercent ?? fetched.appPercent, appThrottledForMs: outcome.appThrottledForMs };
       }
     } else {
       fetched = await refreshClientInsights({ clientId: input.clientId, lookbackDays: input.lookbackDays });
@@ -113,5 +161,9 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
     },
   ]);
   result.coalescedRequests = coalescedRequests;
+  // Days asked for while the result was being recorded are fetched by a continued run of the same id.
+  if (requestedDays.size > 0 && result.outcome === 'refreshed' && patched(REQUESTED_DAYS_PATCH)) {
+    await continueAsNew<typeof refreshClient>({ ...input, lookbackDays: 0, days: takeRequested(), cycleId: undefined });
+  }
   return result;
 }

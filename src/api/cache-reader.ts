@@ -1,13 +1,25 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { addDays, dayIn } from '../dates';
+import { isFinal } from '../domain/settled';
 import type { Logger } from '../logger';
+import { beyondMetaHistory } from '../meta/client';
 import type { CacheData, CacheEntry, CacheStore } from '../stores/cache';
 import type { Client, ClientStore } from '../stores/clients';
 import type { RefreshRequestResult } from '../temporal/request-refresh';
 
 export type CacheSource = 'cache' | 'stale-cache' | 'empty';
 export type RefreshStatus = 'not_needed' | 'started' | 'in_progress' | 'cooldown' | 'token_invalid' | 'unavailable';
+
+/**
+ * What happens about one day of a range: a RefreshStatus for the request this read made for it,
+ * `requested` when an earlier read or a backfill asked for the day (not asked again), or
+ * `beyond_meta_history` when Meta keeps nothing that old (no refresh will come).
+ */
+export type DayRefreshStatus = RefreshStatus | 'requested' | 'beyond_meta_history';
+
+/** How long a missing day asked of a refresh is not asked again (if the refresh never filled it). */
+export const MISSING_DAY_RETRY_MS = 6 * 3_600_000;
 
 /** The seed's `data` object, plus `unavailable` reasons for numbers Meta did not give. */
 export interface CacheView {
@@ -21,6 +33,8 @@ export interface CacheView {
   lastUpdated: string | null;
   fromCache: boolean;
   cacheAge: number | null;
+  /** Fetched at least 48 h after the day ended in the client's timezone: Meta no longer changes these numbers. */
+  final: boolean;
 }
 
 export interface DayRead {
@@ -36,8 +50,8 @@ export interface DayRead {
   etag: string;
 }
 
-/** Asks Temporal for a refresh; see `requestRefresh`. */
-export type RefreshRequester = (clientId: string) => Promise<RefreshRequestResult>;
+/** Asks Temporal for a refresh, with `days` besides the lookback; see `requestRefresh`. */
+export type RefreshRequester = (clientId: string, options?: { days?: string[] }) => Promise<RefreshRequestResult>;
 
 const EMPTY: Pick<CacheView, 'facebookNewFollowers' | 'instagramFollowers' | 'instagramReach' | 'instagramProfileViews'> = {
   facebookNewFollowers: null,
@@ -60,6 +74,8 @@ export interface CacheReaderOptions {
   temporalBackoffMs?: number;
   /** Longest a read waits for Temporal to accept a refresh request. */
   refreshTimeoutMs?: number;
+  /** How long a missing day asked of a refresh is not asked again; MISSING_DAY_RETRY_MS by default. */
+  missingDayRetryMs?: number;
   now?: () => number;
 }
 
@@ -113,15 +129,37 @@ export class CacheReader {
       entry = await this.options.cache.get(client.id, period);
       if (entry?.fetchedAt && this.ageOf(entry) < this.options.ttlMs) this.freshRows.set(key, entry);
     }
-    return this.view(client.id, period, entry);
+    return this.settle(client, this.view(client.id, period, entry), entry);
   }
 
   /** Every day of `from`..`to`, empty days included. */
   async readRange(client: Client, from: string, to: string): Promise<DayRead[]> {
     const rows = new Map((await this.options.cache.range(client.id, from, to)).map((e) => [e.periodId, e]));
     const days: DayRead[] = [];
-    for (let period = from; period <= to; period = addDays(period, 1)) days.push(this.view(client.id, period, rows.get(period)));
+    for (let period = from; period <= to; period = addDays(period, 1)) {
+      const entry = rows.get(period);
+      days.push(this.settle(client, this.view(client.id, period, entry), entry));
+    }
     return days;
+  }
+
+  /** Adds what the day's date says: whether its numbers are final, and why an empty day Meta no longer keeps stays empty. */
+  private settle(client: Client, read: DayRead, entry: CacheEntry | undefined): DayRead {
+    read.data.final = isFinal(read.period, client.timezone, entry);
+    const today = this.today(client);
+    if (read.source === 'empty' && read.period <= today) {
+      if (beyondMetaHistory('facebook', read.period, today)) {
+        read.data.unavailable = {
+          facebookNewFollowers: 'beyond_meta_history',
+          instagramFollowers: 'beyond_meta_history',
+          instagramReach: 'beyond_meta_history',
+          instagramProfileViews: 'beyond_meta_history',
+        };
+      } else if (beyondMetaHistory('instagram', read.period, today)) {
+        read.data.unavailable = { instagramFollowers: 'no_snapshot', instagramReach: 'beyond_meta_history', instagramProfileViews: 'beyond_meta_history' };
+      }
+    }
+    return read;
   }
 
   /**
@@ -129,14 +167,45 @@ export class CacheReader {
    * fill; never waits for Meta.
    */
   async refreshFor(client: Client, reads: DayRead[]): Promise<RefreshStatus> {
-    const needs = reads.some((r) => r.source !== 'cache' && this.refreshable(client, r.period));
-    if (!needs) return 'not_needed';
-    if (!client.hasToken || client.tokenStatus === 'invalid') return 'token_invalid';
-    if (this.now() < this.temporalDownUntil) return 'unavailable';
-    const result = await this.withTimeout(this.options.requestRefresh(client.id));
-    if (result.status === 'unavailable') this.temporalDownUntil = this.now() + (this.options.temporalBackoffMs ?? 5_000);
-    if (result.status === 'not_found') return 'not_needed';
-    return result.status;
+    return (await this.refreshDays(client, reads)).status;
+  }
+
+  /**
+   * Asks one refresh for what the read found missing or stale, and tells per day what will
+   * happen: stale or missing days of the lookback are refreshed (under the cooldown); missing
+   * days older than the lookback but inside Meta's history are claimed in Postgres, so each is
+   * asked once whatever the number of reads, and sent with the request (joining a running
+   * refresh); days Meta no longer keeps are never asked. `status` is the request's, as before
+   * (`not_needed` when this read asked nothing).
+   */
+  async refreshDays(client: Client, reads: DayRead[]): Promise<{ status: RefreshStatus; days: DayRefreshStatus[] }> {
+    const today = this.today(client);
+    const days: (DayRefreshStatus | undefined)[] = reads.map((r) =>
+      r.period > today ? 'not_needed' : beyondMetaHistory('facebook', r.period, today) ? 'beyond_meta_history' : undefined,
+    );
+    const stale = reads.flatMap((r, i) => (days[i] === undefined && r.source !== 'cache' && this.refreshable(client, r.period) ? [i] : []));
+    const missing = reads.flatMap((r, i) => (days[i] === undefined && r.source === 'empty' && !this.refreshable(client, r.period) ? [i] : []));
+    const answer = (status: RefreshStatus, perDay: (i: number) => DayRefreshStatus) => ({
+      status,
+      days: days.map((known, i) => known ?? (stale.includes(i) || missing.includes(i) ? perDay(i) : 'not_needed')),
+    });
+    if (stale.length === 0 && missing.length === 0) return answer('not_needed', () => 'not_needed');
+    if (!client.hasToken || client.tokenStatus === 'invalid') return answer('token_invalid', () => 'token_invalid');
+    if (this.now() < this.temporalDownUntil) return answer('unavailable', () => 'unavailable');
+
+    const claimed = missing.length
+      ? await this.options.cache.claimMissingDays(client.id, missing.map((i) => reads[i].period), this.options.missingDayRetryMs ?? MISSING_DAY_RETRY_MS)
+      : [];
+    if (claimed.length === 0 && stale.length === 0) return answer('not_needed', () => 'requested');
+    const result = await this.withTimeout(this.options.requestRefresh(client.id, claimed.length ? { days: claimed } : undefined));
+    if (result.status === 'unavailable') {
+      this.temporalDownUntil = this.now() + (this.options.temporalBackoffMs ?? 5_000);
+      // The request did not reach Temporal: the next read asks for these days again.
+      await this.options.cache.releaseDays(client.id, claimed);
+    }
+    const status: RefreshStatus = result.status === 'not_found' ? 'not_needed' : result.status;
+    const asked = new Set(claimed);
+    return answer(status, (i) => (stale.includes(i) || asked.has(reads[i].period) ? status : 'requested'));
   }
 
   private async withTimeout(request: Promise<RefreshRequestResult>): Promise<RefreshRequestResult> {
@@ -166,7 +235,7 @@ export class CacheReader {
       return {
         clientId,
         period,
-        data: { ...EMPTY, lastUpdated: null, fromCache: false, cacheAge: null },
+        data: { ...EMPTY, lastUpdated: null, fromCache: false, cacheAge: null, final: false },
         source: 'empty',
         freshForSeconds: 0,
         ageSeconds: null,
@@ -189,6 +258,8 @@ export class CacheReader {
         lastUpdated: entry.lastUpdated.toISOString(),
         fromCache: true,
         cacheAge,
+        // Set by `settle`, which knows the client's timezone.
+        final: false,
       },
       source: fresh ? 'cache' : 'stale-cache',
       freshForSeconds: fresh ? Math.floor((this.options.ttlMs - cacheAge) / 1000) : 0,

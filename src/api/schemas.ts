@@ -31,6 +31,7 @@ const unavailableReason = z.enum([
   'fetch_failed',
   'no_data',
   'no_snapshot',
+  'beyond_meta_history',
 ]);
 
 export const cacheData = z.strictObject({

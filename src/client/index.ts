@@ -15,7 +15,8 @@ export type UnavailableReason =
   | 'throttled'
   | 'fetch_failed'
   | 'no_data'
-  | 'no_snapshot';
+  | 'no_snapshot'
+  | 'beyond_meta_history';
 
 /** `cache`: younger than CACHE_TTL; `stale-cache`: older, a refresh was asked for; `empty`: nothing yet. */
 export type CacheSource = 'cache' | 'stale-cache' | 'empty';
@@ -37,6 +38,8 @@ export interface DayNumbers {
   fromCache: boolean;
   /** Milliseconds since the numbers were fetched from Meta. */
   cacheAge: number | null;
+  /** True when the numbers were fetched at least 48 h after the day ended (Meta no longer changes them). */
+  final: boolean;
 }
 
 /** `GET /api/social-media-cache` */
@@ -49,10 +52,20 @@ export interface DayResponse {
   refresh: { status: RefreshStatus };
 }
 
+/**
+ * What happens about one day of a range: `not_needed` (fresh, or settled), `started` /
+ * `in_progress` (this read asked a refresh that fetches the day, or joined the running one),
+ * `requested` (an earlier read or a backfill asked for it; not asked again), `cooldown`,
+ * `token_invalid`, `unavailable` (Temporal down), `beyond_meta_history` (Meta keeps no insights
+ * that old: no refresh will come).
+ */
+export type DayRefreshStatus = RefreshStatus | 'requested' | 'beyond_meta_history';
+
 /** One day of `GET /api/social-media-cache/range`. */
 export interface RangeDay extends DayNumbers {
   period: string;
   source: CacheSource;
+  refresh: { status: DayRefreshStatus };
 }
 
 /** `GET /api/social-media-cache/range` */
@@ -178,6 +191,11 @@ export type ClientPatch = Partial<NewClientInput>;
 export interface ClientResponse {
   success: true;
   data: ApiClient;
+  /**
+   * After adding a client, or a new token or Instagram account: the background fetch of its
+   * last BACKFILL_DAYS (`started`, `in_progress` when it joined a running refresh, …).
+   */
+  backfill?: { status: 'started' | 'in_progress' | 'token_invalid' | 'unavailable' | 'cooldown' | 'not_found'; days: number };
 }
 
 export interface ClientListResponse {

@@ -17,6 +17,13 @@ import type { Quota, SandboxState, ServedCall } from './state';
 const OLDEST_VERSION = 21;
 const DAY_SECONDS = 86_400;
 
+/**
+ * How far back the sandbox keeps insights, like Meta: Page insights two years, Instagram
+ * account insights 90 days (the figure the service assumes). Outside them Meta answers an empty
+ * data set, never an error, and so does the sandbox.
+ */
+export const SANDBOX_HISTORY_DAYS = { page: 730, instagram: 90 } as const;
+
 const PAGE_METRICS: Record<string, { title: string; description: string }> = {
   page_daily_follows_unique: { title: 'Daily New Follows', description: 'Daily: The number of accounts that followed your Page for the first time.' },
   page_daily_follows: { title: 'Daily Follows', description: 'Daily: The number of new follows of your Page.' },
@@ -303,7 +310,8 @@ function pageInsights(metrics: string[], c: CallContext): Answer {
   if (span > 90) return badParameter('The since and until parameters must be no more than 90 days apart');
 
   const days: string[] = [];
-  for (let day = first; day < last && day <= today; day = shiftDay(day, 1)) days.push(day);
+  const oldest = shiftDay(today, -SANDBOX_HISTORY_DAYS.page);
+  for (let day = first; day < last && day <= today; day = shiftDay(day, 1)) if (day >= oldest) days.push(day);
   const data = c.emptyData
     ? []
     : metrics.map((name) => ({
@@ -351,6 +359,8 @@ function instagramInsights(metrics: string[], c: CallContext): Answer {
   if (end <= start) return badParameter('The since parameter must be earlier than the until parameter');
   if (end - start > 30 * DAY_SECONDS) return badParameter('The time range of since and until must be 30 days or less');
   if (c.emptyData) return { status: 200, body: { data: [] } };
+  // A range that starts before the history kept (a day of slack for the caller's timezone) has no data.
+  if (start < nowSeconds - (SANDBOX_HISTORY_DAYS.instagram + 1) * DAY_SECONDS) return { status: 200, body: { data: [] } };
 
   if (totalValue) {
     const values = metrics.map((name) => instagramTotalValue(c.objectId, name, start, end, nowSeconds));

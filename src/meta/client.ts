@@ -10,8 +10,10 @@ import {
   MetaTokenInvalidError,
   MetaTransientError,
 } from './errors';
-import { addDays, dayBoundsUnix, dayOfEndTime, daysBetween, isCalendarDay, isTimeZone } from '../dates';
+import { addDays, dayBoundsUnix, dayIn, dayOfEndTime, daysBetween, isCalendarDay, isTimeZone } from '../dates';
 import {
+  DEFAULT_INSTAGRAM_PACING,
+  META_HISTORY_DAYS,
   PLATFORMS,
   type DayInsights,
   type FetchInsightsInput,
@@ -19,6 +21,7 @@ import {
   type FetchPlatformsInput,
   type FetchPlatformsResult,
   type InstagramNumbers,
+  type InstagramPacing,
   type InstagramState,
   type MetaClient,
   type MetaUsage,
@@ -45,6 +48,8 @@ export interface MetaClientOptions {
    * Off, the marker means nothing, so real Meta can never trigger it.
    */
   sandbox?: boolean;
+  /** The clock that tells today, for the days beyond Meta's history; defaults to Date.now. */
+  now?: () => number;
 }
 
 /** Facebook new followers per day; the removed `page_fan_adds_unique` answered the same question. */
@@ -58,6 +63,20 @@ const INSTAGRAM_FIELD = { reach: 'instagramReach', profile_views: 'instagramProf
 
 /** Meta refuses Page insights windows longer than this. */
 const MAX_WINDOW_DAYS = 90;
+
+/** Days one fetch may cover: all of the Page history Meta keeps. */
+const MAX_DAYS_PER_FETCH = META_HISTORY_DAYS.facebook + 1;
+
+/** No pacing: every day is asked until Meta itself throttles. */
+const UNPACED: InstagramPacing = { slowAbovePercent: Number.POSITIVE_INFINITY, stopAbovePercent: Number.POSITIVE_INFINITY, maxDelayMs: 0 };
+
+/** Wait before deferred Instagram days are asked again when Meta gave no estimate. */
+const DEFAULT_DEFER_MS = 10 * 60_000;
+
+/** True when `day` is older than Meta keeps `platform`'s insights, seen from `today`. */
+export function beyondMetaHistory(platform: Platform, day: string, today: string): boolean {
+  return daysBetween(day, today) > META_HISTORY_DAYS[platform];
+}
 
 const pageInsightsSchema = z.object({
   data: z.array(
@@ -76,8 +95,9 @@ const instagramUserSchema = z.object({ followers_count: z.unknown().optional() }
 
 const unavailable = (reason: Extract<MetricValue, { value: null }>['reason']): MetricValue => ({ value: null, reason });
 
-function toMetric(value: unknown): MetricValue {
-  return typeof value === 'number' && Number.isFinite(value) ? { value } : unavailable('no_data');
+/** Meta's number, or the reason it is missing: an empty answer for a day beyond Meta's history is that, not a lack of data. */
+function toMetric(value: unknown, missing: 'no_data' | 'beyond_meta_history' = 'no_data'): MetricValue {
+  return typeof value === 'number' && Number.isFinite(value) ? { value } : unavailable(missing);
 }
 
 /**
@@ -91,13 +111,14 @@ export function createMetaClient(options: MetaClientOptions): MetaClient {
   async function fetchPlatforms(input: FetchPlatformsInput): Promise<FetchPlatformsResult> {
     const days = checkInput(input);
     const wanted = new Set<Platform>(input.platforms ?? PLATFORMS);
+    const today = dayIn(input.timezone, new Date((options.now ?? Date.now)()));
     const graph = new GraphCalls(base, options, input.accessToken, input.signal);
     const log = options.logger.child({ facebookPageId: input.facebookPageId, instagramAccountId: input.instagramAccountId });
 
     let facebook: FetchPlatformsResult['facebook'] = { status: 'not_requested' };
     if (wanted.has('facebook')) {
       try {
-        facebook = { status: 'fetched', data: { days: Object.fromEntries(await fetchPageFollows(graph, input.facebookPageId, days, log)) } };
+        facebook = { status: 'fetched', data: { days: Object.fromEntries(await fetchPageFollows(graph, input.facebookPageId, days, today, log)) } };
       } catch (err) {
         // A Page-level permission error is the token's, not the platform's.
         if (endsWholeFetch(err) || err instanceof MetaPermissionError) throw err;
@@ -109,7 +130,15 @@ export function createMetaClient(options: MetaClientOptions): MetaClient {
     let instagram: FetchPlatformsResult['instagram'] = { status: 'not_requested' };
     if (wanted.has('instagram')) {
       try {
-        instagram = { status: 'fetched', data: await fetchInstagram(graph, input.instagramAccountId, days, input.timezone, log) };
+        instagram = {
+          status: 'fetched',
+          data: await fetchInstagram(graph, input.instagramAccountId, days, input.timezone, log, {
+            today,
+            followers: input.instagramFollowers ?? true,
+            pacing: input.instagramPacing ?? DEFAULT_INSTAGRAM_PACING,
+            signal: input.signal,
+          }),
+        };
       } catch (err) {
         if (endsWholeFetch(err)) throw err;
         instagram = { status: 'failed', error: err as MetaError };
@@ -124,7 +153,8 @@ export function createMetaClient(options: MetaClientOptions): MetaClient {
   return {
     fetchPlatforms,
     async fetchInsights(input: FetchInsightsInput): Promise<FetchInsightsResult> {
-      const fetched = await fetchPlatforms({ ...input, platforms: PLATFORMS });
+      // All or nothing, as before pacing: every day is asked, whatever the budget.
+      const fetched = await fetchPlatforms({ ...input, platforms: PLATFORMS, instagramPacing: UNPACED });
       if (fetched.facebook.status !== 'fetched') throw fetched.facebook.status === 'failed' ? fetched.facebook.error : new Error('Facebook was not fetched');
       if (fetched.instagram.status !== 'fetched') throw fetched.instagram.status === 'failed' ? fetched.instagram.error : new Error('Instagram was not fetched');
       const fb = fetched.facebook.data;
@@ -165,6 +195,7 @@ async function fetchInstagram(
   days: string[],
   timezone: string,
   log: Logger,
+  options: { today: string; followers: boolean; pacing: InstagramPacing; signal?: AbortSignal },
 ): Promise<InstagramNumbers> {
   const all = (reason: 'instagram_not_linked' | 'instagram_permission_missing') => ({
     instagramReach: unavailable(reason),
@@ -177,25 +208,43 @@ async function fetchInstagram(
   if (igId === null) {
     return { state: 'not_linked', followers: unavailable('instagram_not_linked'), days: Object.fromEntries(days.map((day) => [day, all('instagram_not_linked')])) };
   }
-  let followers: MetricValue;
-  try {
-    const user = parse(instagramUserSchema, await graph.get(encodeURIComponent(igId), { fields: 'followers_count' }), `GET /${igId}`);
-    followers = toMetric(user.followers_count);
-  } catch (err) {
-    const state = missing(err);
-    if (!state) throw err;
-    log.warn({ code: (err as MetaError).errorCode, state }, 'Meta refused the Instagram account; its numbers are unavailable');
-    return { state, followers: unavailable(reasonOf(state)), days: Object.fromEntries(days.map((day) => [day, all(reasonOf(state))])) };
+  // Followers are a snapshot of now: asked only when the fetch covers today.
+  let followers: MetricValue = unavailable('no_snapshot');
+  if (options.followers) {
+    try {
+      const user = parse(instagramUserSchema, await graph.get(encodeURIComponent(igId), { fields: 'followers_count' }), `GET /${igId}`);
+      followers = toMetric(user.followers_count);
+    } catch (err) {
+      const state = missing(err);
+      if (!state) throw err;
+      log.warn({ code: (err as MetaError).errorCode, state }, 'Meta refused the Instagram account; its numbers are unavailable');
+      return { state, followers: unavailable(reasonOf(state)), days: Object.fromEntries(days.map((day) => [day, all(reasonOf(state))])) };
+    }
   }
   const result: InstagramNumbers = { state: 'ok', followers, days: {} };
   const unsupported = new Set<InstagramMetric>();
-  for (const day of days) {
+  const beyond = { instagramReach: unavailable('beyond_meta_history'), instagramProfileViews: unavailable('beyond_meta_history') };
+  for (const [index, day] of days.entries()) {
     if (result.state !== 'ok') {
       result.days[day] = all(reasonOf(result.state));
       continue;
     }
+    if (beyondMetaHistory('instagram', day, options.today)) {
+      result.days[day] = beyond;
+      continue;
+    }
+    // Each call is decided on the usage Meta reported with the previous one.
+    const budget = instagramBudget(graph.usage, igId, options.pacing);
+    if (budget.stop) {
+      const rest = days.slice(index).filter((d) => !beyondMetaHistory('instagram', d, options.today));
+      for (const d of days.slice(index)) if (!rest.includes(d)) result.days[d] = beyond;
+      result.deferred = { days: rest, afterMs: budget.retryAfterMs ?? DEFAULT_DEFER_MS };
+      log.warn({ percent: budget.percent, deferred: rest.length }, "Instagram's budget is nearly spent; the remaining days are deferred");
+      break;
+    }
+    if (budget.delayMs > 0) await pause(budget.delayMs, options.signal);
     try {
-      const values = await fetchInstagramDay(graph, igId, dayBoundsUnix(day, timezone), unsupported, log);
+      const values = await fetchInstagramDay(graph, igId, dayBoundsUnix(day, timezone), unsupported, log, daysBetween(day, options.today) >= META_HISTORY_DAYS.instagram);
       result.days[day] = { instagramReach: values.reach, instagramProfileViews: values.profile_views };
     } catch (err) {
       const state = missing(err);
@@ -208,6 +257,41 @@ async function fetchInstagram(
   return result;
 }
 
+/**
+ * Where the Instagram account stands against its budget (`X-Business-Use-Case-Usage`, by its
+ * id): how long to wait before the next call, or whether to stop (with Meta's estimate).
+ */
+export function instagramBudget(
+  usage: MetaUsage,
+  igId: string,
+  pacing: InstagramPacing,
+): { percent: number; delayMs: number; stop: boolean; retryAfterMs?: number } {
+  const entry = usage.business[igId];
+  const percent = entry?.percent ?? 0;
+  const estimateMs = entry && entry.estimatedTimeToRegainAccessMinutes > 0 ? entry.estimatedTimeToRegainAccessMinutes * 60_000 : undefined;
+  const paced = Number.isFinite(pacing.stopAbovePercent);
+  if (paced && (percent >= pacing.stopAbovePercent || estimateMs !== undefined)) return { percent, delayMs: 0, stop: true, retryAfterMs: estimateMs };
+  if (percent <= pacing.slowAbovePercent) return { percent, delayMs: 0, stop: false };
+  const share = (percent - pacing.slowAbovePercent) / (pacing.stopAbovePercent - pacing.slowAbovePercent);
+  return { percent, delayMs: Math.round(pacing.maxDelayMs * share), stop: false };
+}
+
+/** Waits `ms`, or until the signal aborts (its reason is thrown). */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    signal?.throwIfAborted();
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 /** The distinct days, sorted; throws a bad request for input no call could answer. */
 function checkInput(input: FetchInsightsInput): string[] {
   const bad = (message: string) => new MetaBadRequestError(message);
@@ -215,7 +299,7 @@ function checkInput(input: FetchInsightsInput): string[] {
   const invalid = input.days.find((day) => !isCalendarDay(day));
   if (invalid !== undefined) throw bad(`"${invalid}" is not a day written YYYY-MM-DD`);
   const days = [...new Set(input.days)].sort();
-  if (days.length > MAX_WINDOW_DAYS) throw bad(`at most ${MAX_WINDOW_DAYS} days per fetch, got ${days.length}`);
+  if (days.length > MAX_DAYS_PER_FETCH) throw bad(`at most ${MAX_DAYS_PER_FETCH} days per fetch, got ${days.length}`);
   if (!isTimeZone(input.timezone)) throw bad(`"${input.timezone}" is not an IANA timezone`);
   if (!input.facebookPageId) throw bad('no Facebook Page id');
   return days;
@@ -232,9 +316,11 @@ function pageWindows(days: string[]): string[][] {
   return windows;
 }
 
-async function fetchPageFollows(graph: GraphCalls, pageId: string, days: string[], log: Logger): Promise<Map<string, MetricValue>> {
+async function fetchPageFollows(graph: GraphCalls, pageId: string, days: string[], today: string, log: Logger): Promise<Map<string, MetricValue>> {
   const result = new Map<string, MetricValue>();
-  for (const window of pageWindows(days)) {
+  // Days Meta no longer keeps are not asked (Meta would answer an empty data set).
+  for (const day of days) if (beyondMetaHistory('facebook', day, today)) result.set(day, unavailable('beyond_meta_history'));
+  for (const window of pageWindows(days.filter((day) => !result.has(day)))) {
     let body: unknown;
     try {
       body = await graph.get(`${encodeURIComponent(pageId)}/insights`, {
@@ -256,6 +342,8 @@ async function fetchPageFollows(graph: GraphCalls, pageId: string, days: string[
       const day = dayOfEndTime(end_time);
       if (day !== undefined && wanted.has(day)) result.set(day, toMetric(value));
     }
+    // A day at the edge of Meta's history (Meta's clock is US-Pacific) that came back empty is gone, not missing.
+    for (const day of window) if (!result.has(day) && daysBetween(day, today) >= META_HISTORY_DAYS.facebook) result.set(day, unavailable('beyond_meta_history'));
   }
   return result;
 }
@@ -271,6 +359,8 @@ async function fetchInstagramDay(
   bounds: { since: number; until: number },
   unsupported: Set<InstagramMetric>,
   log: Logger,
+  /** The day is at the edge of Meta's history: an empty answer means Meta no longer keeps it. */
+  atHistoryEdge = false,
 ): Promise<Record<InstagramMetric, MetricValue>> {
   const values: Record<InstagramMetric, MetricValue> = {
     reach: unavailable('metric_unsupported'),
@@ -285,7 +375,9 @@ async function fetchInstagramDay(
       until: String(bounds.until),
     });
     const insights = parse(instagramInsightsSchema, body, `GET /${igId}/insights`);
-    for (const metric of metrics) values[metric] = toMetric(insights.data.find((entry) => entry.name === metric)?.total_value?.value);
+    for (const metric of metrics) {
+      values[metric] = toMetric(insights.data.find((entry) => entry.name === metric)?.total_value?.value, atHistoryEdge ? 'beyond_meta_history' : 'no_data');
+    }
   };
   const markUnsupported = (metric: InstagramMetric) => {
     unsupported.add(metric);

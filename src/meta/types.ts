@@ -21,7 +21,16 @@ export type UnavailableReason =
   | 'throttled' // Meta throttled that platform before this day was ever fetched; it is retried
   | 'fetch_failed' // that platform failed before this day was ever fetched
   | 'no_data' // Meta answered an empty data set for that day
-  | 'no_snapshot'; // a point-in-time number (followers) never captured on that day
+  | 'no_snapshot' // a point-in-time number (followers) never captured on that day
+  | 'beyond_meta_history'; // the day is older than Meta keeps that platform's insights (see META_HISTORY_DAYS)
+
+/**
+ * How far back Meta serves insights, in days before today. Page insights: two years (Meta
+ * answers an empty data set beyond them). Instagram account insights: Meta documents no figure
+ * (its reference only says a missing range answers an empty data set), so 90 days is assumed,
+ * the window most connectors ask for; older days are not asked.
+ */
+export const META_HISTORY_DAYS = { facebook: 730, instagram: 90 } as const;
 
 /** A number, or `null` with the reason it is missing. */
 export type MetricValue = { value: number; reason?: undefined } | { value: null; reason: UnavailableReason };
@@ -81,7 +90,25 @@ export type InstagramState = 'ok' | 'permission_missing' | 'not_linked';
 export interface FetchPlatformsInput extends FetchInsightsInput {
   /** The platforms to fetch; absent: both. */
   platforms?: readonly Platform[];
+  /** Ask Instagram's followers count (a snapshot of now); default true. Off, followers are `no_snapshot`. */
+  instagramFollowers?: boolean;
+  /** How Instagram's per-day calls are paced against the account's budget; default DEFAULT_INSTAGRAM_PACING. */
+  instagramPacing?: InstagramPacing;
 }
+
+/**
+ * Pacing of Instagram's per-day insights calls by the account's `X-Business-Use-Case-Usage`
+ * percentage: above `slowAbovePercent` each call waits up to `maxDelayMs` (more the nearer the
+ * stop); at `stopAbovePercent` the remaining days are deferred, so a backfill never spends the
+ * budget the regular refreshes need.
+ */
+export interface InstagramPacing {
+  slowAbovePercent: number;
+  stopAbovePercent: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_INSTAGRAM_PACING: InstagramPacing = { slowAbovePercent: 50, stopAbovePercent: 90, maxDelayMs: 5_000 };
 
 /** One platform's part of a fetch: its numbers, the error that stopped it, or not asked for. */
 export type PlatformOutcome<T> = { status: 'fetched'; data: T } | { status: 'failed'; error: MetaErrorLike } | { status: 'not_requested' };
@@ -101,8 +128,10 @@ export interface FacebookNumbers {
 export interface InstagramNumbers {
   state: InstagramState;
   followers: MetricValue;
-  /** Reach and profile views per requested day. */
+  /** Reach and profile views per requested day, except deferred days. */
   days: Record<string, { instagramReach: MetricValue; instagramProfileViews: MetricValue }>;
+  /** Days not asked because the account's budget neared its end, and when to ask again (Meta's estimate, or a default). */
+  deferred?: { days: string[]; afterMs: number };
 }
 
 export interface FetchPlatformsResult {

@@ -21,6 +21,8 @@ export interface CacheEntry {
   lastAttemptAt: Date | null;
   lastErrorCode: string | null;
   lastErrorMessage: string | null;
+  /** When the day was last asked of a refresh while it had no numbers (backfill, range read). */
+  requestedAt: Date | null;
 }
 
 interface CacheRow {
@@ -32,6 +34,7 @@ interface CacheRow {
   last_attempt_at: Date | null;
   last_error_code: string | null;
   last_error_message: string | null;
+  requested_at?: Date | null;
 }
 
 function toEntry(row: CacheRow): CacheEntry {
@@ -44,6 +47,7 @@ function toEntry(row: CacheRow): CacheEntry {
     lastAttemptAt: row.last_attempt_at,
     lastErrorCode: row.last_error_code,
     lastErrorMessage: row.last_error_message,
+    requestedAt: row.requested_at ?? null,
   };
 }
 
@@ -98,5 +102,32 @@ export class CacheStore {
               last_error_message = excluded.last_error_message`,
       [clientId, error.code, error.message.slice(0, 500), periodIds],
     );
+  }
+
+  /**
+   * Claims the days that have no numbers and were not asked for within `againAfterMs`: marks
+   * them requested (creating empty rows) and returns them. One statement, so concurrent reads
+   * in any number of API processes claim each day once.
+   */
+  async claimMissingDays(clientId: string, periodIds: string[], againAfterMs: number): Promise<string[]> {
+    if (!periodIds.length) return [];
+    const result = await this.db.raw<{ rows: { period_id: string }[] }>(
+      `insert into social_media_cache (client_id, period_id, cache_data, requested_at)
+       select ?, p, '{}'::jsonb, clock_timestamp() from unnest(?::text[]) as p
+       on conflict (client_id, period_id) do update
+          set requested_at = excluded.requested_at
+        where social_media_cache.fetched_at is null
+          and (social_media_cache.requested_at is null
+               or social_media_cache.requested_at <= clock_timestamp() - (? * interval '1 millisecond'))
+       returning period_id`,
+      [clientId, periodIds, againAfterMs],
+    );
+    return result.rows.map((r) => r.period_id).sort();
+  }
+
+  /** Gives claimed days back (the request did not reach Temporal), so the next read asks again. */
+  async releaseDays(clientId: string, periodIds: string[]): Promise<void> {
+    if (!periodIds.length) return;
+    await this.db('social_media_cache').where({ client_id: clientId }).whereIn('period_id', periodIds).whereNull('fetched_at').update({ requested_at: null });
   }
 }

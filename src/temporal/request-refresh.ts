@@ -42,19 +42,51 @@ async function isRunning(temporal: Client, workflowId: string): Promise<boolean>
 }
 
 /**
+ * Asks the client's refresh to fetch `days` besides its lookback: joins the running refresh
+ * (the `refreshRequested` signal carries the days, fetched after its current fetch) or starts
+ * one. No cooldown: the caller claimed each day once (`CacheStore.claimMissingDays`) or is an
+ * admin's backfill.
+ */
+async function requestDays(deps: RefreshRequestDeps, clientId: string, days: string[], by: 'reader' | 'admin'): Promise<RefreshRequestResult> {
+  const workflowId = clientRefreshWorkflowId(clientId);
+  try {
+    const running = await isRunning(deps.temporal, workflowId);
+    const input: RefreshClientInput = { clientId, trigger: by === 'admin' ? 'manual' : 'on_demand', lookbackDays: deps.lookbackDays, days };
+    await deps.temporal.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
+      deps.temporal.workflow.signalWithStart('refreshClient', {
+        workflowId,
+        taskQueue: deps.taskQueue ?? TASK_QUEUE,
+        args: [input],
+        signal: refreshRequestedSignal,
+        signalArgs: [{ requestedAt: new Date().toISOString(), by, days }],
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        typedSearchAttributes: [{ key: CLIENT_ID_SEARCH_ATTRIBUTE, value: clientId }],
+        workflowExecutionTimeout: '3h',
+      }),
+    );
+    return { status: running ? 'in_progress' : 'started' };
+  } catch (err) {
+    deps.logger?.warn({ err, clientId }, 'could not request days: Temporal unavailable');
+    return { status: 'unavailable' };
+  }
+}
+
+/**
  * Asks for one client's refresh without waiting for Meta. The cooldown is claimed in Postgres
  * (one winner across API processes); the refresh itself is a `signalWithStart` on the client's
  * workflow id, so concurrent requests join one running refresh instead of starting another.
- * `force` marks an admin's request (trigger `manual`); the cooldown applies to it too.
+ * `force` marks an admin's request (trigger `manual`); the cooldown applies to it too. With
+ * `days`, the refresh fetches those days too (see `requestDays`).
  */
 export async function requestRefresh(
   deps: RefreshRequestDeps,
   clientId: string,
-  { force = false }: { force?: boolean } = {},
+  { force = false, days }: { force?: boolean; days?: string[] } = {},
 ): Promise<RefreshRequestResult> {
   const client = await deps.clients.get(clientId);
   if (!client) return { status: 'not_found' };
   if (!client.hasToken || client.tokenStatus === 'invalid') return { status: 'token_invalid' };
+  if (days?.length) return requestDays(deps, clientId, days, force ? 'admin' : 'reader');
   const workflowId = clientRefreshWorkflowId(clientId);
 
   const claim = await deps.clients.claimRefreshSlot(clientId, deps.cooldownMs);

@@ -26,7 +26,7 @@ export interface CreateWorkerOptions {
   tokenKeys?: TokenKeyring;
   taskQueue?: string;
   /** Overrides of the activities' tuning (tests shorten the throttle backoff). */
-  activityOptions?: Pick<ActivityDeps, 'throttleBackoffMs' | 'heartbeatIntervalMs'>;
+  activityOptions?: Pick<ActivityDeps, 'throttleBackoffMs' | 'heartbeatIntervalMs' | 'backfillDays'>;
   /** A prebuilt bundle (tests build one per run); otherwise workflows are bundled from source. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
@@ -83,7 +83,15 @@ export async function runWorker(config: Config, logger: Logger, lifecycle: Lifec
   const stopReconciling = reconcileCyclesPeriodically({ temporal: client, refresh: new RefreshStore(deps.db), logger });
   lifecycle.add('cycle reconciliation', async () => stopReconciling());
 
-  const worker = await createWorker({ connection, namespace, db: deps.db, logger, meta: deps.meta, tokenKeys: deps.tokenKeys });
+  const worker = await createWorker({
+    connection,
+    namespace,
+    db: deps.db,
+    logger,
+    meta: deps.meta,
+    tokenKeys: deps.tokenKeys,
+    activityOptions: { backfillDays: config.refresh.backfillDays },
+  });
   const running = worker.run();
   lifecycle.add('temporal worker', async () => {
     if (worker.getState() === 'RUNNING') worker.shutdown();

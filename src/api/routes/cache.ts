@@ -60,15 +60,15 @@ export function cacheRoutes(context: RouteContext): RouteDef[] {
         const client = await context.clientOr404(clientId);
         const reads = await reader.readRange(client, from, to);
         for (const read of reads) metrics.cacheRead(read.source);
-        const status = await reader.refreshFor(client, reads);
+        const refresh = await reader.refreshDays(client, reads);
         if (setCacheHeaders(ctx, reads, config.cacheTtlMs).notModified) {
           ctx.status = 304;
           return;
         }
         ctx.body = {
           success: true,
-          data: reads.map((r) => ({ period: r.period, ...r.data, source: r.source })),
-          refresh: { status },
+          data: reads.map((r, i) => ({ period: r.period, ...r.data, source: r.source, refresh: { status: refresh.days[i] } })),
+          refresh: { status: refresh.status },
         };
       },
     },

@@ -1,4 +1,6 @@
+import { lastDays } from '../../dates';
 import type { Client } from '../../stores/clients';
+import type { RefreshRequestStatus } from '../../temporal/request-refresh';
 import { clientNotFound, serviceUnavailable } from '../errors';
 import * as schemas from '../schemas';
 import type { RouteContext, RouteDef } from './types';
@@ -24,6 +26,19 @@ export function publicClient(client: Client) {
 export function clientRoutes(context: RouteContext): RouteDef[] {
   const { clients } = context;
 
+  /**
+   * Fetches the last BACKFILL_DAYS in the background (days already final are skipped by the
+   * refresh): the days are marked requested, so reads meanwhile do not ask for them again, and
+   * sent to the client's refresh, joining it when one runs.
+   */
+  async function backfill(client: Client): Promise<{ status: RefreshRequestStatus; days: number }> {
+    const days = lastDays(client.timezone, context.config.refresh.backfillDays);
+    const marked = await context.cache.claimMissingDays(client.id, days, 0);
+    const result = await context.requestRefresh(client.id, { force: true, days });
+    if (result.status === 'unavailable') await context.cache.releaseDays(client.id, marked);
+    return { status: result.status, days: days.length };
+  }
+
   function requireTokenKey(): void {
     if (!context.tokenKeys) throw serviceUnavailable('token_encryption_unavailable', 'TOKEN_ENCRYPTION_KEY is not set on the API: tokens cannot be stored');
   }
@@ -42,16 +57,17 @@ export function clientRoutes(context: RouteContext): RouteDef[] {
     {
       method: 'post',
       path: '/api/clients',
-      summary: 'Add a client with its Meta token (admin); the token is stored encrypted and never returned',
+      summary: 'Add a client with its Meta token (admin); the token is stored encrypted and never returned; its last BACKFILL_DAYS are fetched in the background',
       access: 'admin',
       body: schemas.createClientBody,
       responses: { 201: 'created', 400: 'invalid client' },
       handler: async (ctx) => {
         requireTokenKey();
         const client = await clients.create(ctx.state.body as schemas.CreateClientInput);
+        const backfilled = client.hasToken ? await backfill(client) : undefined;
         ctx.status = 201;
         ctx.set('Location', `/api/clients/${client.id}`);
-        ctx.body = { success: true, data: publicClient(client) };
+        ctx.body = { success: true, data: publicClient(client), ...(backfilled ? { backfill: backfilled } : {}) };
       },
     },
     {
@@ -71,7 +87,7 @@ export function clientRoutes(context: RouteContext): RouteDef[] {
     {
       method: 'patch',
       path: '/api/clients/:id',
-      summary: 'Change a client (admin); a new accessToken resets its token status',
+      summary: 'Change a client (admin); a new accessToken resets its token status; a new token or Instagram account backfills the last BACKFILL_DAYS',
       access: 'admin',
       params: schemas.clientParams,
       body: schemas.updateClientBody,
@@ -80,10 +96,14 @@ export function clientRoutes(context: RouteContext): RouteDef[] {
         const { id } = ctx.state.params as { id: string };
         const patch = ctx.state.body as schemas.UpdateClientInput;
         if (patch.accessToken) requireTokenKey();
+        const before = await clients.get(id);
         const client = await clients.update(id, patch);
         if (!client) throw clientNotFound(id);
         context.invalidate(id);
-        ctx.body = { success: true, data: publicClient(client) };
+        // A new token (e.g. replacing an invalid one) or a newly linked Instagram account: the days it missed are fetched.
+        const relinked = patch.instagramAccountId !== undefined && patch.instagramAccountId !== null && patch.instagramAccountId !== before?.instagramAccountId;
+        const backfilled = client.hasToken && (Boolean(patch.accessToken) || relinked) ? await backfill(client) : undefined;
+        ctx.body = { success: true, data: publicClient(client), ...(backfilled ? { backfill: backfilled } : {}) };
       },
     },
     {

@@ -24,7 +24,7 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
   const cache = new CacheStore(deps.db);
   const refresh = new RefreshStore(deps.db);
   const refreshDeps = { temporal, clients, cooldownMs: config.refresh.cooldownMs, lookbackDays: config.refresh.lookbackDays, logger, taskQueue };
-  const ask = async (clientId: string, options?: { force?: boolean }) => {
+  const ask = async (clientId: string, options?: { force?: boolean; days?: string[] }) => {
     const result = await requestRefresh(refreshDeps, clientId, options);
     metrics.refreshRequests.inc({ status: result.status });
     return result;
@@ -35,7 +35,7 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
     ttlMs: config.cacheTtlMs,
     lookbackDays: config.refresh.lookbackDays,
     logger,
-    requestRefresh: (clientId) => ask(clientId),
+    requestRefresh: (clientId, options) => ask(clientId, options),
   });
   const answers = new FreshAnswers();
 

@@ -56,7 +56,7 @@ export interface RouteContext extends RouteDeps {
   answers: FreshAnswers;
   refreshStatus: RefreshStatusService;
   /** Asks Temporal for a refresh of one client (cooldown, coalescing), counted in the metrics. */
-  requestRefresh(clientId: string, options?: { force?: boolean }): Promise<RefreshRequestResult>;
+  requestRefresh(clientId: string, options?: { force?: boolean; days?: string[] }): Promise<RefreshRequestResult>;
   /** The client, or a 404 `client_not_found`. */
   clientOr404(clientId: string): Promise<Client>;
   /** Forgets what this process keeps in memory about a client, after a write or an edit. */
