@@ -18,7 +18,8 @@ describe('reading the cache', () => {
 
   beforeAll(async () => {
     stack = await createRefreshStack();
-    api = await startApi(stack);
+    // The TTL the figures below are written for (the default is REFRESH_INTERVAL + 1h).
+    api = await startApi(stack, { env: { CACHE_TTL: '3h' } });
   });
 
   afterAll(async () => {
@@ -192,7 +193,7 @@ describe('reading the cache while Temporal is down', () => {
       namespace: 'default',
     });
     stopTemporal = server.stop;
-    api = await startApi(stack, { temporal: createTemporalClient(server.address, 'default') });
+    api = await startApi(stack, { env: { CACHE_TTL: '3h' }, temporal: createTemporalClient(server.address, 'default') });
   });
 
   afterAll(async () => {

@@ -212,26 +212,29 @@ export class RefreshStore {
     );
     const columns = `r(run_id uuid, client_id uuid, workflow_id text, trigger text, outcome text, error_code text,
          error_message text, attempts int, started_at timestamptz, finished_at timestamptz, duration_ms int, temporal_run_id text)`;
-    await this.db.transaction(async (trx) => {
-      await trx.raw(
-        `update refresh_client_results t
-            set outcome = r.outcome, error_code = r.error_code, error_message = r.error_message, attempts = r.attempts,
-                finished_at = r.finished_at, duration_ms = r.duration_ms, temporal_run_id = coalesce(r.temporal_run_id, t.temporal_run_id)
-           from jsonb_to_recordset(?::jsonb) as ${columns}
-          where ((t.outcome = 'running' and r.outcome <> 'running') or (t.outcome = 'pending' and r.outcome not in ('running', 'pending')))
-            and ((r.run_id is not null and t.run_id = r.run_id and t.client_id = r.client_id)
-              or (r.temporal_run_id is not null and t.workflow_id = r.workflow_id and t.temporal_run_id = r.temporal_run_id))`,
-        [recordset],
-      );
-      await trx.raw(
-        `insert into refresh_client_results
-           (run_id, client_id, workflow_id, trigger, outcome, error_code, error_message, attempts, started_at, finished_at, duration_ms, temporal_run_id)
-         select r.* from jsonb_to_recordset(?::jsonb) as ${columns}
-         where exists (select 1 from clients c where c.id = r.client_id)
-         on conflict do nothing`,
-        [recordset],
-      );
-    });
+    const stage = (outcome: string) => `(case ${outcome} when 'running' then 0 when 'pending' then 1 else 2 end)`;
+    // One statement per kind of row, so a refresh that reports while its cycle records it as
+    // started can never leave the row at the earlier stage.
+    await this.db.raw(
+      `insert into refresh_client_results
+         (run_id, client_id, workflow_id, trigger, outcome, error_code, error_message, attempts, started_at, finished_at, duration_ms, temporal_run_id)
+       select r.* from jsonb_to_recordset(?::jsonb) as ${columns}
+       where r.run_id is not null and exists (select 1 from clients c where c.id = r.client_id)
+       on conflict (run_id, client_id) where run_id is not null do update
+          set outcome = excluded.outcome, error_code = excluded.error_code, error_message = excluded.error_message,
+              attempts = excluded.attempts, finished_at = excluded.finished_at, duration_ms = excluded.duration_ms,
+              temporal_run_id = coalesce(excluded.temporal_run_id, refresh_client_results.temporal_run_id)
+        where ${stage('refresh_client_results.outcome')} < ${stage('excluded.outcome')}`,
+      [recordset],
+    );
+    await this.db.raw(
+      `insert into refresh_client_results
+         (run_id, client_id, workflow_id, trigger, outcome, error_code, error_message, attempts, started_at, finished_at, duration_ms, temporal_run_id)
+       select r.* from jsonb_to_recordset(?::jsonb) as ${columns}
+       where r.run_id is null and exists (select 1 from clients c where c.id = r.client_id)
+       on conflict do nothing`,
+      [recordset],
+    );
   }
 
   async resultsOfCycle(runId: string): Promise<ClientResultRecord[]> {

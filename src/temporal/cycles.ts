@@ -12,10 +12,13 @@ export async function findRunningCycle(temporal: Client, taskQueue = TASK_QUEUE)
   return undefined;
 }
 
-/** Starts a cycle now, outside the Schedule; returns its workflow id. */
+/**
+ * Starts a cycle now, outside the Schedule; returns its workflow id. An operator who asks for a
+ * cycle gets every client refreshed: only scheduled cycles pass over recently fetched ones.
+ */
 export async function startManualCycle(
   temporal: Client,
-  settings: { spacingMs: number; lookbackDays: number; skipIfFresherMs?: number },
+  settings: { spacingMs: number; lookbackDays: number },
   options: { taskQueue?: string; pageSize?: number } = {},
 ): Promise<string> {
   const workflowId = `${REFRESH_CYCLE_WORKFLOW_ID}-manual-${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`;
@@ -23,7 +26,6 @@ export async function startManualCycle(
     trigger: 'manual',
     spacingMs: settings.spacingMs,
     lookbackDays: settings.lookbackDays,
-    ...(settings.skipIfFresherMs ? { skipIfFresherMs: settings.skipIfFresherMs } : {}),
     pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE,
   };
   await temporal.workflow.start('refreshAllClients', {
