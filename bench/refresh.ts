@@ -416,6 +416,8 @@ async function mainProdStack(workers: number): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smc-bench-prod-'));
   fs.chmodSync(dir, 0o755);
   const tokenKey = randomBytes(32);
+  // Ctrl-C or SIGTERM exits through the exit hooks, which kill what the stack started so far.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
   const stack = await startProdStack({
     repoRoot: ROOT,
     workers,
@@ -423,7 +425,7 @@ async function mainProdStack(workers: number): Promise<void> {
     dataDir: dir,
     keys: { readApiKey: READ_KEY, adminApiKey: `${READ_KEY}-admin`, tokenEncryptionKey: tokenKey.toString('hex') },
     sandboxOptions: { appQuota: { calls: 100_000_000, windowMs: 3_600_000 }, objectQuota: { calls: 1_000_000, windowMs: 3_600_000 } },
-    env: { LOG_LEVEL: 'warn' },
+    env: { LOG_LEVEL: 'info' },
     log,
   });
   const db = createDb(stack.databaseUrl);

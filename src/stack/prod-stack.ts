@@ -140,6 +140,8 @@ export async function startProdStack(options: ProdStackOptions): Promise<ProdSta
       ...(sandbox ? { META_MODE: 'sandbox', META_GRAPH_URL: sandbox.url } : { META_MODE: 'live' }),
       ...options.env,
     };
+    // A worker is ready when it logs `worker running` (info): never let it log less than that.
+    const workerLogLevel = ['warn', 'error', 'fatal', 'silent'].includes(shared.LOG_LEVEL ?? process.env.LOG_LEVEL ?? '') ? { LOG_LEVEL: 'info' } : {};
     const workers: StackProcess[] = [];
     for (let i = 1; i <= options.workers; i += 1) {
       const metricsPort = await freePort();
@@ -148,7 +150,7 @@ export async function startProdStack(options: ProdStackOptions): Promise<ProdSta
           name: `worker-${i}`,
           script: path.join(options.repoRoot, 'dist', 'src', 'worker.js'),
           // As docker-compose.yml runs the worker: metrics on, heap bounded.
-          env: { ...shared, WORKER_METRICS_PORT: String(metricsPort), NODE_OPTIONS: '--max-old-space-size=192' },
+          env: { ...shared, ...workerLogLevel, WORKER_METRICS_PORT: String(metricsPort), NODE_OPTIONS: '--max-old-space-size=192' },
           ready: (line) => line.includes('"msg":"worker running"'),
           logsDir,
           log,
