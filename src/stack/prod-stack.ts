@@ -141,7 +141,7 @@ export async function startProdStack(options: ProdStackOptions): Promise<ProdSta
       ...options.env,
     };
     // A worker is ready when it logs `worker running` (info): never let it log less than that.
-    const workerLogLevel = ['warn', 'error', 'fatal', 'silent'].includes(shared.LOG_LEVEL ?? process.env.LOG_LEVEL ?? '') ? { LOG_LEVEL: 'info' } : {};
+    const workerLogLevel: Record<string, string> = ['warn', 'error', 'fatal', 'silent'].includes(shared.LOG_LEVEL ?? process.env.LOG_LEVEL ?? '') ? { LOG_LEVEL: 'info' } : {};
     const workers: StackProcess[] = [];
     for (let i = 1; i <= options.workers; i += 1) {
       const metricsPort = await freePort();
