@@ -3,6 +3,8 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // The production topology has its own command: npm run test:production.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/production/'],
   transform: {
     '^.+\\.ts$': 'ts-jest',
   },

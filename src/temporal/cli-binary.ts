@@ -14,7 +14,8 @@ export function temporalCliCacheDir(): string {
   return path.join(base, 'social-media-cache', `temporal-${TEMPORAL_CLI_VERSION}`);
 }
 
-function isExecutable(file: string): boolean {
+/** True for an executable regular file. */
+export function isExecutable(file: string): boolean {
   try {
     fs.accessSync(file, fs.constants.X_OK);
     return fs.statSync(file).isFile();
@@ -56,7 +57,7 @@ export async function findOrBuildTemporalCli(
 ): Promise<string | undefined> {
   const found = findTemporalCli(options.cliPath);
   if (found) return found;
-  const go = onPath('go') ?? ['/usr/local/go/bin/go'].find(isExecutable);
+  const go = findGo();
   if (!go) return undefined;
   return buildTemporalCli(go, options.log ?? ((line) => process.stderr.write(`${line}\n`)));
 }
@@ -69,40 +70,66 @@ export const NO_TEMPORAL_CLI_MESSAGE =
 
 async function buildTemporalCli(go: string, log: (line: string) => void): Promise<string> {
   const target = temporalCliCacheDir();
-  // Each build gets its own GOBIN and is renamed into place, so concurrent builds cannot collide.
-  fs.mkdirSync(target, { recursive: true });
-  const staging = fs.mkdtempSync(path.join(path.dirname(target), '.build-'));
   log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go into ${target} (first run only; takes a few minutes)…`);
   const started = Date.now();
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn(go, ['install', TEMPORAL_CLI_MODULE], {
-      env: { ...process.env, GOBIN: staging, GOFLAGS: process.env.GOFLAGS ?? '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let lines = 0;
-    const forward = (chunk: Buffer) => {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) {
-        lines += 1;
-        // Module downloads print hundreds of lines; a heartbeat every 25 keeps the user informed.
-        if (!line.startsWith('go: downloading') || lines % 25 === 0) log(`  go: ${line.replace(/^go: /, '')}`);
-      }
-    };
-    child.stdout.on('data', forward);
-    child.stderr.on('data', forward);
-    const heartbeat = setInterval(() => log(`  still building (${Math.round((Date.now() - started) / 1000)} s)…`), 30_000);
-    child.on('error', (err) => {
-      clearInterval(heartbeat);
-      reject(err);
-    });
-    child.on('close', (code) => {
-      clearInterval(heartbeat);
-      if (code === 0) resolve();
-      else reject(new StartupError(`go install ${TEMPORAL_CLI_MODULE} failed with exit code ${code}`));
-    });
-  });
+  await goInstall({ go, packages: [TEMPORAL_CLI_MODULE], targetDir: target, binaries: { temporal: 'temporal' }, log });
   const built = path.join(target, 'temporal');
-  fs.renameSync(path.join(staging, 'temporal'), built);
-  fs.rmSync(staging, { recursive: true, force: true });
   log(`Built the Temporal CLI in ${Math.round((Date.now() - started) / 1000)} s: ${built}`);
   return built;
+}
+
+/** The Go toolchain on PATH (or where the official tarball puts it), if any. */
+export function findGo(): string | undefined {
+  return onPath('go') ?? ['/usr/local/go/bin/go'].find(isExecutable);
+}
+
+/**
+ * `go install packages` into a staging GOBIN of its own, then each built binary renamed into
+ * `targetDir` under its final name (`binaries`: built name → final name), so concurrent builds
+ * cannot collide and a half-built binary is never found.
+ */
+export async function goInstall(options: {
+  go: string;
+  packages: string[];
+  targetDir: string;
+  binaries: Record<string, string>;
+  log: (line: string) => void;
+}): Promise<void> {
+  const { go, packages, targetDir, log } = options;
+  fs.mkdirSync(targetDir, { recursive: true });
+  const staging = fs.mkdtempSync(path.join(path.dirname(targetDir), '.build-'));
+  const started = Date.now();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(go, ['install', ...packages], {
+        env: { ...process.env, GOBIN: staging, GOFLAGS: process.env.GOFLAGS ?? '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let lines = 0;
+      const forward = (chunk: Buffer) => {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) {
+          lines += 1;
+          // Module downloads print hundreds of lines; a heartbeat every 25 keeps the user informed.
+          if (!line.startsWith('go: downloading') || lines % 25 === 0) log(`  go: ${line.replace(/^go: /, '')}`);
+        }
+      };
+      child.stdout.on('data', forward);
+      child.stderr.on('data', forward);
+      const heartbeat = setInterval(() => log(`  still building (${Math.round((Date.now() - started) / 1000)} s)…`), 30_000);
+      child.on('error', (err) => {
+        clearInterval(heartbeat);
+        reject(err);
+      });
+      child.on('close', (code) => {
+        clearInterval(heartbeat);
+        if (code === 0) resolve();
+        else reject(new StartupError(`go install ${packages.join(' ')} failed with exit code ${code}`));
+      });
+    });
+    for (const [built, final] of Object.entries(options.binaries)) {
+      fs.renameSync(path.join(staging, built), path.join(targetDir, final));
+    }
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
 }

@@ -157,10 +157,16 @@ export async function ensureSearchAttributes(client: Client, namespace: string):
   const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace });
   const missing = SEARCH_ATTRIBUTES.filter(({ name }) => !customAttributes?.[name]);
   if (!missing.length) return;
-  await client.connection.operatorService.addSearchAttributes({
-    namespace,
-    searchAttributes: Object.fromEntries(missing.map(({ name }) => [name, INDEXED_VALUE_TYPE_KEYWORD])),
-  });
+  try {
+    await client.connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map(({ name }) => [name, INDEXED_VALUE_TYPE_KEYWORD])),
+    });
+  } catch (err) {
+    // Workers starting together on a fresh cluster race to add them: losing that race is fine.
+    const after = await client.connection.operatorService.listSearchAttributes({ namespace });
+    if (missing.some(({ name }) => !after.customAttributes?.[name])) throw err;
+  }
 }
 
 async function connectOrExplain<T>(connect: () => Promise<T>, address: string): Promise<T> {
