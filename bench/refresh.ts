@@ -1,24 +1,37 @@
 /**
  * `npm run bench:refresh`: the refresh path under load, on this machine, with nothing shared:
  * an embedded Postgres and a Temporal dev server of its own, the Graph sandbox answering every
- * call 20 ms late, a worker and the API (`src/api.ts`) in child processes while a dashboard
- * reads.
+ * call 20 ms late, a worker and the API (`src/api.ts`) in child processes while dashboards
+ * read: cache readers (`GET /api/social-media-cache?clientId=…`) and status readers
+ * (`GET /api/automated/refresh-social-media-cache`), timed apart.
  *
  * (a) throughput: BENCH_CLIENTS (1,000) clients at spacing 0: clients/s through Temporal, and
  *     through a plain loop (bench/refresh-process.ts `loop`) calling the same activity code
- *     with the worker's activity concurrency; p50/p99 per-client refresh time of each.
+ *     with the worker's activity concurrency; p50/p99 per-client refresh time of each; p50/p99
+ *     of cache reads and of status reads during the Temporal cycle; history events per client,
+ *     parent + child (every parent run, plus BENCH_CHILD_SAMPLE (50) children's runs, evenly
+ *     spread, averaged over every child started).
+ * (d) one client throttled: the same cycle twice, back to back, without and with Meta
+ *     throttling one client's Page for an hour (80001, an estimate of 60 minutes in
+ *     `X-Business-Use-Case-Usage`): cycle time ÷ cycle time, and that client `pending` in the
+ *     cycle's totals.
  * (b) pacing: BENCH_PACING_CLIENTS (200) clients at BENCH_SPACING_MS (50 ms): cycle time ÷
  *     (clients × spacing).
- * (c) history events of the largest parent run; peak RSS (VmHWM) of the worker and the API.
+ * (c) history events of the largest parent run of (a) and (b); peak RSS (VmHWM) of the worker
+ *     and the API by then.
+ * (e) large: BENCH_LARGE_CLIENTS (10,000) clients at spacing 0: clients/s (÷ (a)'s), the largest
+ *     parent run's history events, worker and API peak RSS by its end. Minutes long:
+ *     BENCH_LARGE_CLIENTS=0 or `-- --skip-large` leaves it out.
  *
  * Prints a table and writes bench/results/refresh.json (committed: the figures of record).
  *
  * `-- --stack prod [--workers N]`: case (a)'s Temporal run only, on the production topology
  * instead (src/stack: the Temporal server on Postgres, N workers and one API from dist/, as
  * `npm run stack:prod` runs them); writes bench/results/refresh-prod-stack.json, one entry per N.
- * BENCH_CLIENTS, BENCH_PACING_CLIENTS, BENCH_SPACING_MS, BENCH_CONCURRENCY, BENCH_READERS and
- * BENCH_DYNAMIC_CONFIG (JSON, over the dev server's own settings) and BENCH_WORKER_NODE_OPTIONS
- * (the worker's NODE_OPTIONS) change the run.
+ * BENCH_CLIENTS, BENCH_PACING_CLIENTS, BENCH_SPACING_MS, BENCH_LARGE_CLIENTS, BENCH_CONCURRENCY,
+ * BENCH_CACHE_READERS, BENCH_STATUS_READERS, BENCH_CHILD_SAMPLE and BENCH_DYNAMIC_CONFIG (JSON,
+ * over the dev server's own settings) and BENCH_WORKER_NODE_OPTIONS (the worker's NODE_OPTIONS)
+ * change the run.
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -39,30 +52,47 @@ import { startProdStack } from '../src/stack/prod-stack';
 import { TEMPORAL_SERVER_VERSION } from '../src/stack/versions';
 import { findOrBuildTemporalCli, NO_TEMPORAL_CLI_MESSAGE } from '../src/temporal/cli-binary';
 import { startTemporalDevServer } from '../src/temporal/dev-server';
-import { RefreshAllInput, RefreshTotals, TASK_QUEUE } from '../workflows/definitions';
+import { clientRefreshWorkflowId, RefreshAllInput, RefreshTotals, TASK_QUEUE } from '../workflows/definitions';
 import type { BenchProcessMessage } from './refresh-process';
+
+const { values: flags } = parseArgs({ options: { stack: { type: 'string', default: 'dev' }, workers: { type: 'string', default: '1' }, 'skip-large': { type: 'boolean', default: false } } });
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 1_000);
 const PACING_CLIENTS = Number(process.env.BENCH_PACING_CLIENTS ?? 200);
 const SPACING_MS = Number(process.env.BENCH_SPACING_MS ?? 50);
+/** Clients of (e); 0 leaves (e) out. */
+const LARGE_CLIENTS = flags['skip-large'] ? 0 : Number(process.env.BENCH_LARGE_CLIENTS ?? 10_000);
 const META_LATENCY_MS = 20;
 const LOOKBACK_DAYS = 2;
 /** The worker's default `maxConcurrentActivityTaskExecutions`, and the default page of children. */
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 100);
-/** Dashboard readers hitting the API while the cycles run. */
-const READERS = Number(process.env.BENCH_READERS ?? 4);
+/** Dashboard readers hitting the API while the cycles run: of clients' cached rows, and of the refresh status. */
+const CACHE_READERS = Number(process.env.BENCH_CACHE_READERS ?? 3);
+const STATUS_READERS = Number(process.env.BENCH_STATUS_READERS ?? 1);
+/** Children whose histories are read for the per-client figure (reading all 1,000 would take longer than the cycle). */
+const CHILD_SAMPLE = Number(process.env.BENCH_CHILD_SAMPLE ?? 50);
+/** How long Meta throttles the one client of (d), in minutes, as its estimate says. */
+const THROTTLE_MINUTES = 60;
 const READ_KEY = 'bench-refresh-read-key-0123456789';
 const RESULTS_FILE = path.join(__dirname, 'results', 'refresh.json');
 const PROD_RESULTS_FILE = path.join(__dirname, 'results', 'refresh-prod-stack.json');
 const ROOT = path.resolve(__dirname, '..');
 
+/** The issue's targets. */
 const TARGETS = {
-  temporalVsLoop: 0.5,
-  clientsPerSecond: 25,
+  temporalVsLoop: 0.3,
+  clientsPerSecond: 50,
   pacingRatio: 1.1,
   historyEvents: 4_096,
+  historyEventsPerClient: 12,
   workerRssMb: 400,
   apiRssMb: 150,
+  cacheReadP99Ms: 50,
+  statusReadP99Ms: 100,
+  /** (d): cycle time with one client throttled for an hour ÷ without. */
+  throttledRatio: 1.1,
+  /** (e): clients/s at least this share of (a)'s. */
+  largeRateVsSmall: 0.9,
 };
 
 function log(line: string): void {
@@ -151,8 +181,10 @@ async function stopChild(child: ChildProcess | undefined): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Readers asking the API for fresh rows and the cycle's status, as dashboards do, until stopped. */
-function startReaders(apiUrl: string, clientIds: string[], period: string) {
+type ReadStats = { reads: number; statuses: Record<string, number>; p50Ms: number; p99Ms: number };
+
+/** Lanes reading one kind of path from the API, each pausing 20 ms between reads, until stopped. */
+function readLanes(apiUrl: string, lanes: number, nextPath: (n: number) => string) {
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   let stopped = false;
@@ -160,14 +192,10 @@ function startReaders(apiUrl: string, clientIds: string[], period: string) {
   const lane = async () => {
     while (!stopped) {
       n += 1;
-      const path =
-        n % 10 === 0
-          ? '/api/automated/refresh-social-media-cache'
-          : `/api/social-media-cache?clientId=${clientIds[n % clientIds.length]}&period=${period}`;
       const t0 = performance.now();
       let status = 'error';
       try {
-        const res = await fetch(`${apiUrl}${path}`, { headers: { authorization: `Bearer ${READ_KEY}` } });
+        const res = await fetch(`${apiUrl}${nextPath(n)}`, { headers: { authorization: `Bearer ${READ_KEY}` } });
         await res.arrayBuffer();
         status = String(res.status);
       } catch {
@@ -179,12 +207,23 @@ function startReaders(apiUrl: string, clientIds: string[], period: string) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   };
-  const lanes = Array.from({ length: READERS }, lane);
+  const running = Array.from({ length: lanes }, lane);
   return {
-    async stop() {
+    async stop(): Promise<ReadStats> {
       stopped = true;
-      await Promise.all(lanes);
-      return { reads: latencies.length, statuses, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+      await Promise.all(running);
+      return { reads: latencies.length, statuses, p50Ms: round(percentile(latencies, 50)), p99Ms: round(percentile(latencies, 99)) };
+    },
+  };
+}
+
+/** Dashboards reading fresh rows and the cycle's status while a cycle runs, timed apart, until stopped. */
+function startReaders(apiUrl: string, clientIds: string[], period: string) {
+  const cache = readLanes(apiUrl, CACHE_READERS, (n) => `/api/social-media-cache?clientId=${clientIds[n % clientIds.length]}&period=${period}`);
+  const status = readLanes(apiUrl, STATUS_READERS, () => '/api/automated/refresh-social-media-cache');
+  return {
+    async stop(): Promise<{ cache: ReadStats; status: ReadStats }> {
+      return { cache: await cache.stop(), status: await status.stop() };
     },
   };
 }
@@ -207,6 +246,42 @@ async function historyLengths(client: Client, workflowId: string): Promise<numbe
     lengths.push((await client.workflow.getHandle(workflowId, run.runId).fetchHistory()).events?.length ?? 0);
   }
   return lengths.sort((a, b) => b - a);
+}
+
+/** Events of every run of a workflow id (a child that continued as new has several). */
+async function eventsOfAllRuns(client: Client, workflowId: string): Promise<number> {
+  let events = 0;
+  for await (const run of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+    events += (await client.workflow.getHandle(workflowId, run.runId).fetchHistory()).events?.length ?? 0;
+  }
+  return events;
+}
+
+/**
+ * History events per client of a cycle, parent + child: every parent run's events, plus the mean
+ * events of `sample` children evenly spread over `clientIds` times the children started, over the
+ * clients. Read before another cycle reuses the children's workflow ids.
+ */
+async function historyPerClient(client: Client, parentRuns: number[], clientIds: string[], started: number, sample: number) {
+  const step = Math.max(1, Math.floor(clientIds.length / sample));
+  const sampled = clientIds.filter((_, i) => i % step === 0).slice(0, sample);
+  const childEvents = await Promise.all(sampled.map((id) => eventsOfAllRuns(client, clientRefreshWorkflowId(id))));
+  const parentEvents = parentRuns.reduce((a, b) => a + b, 0);
+  const meanChildEvents = childEvents.reduce((a, b) => a + b, 0) / childEvents.length;
+  return {
+    parentEvents,
+    parentRuns: parentRuns.length,
+    childrenSampled: sampled.length,
+    childrenStarted: started,
+    meanChildEvents: round(meanChildEvents),
+    maxChildEvents: Math.max(...childEvents),
+    perClient: round((parentEvents + meanChildEvents * started) / clientIds.length),
+  };
+}
+
+/** Children a cycle started: every client it did not pass over or find running. */
+function childrenStarted(totals: RefreshTotals): number {
+  return totals.total - totals.skippedTokenInvalid - totals.skippedFresh - totals.alreadyRunning;
 }
 
 async function resetRefreshRows(db: Db): Promise<void> {
@@ -268,12 +343,22 @@ async function main(): Promise<void> {
     sandbox.control.setToken({ token });
     const clients = new ClientStore(db, createKeyring(tokenKey));
     const ids: string[] = [];
-    for (let i = 0; i < CLIENTS; i += 1) {
-      const n = String(i).padStart(6, '0');
-      const created = await clients.create({ name: `Bench ${n}`, facebookPageId: `5100${n}`, instagramAccountId: `178490${n}`, accessToken: token, timezone: 'Europe/Warsaw' });
-      ids.push(created.id);
-    }
-    ids.sort();
+    const pageIds = new Map<string, string>();
+    // A few inserts in flight: 10,000 one after the other take longer than they need to.
+    const createClients = async (from: number, to: number) => {
+      let next = from;
+      const lane = async () => {
+        for (let i = next++; i < to; i = next++) {
+          const n = String(i).padStart(6, '0');
+          const created = await clients.create({ name: `Bench ${n}`, facebookPageId: `5100${n}`, instagramAccountId: `178490${n}`, accessToken: token, timezone: 'Europe/Warsaw' });
+          ids.push(created.id);
+          pageIds.set(created.id, `5100${n}`);
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, lane));
+      ids.sort();
+    };
+    await createClients(0, CLIENTS);
     log(`${CLIENTS} clients created`);
 
     // The dashboard reads fresh rows (no refresh of its own), so the cycles' counts stay exact.
@@ -313,6 +398,34 @@ async function main(): Promise<void> {
     const [cycleA] = await db('refresh_runs').where({ workflow_id: throughput.workflowId });
     const temporalDurations = (await db('refresh_client_results').where({ run_id: cycleA.id }).select('duration_ms')).map((r: { duration_ms: number }) => r.duration_ms);
     const historyA = await historyLengths(client, throughput.workflowId);
+    log(`(a) history events per client: every parent run, ${Math.min(CHILD_SAMPLE, CLIENTS)} children sampled`);
+    const perClientA = await historyPerClient(client, historyA, ids, childrenStarted(throughput.totals), CHILD_SAMPLE);
+
+    // (d) the same cycle without and with one client's Page throttled for an hour, back to back.
+    log(`(d) ${CLIENTS} clients at spacing 0, without a throttled client`);
+    await resetRefreshRows(db);
+    await seed();
+    const readersD0 = startReaders(apiUrl, readIds, period);
+    const unthrottled = await runCycle(client, 0);
+    const readsD0 = await readersD0.stop();
+    const throttledId = ids[Math.floor(ids.length / 2)];
+    const throttledPage = pageIds.get(throttledId)!;
+    log(`(d) the same with client ${throttledId} (Page ${throttledPage}) throttled for ${THROTTLE_MINUTES} minutes`);
+    await resetRefreshRows(db);
+    await seed();
+    // The first matching injection answers, so the throttle goes before the latency of every call.
+    sandbox.control.clearInjections();
+    sandbox.control.inject({ objectId: throttledPage, code: 80001, estimatedTimeToRegainAccess: THROTTLE_MINUTES, latencyMs: META_LATENCY_MS });
+    sandbox.control.inject({ objectId: '*', latencyMs: META_LATENCY_MS });
+    const readersD1 = startReaders(apiUrl, readIds, period);
+    const throttled = await runCycle(client, 0);
+    const readsD1 = await readersD1.stop();
+    const [cycleD] = await db('refresh_runs').where({ workflow_id: throttled.workflowId });
+    const throttledRow = await db('refresh_client_results').where({ run_id: cycleD.id, client_id: throttledId }).first<{ outcome: string; error_code: string | null } | undefined>('outcome', 'error_code');
+    // The throttled refresh would sleep on for an hour and meet the next cycles as `already_running`.
+    await client.workflow.getHandle(clientRefreshWorkflowId(throttledId)).terminate('bench: the throttled client of (d) is done with');
+    sandbox.control.clearInjections();
+    sandbox.control.inject({ objectId: '*', latencyMs: META_LATENCY_MS });
 
     // (b) pacing: the first PACING_CLIENTS clients keep their token, the others are left out.
     log(`(b) pacing: ${PACING_CLIENTS} clients, spacing ${SPACING_MS} ms`);
@@ -323,6 +436,37 @@ async function main(): Promise<void> {
     const historyB = await historyLengths(client, pacingRun.workflowId);
     const workerRssMb = peakRssMb(worker.pid);
     const apiRssMb = peakRssMb(api.pid);
+
+    // (e) many clients at spacing 0: the clients (b) left out get their token back, more are added.
+    let large:
+      | { clients: number; elapsedMs: number; clientsPerSecond: number; vsSmall: number; totals: RefreshTotals; maxEventsPerRun: number; parentRuns: number; workerPeakMb: number; apiPeakMb: number; reads: Awaited<ReturnType<ReturnType<typeof startReaders>['stop']>> }
+      | undefined;
+    if (LARGE_CLIENTS > 0) {
+      log(`(e) ${LARGE_CLIENTS} clients at spacing 0: restoring tokens, creating ${Math.max(0, LARGE_CLIENTS - CLIENTS)} more clients`);
+      for (const id of ids.slice(PACING_CLIENTS)) await clients.update(id, { accessToken: token });
+      await createClients(ids.length, LARGE_CLIENTS);
+      await db('clients').whereNotIn('id', ids.slice(0, LARGE_CLIENTS)).update({ meta_access_token_encrypted: null });
+      await resetRefreshRows(db);
+      await seed();
+      log(`(e) ${LARGE_CLIENTS} clients, spacing 0`);
+      const readersE = startReaders(apiUrl, readIds, period);
+      const run = await runCycle(client, 0);
+      const reads = await readersE.stop();
+      const historyE = await historyLengths(client, run.workflowId);
+      const rate = LARGE_CLIENTS / (run.elapsedMs / 1000);
+      large = {
+        clients: LARGE_CLIENTS,
+        elapsedMs: Math.round(run.elapsedMs),
+        clientsPerSecond: round(rate),
+        vsSmall: round(rate / (CLIENTS / (throughput.elapsedMs / 1000))),
+        totals: run.totals,
+        maxEventsPerRun: Math.max(...historyE),
+        parentRuns: historyE.length,
+        workerPeakMb: peakRssMb(worker.pid),
+        apiPeakMb: peakRssMb(api.pid),
+        reads,
+      };
+    }
 
     const temporalRate = CLIENTS / (throughput.elapsedMs / 1000);
     const loopRate = CLIENTS / (loop.elapsedMs / 1000);
@@ -336,7 +480,19 @@ async function main(): Promise<void> {
         // Other work on the machine skews every figure: the load averages at the start and the end.
         loadAverage: { start: loadAtStart, end: os.loadavg().map(round) },
       },
-      settings: { workerNodeOptions: workerNodeOptions ?? null, clients: CLIENTS, pacingClients: PACING_CLIENTS, spacingMs: SPACING_MS, metaLatencyMs: META_LATENCY_MS, lookbackDays: LOOKBACK_DAYS, concurrency: CONCURRENCY, readers: READERS },
+      settings: {
+        workerNodeOptions: workerNodeOptions ?? null,
+        clients: CLIENTS,
+        pacingClients: PACING_CLIENTS,
+        spacingMs: SPACING_MS,
+        largeClients: LARGE_CLIENTS,
+        metaLatencyMs: META_LATENCY_MS,
+        lookbackDays: LOOKBACK_DAYS,
+        concurrency: CONCURRENCY,
+        cacheReaders: CACHE_READERS,
+        statusReaders: STATUS_READERS,
+        childSample: CHILD_SAMPLE,
+      },
       throughput: {
         temporal: {
           coresUsed,
@@ -356,45 +512,97 @@ async function main(): Promise<void> {
         },
         temporalVsLoop: round(temporalRate / loopRate),
       },
+      throttledClient: {
+        clientId: throttledId,
+        pageId: throttledPage,
+        throttledMinutes: THROTTLE_MINUTES,
+        withoutMs: Math.round(unthrottled.elapsedMs),
+        withMs: Math.round(throttled.elapsedMs),
+        ratio: round(throttled.elapsedMs / unthrottled.elapsedMs),
+        totalsWithout: unthrottled.totals,
+        totalsWith: throttled.totals,
+        clientOutcome: throttledRow?.outcome ?? null,
+        clientErrorCode: throttledRow?.error_code ?? null,
+      },
       pacing: { elapsedMs: Math.round(pacingRun.elapsedMs), floorMs, ratio: round(pacingRun.elapsedMs / floorMs), totals: pacingRun.totals },
-      history: { throughputRuns: historyA, pacingRuns: historyB, maxEventsPerRun: Math.max(...historyA, ...historyB) },
+      history: { throughputRuns: historyA, pacingRuns: historyB, maxEventsPerRun: Math.max(...historyA, ...historyB), perClient: perClientA },
       rss: { workerPeakMb: workerRssMb, workerAfterStartMb: workerStart.rssMb, workerPeakAfterStartMb: workerStart.peakMb, apiPeakMb: apiRssMb },
-      reads: { duringThroughput: readsA, duringPacing: readsB },
+      large: large ?? null,
+      reads: { duringThroughput: readsA, duringThrottledWithout: readsD0, duringThrottledWith: readsD1, duringPacing: readsB, duringLarge: large?.reads ?? null },
     };
     const met = {
       temporalVsLoop: results.throughput.temporalVsLoop >= TARGETS.temporalVsLoop,
       clientsPerSecond: temporalRate >= TARGETS.clientsPerSecond,
       pacingRatio: results.pacing.ratio <= TARGETS.pacingRatio,
       historyEvents: results.history.maxEventsPerRun <= TARGETS.historyEvents,
+      historyEventsPerClient: perClientA.perClient <= TARGETS.historyEventsPerClient,
       workerRssMb: workerRssMb <= TARGETS.workerRssMb,
       apiRssMb: apiRssMb <= TARGETS.apiRssMb,
+      cacheReadP99Ms: readsA.cache.p99Ms <= TARGETS.cacheReadP99Ms,
+      statusReadP99Ms: readsA.status.p99Ms <= TARGETS.statusReadP99Ms,
+      throttledRatio: results.throttledClient.ratio <= TARGETS.throttledRatio,
+      throttledPending: throttled.totals.pending >= 1 && throttledRow?.outcome === 'pending',
+      ...(large
+        ? {
+            largeRateVsSmall: large.vsSmall >= TARGETS.largeRateVsSmall,
+            largeHistoryEvents: large.maxEventsPerRun <= TARGETS.historyEvents,
+            largeWorkerRssMb: large.workerPeakMb <= TARGETS.workerRssMb,
+            largeApiRssMb: large.apiPeakMb <= TARGETS.apiRssMb,
+          }
+        : {}),
     };
     fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
     fs.writeFileSync(RESULTS_FILE, `${JSON.stringify({ ranAt: new Date().toISOString(), ...results, targets: TARGETS, met }, null, 2)}\n`);
 
     const row = (name: string, value: string, target: string, ok: boolean | undefined) =>
       `${name.padEnd(52)} ${value.padStart(14)}  ${target.padEnd(16)} ${ok === undefined ? '' : ok ? 'met' : 'MISSED'}`;
-    const reads = (r: typeof readsA) => `${r.reads} reads, ${Object.entries(r.statuses).map(([s, c]) => `${c}× ${s}`).join(', ')}, p99 ${r.p99Ms.toFixed(1)} ms`;
+    const statuses = (r: ReadStats) => Object.entries(r.statuses).map(([s, c]) => `${c}× ${s}`).join(', ');
+    const reads = (r: { cache: ReadStats; status: ReadStats }) =>
+      `cache ${r.cache.reads} reads (${statuses(r.cache)}), p50/p99 ${r.cache.p50Ms.toFixed(1)}/${r.cache.p99Ms.toFixed(1)} ms; ` +
+      `status ${r.status.reads} reads (${statuses(r.status)}), p50/p99 ${r.status.p50Ms.toFixed(1)}/${r.status.p99Ms.toFixed(1)} ms`;
+    const t = results.throttledClient;
+    const largeRows = large
+      ? [
+          row(`(e) Temporal, ${large.clients} clients, spacing 0`, `${large.clientsPerSecond.toFixed(1)} clients/s`, '', undefined),
+          row(`(e)   ÷ (a)'s ${temporalRate.toFixed(1)} clients/s`, large.vsSmall.toFixed(2), `>= ${TARGETS.largeRateVsSmall}`, met.largeRateVsSmall),
+          row(`(e) history events, largest of ${large.parentRuns} parent runs`, String(large.maxEventsPerRun), `<= ${TARGETS.historyEvents}`, met.largeHistoryEvents),
+          row('(e) worker peak RSS', `${large.workerPeakMb} MB`, `<= ${TARGETS.workerRssMb} MB`, met.largeWorkerRssMb),
+          row('(e) API peak RSS', `${large.apiPeakMb} MB`, `<= ${TARGETS.apiRssMb} MB`, met.largeApiRssMb),
+        ]
+      : [row('(e) large cycle', 'skipped', '', undefined)];
     process.stdout.write(
       [
         '',
-        `refresh benchmark: ${os.cpus().length} cores (load ${loadAtStart[0]} at start, ${round(os.loadavg()[0])} at end), Meta latency ${META_LATENCY_MS} ms, lookback ${LOOKBACK_DAYS} days (4 Graph calls per client), concurrency ${CONCURRENCY}`,
+        `refresh benchmark: ${os.cpus().length} cores (load ${loadAtStart[0]} at start, ${round(os.loadavg()[0])} at end), Meta latency ${META_LATENCY_MS} ms, lookback ${LOOKBACK_DAYS} days (4 Graph calls per client), concurrency ${CONCURRENCY}, readers: ${CACHE_READERS} cache, ${STATUS_READERS} status`,
         row('measure', 'value', 'target', undefined),
         row(`(a) Temporal, ${CLIENTS} clients, spacing 0`, `${temporalRate.toFixed(1)} clients/s`, `>= ${TARGETS.clientsPerSecond}`, met.clientsPerSecond),
         row(`(a) plain loop, same activities, concurrency ${CONCURRENCY}`, `${loopRate.toFixed(1)} clients/s`, '', undefined),
         row('(a) Temporal ÷ plain loop', results.throughput.temporalVsLoop.toFixed(2), `>= ${TARGETS.temporalVsLoop}`, met.temporalVsLoop),
         row('(a) per-client refresh p50 / p99, Temporal', `${results.throughput.temporal.perClientP50Ms} / ${results.throughput.temporal.perClientP99Ms} ms`, '', undefined),
         row('(a) per-client refresh p50 / p99, plain loop', `${results.throughput.plainLoop.perClientP50Ms.toFixed(0)} / ${results.throughput.plainLoop.perClientP99Ms.toFixed(0)} ms`, '', undefined),
+        row('(a) cache read p50 / p99, during the Temporal cycle', `${readsA.cache.p50Ms.toFixed(1)} / ${readsA.cache.p99Ms.toFixed(1)} ms`, `p99 <= ${TARGETS.cacheReadP99Ms} ms`, met.cacheReadP99Ms),
+        row('(a) status read p50 / p99, during the Temporal cycle', `${readsA.status.p50Ms.toFixed(1)} / ${readsA.status.p99Ms.toFixed(1)} ms`, `p99 <= ${TARGETS.statusReadP99Ms} ms`, met.statusReadP99Ms),
+        row('(a) history events per client, parent + child', perClientA.perClient.toFixed(2), `<= ${TARGETS.historyEventsPerClient}`, met.historyEventsPerClient),
+        `    ${perClientA.parentEvents} events in ${perClientA.parentRuns} parent runs; children: ${perClientA.meanChildEvents} events on average (largest ${perClientA.maxChildEvents}) over a sample of ${perClientA.childrenSampled} of the ${perClientA.childrenStarted} started`,
+        row(`(d) one client throttled ${THROTTLE_MINUTES} min: cycle ÷ without`, `${(t.withMs / 1000).toFixed(2)} s / ${(t.withoutMs / 1000).toFixed(2)} s = ${t.ratio.toFixed(3)}`, `<= ${TARGETS.throttledRatio}`, met.throttledRatio),
+        row('(d) the throttled client pending in the totals', `${throttled.totals.pending} pending, row ${t.clientOutcome ?? 'none'}`, '>= 1, pending', met.throttledPending),
         row(`(b) pacing, ${PACING_CLIENTS} clients at ${SPACING_MS} ms: cycle ÷ floor`, `${(pacingRun.elapsedMs / 1000).toFixed(2)} s / ${(floorMs / 1000).toFixed(1)} s = ${results.pacing.ratio.toFixed(3)}`, `<= ${TARGETS.pacingRatio}`, met.pacingRatio),
         row('(c) history events, largest parent run', String(results.history.maxEventsPerRun), `<= ${TARGETS.historyEvents}`, met.historyEvents),
         row('(c) worker peak RSS', `${workerRssMb} MB`, `<= ${TARGETS.workerRssMb} MB`, met.workerRssMb),
         row('(c)   of which: peak by the end of start-up (bundling)', `${workerStart.peakMb} MB`, '', undefined),
         row('(c) API peak RSS', `${apiRssMb} MB`, `<= ${TARGETS.apiRssMb} MB`, met.apiRssMb),
+        ...largeRows,
         `cores kept busy during (a) Temporal: ${Object.entries(coresUsed).map(([name, cores]) => `${name} ${cores.toFixed(2)}`).join(', ')} (Postgres not counted)`,
         `totals (a): ${JSON.stringify(throughput.totals)}; plain loop: ${loopRows} days written, ${loop.failures} failures`,
+        `totals (d) without: ${JSON.stringify(unthrottled.totals)}`,
+        `totals (d) with client ${throttledId} throttled: ${JSON.stringify(throttled.totals)}; its row: ${t.clientOutcome ?? 'none'} (${t.clientErrorCode ?? 'no code'})`,
         `totals (b): ${JSON.stringify(pacingRun.totals)}`,
+        ...(large ? [`totals (e): ${JSON.stringify(large.totals)}`] : []),
         `API during (a): ${reads(readsA)}`,
+        `API during (d) without: ${reads(readsD0)}`,
+        `API during (d) with: ${reads(readsD1)}`,
         `API during (b): ${reads(readsB)}`,
+        ...(large ? [`API during (e): ${reads(large.reads)}`] : []),
         `written to ${path.relative(ROOT, RESULTS_FILE)}`,
         '',
       ].join('\n'),
@@ -459,7 +667,7 @@ async function mainProdStack(workers: number): Promise<void> {
     const result = {
       ranAt: new Date().toISOString(),
       loadAverage: { start: loadAtStart, end: os.loadavg().map(round) },
-      settings: { clients: CLIENTS, metaLatencyMs: META_LATENCY_MS, lookbackDays: LOOKBACK_DAYS, readers: READERS, historyShards: 4 },
+      settings: { clients: CLIENTS, metaLatencyMs: META_LATENCY_MS, lookbackDays: LOOKBACK_DAYS, cacheReaders: CACHE_READERS, statusReaders: STATUS_READERS, historyShards: 4 },
       elapsedMs: Math.round(run.elapsedMs),
       clientsPerSecond: round(CLIENTS / (run.elapsedMs / 1000)),
       totals: run.totals,
@@ -480,7 +688,10 @@ async function mainProdStack(workers: number): Promise<void> {
         `(a) Temporal, ${CLIENTS} clients, spacing 0: ${result.clientsPerSecond.toFixed(1)} clients/s (${(run.elapsedMs / 1000).toFixed(1)} s), per-client p50/p99 ${result.perClientP50Ms}/${result.perClientP99Ms} ms`,
         `cores kept busy: ${Object.entries(coresUsed).map(([name, cores]) => `${name} ${cores.toFixed(2)}`).join(', ')} (Postgres not counted)`,
         `totals: ${JSON.stringify(run.totals)}`,
-        `API during the run: ${reads.reads} reads, ${Object.entries(reads.statuses).map(([st, c]) => `${c}× ${st}`).join(', ')}, p99 ${reads.p99Ms.toFixed(1)} ms`,
+        ...(['cache', 'status'] as const).map(
+          (kind) =>
+            `API during the run, ${kind} reads: ${reads[kind].reads}, ${Object.entries(reads[kind].statuses).map(([st, c]) => `${c}× ${st}`).join(', ')}, p50/p99 ${reads[kind].p50Ms.toFixed(1)}/${reads[kind].p99Ms.toFixed(1)} ms`,
+        ),
         `written to ${path.relative(ROOT, PROD_RESULTS_FILE)}`,
         '',
       ].join('\n'),
@@ -493,7 +704,6 @@ async function mainProdStack(workers: number): Promise<void> {
   }
 }
 
-const { values: flags } = parseArgs({ options: { stack: { type: 'string', default: 'dev' }, workers: { type: 'string', default: '1' } } });
 // The SDK's connections can keep the loop alive for a while after the stack stopped.
 const entry = flags.stack === 'prod' ? () => mainProdStack(Number(flags.workers)).then(() => process.exit(0)) : main;
 
