@@ -1,4 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { msToNumber } from '@temporalio/common/lib/time';
 import { dayIn, lastDays } from '../src/dates';
 import { isFinal } from '../src/domain/settled';
 import { beyondMetaHistory } from '../src/meta/client';
@@ -59,7 +60,23 @@ export interface RefreshInsightsInput {
   trigger?: RefreshTrigger;
   /** Days to fetch besides the lookback (a backfill, days a read found missing), `YYYY-MM-DD` in the client's timezone. */
   days?: string[];
+  /** Attempts the workflow already made (waits it slept out), added to this attempt's number. */
+  attemptOffset?: number;
+  /**
+   * For a workflow's first local step: when its run started. A step run again because its
+   * workflow task was lost finds its own writes after that time and does not call Meta twice.
+   */
+  runStartedAt?: string;
 }
+
+/**
+ * What `refreshStep` tells the workflow: the refresh's result; a wait Meta asked for (the
+ * workflow sleeps it on a durable timer and asks again); or a failure retrying cannot mend.
+ */
+export type RefreshStep =
+  | { kind: 'done'; result: RefreshInsightsResult }
+  | { kind: 'wait'; afterMs: number; errorCode: string; message: string; attempt: number; appThrottledForMs?: number }
+  | { kind: 'failed'; errorCode: string; errorType: string; message: string; attempt: number; appThrottledForMs?: number };
 
 /** A refresh that Meta makes wait at least this long is `pending` in its cycle, which then need not wait for it. */
 export const PENDING_AFTER_MS = 60_000;
@@ -241,7 +258,7 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
     ]);
   }
 
-  return {
+  const activities = {
     /** The database clock, as an ISO string. */
     async databaseTime(): Promise<string> {
       const { rows } = await db.raw<{ rows: { now: Date }[] }>('select now() as now');
@@ -329,7 +346,7 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
      */
     async refreshClientInsights(input: RefreshInsightsInput): Promise<RefreshInsightsResult> {
       const context = Context.current();
-      const { attempt } = context.info;
+      const attempt = context.info.attempt + (input.attemptOffset ?? 0);
       const credentials = await clients.credentials(input.clientId).catch((err: unknown) => {
         if (!(err instanceof TokenDecryptError)) throw err;
         // Retrying cannot help. The token is not marked invalid: a key left out of the config is
@@ -395,7 +412,8 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
       };
 
       let result: FetchPlatformsResult;
-      const heartbeat = setInterval(() => context.heartbeat(), heartbeatIntervalMs);
+      // A local step runs inside a workflow task, which Temporal watches itself: only regular activities heartbeat.
+      const heartbeat = context.info.isLocal ? undefined : setInterval(() => context.heartbeat(), heartbeatIntervalMs);
       try {
         result = await meta.fetchPlatforms({
           accessToken: credentials.accessToken,
@@ -471,7 +489,37 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
       }
       return { ...base, outcome: 'failed', errorCode: first.errorCode, message: describeFailure };
     },
+
+    /**
+     * One refresh as a local activity runs it: Meta's errors come back as values instead of
+     * failures, so the workflow waits out a throttle on a durable timer (a local activity would
+     * hold its workflow task for the wait) and records the outcome itself. Errors retrying may
+     * mend soon (a 5xx, a timeout, Postgres away) still throw, for the local retry policy.
+     */
+    async refreshStep(input: RefreshInsightsInput): Promise<RefreshStep> {
+      // Signals that reach a workflow while its first task runs make the server refuse that task's
+      // completion, and the task runs again with its local steps: the step finds the numbers it
+      // wrote a moment ago instead of spending the client's quota on the same fetch.
+      if (input.runStartedAt) {
+        const fetchedAt = await cache.lastFetchedAt(input.clientId);
+        if (fetchedAt && fetchedAt.getTime() >= Date.parse(input.runStartedAt)) {
+          return { kind: 'done', result: { outcome: 'refreshed', attempt: Context.current().info.attempt, daysWritten: 0, calls: 0 } };
+        }
+      }
+      try {
+        return { kind: 'done', result: await activities.refreshClientInsights(input) };
+      } catch (err) {
+        if (!(err instanceof ApplicationFailure)) throw err;
+        const details = err.details?.[0] as MetaFailureDetails | undefined;
+        const attempt = details?.attempt ?? Context.current().info.attempt + (input.attemptOffset ?? 0);
+        const common = { errorCode: details?.code ?? err.type ?? 'ApplicationFailure', message: err.message, attempt, appThrottledForMs: details?.appThrottledForMs };
+        if (err.nonRetryable) return { kind: 'failed', errorType: err.type ?? 'ApplicationFailure', ...common };
+        if (err.nextRetryDelay !== undefined && err.nextRetryDelay !== null) return { kind: 'wait', afterMs: msToNumber(err.nextRetryDelay), ...common };
+        throw err;
+      }
+    },
   };
+  return activities;
 }
 
 export type Activities = ReturnType<typeof createActivities>;

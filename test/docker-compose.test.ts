@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { ENV_VARIABLES, loadConfig } from '../src/config';
 import { IMAGES, POSTGRES_VERSION, TEMPORAL_DYNAMIC_CONFIG_FILE, TEMPORAL_SERVER_SETTINGS } from '../src/stack/versions';
 import { temporalServerEnvironment } from '../src/stack/temporal-server';
-import { DEV_SERVER_DYNAMIC_CONFIG } from '../src/temporal/dev-server';
+import { TEMPORAL_DYNAMIC_CONFIG } from '../src/temporal/dev-server';
 
 interface Service {
   image?: string;
@@ -107,7 +107,7 @@ describe('docker-compose.yml', () => {
     expect(stackEnv.DYNAMIC_CONFIG_FILE_PATH).toBe(`/repo/${TEMPORAL_DYNAMIC_CONFIG_FILE}`);
     // Tests on the dev server and on the production server pace timers and task queues alike.
     const dynamic = parse(fs.readFileSync(path.join(__dirname, '..', TEMPORAL_DYNAMIC_CONFIG_FILE), 'utf8')) as Record<string, { value: unknown }[]>;
-    for (const [key, value] of Object.entries(DEV_SERVER_DYNAMIC_CONFIG)) {
+    for (const [key, value] of Object.entries(TEMPORAL_DYNAMIC_CONFIG)) {
       expect({ key, value: dynamic[key]?.[0]?.value }).toEqual({ key, value });
     }
   });

@@ -105,10 +105,13 @@ describe('refreshing one client', () => {
     // While Meta asks us to wait, the row keeps its numbers and records the throttling.
     const during = await stack.cache.get(client.id, today);
     expect(during).toMatchObject({ data: GOOD, lastErrorCode: '80001' });
-    await waitFor(async () => ((await handle.describe()).raw.pendingActivities?.[0]?.attempt ?? 0) >= 2, {
+    // The wait is a durable timer of Meta's estimate in the client's workflow, not a held task.
+    await waitFor(async () => ((await handle.fetchHistory()).events ?? []).some((e) => e.timerStartedEventAttributes), {
       timeoutMs: 20_000,
-      what: 'the second attempt to be scheduled',
+      what: "the workflow's timer of Meta's estimate",
     });
+    const timer = ((await handle.fetchHistory()).events ?? []).find((e) => e.timerStartedEventAttributes)!;
+    expect(Number(timer.timerStartedEventAttributes!.startToFireTimeout!.seconds)).toBe(60);
 
     const result: RefreshClientResult = await handle.result();
     expect(result).toMatchObject({ outcome: 'refreshed', attempts: 2 });

@@ -1,3 +1,4 @@
+import { dayIn } from '../src/dates';
 import { randomBytes } from 'node:crypto';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { waitFor } from '../src/net';
@@ -235,7 +236,7 @@ describe('the refresh cycle', () => {
   it('skips a client whose token Meta rejected, keeps its data, and refreshes the others', async () => {
     const healthy = await stack.addClient();
     const expired = await stack.addClient();
-    const day = (await stack.database.db.raw("select to_char(now() at time zone 'Europe/Warsaw', 'YYYY-MM-DD') as d")).rows[0].d;
+    const day = dayIn(expired.timezone);
     const good = { facebookNewFollowers: 9, instagramFollowers: 900, instagramReach: 90, instagramProfileViews: 19 };
     await stack.cache.writeDay(expired.id, day, good, new Date(Date.now() - 4 * 3_600_000));
     stack.sandbox.control.setToken({ token: expired.token, status: 'expired' });

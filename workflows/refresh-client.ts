@@ -1,5 +1,16 @@
-import { ActivityFailure, ApplicationFailure, continueAsNew, patched, proxyActivities, setHandler, sleep, TimeoutFailure, workflowInfo } from '@temporalio/workflow';
-import type { Activities, MetaFailureDetails, RefreshInsightsResult } from '../activities';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  continueAsNew,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  sleep,
+  TimeoutFailure,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities, MetaFailureDetails, RefreshInsightsInput, RefreshInsightsResult } from '../activities';
 import { RefreshClientInput, RefreshClientResult, refreshRequestedSignal } from './definitions';
 
 /** Meta's answers decide retries: see design.md §4 and activities' ApplicationFailure types. */
@@ -23,6 +34,40 @@ const { recordClientResults } = proxyActivities<Activities>({
   // Generous: a Postgres restart must not lose the record of a refresh that happened.
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
 });
+
+/**
+ * The refresh and its record as local activities: they run in the workflow's own task, so a
+ * client's refresh costs a handful of history events instead of two scheduled activities and
+ * their tasks. Meta's waits are never spent inside them: `refreshStep` hands a throttle back and
+ * the workflow sleeps it on a durable timer. Transient errors retry locally (2 s doubling).
+ */
+const local = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '15m',
+  scheduleToCloseTimeout: '2h',
+  // Retries whose backoff passes this become durable timers instead of in-worker sleeps.
+  localRetryThreshold: '10s',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 6 },
+});
+
+const localRecord = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30s',
+  localRetryThreshold: '10s',
+  // Generous: a Postgres restart must not lose the record of a refresh that happened.
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
+});
+
+/** Refreshes started before this change ran both as regular activities, retried by the server. */
+export const LOCAL_STEPS_PATCH = 'refresh-client-local-steps';
+
+/** Throttle waits a refresh sleeps out before it gives up for this cycle (as the server retried 6 times). */
+const MAX_THROTTLE_WAITS = 5;
+
+/** A Meta failure handed back by a local step, turned into the refresh's failed result. */
+class StepFailure extends Error {
+  constructor(readonly step: { errorCode: string; errorType?: string; message: string; attempt: number; appThrottledForMs?: number }) {
+    super(step.message);
+  }
+}
 
 /**
  * Refreshes written before this change fetched both platforms in one activity and let any
@@ -62,6 +107,18 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
     return days;
   };
   const startedAt = Date.now();
+  // Decided once, before any command: a run replayed from an older history keeps its path.
+  const localSteps = patched(LOCAL_STEPS_PATCH);
+  /** One refresh: a local step whose throttles the workflow sleeps out, or the regular activity. */
+  const refreshInsights = async (args: RefreshInsightsInput): Promise<RefreshInsightsResult> => {
+    if (!localSteps) return refreshClientInsights(args);
+    for (let waits = 0; ; waits++) {
+      const step = await local.refreshStep({ ...args, attemptOffset: waits });
+      if (step.kind === 'done') return step.result;
+      if (step.kind === 'failed' || waits >= MAX_THROTTLE_WAITS || step.afterMs > MAX_PLATFORM_RETRY_WAIT_MS) throw new StepFailure(step);
+      await sleep(step.afterMs);
+    }
+  };
   let result: RefreshClientResult;
   // Attempts spent before a platform retry, so a failed retry still counts them.
   let attemptsBefore = 0;
@@ -80,12 +137,15 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
         trigger: input.trigger,
         ...(firstDays.length ? { days: firstDays } : {}),
       };
-      fetched = await refreshClientInsights(args);
+      // The execution's start time is the same in every attempt of its first task (a run's own start
+      // time is not); days asked for, or a continued run, are fetched whatever was written before.
+      const guard = localSteps && !firstDays.length && workflowInfo().continuedFromExecutionRunId === undefined;
+      fetched = await refreshInsights(guard ? { ...args, runStartedAt: workflowInfo().startTime.toISOString() } : args);
       attempts = fetched.attempt;
       if (fetched.retry && fetched.retry.afterMs <= MAX_PLATFORM_RETRY_WAIT_MS) {
         attemptsBefore = attempts;
         await sleep(fetched.retry.afterMs);
-        fetched = await refreshClientInsights({ ...args, platforms: fetched.retry.platforms, round: 2 });
+        fetched = await refreshInsights({ ...args, platforms: fetched.retry.platforms, round: 2 });
         attempts += fetched.attempt;
       } else if (fetched.retry) {
         fetched = { ...fetched, outcome: 'failed', errorCode: fetched.retry.errorCode, message: fetched.retry.message };
@@ -103,7 +163,7 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
         }
         if (waitMs > 0) await sleep(waitMs);
         attemptsBefore = attempts;
-        outcome = await refreshClientInsights({ clientId: input.clientId, lookbackDays: 0, perPlatform: true, days: takeRequested() });
+        outcome = await refreshInsights({ clientId: input.clientId, lookbackDays: 0, perPlatform: true, days: takeRequested() });
         attempts += outcome.attempt;
         if (outcome.retry) {
           // A platform throttled in a later round: its days wait for the next request or cycle.
@@ -128,6 +188,21 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
       coalescedRequests,
     };
   } catch (err) {
+    if (err instanceof StepFailure) {
+      const { step } = err;
+      result = {
+        clientId: input.clientId,
+        outcome: 'failed',
+        errorCode: step.errorCode,
+        errorType: step.errorType ?? 'MetaThrottledError',
+        message: step.message,
+        attempts: attemptsBefore + step.attempt,
+        durationMs: Date.now() - startedAt,
+        appThrottledForMs: step.appThrottledForMs,
+        coalescedRequests,
+      };
+      return await finish(result);
+    }
     if (!(err instanceof ActivityFailure)) throw err;
     // Meta's errors arrive as ApplicationFailures with details; timeouts and crashes as other failures.
     const failure = err.cause;
@@ -145,25 +220,30 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
       coalescedRequests,
     };
   }
-  await recordClientResults([
-    {
-      cycleId: input.cycleId ?? null,
-      clientId: input.clientId,
-      workflowId: workflowInfo().workflowId,
-      trigger: input.trigger,
-      outcome: result.outcome,
-      errorCode: result.errorCode,
-      errorMessage: result.message,
-      attempts: result.attempts,
-      startedAt: new Date(startedAt).toISOString(),
-      durationMs: result.durationMs,
-      temporalRunId: workflowInfo().runId,
-    },
-  ]);
-  result.coalescedRequests = coalescedRequests;
-  // Days asked for while the result was being recorded are fetched by a continued run of the same id.
-  if (requestedDays.size > 0 && result.outcome === 'refreshed' && patched(REQUESTED_DAYS_PATCH)) {
-    await continueAsNew<typeof refreshClient>({ ...input, lookbackDays: 0, days: takeRequested(), cycleId: undefined });
+  return await finish(result);
+
+  /** Records the outcome (replacing the cycle's `running` or `pending` row) and ends, or continues with days asked meanwhile. */
+  async function finish(result: RefreshClientResult): Promise<RefreshClientResult> {
+    await (localSteps ? localRecord.recordClientResults : recordClientResults)([
+      {
+        cycleId: input.cycleId ?? null,
+        clientId: input.clientId,
+        workflowId: workflowInfo().workflowId,
+        trigger: input.trigger,
+        outcome: result.outcome,
+        errorCode: result.errorCode,
+        errorMessage: result.message,
+        attempts: result.attempts,
+        startedAt: new Date(startedAt).toISOString(),
+        durationMs: result.durationMs,
+        temporalRunId: workflowInfo().runId,
+      },
+    ]);
+    result.coalescedRequests = coalescedRequests;
+    // Days asked for while the result was being recorded are fetched by a continued run of the same id.
+    if (requestedDays.size > 0 && result.outcome === 'refreshed' && patched(REQUESTED_DAYS_PATCH)) {
+      await continueAsNew<typeof refreshClient>({ ...input, lookbackDays: 0, days: takeRequested(), cycleId: undefined });
+    }
+    return result;
   }
-  return result;
 }

@@ -60,6 +60,12 @@ export class CacheStore {
     return row ? toEntry(row) : undefined;
   }
 
+  /** When Meta last answered for the client, any day: the newest `fetched_at`. */
+  async lastFetchedAt(clientId: string): Promise<Date | null> {
+    const row = await this.db('social_media_cache').where({ client_id: clientId }).max<{ max: Date | null }>('fetched_at as max').first();
+    return row?.max ?? null;
+  }
+
   /** The rows of `from`..`to` (inclusive, `YYYY-MM-DD`), by day. */
   async range(clientId: string, from: string, to: string): Promise<CacheEntry[]> {
     const rows = await this.db<CacheRow>('social_media_cache')

@@ -35,11 +35,28 @@ export interface TemporalDevServer {
  *   workflow running 20 no-op activities took 100 ms per activity, 14 ms with 1,000 reads/s.
  * Visibility reads follow, so a list query sees a new run sooner.
  */
-export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, unknown>> = {
+export const TEMPORAL_DYNAMIC_CONFIG: Readonly<Record<string, unknown>> = {
   'history.timerProcessorMaxTimeShift': '10ms',
   'history.timerProcessorMaxPollRPS': 1000,
   'history.transferProcessorMaxPollRPS': 1000,
   'history.visibilityProcessorMaxPollRPS': 1000,
+  // A regular activity scheduled by a workflow task goes back to the same worker with the task's
+  // answer instead of through the task queue (the few left: cycles' database activities).
+  'system.enableActivityEagerExecution': true,
+  // The CLI turns this on so a search attribute added a moment ago is seen at once; ours are
+  // registered at start (`--search-attribute`), and the refresh on every read costs each start.
+  'system.forceSearchAttributesCacheRefreshOnRead': false,
+};
+
+/**
+ * The dev server's: the settings production shares (deploy/temporal/dynamicconfig.yaml, held
+ * equal by a test), and one task-queue partition — one process, one worker group, nothing to
+ * forward between partitions. Production keeps the default four, for several workers.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, unknown>> = {
+  ...TEMPORAL_DYNAMIC_CONFIG,
+  'matching.numTaskqueueReadPartitions': 1,
+  'matching.numTaskqueueWritePartitions': 1,
 };
 
 /**

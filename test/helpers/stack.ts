@@ -70,7 +70,9 @@ export async function createRefreshStack(
         facebookPageId: `99${run.replace(/\D/g, '1')}${n}`,
         instagramAccountId: overrides.instagram === false ? null : `178499${n}`,
         accessToken: token,
-        timezone: overrides.timezone ?? 'Europe/Warsaw',
+        // Meta's own calendar: a client's today is always a day Page insights already answer for
+        // (a Warsaw client's today starts 9 hours before Meta's, and has no Page numbers until then).
+        timezone: overrides.timezone ?? 'America/Los_Angeles',
       });
       return { ...client, token: token ?? '' };
     },
