@@ -66,7 +66,7 @@ describe('the social-media-cache CLI', () => {
 
   it('adds a client with the token from stdin, refreshes it with --wait, and status then shows it fresh', async () => {
     const added = await cli(
-      ['--json', 'clients', 'add', '--name', 'Acme CLI', '--page-id', '4242000001', '--instagram-id', '17841400004242', '--timezone', 'Europe/Warsaw', '--token-stdin'],
+      ['--json', 'clients', 'add', '--name', 'Acme CLI', '--page-id', '4242000001', '--instagram-id', '17841400004242', '--timezone', 'America/Los_Angeles', '--token-stdin'],
       { input: `${TOKEN}\n` },
     );
     expect(added.code).toBe(0);
