@@ -66,8 +66,7 @@ export function createApp(deps: AppDeps): Koa & { router: Router } {
     });
   }
 
-  app.use(errorMiddleware(logger, { onUnrouted: answerUnrouted, onResponse: metrics.observe }));
-  app.use(responseHeaders({ corsOrigins: config.corsOrigins }));
+  app.use(errorMiddleware(logger, { before: responseHeaders({ corsOrigins: config.corsOrigins }), onUnrouted: answerUnrouted, onResponse: metrics.observe }));
   app.use(router.routes());
   app.router = router;
   return app;

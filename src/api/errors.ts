@@ -43,11 +43,24 @@ const KOA_ERRORS: Record<string, { status: number; code: string; message: string
  * Known errors keep their status and code; anything else is logged and masked as a 500. A
  * request no route answered goes to `onUnrouted` (404, 405 or an OPTIONS answer).
  */
-export function errorMiddleware(logger: Logger, { onUnrouted, onResponse }: { onUnrouted: (ctx: Context) => void; onResponse?: (ctx: Context, startedAt: number) => void }) {
+export function errorMiddleware(
+  logger: Logger,
+  {
+    before,
+    onUnrouted,
+    onResponse,
+  }: {
+    /** Runs first (headers every answer carries, CORS); true when it answered the request itself. */
+    before?: (ctx: Context) => boolean;
+    onUnrouted: (ctx: Context) => void;
+    onResponse?: (ctx: Context, startedAt: number) => void;
+  },
+) {
   return async (ctx: Context, next: Next): Promise<void> => {
     const startedAt = performance.now();
     try {
-      await next();
+      // One layer for what every request passes through: each Koa layer costs a promise.
+      if (!before?.(ctx)) await next();
       if (ctx.status === 404 && ctx.body === undefined) onUnrouted(ctx);
     } catch (err) {
       const known = toHttpError(err);

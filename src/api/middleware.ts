@@ -1,6 +1,6 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import coBody from 'co-body';
-import type { Context, Middleware } from 'koa';
+import type { Context } from 'koa';
 import { z, ZodType } from 'zod';
 import { badRequest, forbidden, HttpError, methodNotAllowed, notFound, unauthorized } from './errors';
 
@@ -170,20 +170,20 @@ const SECURITY_HEADERS = {
 };
 
 /**
- * Headers every answer carries, in one layer: ones that keep browsers from sniffing or framing
- * what the API answers (the CSP's frame-ancestors does X-Frame-Options' job; set first, so a
- * route that serves HTML can replace the CSP), and CORS for the origins in CORS_ORIGINS only —
- * requests without an Origin header (servers, curl, the same origin) pass straight through. A
- * preflight from an allowed origin is answered here.
+ * Headers every answer carries: ones that keep browsers from sniffing or framing what the API
+ * answers (the CSP's frame-ancestors does X-Frame-Options' job; set first, so a route that
+ * serves HTML can replace the CSP), and CORS for the origins in CORS_ORIGINS only — requests
+ * without an Origin header (servers, curl, the same origin) pass straight through. Answers a
+ * preflight from an allowed origin itself, and then returns true.
  */
-export function responseHeaders({ corsOrigins }: { corsOrigins: string[] }): Middleware {
+export function responseHeaders({ corsOrigins }: { corsOrigins: string[] }): (ctx: Context) => boolean {
   const allowed = new Set(corsOrigins);
-  return (ctx, next) => {
+  return (ctx) => {
     ctx.set(SECURITY_HEADERS);
     const origin = ctx.get('Origin');
-    if (!origin) return next();
+    if (!origin) return false;
     ctx.vary('Origin');
-    if (!allowed.has(origin)) return next();
+    if (!allowed.has(origin)) return false;
     ctx.set('Access-Control-Allow-Origin', origin);
     if (ctx.method === 'OPTIONS' && ctx.get('Access-Control-Request-Method')) {
       ctx.set({
@@ -192,10 +192,10 @@ export function responseHeaders({ corsOrigins }: { corsOrigins: string[] }): Mid
         'Access-Control-Max-Age': '600',
       });
       ctx.status = 204;
-      return;
+      return true;
     }
     ctx.set('Access-Control-Expose-Headers', 'ETag, Age, Retry-After');
-    return next();
+    return false;
   };
 }
 
