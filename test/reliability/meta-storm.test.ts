@@ -85,7 +85,8 @@ describe('a Meta storm: 30 % of calls throttled, 10 % 5xx, 5 % hanging', () => {
     expect(snapshots.length).toBeGreaterThan(10);
 
     expect(totals.total).toBe(30);
-    expect(totals.refreshed + totals.failed).toBe(30);
+    // A client Meta asked to wait a minute or more is pending: its cycle ends without it.
+    expect(totals.refreshed + totals.failed + totals.pending).toBe(30);
     const [cycle] = await db('refresh_runs').where({ workflow_id: handle.workflowId });
     expect(cycle).toMatchObject({ status: 'completed', refreshed: totals.refreshed, failed: totals.failed });
     const results: { client_id: string; outcome: string; error_code: string | null; error_message: string | null }[] = await db('refresh_client_results').where({
@@ -94,10 +95,10 @@ describe('a Meta storm: 30 % of calls throttled, 10 % 5xx, 5 % hanging', () => {
     expect(results.map((r) => r.client_id).sort()).toEqual(clients.map((c) => c.id).sort());
     for (const r of results) {
       if (r.outcome === 'refreshed') continue;
-      expect(r).toMatchObject({ outcome: 'failed', error_code: expect.stringMatching(/\S/), error_message: expect.stringMatching(/\S/) });
+      expect(r).toMatchObject({ outcome: expect.stringMatching(/^(failed|pending)$/), error_code: expect.stringMatching(/\S/), error_message: expect.stringMatching(/\S/) });
     }
     process.stdout.write(
-      `Meta storm: ${totals.refreshed} refreshed, ${totals.failed} failed (${results
+      `Meta storm: ${totals.refreshed} refreshed, ${totals.pending} pending, ${totals.failed} failed (${results
         .filter((r) => r.outcome === 'failed')
         .map((r) => r.error_code)
         .join(', ')}), ${stack.sandbox.control.calls().total} Graph calls, ${snapshots.length} snapshots\n`,
