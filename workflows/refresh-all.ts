@@ -251,11 +251,12 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
         const timer = scope.run(() => sleep(wait)).catch(() => undefined);
         await Promise.race([Promise.all(lastPageResults.splice(0)), timer]);
         scope.cancel();
-      } else if (wait > 0) {
-        await sleep(wait);
       }
+      // Looked at first: with no child on the last page (a page count that is a multiple of the
+      // page size), the earlier pages' children have usually all reported by now.
       const { running } = await countCycleResults({ cycleId: state.cycleId });
       if (running === 0 || Date.now() >= deadline) break;
+      if (!lastPageResults.length && wait > 0) await sleep(wait);
     }
     return await finishCycle({ cycleId: state.cycleId, status: 'completed' });
   } catch (err) {
