@@ -42,29 +42,41 @@ async function isRunning(temporal: Client, workflowId: string): Promise<boolean>
 }
 
 /**
+ * Starts the client's refresh with `input`, or signals the one running (same workflow id), so
+ * concurrent requests join one refresh. Answers `in_progress` when it joined, `started` else.
+ */
+async function signalRefresh(
+  deps: RefreshRequestDeps,
+  input: RefreshClientInput,
+  signal: { by: 'reader' | 'admin'; days?: string[] },
+): Promise<'started' | 'in_progress'> {
+  const workflowId = clientRefreshWorkflowId(input.clientId);
+  const running = await isRunning(deps.temporal, workflowId);
+  await deps.temporal.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
+    deps.temporal.workflow.signalWithStart('refreshClient', {
+      workflowId,
+      taskQueue: deps.taskQueue ?? TASK_QUEUE,
+      args: [input],
+      signal: refreshRequestedSignal,
+      signalArgs: [{ requestedAt: new Date().toISOString(), ...signal }],
+      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+      typedSearchAttributes: [{ key: CLIENT_ID_SEARCH_ATTRIBUTE, value: input.clientId }],
+      workflowExecutionTimeout: '3h',
+    }),
+  );
+  return running ? 'in_progress' : 'started';
+}
+
+/**
  * Asks the client's refresh to fetch `days` besides its lookback: joins the running refresh
  * (the `refreshRequested` signal carries the days, fetched after its current fetch) or starts
  * one. No cooldown: the caller claimed each day once (`CacheStore.claimMissingDays`) or is an
  * admin's backfill.
  */
 async function requestDays(deps: RefreshRequestDeps, clientId: string, days: string[], by: 'reader' | 'admin'): Promise<RefreshRequestResult> {
-  const workflowId = clientRefreshWorkflowId(clientId);
   try {
-    const running = await isRunning(deps.temporal, workflowId);
     const input: RefreshClientInput = { clientId, trigger: by === 'admin' ? 'manual' : 'on_demand', lookbackDays: deps.lookbackDays, days };
-    await deps.temporal.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
-      deps.temporal.workflow.signalWithStart('refreshClient', {
-        workflowId,
-        taskQueue: deps.taskQueue ?? TASK_QUEUE,
-        args: [input],
-        signal: refreshRequestedSignal,
-        signalArgs: [{ requestedAt: new Date().toISOString(), by, days }],
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-        typedSearchAttributes: [{ key: CLIENT_ID_SEARCH_ATTRIBUTE, value: clientId }],
-        workflowExecutionTimeout: '3h',
-      }),
-    );
-    return { status: running ? 'in_progress' : 'started' };
+    return { status: await signalRefresh(deps, input, { by, days }) };
   } catch (err) {
     deps.logger?.warn({ err, clientId }, 'could not request days: Temporal unavailable');
     return { status: 'unavailable' };
@@ -100,21 +112,8 @@ export async function requestRefresh(
   }
 
   try {
-    const running = await isRunning(deps.temporal, workflowId);
     const input: RefreshClientInput = { clientId, trigger: force ? 'manual' : 'on_demand', lookbackDays: deps.lookbackDays };
-    await deps.temporal.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
-      deps.temporal.workflow.signalWithStart('refreshClient', {
-      workflowId,
-      taskQueue: deps.taskQueue ?? TASK_QUEUE,
-      args: [input],
-      signal: refreshRequestedSignal,
-      signalArgs: [{ requestedAt: new Date().toISOString(), by: force ? 'admin' : 'reader' }],
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      typedSearchAttributes: [{ key: CLIENT_ID_SEARCH_ATTRIBUTE, value: clientId }],
-      workflowExecutionTimeout: '3h',
-      }),
-    );
-    return { status: running ? 'in_progress' : 'started' };
+    return { status: await signalRefresh(deps, input, { by: force ? 'admin' : 'reader' }) };
   } catch (err) {
     deps.logger?.warn({ err, clientId }, 'could not start a refresh: Temporal unavailable');
     // The request did not reach Temporal: give the slot back so the next read tries again.
