@@ -80,6 +80,40 @@ describe('reading the cache', () => {
     expect(changed.headers.get('etag')).not.toBe(etag);
   });
 
+  /** Reads one day without pause until `done` holds for an answer; every answer on the way is returned. */
+  async function readUntil(url: string, done: (body: { source: string; data: typeof OLD; refresh: { status: string } }) => boolean, timeoutMs = 5_000) {
+    const seen: { source: string; data: typeof OLD; refresh: { status: string } }[] = [];
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const res = await api.request(url);
+      expect(res.status).toBe(200);
+      seen.push(res.body);
+      if (done(res.body)) return seen;
+    }
+    throw new Error(`no answer matched in ${timeoutMs} ms; the last was ${JSON.stringify(seen.at(-1))}`);
+  }
+
+  it('shows numbers written by another process within about a second, while reads never stop', async () => {
+    const { client, today } = await clientWithRow(HOUR);
+    const url = `/api/social-media-cache?clientId=${client.id}&period=${today}`;
+    await readUntil(url, (body) => body.source === 'cache');
+    // Written straight to Postgres, as a worker does: this API process is not told.
+    await stack.cache.writeDay(client.id, today, { ...OLD, instagramReach: 7 }, new Date());
+    const written = Date.now();
+    const seen = await readUntil(url, (body) => body.data.instagramReach === 7);
+    expect(Date.now() - written).toBeLessThan(2_500);
+    expect(seen.every((body) => body.source === 'cache' && body.refresh.status === 'not_needed')).toBe(true);
+  });
+
+  it('stops answering a steadily read day from memory once it turns stale, and asks for its refresh', async () => {
+    const { client, today } = await clientWithRow(3 * HOUR - 1_500);
+    const url = `/api/social-media-cache?clientId=${client.id}&period=${today}`;
+    const seen = await readUntil(url, (body) => body.source === 'stale-cache');
+    expect(seen[0].source).toBe('cache');
+    expect(seen.at(-1)!.refresh.status).toBe('started');
+    await stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id)).result();
+  });
+
   it('serves stale data at once and starts one refresh that brings fresh numbers', async () => {
     const { client } = await clientWithRow(4 * HOUR);
     const res = await api.request(`/api/social-media-cache?clientId=${client.id}`);

@@ -122,9 +122,10 @@ export class CacheReader {
     return period <= today && period >= addDays(today, -(this.options.lookbackDays - 1));
   }
 
-  async readDay(client: Client, period: string): Promise<DayRead> {
+  /** One day; `fromPostgres` skips the rows kept in memory (to renew an answer kept there). */
+  async readDay(client: Client, period: string, { fromPostgres = false } = {}): Promise<DayRead> {
     const key = `${client.id}|${period}`;
-    let entry = this.freshRows.get(key);
+    let entry = fromPostgres ? undefined : this.freshRows.get(key);
     if (!entry) {
       entry = await this.options.cache.get(client.id, period);
       if (entry?.fetchedAt && this.ageOf(entry) < this.options.ttlMs) this.freshRows.set(key, entry);

@@ -1,7 +1,8 @@
 import { badRequest } from '../errors';
 import { parseBody } from '../middleware';
 import * as schemas from '../schemas';
-import { matchesEtag, setCacheHeaders } from '../services/http-cache';
+import type { DayRead, RefreshStatus } from '../cache-reader';
+import { cacheHeaders, matchesEtag, setCacheHeaders } from '../services/http-cache';
 import { forceRefresh } from './refresh';
 import type { RouteContext, RouteDef } from './types';
 
@@ -9,7 +10,20 @@ const METRICS = ['facebookNewFollowers', 'instagramFollowers', 'instagramReach',
 
 /** The seed-compatible cache: one day, a range of days, and writes (or a forced refresh). */
 export function cacheRoutes(context: RouteContext): RouteDef[] {
-  const { config, reader, answers, metrics, cache } = context;
+  const { config, reader, answers, metrics, cache, clients } = context;
+  const answerBody = (read: DayRead, status: RefreshStatus) => ({ success: true, data: read.data, source: read.source, period: read.period, refresh: { status } });
+  /**
+   * A fresh answer kept in memory, read again from Postgres (the client too: its token or
+   * timezone may have changed elsewhere); undefined once the day is no longer fresh, so the
+   * next read takes the full path and asks for its refresh.
+   */
+  const renewAnswer = async (clientId: string, period: string | undefined) => {
+    const client = await clients.get(clientId);
+    if (!client) return undefined;
+    const read = await reader.readDay(client, period ?? reader.today(client), { fromPostgres: true });
+    if (read.source !== 'cache') return undefined;
+    return { body: answerBody(read, 'not_needed'), headers: cacheHeaders([read], config.cacheTtlMs) };
+  };
   return [
     {
       method: 'get',
@@ -24,6 +38,7 @@ export function cacheRoutes(context: RouteContext): RouteDef[] {
         const hit = answers.get(key);
         if (hit) {
           metrics.cacheRead('cache');
+          answers.renewIfDue(key, hit, () => renewAnswer(clientId, period));
           ctx.set(hit.headers);
           if (matchesEtag(ctx, hit.headers.ETag)) {
             ctx.status = 304;
@@ -37,7 +52,7 @@ export function cacheRoutes(context: RouteContext): RouteDef[] {
         metrics.cacheRead(read.source);
         const status = await reader.refreshFor(client, [read]);
         const { headers, notModified } = setCacheHeaders(ctx, [read], config.cacheTtlMs);
-        const body = { success: true, data: read.data, source: read.source, period: read.period, refresh: { status } };
+        const body = answerBody(read, status);
         if (read.source === 'cache') answers.set(key, body, headers);
         if (notModified) {
           ctx.status = 304;
