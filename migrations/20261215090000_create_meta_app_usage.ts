@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('meta_app_usage', (t) => {
     t.integer('id').primary();
-    t.real('app_percent').notNullable();
+    t.float('app_percent').notNullable();
     t.timestamp('reported_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
   });
   await knex.raw('alter table meta_app_usage add constraint meta_app_usage_single_row check (id = 1)');
