@@ -6,7 +6,7 @@ import { addDays, dayIn } from '../src/dates';
 import { clientRefreshWorkflowId } from '../workflows/definitions';
 import { launchBrowser } from './helpers/browser';
 import { ADMIN_KEY, READ_KEY, startApi, TestApi } from './helpers/api';
-import { adminPage, ARTIFACTS, axeViolations, NUMBERS, tabUntil } from './helpers/status';
+import { adminPage, ARTIFACTS, axeViolations, tabUntil } from './helpers/status';
 import { createRefreshStack, RefreshStack } from './helpers/stack';
 import type { Client } from '../src/stores/clients';
 

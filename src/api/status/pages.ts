@@ -43,20 +43,22 @@ const PROBLEM_TITLES: Record<ProblemKind, string> = {
 const CLI = 'npm run cli --';
 
 /** What to do about a problem, citing the CLI command that does it. */
-function action(kind: ProblemKind, c: StatusClient): string {
+function action(kind: ProblemKind, c: StatusClient, onClientPage = false): string {
   switch (kind) {
     case 'token_invalid':
       return `Meta refused the token${c.tokenError ? ` (${e(c.tokenError)})` : ''}. Ask the client to reconnect the Page, then store the new token: <code>${CLI} clients update ${e(c.id)} --token-stdin</code>`;
     case 'no_token':
       return `No Meta token is stored, so it is never refreshed. Store one: <code>${CLI} clients update ${e(c.id)} --token-stdin</code>`;
     case 'failing':
-      return `The last ${c.failingStreak} refreshes failed${c.lastResult?.errorCode ? ` (Meta ${e(c.lastResult.errorCode)})` : ''}. Open the client’s page for Meta’s error codes and its runs in Temporal; refresh it there once the cause is fixed.`;
+      return `The last ${c.failingStreak} refreshes failed${c.lastResult?.errorCode ? ` (Meta ${e(c.lastResult.errorCode)})` : ''}. ${
+        onClientPage ? 'See Meta’s error codes and the runs in Temporal below' : 'Open the client’s page for Meta’s error codes and its runs in Temporal'
+      }; refresh it once the cause is fixed.`;
     case 'instagram_permission_missing':
       return `Grant the token <code>instagram_basic</code> and <code>instagram_manage_insights</code>, then replace it: <code>${CLI} clients update ${e(c.id)} --token-stdin</code>`;
     case 'instagram_not_linked':
       return `Link an Instagram business account to the Page in Meta, or stop asking for it: <code>${CLI} clients update ${e(c.id)} --no-instagram</code>`;
     case 'empty_today':
-      return `No numbers for ${e(c.today)} yet. Refresh it from the client’s page, or wait for the next cycle.`;
+      return `No numbers for ${e(c.today)} yet. Refresh it${onClientPage ? '' : ' from the client’s page'}, or wait for the next cycle.`;
   }
 }
 
@@ -134,6 +136,7 @@ input, select, button { font: inherit; padding: .3rem .5rem; } button { cursor: 
 nav.pages ul { list-style: none; display: flex; gap: .25rem; padding: 0; flex-wrap: wrap; } nav.pages a, nav.pages span { display: inline-block; padding: .2rem .55rem; border: 1px solid #d0d7de; border-radius: .3rem; }
 nav.pages [aria-current] { background: #0969da; color: #fff; border-color: #0969da; font-weight: 600; }
 .message { padding: .6rem 1rem; border-radius: .4rem; font-weight: 600; } .message.ok { background: #dafbe1; color: #116329; } .message.wait { background: #fff8c5; color: #6c4400; } .message.error { background: #ffebe9; color: #a40e26; }
+figure { margin: 0; } figcaption h3 { margin: 0 0 .25rem; } .top { display: flex; gap: 1rem 3rem; flex-wrap: wrap; } .top section h2 { margin-top: 1rem; } #cooldown { max-width: 22rem; }
 .metrics { display: grid; grid-template-columns: repeat(auto-fill, minmax(560px, 1fr)); gap: 1rem 2rem; }
 .today { display: flex; gap: 2rem; flex-wrap: wrap; margin: 0; } .today div { min-width: 10rem; } .today dt { font-size: .85rem; color: #59636e; } .today dd { margin: 0; font-size: 1.2rem; }
 details summary { cursor: pointer; color: #0550ae; }
@@ -436,7 +439,7 @@ export function renderClientPage(m: ClientPageModel): string {
       : `A refresh can be asked now (one on-demand refresh per ${formatDuration(m.cooldownMs)}).`;
   const problems = c.problems.length
     ? `<section aria-labelledby="problems-title"><h2 id="problems-title">Needs action</h2><ul>${c.problems
-        .map((kind) => `<li><strong class="problem-kind">${PROBLEM_TITLES[kind]}</strong>: ${action(kind, c)}</li>`)
+        .map((kind) => `<li><strong class="problem-kind">${PROBLEM_TITLES[kind]}</strong>: ${action(kind, c, true)}</li>`)
         .join('')}</ul></section>`
     : '';
   const today = METRICS.map((metric) => `<div><dt>${metric.label}</dt><dd data-metric="${metric.key}">${metricValue(c.todayData, metric.key)}</dd></div>`).join('');
@@ -460,6 +463,13 @@ ${m.demo ? '<p class="demo"><strong>Demo mode:</strong> the numbers come from th
 </header>
 <main>
 ${messageHtml(m.message)}
+${problems}
+<div class="top">
+<section id="today" aria-labelledby="today-title">
+<h2 id="today-title">Today (${e(c.today)})</h2>
+<p><span class="badge ${c.freshness}">${c.freshness}</span> ${c.todayUpdatedAt ? `updated ${timeAgo(c.todayUpdatedAt, m.now)}` : 'no numbers for today yet'}</p>
+<dl class="today">${today}</dl>
+</section>
 <section id="refresh" aria-labelledby="refresh-title">
 <h2 id="refresh-title">Refresh</h2>
 <form method="post" action="${clientUrl(c.id)}/refresh">
@@ -468,20 +478,15 @@ ${messageHtml(m.message)}
 </form>
 <p id="cooldown">${cooldown}</p>
 </section>
-${problems}
-<section id="today" aria-labelledby="today-title">
-<h2 id="today-title">Today (${e(c.today)})</h2>
-<p><span class="badge ${c.freshness}">${c.freshness}</span> ${c.todayUpdatedAt ? `updated ${timeAgo(c.todayUpdatedAt, m.now)}` : 'no numbers for today yet'}</p>
-<dl class="today">${today}</dl>
-</section>
 <section id="state" aria-labelledby="state-title">
 <h2 id="state-title">Token and Instagram</h2>
 <p>${tokenCell(c)}${c.tokenError ? `<br><small>${e(c.tokenError)}</small>` : ''}</p>
 <p><a href="${e(temporalRunsUrl(m.temporalUiUrl, m.namespace, c.id))}">All of this client’s runs in the Temporal Web UI</a></p>
 </section>
+</div>
 <section id="charts" aria-labelledby="charts-title">
 <h2 id="charts-title">Last 90 days</h2>
-<p class="muted">A break in a line is a day without numbers. Each point shows its day and value on hover or focus.</p>
+<p class="muted">A break in a line is a day without numbers. Each point shows its day and value on hover or focus (Tab).</p>
 <div class="metrics">${charts}</div>
 </section>
 <section id="results" aria-labelledby="results-title">
