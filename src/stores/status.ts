@@ -152,7 +152,6 @@ interface BaseRow {
 }
 
 interface ListRow extends BaseRow {
-  total: string;
   last_outcome: string | null;
   last_error: string | null;
   last_error_message: string | null;
@@ -181,6 +180,16 @@ function toClient(row: ListRow): StatusClient {
   };
 }
 
+/** A listed row as `row_to_json` gives it: timestamps as ISO strings. */
+type JsonRow = Omit<ListRow, 'fetched_at' | 'last_updated' | 'last_at'> & { fetched_at: string | null; last_updated: string | null; last_at: string | null };
+
+const fromJson = (row: JsonRow): ListRow => ({
+  ...row,
+  fetched_at: row.fetched_at ? new Date(row.fetched_at) : null,
+  last_updated: row.last_updated ? new Date(row.last_updated) : null,
+  last_at: row.last_at ? new Date(row.last_at) : null,
+});
+
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export class StatusStore {
@@ -191,18 +200,14 @@ export class StatusStore {
   ) {}
 
   /**
-   * Every client with today's row, its failing streak and its problems, as a CTE (`base`): the
-   * one definition the list, the problems and the summary read from. `where` narrows the clients
-   * before anything is joined.
+   * Every client with today's freshness, its failing streak and its problems, as a CTE (`base`):
+   * the one definition the list, the problems and the summary read from. `ids` narrows the
+   * clients before anything is joined. Today's numbers are joined later, to listed rows only.
    */
-  private base(where: { search?: string; ids?: string[] }): { sql: string; bindings: Knex.RawBinding[] } {
-    // In the order the SQL names them: the TTL in the select list, then the conditions.
+  private base(where: { ids?: string[] } = {}): { sql: string; bindings: Knex.RawBinding[] } {
+    // In the order the SQL names them: the TTL in the select list, then the condition.
     const bindings: Knex.RawBinding[] = [this.ttlMs];
     const conditions: string[] = [];
-    if (where.search) {
-      conditions.push(`(c.name ilike ? or c.id::text like ?)`);
-      bindings.push(`%${escapeLike(where.search)}%`, `${escapeLike(where.search.toLowerCase())}%`);
-    }
     if (where.ids) {
       conditions.push('c.id = any(?::uuid[])');
       bindings.push(where.ids);
@@ -223,7 +228,7 @@ export class StatusStore {
         select c.id, c.name, c.timezone, c.token_status, c.token_error,
                c.meta_access_token_encrypted is not null as has_token,
                c.instagram_account_id, c.instagram_status, t.today,
-               sc.cache_data, sc.fetched_at, sc.last_updated, sc.last_error_code,
+               sc.fetched_at, sc.last_updated, sc.last_error_code,
                case when sc.fetched_at is null then 'empty'
                     when sc.last_updated > now() - (? * interval '1 millisecond') then 'fresh'
                     else 'stale' end as freshness,
@@ -236,7 +241,12 @@ export class StatusStore {
                sc.fetched_at is null as p_empty_today
           from clients c
           cross join lateral (select to_char(now() at time zone c.timezone, 'YYYY-MM-DD') as today) t
-          left join social_media_cache sc on sc.client_id = c.id and sc.period_id = t.today
+          -- A lateral with a limit is probed by index per client; a plain join lets Postgres hash
+          -- every day of every client (300,000 rows for 10,000 clients) to keep one each.
+          left join lateral (
+            select s.fetched_at, s.last_updated, s.last_error_code from social_media_cache s
+             where s.client_id = c.id and s.period_id = t.today limit 1
+          ) sc on true
           left join failing on failing.client_id = c.id
          ${conditions.length ? `where ${conditions.join(' and ')}` : ''}
       )`;
@@ -248,8 +258,11 @@ export class StatusStore {
   private static readonly SEVERITY = `(case when p_token_invalid then 0 when p_no_token then 1 when p_failing then 2
        when p_instagram_permission_missing then 3 when p_instagram_not_linked then 4 else 5 end)`;
 
-  /** The last non-running result of each listed client (a lateral over 50 rows, by index). */
+  /** Today's numbers and the last non-running result of each listed client (laterals over 50 rows, by index). */
   private static readonly LAST_RESULT = `
+      left join lateral (
+        select s.cache_data from social_media_cache s where s.client_id = page.id and s.period_id = page.today limit 1
+      ) today_row on true
       left join lateral (
         select r.outcome as last_outcome, r.error_code as last_error, r.error_message as last_error_message,
                coalesce(r.finished_at, r.started_at) as last_at
@@ -259,69 +272,62 @@ export class StatusStore {
       ) lr on true`;
 
   /**
-   * One page of clients (search, sort, problems only) and how many match, in one query: the
-   * count comes first and the page is joined to it, so a page past the end still counts.
+   * The overview's clients in one query over one pass of `base`: counts over the whole fleet,
+   * the clients needing action (most urgent first, at most `problemsLimit`), and one page of the
+   * clients matching the search (sorted, `limit` from `offset`) with how many match.
    */
-  async clientPage(query: ClientPageQuery): Promise<{ total: number; clients: StatusClient[] }> {
-    const base = this.base({ search: query.search });
+  async overview(query: ClientPageQuery, problemsLimit: number): Promise<{ summary: FleetSummary; problems: { total: number; clients: StatusClient[] }; list: { total: number; clients: StatusClient[] } }> {
+    const base = this.base();
+    const conditions: string[] = [];
+    const searchBindings: Knex.RawBinding[] = [];
+    if (query.search) {
+      conditions.push(`(name ilike ? or id::text like ?)`);
+      searchBindings.push(`%${escapeLike(query.search)}%`, `${escapeLike(query.search.toLowerCase())}%`);
+    }
+    if (query.problemsOnly) conditions.push(StatusStore.PROBLEM);
     const order =
       query.sort === 'freshness'
         ? `(fetched_at is null) desc, last_updated asc nulls first, name, id`
         : query.sort === 'recent'
           ? `(fetched_at is null), last_updated desc nulls last, name, id`
           : 'name, id';
-    const { rows } = await this.db.raw<{ rows: ListRow[] }>(
+    const severity = `${StatusStore.SEVERITY}, streak desc, name, id`;
+    const listed = (from: string, orderBy: string) =>
+      `(select coalesce(json_agg(row_to_json(listed) order by listed.ord), '[]'::json) from (
+          select page.*, today_row.cache_data, lr.*, row_number() over (order by ${orderBy}) as ord
+            from ${from} page ${StatusStore.LAST_RESULT}) listed)`;
+    const { rows } = await this.db.raw<{ rows: { summary: Record<string, string>; total: string; page: JsonRow[]; problems: JsonRow[] }[] }>(
       `with ${base.sql},
-       matching as (select * from base ${query.problemsOnly ? `where ${StatusStore.PROBLEM}` : ''}),
-       page as (select * from matching order by ${order} limit ? offset ?)
-       select counted.total, page.*, lr.*
-         from (select count(*) as total from matching) counted
-         left join page on true ${StatusStore.LAST_RESULT}
-        order by ${order}`,
-      [...base.bindings, query.limit, query.offset],
-    );
-    return { total: rows.length ? Number(rows[0].total) : 0, clients: rows.filter((r) => r.id).map(toClient) };
-  }
-
-  /** The clients needing action, most urgent first (at most `limit`), and how many there are. One query. */
-  async problems(limit: number): Promise<{ total: number; clients: StatusClient[] }> {
-    const base = this.base({});
-    const order = `${StatusStore.SEVERITY}, streak desc, name, id`;
-    const { rows } = await this.db.raw<{ rows: ListRow[] }>(
-      `with ${base.sql},
-       matching as (select * from base where ${StatusStore.PROBLEM}),
-       page as (select * from matching order by ${order} limit ?)
-       select counted.total, page.*, lr.*
-         from (select count(*) as total from matching) counted
-         left join page on true ${StatusStore.LAST_RESULT}
-        order by ${order}`,
-      [...base.bindings, limit],
-    );
-    return { total: rows.length ? Number(rows[0].total) : 0, clients: rows.filter((r) => r.id).map(toClient) };
-  }
-
-  /** Counts over the whole fleet: freshness today and problems by kind. One query. */
-  async summary(): Promise<FleetSummary> {
-    const base = this.base({});
-    const { rows } = await this.db.raw<{ rows: Record<string, string>[] }>(
-      `with ${base.sql}
-       select count(*) as total,
-              count(*) filter (where freshness = 'fresh') as fresh,
-              count(*) filter (where freshness = 'stale') as stale,
-              count(*) filter (where freshness = 'empty') as empty,
-              count(*) filter (where ${StatusStore.PROBLEM}) as problems,
-              ${PROBLEM_ORDER.map((kind) => `count(*) filter (where p_${kind}) as ${kind}`).join(', ')}
-         from base`,
-      base.bindings,
+       matching as (select * from base ${conditions.length ? `where ${conditions.join(' and ')}` : ''}),
+       page as (select * from matching order by ${order} limit ? offset ?),
+       problems as (select * from base where ${StatusStore.PROBLEM} order by ${severity} limit ?)
+       select (select row_to_json(counts) from (
+                 select count(*) as total,
+                        count(*) filter (where freshness = 'fresh') as fresh,
+                        count(*) filter (where freshness = 'stale') as stale,
+                        count(*) filter (where freshness = 'empty') as empty,
+                        count(*) filter (where ${StatusStore.PROBLEM}) as problems,
+                        ${PROBLEM_ORDER.map((kind) => `count(*) filter (where p_${kind}) as ${kind}`).join(', ')}
+                   from base) counts) as summary,
+              (select count(*) from matching) as total,
+              ${listed('page', order)} as page,
+              ${listed('problems', severity)} as problems`,
+      [...base.bindings, ...searchBindings, query.limit, query.offset, problemsLimit],
     );
     const row = rows[0];
+    const counts = row.summary;
+    const summary: FleetSummary = {
+      total: Number(counts.total),
+      fresh: Number(counts.fresh),
+      stale: Number(counts.stale),
+      empty: Number(counts.empty),
+      problems: Number(counts.problems),
+      byProblem: Object.fromEntries(PROBLEM_ORDER.map((kind) => [kind, Number(counts[kind])])) as Record<ProblemKind, number>,
+    };
     return {
-      total: Number(row.total),
-      fresh: Number(row.fresh),
-      stale: Number(row.stale),
-      empty: Number(row.empty),
-      problems: Number(row.problems),
-      byProblem: Object.fromEntries(PROBLEM_ORDER.map((kind) => [kind, Number(row[kind])])) as Record<ProblemKind, number>,
+      summary,
+      problems: { total: summary.problems, clients: row.problems.map(fromJson).map(toClient) },
+      list: { total: Number(row.total), clients: row.page.map(fromJson).map(toClient) },
     };
   }
 
@@ -408,7 +414,7 @@ export class StatusStore {
     const { rows } = await this.db.raw<{ rows: (ListRow & { facebook_page_id: string; refresh_requested_at: Date | null; cooldown_left_ms: string | null })[] }>(
       `with ${base.sql},
        page as (select * from base)
-       select 1 as total, page.*, lr.*, c.facebook_page_id, c.refresh_requested_at,
+       select 1 as total, page.*, today_row.cache_data, lr.*, c.facebook_page_id, c.refresh_requested_at,
               greatest(0, ceil(extract(epoch from (c.refresh_requested_at + (? * interval '1 millisecond') - clock_timestamp())) * 1000)) as cooldown_left_ms
          from page join clients c on c.id = page.id ${StatusStore.LAST_RESULT}`,
       [...base.bindings, cooldownMs],

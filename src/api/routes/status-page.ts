@@ -114,11 +114,12 @@ export function statusPageRoutes(context: RouteContext): RouteDef[] {
       handler: async (ctx) => {
         const input = ctx.state.query as z.output<typeof overviewQuery>;
         const query: OverviewQuery = { q: input.q ?? '', sort: input.sort ?? 'name', page: input.page ?? 1, problems: input.problems === '1' };
-        const [described, summary, problems, list, cycles, usage] = await Promise.all([
+        const [described, { summary, problems, list }, cycles, usage] = await Promise.all([
           scheduleNow(),
-          status.summary(),
-          status.problems(PROBLEMS_SHOWN),
-          status.clientPage({ search: query.q || undefined, sort: query.sort, problemsOnly: query.problems, limit: STATUS_PAGE_SIZE, offset: (query.page - 1) * STATUS_PAGE_SIZE }),
+          status.overview(
+            { search: query.q || undefined, sort: query.sort, problemsOnly: query.problems, limit: STATUS_PAGE_SIZE, offset: (query.page - 1) * STATUS_PAGE_SIZE },
+            PROBLEMS_SHOWN,
+          ),
           status.recentCycles(CYCLES_SHOWN),
           status.appUsage(),
         ]);
