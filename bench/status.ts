@@ -33,7 +33,7 @@ const ADMIN_KEY = 'bench-status-admin-key-0123456789';
 const TIMEZONES = ['America/Los_Angeles', 'America/New_York', 'Europe/London', 'Europe/Warsaw', 'Asia/Tokyo', 'Australia/Sydney', 'UTC', 'America/Sao_Paulo'];
 
 /** A Temporal client whose Schedule does not exist: the pages ask nothing else of Temporal. */
-const noTemporal = {
+export const noTemporal = {
   connection: { withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn() },
   schedule: {
     getHandle: () => ({
