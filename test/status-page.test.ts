@@ -185,7 +185,7 @@ describe('the status page', () => {
       const after = { overview: await queriesOf('/status'), search: await queriesOf('/status?q=Fleet&sort=freshness&page=2'), client: await queriesOf(`/status/clients/${fleet[0].id}`) };
       expect(Number(smallFleet[0].n)).toBeLessThan(15);
       expect(after).toEqual(before);
-      expect(after.overview).toBeLessThanOrEqual(7);
+      expect(after).toEqual({ overview: 4, search: 4, client: 3 });
 
       const page = await adminPage(browser);
       try {
@@ -229,8 +229,23 @@ describe('the status page', () => {
         expect(await page.locator('#client-table tbody tr').first().getAttribute('data-freshness')).toBe('stale');
         expect(await page.locator('nav.pages a', { hasText: 'Next' }).getAttribute('href')).toBe('/status?q=Fleet&sort=freshness&page=2');
 
-        // The keyboard reaches the pagination.
+        // One h1, then a section heading per part; tables with column and row headers.
         await page.goto(`${api.url}/status`);
+        expect(await page.locator('h1').count()).toBe(1);
+        expect(await page.locator('main h2').allTextContents()).toEqual([`Needs action (${await page.locator('#problems tbody tr').count()})`, `Clients (${total})`, 'Refresh cycles']);
+        expect(await page.locator('#client-table thead th[scope="col"]').count()).toBe(8);
+        expect(await page.locator('#client-table tbody th[scope="row"]').count()).toBe(50);
+
+        // The cycle of the earlier test, as a bar with its figures in words and as a table row;
+        // Meta's app usage its refreshes reported, as a gauge with the 75 % line.
+        const cycles = await db('refresh_runs').count<{ n: string }[]>('* as n');
+        expect(await page.locator('#cycle-chart g').count()).toBe(Number(cycles[0].n));
+        expect(await page.locator('#cycle-chart g title').first().textContent()).toMatch(/\d+ refreshed, \d+ failed, \d+ skipped, took /);
+        expect(await page.locator('#cycle-table tbody tr').count()).toBe(Number(cycles[0].n));
+        expect(await page.locator('#usage-gauge').getAttribute('aria-label')).toMatch(/^Meta app usage: \d+ % of the app's budget/);
+        expect(await page.locator('#usage-gauge text', { hasText: '75 % stretch' }).count()).toBe(1);
+
+        // The keyboard reaches the pagination.
         expect(await tabUntil(page, 'nav.pages a')).toBeGreaterThan(0);
         await page.goto(`${api.url}/status`);
         await page.screenshot({ path: path.join(ARTIFACTS, 'status-overview.png'), fullPage: false });
