@@ -455,6 +455,7 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
       const pending: UnavailableReason = deferred?.days.length || failures.some((f) => f.error instanceof MetaThrottledError) ? 'throttled' : 'fetch_failed';
       const daysWritten = written.length ? await writeInsights(input.clientId, today, result, pending) : 0;
       if (written.length && credentials.tokenStatus !== 'valid') await clients.markToken(input.clientId, 'valid', null, credentials.tokenVersion);
+      if (result.usage.appPercent !== undefined) await appThrottle.recordUsage(result.usage.appPercent);
       const stillBlocked = await appThrottle.throttledUntil();
       const base: RefreshInsightsResult = {
         outcome: 'refreshed',

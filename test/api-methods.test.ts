@@ -47,7 +47,8 @@ describe('every HTTP method on every path', () => {
           // CONNECT names no path Koa could route: it is refused as a method before any path is looked at.
           const expected = method === 'CONNECT' ? 405 : 404;
           if (method !== 'HEAD' && (res.status !== expected || !shaped(res))) problems.push(`${label} (expected ${expected} in the error shape)`);
-        } else if (res.status !== 405 || !shaped(res) || res.body.error.code !== 'method_not_allowed') {
+        } else if (res.status !== 405 || (method !== 'HEAD' && (!shaped(res) || res.body.error.code !== 'method_not_allowed'))) {
+          // A HEAD answer has no body (a POST-only path, such as a form's, answers HEAD with a bare 405).
           problems.push(`${label} (expected 405 method_not_allowed)`);
         } else if (!methods.every((m) => res.headers.allow?.split(', ').includes(m))) {
           problems.push(`${label} (Allow: ${res.headers.allow} lacks one of ${methods.join(', ')})`);

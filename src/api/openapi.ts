@@ -39,7 +39,7 @@ export function buildOpenApi(routes: RouteDef[], version: string): Record<string
     const responses: Record<string, unknown> = {};
     for (const [status, description] of Object.entries(route.responses)) {
       responses[status] =
-        Number(status) >= 400
+        Number(status) >= 400 && !route.htmlStatuses?.includes(Number(status))
           ? { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }
           : route.html
             ? { description, content: { 'text/html': { schema: { type: 'string' } } } }

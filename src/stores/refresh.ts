@@ -271,4 +271,13 @@ export class AppThrottleStore {
       [until, reason],
     );
   }
+
+  /** Keeps Meta's last reported app-level usage (`X-App-Usage`, percent) for the status page. */
+  async recordUsage(appPercent: number): Promise<void> {
+    await this.db.raw(
+      `insert into meta_app_usage (id, app_percent, reported_at) values (1, ?, now())
+       on conflict (id) do update set app_percent = excluded.app_percent, reported_at = excluded.reported_at`,
+      [appPercent],
+    );
+  }
 }

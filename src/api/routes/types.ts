@@ -28,6 +28,8 @@ export interface RouteDef {
   bodyOneOf?: ZodType[];
   /** An HTML page: a browser without a key is asked for one (Basic auth, password = key). */
   html?: boolean;
+  /** Statuses an HTML route answers with a page (saying what happened) instead of the error shape. */
+  htmlStatuses?: number[];
   responses: Record<number, string>;
   handler: Middleware;
 }

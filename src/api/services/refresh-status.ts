@@ -38,6 +38,26 @@ export interface RefreshStatusView {
 
 export type RefreshStatusService = () => Promise<RefreshStatusView>;
 
+/** The refresh Schedule as Temporal describes it: the next run, whether it is paused, whether Temporal answered. */
+export async function describeSchedule(
+  temporal: TemporalClient,
+  logger: Logger,
+): Promise<Pick<RefreshStatusView, 'nextRunAt' | 'schedule' | 'temporal'>> {
+  try {
+    const described = await temporal.connection.withDeadline(Date.now() + 3_000, () => temporal.schedule.getHandle(REFRESH_SCHEDULE_ID).describe());
+    return {
+      nextRunAt: described.info.nextActionTimes[0]?.toISOString() ?? null,
+      schedule: { id: REFRESH_SCHEDULE_ID, paused: described.state.paused, intervalMs: (described.spec.intervals?.[0]?.every as number | undefined) ?? null },
+      temporal: 'ok',
+    };
+  } catch (err) {
+    // No schedule yet (no worker has started against this Temporal), or Temporal is away.
+    if (err instanceof ScheduleNotFoundError) return { nextRunAt: null, schedule: null, temporal: 'ok' };
+    logger.debug({ err }, 'refresh status without Temporal');
+    return { nextRunAt: null, schedule: null, temporal: 'unavailable' };
+  }
+}
+
 /**
  * Builds the refresh status from Postgres (cycles, their progress and results) and Temporal (the
  * Schedule only): a busy worker never holds it, and without Temporal it still answers.
@@ -73,20 +93,7 @@ export function createRefreshStatus(deps: {
         currentSpacingMs: current.currentSpacingMs,
       };
     }
-    let nextRunAt: string | null = null;
-    let schedule: RefreshStatusView['schedule'] = null;
-    let temporalStatus: RefreshStatusView['temporal'] = 'ok';
-    try {
-      const described = await temporal.connection.withDeadline(Date.now() + 3_000, () => temporal.schedule.getHandle(REFRESH_SCHEDULE_ID).describe());
-      nextRunAt = described.info.nextActionTimes[0]?.toISOString() ?? null;
-      schedule = { id: REFRESH_SCHEDULE_ID, paused: described.state.paused, intervalMs: (described.spec.intervals?.[0]?.every as number | undefined) ?? null };
-    } catch (err) {
-      // No schedule yet (no worker has started against this Temporal), or Temporal is away.
-      if (!(err instanceof ScheduleNotFoundError)) {
-        temporalStatus = 'unavailable';
-        logger.debug({ err }, 'refresh status without Temporal');
-      }
-    }
+    const { nextRunAt, schedule, temporal: temporalStatus } = await describeSchedule(temporal, logger);
     return {
       lastCycle: last
         ? {
