@@ -6,7 +6,7 @@ import { createDb } from '../src/db';
 import { waitFor } from '../src/net';
 import { RefreshAllInput } from '../workflows/definitions';
 import { launchBrowser } from './helpers/browser';
-import { ADMIN_KEY, READ_KEY, startApi, TestApi } from './helpers/api';
+import { ADMIN_KEY, rawRequest, READ_KEY, startApi, TestApi } from './helpers/api';
 import { adminPage, ARTIFACTS, axeViolations, countQueries, NUMBERS, seedFleet, tabUntil } from './helpers/status';
 import { createRefreshStack, RefreshStack } from './helpers/stack';
 
@@ -262,5 +262,17 @@ describe('the status page', () => {
   it('passes the WCAG 2 A and AA rules of axe-core', async () => {
     const violations = await axeViolations(browser, `${api.url}/status`);
     expect(violations).toEqual([]);
+  });
+
+  it('sends the page gzipped to a browser that takes it, and as it is to one that does not', async () => {
+    const headers = { Authorization: `Bearer ${ADMIN_KEY}` };
+    const gzipped = await rawRequest(api.url, { method: 'GET', path: '/status', headers: { ...headers, 'Accept-Encoding': 'gzip, deflate, br' } });
+    const plain = await rawRequest(api.url, { method: 'GET', path: '/status', headers: { ...headers, 'Accept-Encoding': 'identity' } });
+    expect(gzipped.status).toBe(200);
+    expect(gzipped.headers['content-encoding']).toBe('gzip');
+    expect(gzipped.headers.vary).toMatch(/Accept-Encoding/);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.text).toMatch(/^<!doctype html>/i);
+    expect(Number(gzipped.headers['content-length'])).toBeLessThan(Buffer.byteLength(plain.text) / 4);
   });
 });
