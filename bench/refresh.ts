@@ -149,6 +149,32 @@ function cpuSeconds(pid: number | undefined): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** CPU seconds of a process and of its children, live and ended (Postgres forks a backend per connection). */
+function treeCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  let total = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = fs.readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1].split(' ');
+      // ppid is field 4; utime, stime, cutime, cstime fields 14-17 (clock ticks of 1/100 s).
+      if (Number(entry) === pid) total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
+      else if (Number(fields[1]) === pid) total += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return total;
+}
+
+/** Busy and total CPU time of the whole machine so far, every process of every user (/proc/stat), in seconds. */
+function machineCpuSeconds(): { busy: number; total: number } {
+  const [, ...ticks] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+  // user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+  const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: (total - ticks[3] - ticks[4]) / 100, total: total / 100 };
+}
+
 /** CPU seconds per thread name of a process (the main JS thread is the process's own name). */
 function cpuSecondsByThread(pid: number | undefined): Record<string, number> {
   const byName: Record<string, number> = {};
@@ -409,7 +435,7 @@ async function main(): Promise<void> {
     const client = new Client({ connection, namespace: 'default' });
 
     if (flags.quick) {
-      await quickThroughput(client, db, ids, { temporalServer: pidOf(path.join(dir, 'temporal.db')), worker: worker.pid, api: api.pid, benchAndSandbox: process.pid });
+      await quickThroughput(client, db, ids, { temporalServer: pidOf(path.join(dir, 'temporal.db')), worker: worker.pid, api: api.pid, benchAndSandbox: process.pid }, Number(fs.readFileSync(path.join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]));
       return;
     }
 
@@ -427,11 +453,17 @@ async function main(): Promise<void> {
     const readersA = startReaders(apiUrl, readIds, period);
     const processes = { temporalServer: pidOf(path.join(dir, 'temporal.db')), worker: worker.pid, api: api.pid, benchAndSandbox: process.pid };
     const cpuBefore = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuSeconds(pid)]));
+    const postgresPid = Number(fs.readFileSync(path.join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const postgresBefore = treeCpuSeconds(postgresPid);
+    const machineBefore = machineCpuSeconds();
     const throughput = await runCycle(client, 0);
-    // How many cores each process kept busy during the Temporal run: what limits it.
-    const coresUsed = Object.fromEntries(
-      Object.entries(processes).map(([name, pid]) => [name, round((cpuSeconds(pid) - cpuBefore[name]) / (throughput.elapsedMs / 1000))]),
-    );
+    // How many cores each process kept busy during the Temporal run, and the whole machine (other users' work too): what limits it.
+    const coresUsed = {
+      ...Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, round((cpuSeconds(pid) - cpuBefore[name]) / (throughput.elapsedMs / 1000))])),
+      postgres: round((treeCpuSeconds(postgresPid) - postgresBefore) / (throughput.elapsedMs / 1000)),
+    };
+    const machineAfter = machineCpuSeconds();
+    const machineBusy = round((machineAfter.busy - machineBefore.busy) / ((machineAfter.total - machineBefore.total) / os.cpus().length));
     const cpuMsPerClient = Object.fromEntries(Object.entries(coresUsed).map(([name, cores]) => [name, round((cores * throughput.elapsedMs) / CLIENTS)]));
     const readsA = await readersA.stop();
     const [cycleA] = await db('refresh_runs').where({ workflow_id: throughput.workflowId });
@@ -536,6 +568,8 @@ async function main(): Promise<void> {
         temporal: {
           coresUsed,
           cpuMsPerClient,
+          /** Cores busy on the whole machine during the run, of os.cpus().length. */
+          machineCoresBusy: machineBusy,
           elapsedMs: Math.round(throughput.elapsedMs),
           clientsPerSecond: round(temporalRate),
           totals: throughput.totals,
@@ -618,7 +652,7 @@ async function main(): Promise<void> {
         row('measure', 'value', 'target', undefined),
         row(`(a) Temporal, ${CLIENTS} clients, spacing 0`, `${temporalRate.toFixed(1)} clients/s`, `>= ${TARGETS.clientsPerSecond}`, met.clientsPerSecond),
         row(`(a) plain loop, same activities, concurrency ${CONCURRENCY}`, `${loopRate.toFixed(1)} clients/s`, '', undefined),
-        `    plain loop: ${(loop.cpuMs / CLIENTS).toFixed(1)} CPU ms per client in its process; Temporal: ${Object.entries(cpuMsPerClient).map(([name, ms]) => `${name} ${ms.toFixed(1)}`).join(', ')} CPU ms per client`,
+        `    plain loop: ${(loop.cpuMs / CLIENTS).toFixed(1)} CPU ms per client in its own process; Temporal: ${Object.entries(cpuMsPerClient).map(([name, ms]) => `${name} ${ms.toFixed(1)}`).join(', ')} CPU ms per client`,
         row('(a) Temporal ÷ plain loop', results.throughput.temporalVsLoop.toFixed(2), `>= ${TARGETS.temporalVsLoop}`, met.temporalVsLoop),
         row('(a) per-client refresh p50 / p99, Temporal', `${results.throughput.temporal.perClientP50Ms} / ${results.throughput.temporal.perClientP99Ms} ms`, '', undefined),
         row('(a) per-client refresh p50 / p99, plain loop', `${results.throughput.plainLoop.perClientP50Ms.toFixed(0)} / ${results.throughput.plainLoop.perClientP99Ms.toFixed(0)} ms`, '', undefined),
@@ -634,7 +668,7 @@ async function main(): Promise<void> {
         row('(c)   of which: peak by the end of start-up (bundling)', `${workerStart.peakMb} MB`, '', undefined),
         row('(c) API peak RSS', `${apiRssMb} MB`, `<= ${TARGETS.apiRssMb} MB`, met.apiRssMb),
         ...largeRows,
-        `cores kept busy during (a) Temporal: ${Object.entries(coresUsed).map(([name, cores]) => `${name} ${cores.toFixed(2)}`).join(', ')} (Postgres not counted)`,
+        `cores kept busy during (a) Temporal: ${Object.entries(coresUsed).map(([name, cores]) => `${name} ${cores.toFixed(2)}`).join(', ')}; the whole machine ${machineBusy.toFixed(2)} of ${os.cpus().length} (other users' work included)`,
         `totals (a): ${JSON.stringify(throughput.totals)}; plain loop: ${loopRows} days written, ${loop.failures} failures`,
         `totals (d) without: ${JSON.stringify(unthrottled.totals)}`,
         `totals (d) with client ${throttledId} throttled: ${JSON.stringify(throttled.totals)}; its row: ${t.clientOutcome ?? 'none'} (${t.clientErrorCode ?? 'no code'})`,
@@ -667,13 +701,18 @@ function eventMs(event: { eventTime?: { seconds?: unknown; nanos?: number | null
  * task's length (the local steps inside it) and the time to completion; for the parent, each run's
  * length and its last child start relative to the cycle's start; and the cores each process used.
  */
-async function quickThroughput(client: Client, db: Db, ids: string[], processes: Record<string, number | undefined>): Promise<void> {
+async function quickThroughput(client: Client, db: Db, ids: string[], processes: Record<string, number | undefined>, postgresPid: number | undefined): Promise<void> {
   await resetRefreshRows(db);
   const cpuBefore = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuSeconds(pid)]));
+  const postgresBefore = treeCpuSeconds(postgresPid);
+  const machineBefore = machineCpuSeconds();
   const threadsBefore = cpuSecondsByThread(processes.worker);
   log(`(a) Temporal only: ${CLIENTS} clients, spacing 0`);
   const run = await runCycle(client, 0);
   const seconds = run.elapsedMs / 1000;
+  const postgresCores = (treeCpuSeconds(postgresPid) - postgresBefore) / seconds;
+  const machineAfter = machineCpuSeconds();
+  const machineBusy = (machineAfter.busy - machineBefore.busy) / ((machineAfter.total - machineBefore.total) / os.cpus().length);
   const threadsAfter = cpuSecondsByThread(processes.worker);
   const workerThreads = Object.entries(threadsAfter)
     .map(([name, cpu]) => [name, (cpu - (threadsBefore[name] ?? 0)) / seconds] as const)
@@ -712,7 +751,7 @@ async function quickThroughput(client: Client, db: Db, ids: string[], processes:
       '',
       `(a) Temporal, ${CLIENTS} clients, spacing 0: ${(CLIENTS / seconds).toFixed(1)} clients/s (${seconds.toFixed(2)} s), load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
       `totals: ${JSON.stringify(run.totals)}`,
-      `cores kept busy: ${coresUsed.join(', ')} (Postgres not counted); worker peak RSS ${peakRssMb(processes.worker)} MB`,
+      `cores kept busy: ${coresUsed.join(', ')}, postgres ${postgresCores.toFixed(2)}; the whole machine ${machineBusy.toFixed(2)} of ${os.cpus().length}; worker peak RSS ${peakRssMb(processes.worker)} MB`,
       `worker threads, cores: ${workerThreads.join(', ')}`,
       `children (${waits.length} sampled): start → first workflow task taken ${p(waits)}; that task ${p(tasks)}; last child completed at ${Math.max(...ends).toFixed(1)} s`,
       `parent runs (start+length from the cycle's start): ${parent.join(' ')}`,
