@@ -324,6 +324,38 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     if (result.outcome !== 'refreshed') throw new Error(`requested days refresh: ${JSON.stringify(result)}`);
     await save('refresh-client-requested-days', 'refresh started with two past days; two more days signalled meanwhile are fetched in an extra round', handle);
   }
+
+  // (l) Refreshes started with CLIENT_REFRESH_REVISION: every path patched up to it, without markers.
+  {
+    log('revision 1: a cycle and its child');
+    const clients = await freshClients(2);
+    const handle = await startCycle({ spacingMs: 0 });
+    await handle.result();
+    await save('refresh-all-revision-1-completed', 'cycle of 2 clients at spacing 0 that starts its children with CLIENT_REFRESH_REVISION', handle);
+    const child = stack.client.workflow.getHandle(clientRefreshWorkflowId(clients[0].id));
+    await child.result();
+    await save('refresh-client-revision-1-refreshed', "a cycle's child started with revision 1: local steps and per-platform fetch, no patch markers", child);
+  }
+  {
+    log('revision 1: a throttle slept on a timer');
+    const [client] = await freshClients(1);
+    stack.sandbox.control.inject({ objectId: client.facebookPageId, code: 80001, httpStatus: 400, times: 1 });
+    await requestRefresh(deps, client.id);
+    const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
+    const result = await handle.result();
+    if (result.outcome !== 'refreshed' || result.attempts !== 2) throw new Error(`revision 1 throttled refresh: ${JSON.stringify(result)}`);
+    await save('refresh-client-revision-1-throttled-wait-timer', 'on-demand refresh started with revision 1; a throttle (80001) slept on a durable timer, then refreshed', handle);
+  }
+  {
+    log('revision 1: Instagram throttled alone');
+    const [client] = await freshClients(1);
+    stack.sandbox.control.setInstagramMode({ igId: client.instagramAccountId!, mode: 'throttled', estimatedTimeToRegainAccess: 0.02, times: 1 });
+    await requestRefresh(deps, client.id);
+    const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
+    const result = await handle.result();
+    if (result.outcome !== 'refreshed' || result.attempts !== 2) throw new Error(`revision 1 per-platform refresh: ${JSON.stringify(result)}`);
+    await save('refresh-client-revision-1-instagram-retried-alone', 'on-demand refresh started with revision 1; Instagram throttled (80002) alone and fetched after a timer', handle);
+  }
   return fixtures;
 }
 
