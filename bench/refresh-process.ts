@@ -16,12 +16,12 @@ import { createDb } from '../src/db';
 import { createLogger } from '../src/logger';
 import { createMetaClient } from '../src/meta/client';
 import { installTemporalRuntime } from '../src/temporal/runtime';
-import { createWorker } from '../src/temporal/worker';
+import { createWorker, WorkerTuning } from '../src/temporal/worker';
 import { TASK_QUEUE } from '../workflows/definitions';
 
 export type BenchProcessMessage =
   | { type: 'ready'; rssMb: number; peakMb: number }
-  | { type: 'loop-done'; elapsedMs: number; durationsMs: number[]; failures: number };
+  | { type: 'loop-done'; elapsedMs: number; durationsMs: number[]; failures: number; cpuMs: number };
 
 function env(name: string): string {
   const value = process.env[name];
@@ -40,7 +40,9 @@ async function main(): Promise<void> {
   if (mode === 'worker') {
     installTemporalRuntime(logger);
     const connection = await NativeConnection.connect({ address: env('TEMPORAL_ADDRESS') });
-    const worker = await createWorker({ connection, namespace: 'default', taskQueue: TASK_QUEUE, db, logger, meta, tokenKeys });
+    // BENCH_WORKER_TUNING (JSON) tries other worker settings than the service's own.
+    const tuning = process.env.BENCH_WORKER_TUNING ? (JSON.parse(process.env.BENCH_WORKER_TUNING) as WorkerTuning) : undefined;
+    const worker = await createWorker({ connection, namespace: 'default', taskQueue: TASK_QUEUE, db, logger, meta, tokenKeys, tuning });
     process.once('SIGTERM', () => worker.shutdown());
     const running = worker.run();
     const peakKb = Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1]);
@@ -60,6 +62,7 @@ async function main(): Promise<void> {
     let failures = 0;
     let next = 0;
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     const lane = async () => {
       for (let i = next++; i < ids.length; i = next++) {
         const clientId = ids[i];
@@ -85,7 +88,8 @@ async function main(): Promise<void> {
       }
     };
     await Promise.all(Array.from({ length: concurrency }, lane));
-    await send({ type: 'loop-done', elapsedMs: performance.now() - started, durationsMs, failures });
+    const cpu = process.cpuUsage(cpuBefore);
+    await send({ type: 'loop-done', elapsedMs: performance.now() - started, durationsMs, failures, cpuMs: (cpu.user + cpu.system) / 1000 });
     await db.destroy();
     return;
   }

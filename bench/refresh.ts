@@ -25,13 +25,16 @@
  *
  * Prints a table and writes bench/results/refresh.json (committed: the figures of record).
  *
+ * `-- --quick`: case (a)'s Temporal run only, with where its time went (children's wait for a
+ * worker, their one workflow task, the parent's runs), for tuning; writes nothing.
+ *
  * `-- --stack prod [--workers N]`: case (a)'s Temporal run only, on the production topology
  * instead (src/stack: the Temporal server on Postgres, N workers and one API from dist/, as
  * `npm run stack:prod` runs them); writes bench/results/refresh-prod-stack.json, one entry per N.
  * BENCH_CLIENTS, BENCH_PACING_CLIENTS, BENCH_SPACING_MS, BENCH_LARGE_CLIENTS, BENCH_CONCURRENCY,
- * BENCH_CACHE_READERS, BENCH_STATUS_READERS, BENCH_CHILD_SAMPLE and BENCH_DYNAMIC_CONFIG (JSON,
+ * BENCH_PAGE_SIZE, BENCH_CACHE_READERS, BENCH_STATUS_READERS, BENCH_CHILD_SAMPLE and BENCH_DYNAMIC_CONFIG (JSON,
  * over the dev server's own settings) and BENCH_WORKER_NODE_OPTIONS (the worker's NODE_OPTIONS)
- * change the run.
+ * and BENCH_WORKER_TUNING (JSON, over the worker's WORKER_TUNING) change the run.
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -55,7 +58,9 @@ import { startTemporalDevServer } from '../src/temporal/dev-server';
 import { clientRefreshWorkflowId, RefreshAllInput, RefreshTotals, TASK_QUEUE } from '../workflows/definitions';
 import type { BenchProcessMessage } from './refresh-process';
 
-const { values: flags } = parseArgs({ options: { stack: { type: 'string', default: 'dev' }, workers: { type: 'string', default: '1' }, 'skip-large': { type: 'boolean', default: false } } });
+const { values: flags } = parseArgs({
+  options: { stack: { type: 'string', default: 'dev' }, workers: { type: 'string', default: '1' }, 'skip-large': { type: 'boolean', default: false }, quick: { type: 'boolean', default: false } },
+});
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 1_000);
 const PACING_CLIENTS = Number(process.env.BENCH_PACING_CLIENTS ?? 200);
@@ -66,6 +71,8 @@ const META_LATENCY_MS = 20;
 const LOOKBACK_DAYS = 2;
 /** The worker's default `maxConcurrentActivityTaskExecutions`, and the default page of children. */
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 100);
+/** Clients per parent run; the workflow's default when unset. */
+const PAGE_SIZE = process.env.BENCH_PAGE_SIZE ? Number(process.env.BENCH_PAGE_SIZE) : undefined;
 /** Dashboard readers hitting the API while the cycles run: of clients' cached rows, and of the refresh status. */
 const CACHE_READERS = Number(process.env.BENCH_CACHE_READERS ?? 3);
 const STATUS_READERS = Number(process.env.BENCH_STATUS_READERS ?? 1);
@@ -113,8 +120,12 @@ function peakRssMb(pid: number | undefined): number {
   return Math.round((kb / 1024) * 10) / 10;
 }
 
-/** Where the bench compiles the service, as `npm run build` does for the Docker image. */
-const BUILD_DIR = path.join(ROOT, 'node_modules', '.cache', 'smc-bench-refresh');
+/**
+ * Where the bench compiles the service, as `npm run build` does for the Docker image: inside this
+ * checkout (dist/ is ignored), since git worktrees may share one node_modules and two benches
+ * building into it at once would run each other's code.
+ */
+const BUILD_DIR = path.join(ROOT, 'dist', 'bench-refresh');
 
 /**
  * Compiles src, workflows, activities, migrations and the bench's child process to JavaScript:
@@ -136,6 +147,49 @@ function cpuSeconds(pid: number | undefined): number {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   // utime and stime are fields 14 and 15 of stat, in clock ticks of 1/100 s.
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds of a process and of its children, live and ended (Postgres forks a backend per connection). */
+function treeCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  let total = 0;
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = fs.readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1].split(' ');
+      // ppid is field 4; utime, stime, cutime, cstime fields 14-17 (clock ticks of 1/100 s).
+      if (Number(entry) === pid) total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
+      else if (Number(fields[1]) === pid) total += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return total;
+}
+
+/** Busy and total CPU time of the whole machine so far, every process of every user (/proc/stat), in seconds. */
+function machineCpuSeconds(): { busy: number; total: number } {
+  const [, ...ticks] = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+  // user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+  const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: (total - ticks[3] - ticks[4]) / 100, total: total / 100 };
+}
+
+/** CPU seconds per thread name of a process (the main JS thread is the process's own name). */
+function cpuSecondsByThread(pid: number | undefined): Record<string, number> {
+  const byName: Record<string, number> = {};
+  if (pid === undefined) return byName;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[\d-]+$/, '');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      byName[name] = (byName[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return byName;
 }
 
 /** The pid of the process whose command line mentions `needle` (the bench's own dev server). */
@@ -234,7 +288,7 @@ async function runCycle(client: Client, spacingMs: number): Promise<{ workflowId
   const totals: RefreshTotals = await client.workflow.execute('refreshAllClients', {
     workflowId,
     taskQueue: TASK_QUEUE,
-    args: [{ trigger: 'manual', spacingMs, lookbackDays: LOOKBACK_DAYS } satisfies RefreshAllInput],
+    args: [{ trigger: 'manual', spacingMs, lookbackDays: LOOKBACK_DAYS, ...(PAGE_SIZE ? { pageSize: PAGE_SIZE } : {}) } satisfies RefreshAllInput],
   });
   return { workflowId, elapsedMs: performance.now() - started, totals };
 }
@@ -322,7 +376,12 @@ async function main(): Promise<void> {
     };
     // The worker runs as docker-compose.yml runs it: with a bounded heap (override with BENCH_WORKER_NODE_OPTIONS).
     const workerNodeOptions = process.env.BENCH_WORKER_NODE_OPTIONS ?? '--max-old-space-size=192';
-    const worker = spawnBuilt(path.join(__dirname, 'refresh-process.ts'), ['worker'], { ...childEnv, ...(workerNodeOptions ? { NODE_OPTIONS: workerNodeOptions } : {}) }, true);
+    const worker = spawnBuilt(
+      path.join(__dirname, 'refresh-process.ts'),
+      ['worker'],
+      { ...childEnv, ...(workerNodeOptions ? { NODE_OPTIONS: workerNodeOptions } : {}), ...(process.env.BENCH_WORKER_TUNING ? { BENCH_WORKER_TUNING: process.env.BENCH_WORKER_TUNING } : {}) },
+      true,
+    );
     children.push(worker);
     const workerStart = await nextMessage(worker, 'ready');
     log(`worker ready (workflows bundled at start, as the production worker does): RSS ${workerStart.rssMb} MB, peak so far ${peakRssMb(worker.pid)} MB`);
@@ -375,6 +434,11 @@ async function main(): Promise<void> {
     stops.push(() => connection.close());
     const client = new Client({ connection, namespace: 'default' });
 
+    if (flags.quick) {
+      await quickThroughput(client, db, ids, { temporalServer: pidOf(path.join(dir, 'temporal.db')), worker: worker.pid, api: api.pid, benchAndSandbox: process.pid }, Number(fs.readFileSync(path.join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]));
+      return;
+    }
+
     // (a) plain loop first, then the same clients through Temporal, each on empty cache rows.
     log(`(a) plain loop: ${CLIENTS} clients, concurrency ${CONCURRENCY}`);
     await resetRefreshRows(db);
@@ -389,11 +453,18 @@ async function main(): Promise<void> {
     const readersA = startReaders(apiUrl, readIds, period);
     const processes = { temporalServer: pidOf(path.join(dir, 'temporal.db')), worker: worker.pid, api: api.pid, benchAndSandbox: process.pid };
     const cpuBefore = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuSeconds(pid)]));
+    const postgresPid = Number(fs.readFileSync(path.join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const postgresBefore = treeCpuSeconds(postgresPid);
+    const machineBefore = machineCpuSeconds();
     const throughput = await runCycle(client, 0);
-    // How many cores each process kept busy during the Temporal run: what limits it.
-    const coresUsed = Object.fromEntries(
-      Object.entries(processes).map(([name, pid]) => [name, round((cpuSeconds(pid) - cpuBefore[name]) / (throughput.elapsedMs / 1000))]),
-    );
+    // How many cores each process kept busy during the Temporal run, and the whole machine (other users' work too): what limits it.
+    const coresUsed = {
+      ...Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, round((cpuSeconds(pid) - cpuBefore[name]) / (throughput.elapsedMs / 1000))])),
+      postgres: round((treeCpuSeconds(postgresPid) - postgresBefore) / (throughput.elapsedMs / 1000)),
+    };
+    const machineAfter = machineCpuSeconds();
+    const machineBusy = round((machineAfter.busy - machineBefore.busy) / ((machineAfter.total - machineBefore.total) / os.cpus().length));
+    const cpuMsPerClient = Object.fromEntries(Object.entries(coresUsed).map(([name, cores]) => [name, round((cores * throughput.elapsedMs) / CLIENTS)]));
     const readsA = await readersA.stop();
     const [cycleA] = await db('refresh_runs').where({ workflow_id: throughput.workflowId });
     const temporalDurations = (await db('refresh_client_results').where({ run_id: cycleA.id }).select('duration_ms')).map((r: { duration_ms: number }) => r.duration_ms);
@@ -496,6 +567,9 @@ async function main(): Promise<void> {
       throughput: {
         temporal: {
           coresUsed,
+          cpuMsPerClient,
+          /** Cores busy on the whole machine during the run, of os.cpus().length. */
+          machineCoresBusy: machineBusy,
           elapsedMs: Math.round(throughput.elapsedMs),
           clientsPerSecond: round(temporalRate),
           totals: throughput.totals,
@@ -507,6 +581,7 @@ async function main(): Promise<void> {
           clientsPerSecond: round(loopRate),
           refreshedRows: loopRows,
           failures: loop.failures,
+          cpuMsPerClient: round(loop.cpuMs / CLIENTS),
           perClientP50Ms: round(percentile(loop.durationsMs, 50)),
           perClientP99Ms: round(percentile(loop.durationsMs, 99)),
         },
@@ -577,6 +652,7 @@ async function main(): Promise<void> {
         row('measure', 'value', 'target', undefined),
         row(`(a) Temporal, ${CLIENTS} clients, spacing 0`, `${temporalRate.toFixed(1)} clients/s`, `>= ${TARGETS.clientsPerSecond}`, met.clientsPerSecond),
         row(`(a) plain loop, same activities, concurrency ${CONCURRENCY}`, `${loopRate.toFixed(1)} clients/s`, '', undefined),
+        `    plain loop: ${(loop.cpuMs / CLIENTS).toFixed(1)} CPU ms per client in its own process; Temporal: ${Object.entries(cpuMsPerClient).map(([name, ms]) => `${name} ${ms.toFixed(1)}`).join(', ')} CPU ms per client`,
         row('(a) Temporal ÷ plain loop', results.throughput.temporalVsLoop.toFixed(2), `>= ${TARGETS.temporalVsLoop}`, met.temporalVsLoop),
         row('(a) per-client refresh p50 / p99, Temporal', `${results.throughput.temporal.perClientP50Ms} / ${results.throughput.temporal.perClientP99Ms} ms`, '', undefined),
         row('(a) per-client refresh p50 / p99, plain loop', `${results.throughput.plainLoop.perClientP50Ms.toFixed(0)} / ${results.throughput.plainLoop.perClientP99Ms.toFixed(0)} ms`, '', undefined),
@@ -592,7 +668,7 @@ async function main(): Promise<void> {
         row('(c)   of which: peak by the end of start-up (bundling)', `${workerStart.peakMb} MB`, '', undefined),
         row('(c) API peak RSS', `${apiRssMb} MB`, `<= ${TARGETS.apiRssMb} MB`, met.apiRssMb),
         ...largeRows,
-        `cores kept busy during (a) Temporal: ${Object.entries(coresUsed).map(([name, cores]) => `${name} ${cores.toFixed(2)}`).join(', ')} (Postgres not counted)`,
+        `cores kept busy during (a) Temporal: ${Object.entries(coresUsed).map(([name, cores]) => `${name} ${cores.toFixed(2)}`).join(', ')}; the whole machine ${machineBusy.toFixed(2)} of ${os.cpus().length} (other users' work included)`,
         `totals (a): ${JSON.stringify(throughput.totals)}; plain loop: ${loopRows} days written, ${loop.failures} failures`,
         `totals (d) without: ${JSON.stringify(unthrottled.totals)}`,
         `totals (d) with client ${throttledId} throttled: ${JSON.stringify(throttled.totals)}; its row: ${t.clientOutcome ?? 'none'} (${t.clientErrorCode ?? 'no code'})`,
@@ -612,6 +688,76 @@ async function main(): Promise<void> {
     for (const stop of stops.reverse()) await stop().catch((err: unknown) => log(`stopping: ${String(err)}`));
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Milliseconds of a history event's time. */
+function eventMs(event: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }): number {
+  return Number(event.eventTime?.seconds ?? 0) * 1000 + Math.round((event.eventTime?.nanos ?? 0) / 1e6);
+}
+
+/**
+ * `--quick`: case (a)'s Temporal cycle alone, then where its time went, from the histories: for a
+ * sample of children, the wait from their start to a worker taking their first workflow task, that
+ * task's length (the local steps inside it) and the time to completion; for the parent, each run's
+ * length and its last child start relative to the cycle's start; and the cores each process used.
+ */
+async function quickThroughput(client: Client, db: Db, ids: string[], processes: Record<string, number | undefined>, postgresPid: number | undefined): Promise<void> {
+  await resetRefreshRows(db);
+  const cpuBefore = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuSeconds(pid)]));
+  const postgresBefore = treeCpuSeconds(postgresPid);
+  const machineBefore = machineCpuSeconds();
+  const threadsBefore = cpuSecondsByThread(processes.worker);
+  log(`(a) Temporal only: ${CLIENTS} clients, spacing 0`);
+  const run = await runCycle(client, 0);
+  const seconds = run.elapsedMs / 1000;
+  const postgresCores = (treeCpuSeconds(postgresPid) - postgresBefore) / seconds;
+  const machineAfter = machineCpuSeconds();
+  const machineBusy = (machineAfter.busy - machineBefore.busy) / ((machineAfter.total - machineBefore.total) / os.cpus().length);
+  const threadsAfter = cpuSecondsByThread(processes.worker);
+  const workerThreads = Object.entries(threadsAfter)
+    .map(([name, cpu]) => [name, (cpu - (threadsBefore[name] ?? 0)) / seconds] as const)
+    .filter(([, cores]) => cores >= 0.01)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, cores]) => `${name} ${cores.toFixed(2)}`);
+  const coresUsed = Object.entries(processes).map(
+    ([name, pid]) => `${name} ${((cpuSeconds(pid) - cpuBefore[name]) / seconds).toFixed(2)} (${(((cpuSeconds(pid) - cpuBefore[name]) * 1000) / CLIENTS).toFixed(1)} CPU ms per client)`,
+  );
+  const runs: { runId: string; startTime: Date; closeTime?: Date }[] = [];
+  for await (const r of client.workflow.list({ query: `WorkflowId = '${run.workflowId}'` })) runs.push(r);
+  runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+  const t0 = runs[0].startTime.getTime();
+  const parent = [];
+  for (const r of runs) {
+    const events = (await client.workflow.getHandle(run.workflowId, r.runId).fetchHistory()).events ?? [];
+    const starts = events.filter((e) => e.childWorkflowExecutionStartedEventAttributes).map(eventMs);
+    parent.push(`${((r.startTime.getTime() - t0) / 1000).toFixed(1)}+${(((r.closeTime?.getTime() ?? 0) - r.startTime.getTime()) / 1000).toFixed(1)}s${starts.length ? `(last start ${((Math.max(...starts) - t0) / 1000).toFixed(1)})` : ''}`);
+  }
+  const step = Math.max(1, Math.floor(ids.length / CHILD_SAMPLE));
+  const waits: number[] = [];
+  const tasks: number[] = [];
+  const ends: number[] = [];
+  for (const id of ids.filter((_, i) => i % step === 0).slice(0, CHILD_SAMPLE)) {
+    const events = (await client.workflow.getHandle(clientRefreshWorkflowId(id)).fetchHistory()).events ?? [];
+    const started = eventMs(events[0]);
+    const taskStarted = events.find((e) => e.workflowTaskStartedEventAttributes);
+    const taskDone = events.find((e) => e.workflowTaskCompletedEventAttributes);
+    if (taskStarted) waits.push(eventMs(taskStarted) - started);
+    if (taskStarted && taskDone) tasks.push(eventMs(taskDone) - eventMs(taskStarted));
+    ends.push((eventMs(events[events.length - 1]) - t0) / 1000);
+  }
+  const p = (values: number[]) => `p50 ${percentile(values, 50).toFixed(0)} / p99 ${percentile(values, 99).toFixed(0)} ms`;
+  process.stdout.write(
+    [
+      '',
+      `(a) Temporal, ${CLIENTS} clients, spacing 0: ${(CLIENTS / seconds).toFixed(1)} clients/s (${seconds.toFixed(2)} s), load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+      `totals: ${JSON.stringify(run.totals)}`,
+      `cores kept busy: ${coresUsed.join(', ')}, postgres ${postgresCores.toFixed(2)}; the whole machine ${machineBusy.toFixed(2)} of ${os.cpus().length}; worker peak RSS ${peakRssMb(processes.worker)} MB`,
+      `worker threads, cores: ${workerThreads.join(', ')}`,
+      `children (${waits.length} sampled): start → first workflow task taken ${p(waits)}; that task ${p(tasks)}; last child completed at ${Math.max(...ends).toFixed(1)} s`,
+      `parent runs (start+length from the cycle's start): ${parent.join(' ')}`,
+      '',
+    ].join('\n'),
+  );
 }
 
 function round(n: number): number {

@@ -19,6 +19,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities, ClientResultInput } from '../activities';
 import {
   CLIENT_ID_SEARCH_ATTRIBUTE,
+  CLIENT_REFRESH_REVISION,
   clientRefreshWorkflowId,
   completeTotals,
   CycleProgress,
@@ -142,7 +143,7 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
         try {
           child = await startChild(refreshClient, {
             workflowId: base.workflowId,
-            args: [{ clientId: client.id, trigger: childTrigger, lookbackDays: input.lookbackDays, cycleId: state.cycleId }],
+            args: [{ clientId: client.id, trigger: childTrigger, lookbackDays: input.lookbackDays, cycleId: state.cycleId, revision: CLIENT_REFRESH_REVISION }],
             typedSearchAttributes: [{ key: CLIENT_ID_SEARCH_ATTRIBUTE, value: client.id }],
             // A refresh in flight finishes even if the cycle is terminated.
             parentClosePolicy: ParentClosePolicy.ABANDON,

@@ -107,8 +107,11 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
     return days;
   };
   const startedAt = Date.now();
+  // A run started with a revision takes the changes it folds in; one started before revisions asks
+  // `patched`, which answers from its history when replayed and records a marker when new.
+  const has: (patchId: string) => boolean = (input.revision ?? 0) >= 1 ? () => true : patched;
   // Decided once, before any command: a run replayed from an older history keeps its path.
-  const localSteps = patched(LOCAL_STEPS_PATCH);
+  const localSteps = has(LOCAL_STEPS_PATCH);
   /** One refresh: a local step whose throttles the workflow sleeps out, or the regular activity. */
   const refreshInsights = async (args: RefreshInsightsInput): Promise<RefreshInsightsResult> => {
     if (!localSteps) return refreshClientInsights(args);
@@ -125,7 +128,7 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
   try {
     let fetched: RefreshInsightsResult;
     let attempts: number;
-    if (patched(PER_PLATFORM_PATCH)) {
+    if (has(PER_PLATFORM_PATCH)) {
       // Facebook and Instagram are written as they come; only a platform that failed alone is
       // fetched again, after Meta's estimate, so the other platform's quota is not spent again.
       const firstDays = [...new Set([...(input.days ?? []), ...takeRequested()])].sort();
@@ -155,7 +158,7 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
       for (let round = 0; round < MAX_EXTRA_ROUNDS; round++) {
         const waitMs = outcome.deferred?.afterMs ?? 0;
         for (const day of [...(outcome.deferred?.days ?? []), ...(outcome.followUpDays ?? [])]) requestedDays.add(day);
-        if (requestedDays.size === 0 || !patched(REQUESTED_DAYS_PATCH)) break;
+        if (requestedDays.size === 0 || !has(REQUESTED_DAYS_PATCH)) break;
         if (waitMs > MAX_PLATFORM_RETRY_WAIT_MS) {
           // Meta asks for a long wait: the deferred days are left to a later request, not to a continued run.
           for (const day of outcome.deferred?.days ?? []) requestedDays.delete(day);
@@ -241,7 +244,7 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
     ]);
     result.coalescedRequests = coalescedRequests;
     // Days asked for while the result was being recorded are fetched by a continued run of the same id.
-    if (requestedDays.size > 0 && result.outcome === 'refreshed' && patched(REQUESTED_DAYS_PATCH)) {
+    if (requestedDays.size > 0 && result.outcome === 'refreshed' && has(REQUESTED_DAYS_PATCH)) {
       await continueAsNew<typeof refreshClient>({ ...input, lookbackDays: 0, days: takeRequested(), cycleId: undefined });
     }
     return result;

@@ -29,7 +29,26 @@ export interface CreateWorkerOptions {
   activityOptions?: Pick<ActivityDeps, 'throttleBackoffMs' | 'heartbeatIntervalMs' | 'backfillDays'>;
   /** A prebuilt bundle (tests build one per run); otherwise workflows are bundled from source. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Over WORKER_TUNING (the refresh benchmark tries other values). */
+  tuning?: WorkerTuning;
 }
+
+/** The worker settings the service chooses instead of the SDK's defaults. */
+export type WorkerTuning = Pick<
+  WorkerOptions,
+  'maxCachedWorkflows' | 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'workflowTaskPollerBehavior' | 'nonStickyToStickyPollRatio'
+>;
+
+/**
+ * The SDK sizes its workflow cache from the heap: `--max-old-space-size=192` (docker-compose, the
+ * production stack) gives a 240 MB heap limit and 23 cached workflows. A client refresh holds its
+ * cache slot while its local steps run, so 23 refreshes at most were in flight and the rest queued
+ * (a child waited 0.55-0.9 s p50 for a worker to take its task). With 200 cached and 100 tasks at
+ * once (the plain loop's concurrency), a child is taken in 16-20 ms and a 1,000-client cycle went
+ * from 24.6-30.6 to 39-49 clients/s in `bench:refresh -- --quick` (load 3-7); peak RSS 312 →
+ * 326-345 MB. More workflow-task pollers (20, half non-sticky) changed nothing measurable.
+ */
+export const WORKER_TUNING: WorkerTuning = { maxCachedWorkflows: 200, maxConcurrentWorkflowTaskExecutions: 100 };
 
 /** The workflows' entry file, for bundling. */
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
@@ -42,6 +61,8 @@ export function createWorker(options: CreateWorkerOptions): Promise<Worker> {
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities({ db: options.db, logger: options.logger, meta: options.meta, tokenKeys: options.tokenKeys, ...options.activityOptions }),
+    ...WORKER_TUNING,
+    ...options.tuning,
   });
 }
 

@@ -242,6 +242,120 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     await save('refresh-all-running', 'cycle of 3 clients at 2 s spacing, cut after its first child completed', handle);
     await handle.result();
   }
+
+  // Today's code paths (recorded after the no-wait parent, local steps, per-platform refreshes and
+  // requested days landed), so a change to them is checked against executions of this code.
+
+  // (g) the parent that does not wait: spacing 0, page of 2, 3 clients; and one of its children,
+  // whose refresh and record are local activities.
+  {
+    log('no-wait cycle at spacing 0, page of 2');
+    const clients = await freshClients(3);
+    const handle = await startCycle({ spacingMs: 0, pageSize: 2 });
+    await handle.result();
+    const runs = await runIds(handle.workflowId);
+    if (runs.length !== 2) throw new Error(`no-wait cycle: ${runs.length} runs`);
+    const scenario = 'cycle of 3 clients at spacing 0, page size 2, that does not wait for its children';
+    await save('refresh-all-no-wait-page-1-continued', `${scenario}: first run, continues as new once its starts are acknowledged`, handle, runs[0]);
+    await save('refresh-all-no-wait-page-2-completed', `${scenario}: last run, waits for its child and Postgres, completes`, handle, runs[1]);
+    const child = stack.client.workflow.getHandle(clientRefreshWorkflowId(clients[0].id));
+    await child.result();
+    await save('refresh-client-local-steps-refreshed', "a no-wait cycle's child: refresh and record as local activities, refreshed", child);
+  }
+
+  // (h) a no-wait cycle cut while its last page's child is held back by a slow Meta.
+  {
+    log('no-wait cycle cut at its end');
+    const [slow] = await freshClients(1);
+    stack.sandbox.control.inject({ objectId: slow.facebookPageId, latencyMs: 4_000, times: 1 });
+    const handle = await startCycle({ spacingMs: 0 });
+    // The end-wait's first timer runs beside the wait for the last page's child.
+    await waitFor(async () => historyHas(handle, undefined, (e) => !!e.timerStartedEventAttributes), {
+      timeoutMs: 20_000,
+      what: 'the cycle to wait for its results',
+    });
+    await save('refresh-all-no-wait-running', 'cycle of 1 client at spacing 0, cut while it waits for its slow child to report', handle);
+    await handle.result();
+  }
+
+  // (i) a throttle handed back by the local step and slept out on a durable timer.
+  {
+    log('local-step refresh throttled once');
+    const [client] = await freshClients(1);
+    stack.sandbox.control.inject({ objectId: client.facebookPageId, code: 80001, httpStatus: 400, times: 1 });
+    await requestRefresh(deps, client.id);
+    const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
+    const result = await handle.result();
+    if (result.outcome !== 'refreshed' || result.attempts !== 2) throw new Error(`throttled local refresh: ${JSON.stringify(result)}`);
+    if (!(await historyHas(handle, undefined, (e) => !!e.timerStartedEventAttributes))) throw new Error('throttled local refresh: no timer');
+    await save('refresh-client-throttled-wait-timer', 'on-demand refresh whose local step met a throttle (80001): the wait is a durable timer, refreshed after it', handle);
+  }
+
+  // (j) per platform: Instagram throttled alone, Facebook written, Instagram fetched after a timer.
+  {
+    log('refresh with Instagram throttled alone');
+    const [client] = await freshClients(1);
+    stack.sandbox.control.setInstagramMode({ igId: client.instagramAccountId!, mode: 'throttled', estimatedTimeToRegainAccess: 0.02, times: 1 });
+    await requestRefresh(deps, client.id);
+    const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
+    const result = await handle.result();
+    if (result.outcome !== 'refreshed' || result.attempts !== 2) throw new Error(`per-platform refresh: ${JSON.stringify(result)}`);
+    await save('refresh-client-instagram-retried-alone', 'on-demand refresh: Instagram throttled (80002) alone, Facebook written, Instagram fetched after a timer', handle);
+  }
+
+  // (k) requested days: a start with days, then more days signalled while Meta answers slowly,
+  // fetched in an extra round; the running history is cut while the signals wait.
+  {
+    log('refresh with requested days');
+    const [client] = await freshClients(1);
+    const pastDays = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => new Date(Date.now() - (from + i) * 86_400_000).toISOString().slice(0, 10));
+    stack.sandbox.control.inject({ objectId: client.facebookPageId, latencyMs: 3_000, times: 1 });
+    await requestRefresh(deps, client.id, { days: pastDays(5, 2) });
+    const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
+    await waitFor(async () => stack.sandbox.control.requests().some((r) => r.objectId === client.facebookPageId), { timeoutMs: 20_000, what: 'the slow call' });
+    await requestRefresh(deps, client.id, { days: pastDays(9, 2) });
+    await waitFor(async () => (await handle.fetchHistory()).events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length >= 2, {
+      timeoutMs: 20_000,
+      what: 'two signals in the history',
+    });
+    await save('refresh-client-requested-days-running', 'refresh started with two past days, cut while Meta answers slowly after two more days were signalled', handle);
+    const result = await handle.result();
+    if (result.outcome !== 'refreshed') throw new Error(`requested days refresh: ${JSON.stringify(result)}`);
+    await save('refresh-client-requested-days', 'refresh started with two past days; two more days signalled meanwhile are fetched in an extra round', handle);
+  }
+
+  // (l) Refreshes started with CLIENT_REFRESH_REVISION: every path patched up to it, without markers.
+  {
+    log('revision 1: a cycle and its child');
+    const clients = await freshClients(2);
+    const handle = await startCycle({ spacingMs: 0 });
+    await handle.result();
+    await save('refresh-all-revision-1-completed', 'cycle of 2 clients at spacing 0 that starts its children with CLIENT_REFRESH_REVISION', handle);
+    const child = stack.client.workflow.getHandle(clientRefreshWorkflowId(clients[0].id));
+    await child.result();
+    await save('refresh-client-revision-1-refreshed', "a cycle's child started with revision 1: local steps and per-platform fetch, no patch markers", child);
+  }
+  {
+    log('revision 1: a throttle slept on a timer');
+    const [client] = await freshClients(1);
+    stack.sandbox.control.inject({ objectId: client.facebookPageId, code: 80001, httpStatus: 400, times: 1 });
+    await requestRefresh(deps, client.id);
+    const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
+    const result = await handle.result();
+    if (result.outcome !== 'refreshed' || result.attempts !== 2) throw new Error(`revision 1 throttled refresh: ${JSON.stringify(result)}`);
+    await save('refresh-client-revision-1-throttled-wait-timer', 'on-demand refresh started with revision 1; a throttle (80001) slept on a durable timer, then refreshed', handle);
+  }
+  {
+    log('revision 1: Instagram throttled alone');
+    const [client] = await freshClients(1);
+    stack.sandbox.control.setInstagramMode({ igId: client.instagramAccountId!, mode: 'throttled', estimatedTimeToRegainAccess: 0.02, times: 1 });
+    await requestRefresh(deps, client.id);
+    const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
+    const result = await handle.result();
+    if (result.outcome !== 'refreshed' || result.attempts !== 2) throw new Error(`revision 1 per-platform refresh: ${JSON.stringify(result)}`);
+    await save('refresh-client-revision-1-instagram-retried-alone', 'on-demand refresh started with revision 1; Instagram throttled (80002) alone and fetched after a timer', handle);
+  }
   return fixtures;
 }
 
