@@ -67,6 +67,23 @@ export interface RefreshInsightsInput {
    * workflow task was lost finds its own writes after that time and does not call Meta twice.
    */
   runStartedAt?: string;
+  /**
+   * Revision 2's local step: what the refresh's record needs. A step whose outcome is final (done,
+   * nothing to retry, no days deferred or to follow) records it, as the workflow would, and says so.
+   */
+  record?: StepRecordInput;
+}
+
+/** The workflow's part of a refresh's record, handed to the step that may write it. */
+export interface StepRecordInput {
+  cycleId: string | null;
+  trigger: RefreshTrigger;
+  workflowId: string;
+  temporalRunId: string;
+  /** The workflow's start, ISO: `durationMs` is counted from it. */
+  startedAt: string;
+  /** A step that took longer records nothing (signals may have reached the workflow meanwhile). */
+  withinMs: number;
 }
 
 /**
@@ -74,7 +91,7 @@ export interface RefreshInsightsInput {
  * workflow sleeps it on a durable timer and asks again); or a failure retrying cannot mend.
  */
 export type RefreshStep =
-  | { kind: 'done'; result: RefreshInsightsResult }
+  | { kind: 'done'; result: RefreshInsightsResult; recorded?: true }
   | { kind: 'wait'; afterMs: number; errorCode: string; message: string; attempt: number; appThrottledForMs?: number }
   | { kind: 'failed'; errorCode: string; errorType: string; message: string; attempt: number; appThrottledForMs?: number };
 
@@ -507,8 +524,29 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
           return { kind: 'done', result: { outcome: 'refreshed', attempt: Context.current().info.attempt, daysWritten: 0, calls: 0 } };
         }
       }
+      const stepStartedAt = Date.now();
       try {
-        return { kind: 'done', result: await activities.refreshClientInsights(input) };
+        const { record, ...insightsInput } = input;
+        const result = await activities.refreshClientInsights(insightsInput);
+        if (record && !result.retry && !result.deferred && !result.followUpDays && Date.now() - stepStartedAt < record.withinMs) {
+          await activities.recordClientResults([
+            {
+              cycleId: record.cycleId,
+              clientId: input.clientId,
+              workflowId: record.workflowId,
+              trigger: record.trigger,
+              outcome: result.outcome,
+              errorCode: result.errorCode,
+              errorMessage: result.message,
+              attempts: result.attempt,
+              startedAt: record.startedAt,
+              durationMs: Date.now() - Date.parse(record.startedAt),
+              temporalRunId: record.temporalRunId,
+            },
+          ]);
+          return { kind: 'done', result, recorded: true };
+        }
+        return { kind: 'done', result };
       } catch (err) {
         if (!(err instanceof ApplicationFailure)) throw err;
         const details = err.details?.[0] as MetaFailureDetails | undefined;

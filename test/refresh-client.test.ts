@@ -192,7 +192,7 @@ describe('refreshing one client', () => {
     expect((await stack.refresh.resultsOfCycle(cycle.id)).map((r) => r.clientId)).toEqual([other.id]);
   });
 
-  it('records a new refresh in eight history events, without patch markers, and finds it by ClientId', async () => {
+  it('records a new refresh in seven history events, without patch markers, and finds it by ClientId', async () => {
     const client = await addClient();
     expect((await requestRefresh(deps, client.id)).status).toBe('started');
     const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
@@ -200,8 +200,8 @@ describe('refreshing one client', () => {
     const events = (await handle.fetchHistory()).events ?? [];
     const markers = events.flatMap((e) => (e.markerRecordedEventAttributes ? [e.markerRecordedEventAttributes.markerName] : []));
     // Started, the request's signal, one workflow task (scheduled, started, completed), the refresh
-    // and its record (local activities), completed. A cycle's child has no signal: seven.
-    expect({ events: events.length, markers }).toEqual({ events: 8, markers: ['core_local_activity', 'core_local_activity'] });
+    // that records its own outcome (one local activity, revision 2), completed. A cycle's child has no signal: six.
+    expect({ events: events.length, markers }).toEqual({ events: 7, markers: ['core_local_activity'] });
     // The Web UI's and the CLI's filter.
     await waitFor(async () => (await stack.client.workflow.count(`ClientId = '${client.id}'`)).count === 1, { timeoutMs: 10_000, what: 'the run by ClientId' });
   });

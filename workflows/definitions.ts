@@ -107,8 +107,12 @@ export interface RefreshClientInput {
  * `refresh-client-per-platform`, `refresh-client-requested-days`) without recording a marker for
  * each, 4 of a refresh's 11 history events. A change made after it is patched again, until the
  * next revision folds it in.
+ *
+ * Revision 2: the local step records the refresh's outcome itself when nothing follows the fetch
+ * (no retry, no days deferred, requested or to follow), so a common refresh is one local activity
+ * instead of two (one marker fewer). Runs with revision 1 or none keep the separate record.
  */
-export const CLIENT_REFRESH_REVISION = 1;
+export const CLIENT_REFRESH_REVISION = 2;
 
 export interface RefreshClientResult {
   clientId: string;

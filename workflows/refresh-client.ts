@@ -112,12 +112,22 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
   const has: (patchId: string) => boolean = (input.revision ?? 0) >= 1 ? () => true : patched;
   // Decided once, before any command: a run replayed from an older history keeps its path.
   const localSteps = has(LOCAL_STEPS_PATCH);
+  // Revision 2: the first fetch's step records the outcome itself when nothing follows it, so a
+  // common refresh is one local activity. Checked by revision only: older runs keep their commands.
+  const stepRecords = (input.revision ?? 0) >= 2;
+  /** Set when a step recorded the refresh's outcome: the workflow's own record is then left out. */
+  let recordedByStep = false;
   /** One refresh: a local step whose throttles the workflow sleeps out, or the regular activity. */
   const refreshInsights = async (args: RefreshInsightsInput): Promise<RefreshInsightsResult> => {
     if (!localSteps) return refreshClientInsights(args);
     for (let waits = 0; ; waits++) {
-      const step = await local.refreshStep({ ...args, attemptOffset: waits });
-      if (step.kind === 'done') return step.result;
+      // Days signalled meanwhile (during a throttle's timer) mean more rounds: the step then records nothing.
+      const { record, ...rest } = args;
+      const step = await local.refreshStep({ ...rest, attemptOffset: waits, ...(record && requestedDays.size === 0 ? { record } : {}) });
+      if (step.kind === 'done') {
+        if (step.recorded) recordedByStep = true;
+        return step.result;
+      }
       if (step.kind === 'failed' || waits >= MAX_THROTTLE_WAITS || step.afterMs > MAX_PLATFORM_RETRY_WAIT_MS) throw new StepFailure(step);
       await sleep(step.afterMs);
     }
@@ -143,7 +153,21 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
       // The execution's start time is the same in every attempt of its first task (a run's own start
       // time is not); days asked for, or a continued run, are fetched whatever was written before.
       const guard = localSteps && !firstDays.length && workflowInfo().continuedFromExecutionRunId === undefined;
-      fetched = await refreshInsights(guard ? { ...args, runStartedAt: workflowInfo().startTime.toISOString() } : args);
+      const record = stepRecords
+        ? {
+            record: {
+              cycleId: input.cycleId ?? null,
+              trigger: input.trigger,
+              workflowId: workflowInfo().workflowId,
+              temporalRunId: workflowInfo().runId,
+              startedAt: new Date(startedAt).toISOString(),
+              // A step longer than this may have outlived a workflow-task heartbeat (at 80% of the
+              // task timeout), which delivers signals mid-step whose days add rounds: it records nothing.
+              withinMs: Math.floor(workflowInfo().taskTimeoutMs / 2),
+            },
+          }
+        : {};
+      fetched = await refreshInsights(guard ? { ...args, ...record, runStartedAt: workflowInfo().startTime.toISOString() } : { ...args, ...record });
       attempts = fetched.attempt;
       if (fetched.retry && fetched.retry.afterMs <= MAX_PLATFORM_RETRY_WAIT_MS) {
         attemptsBefore = attempts;
@@ -159,6 +183,8 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
         const waitMs = outcome.deferred?.afterMs ?? 0;
         for (const day of [...(outcome.deferred?.days ?? []), ...(outcome.followUpDays ?? [])]) requestedDays.add(day);
         if (requestedDays.size === 0 || !has(REQUESTED_DAYS_PATCH)) break;
+        // Not met while a step records only when no days are pending; were it met, the workflow records as before.
+        recordedByStep = false;
         if (waitMs > MAX_PLATFORM_RETRY_WAIT_MS) {
           // Meta asks for a long wait: the deferred days are left to a later request, not to a continued run.
           for (const day of outcome.deferred?.days ?? []) requestedDays.delete(day);
@@ -227,7 +253,8 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
 
   /** Records the outcome (replacing the cycle's `running` or `pending` row) and ends, or continues with days asked meanwhile. */
   async function finish(result: RefreshClientResult): Promise<RefreshClientResult> {
-    await (localSteps ? localRecord.recordClientResults : recordClientResults)([
+    // A step records only an outcome nothing came after (no retry, no more days): it is this one.
+    if (!recordedByStep) await (localSteps ? localRecord.recordClientResults : recordClientResults)([
       {
         cycleId: input.cycleId ?? null,
         clientId: input.clientId,

@@ -356,6 +356,37 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     if (result.outcome !== 'refreshed' || result.attempts !== 2) throw new Error(`revision 1 per-platform refresh: ${JSON.stringify(result)}`);
     await save('refresh-client-revision-1-instagram-retried-alone', 'on-demand refresh started with revision 1; Instagram throttled (80002) alone and fetched after a timer', handle);
   }
+
+  // (m) Revision 2: the refresh's step records its own outcome when nothing follows the fetch.
+  {
+    log('revision 2: a cycle and its child');
+    const clients = await freshClients(2);
+    const handle = await startCycle({ spacingMs: 0 });
+    await handle.result();
+    await save('refresh-all-revision-2-completed', 'cycle of 2 clients at spacing 0 that starts its children with revision 2', handle);
+    const child = stack.client.workflow.getHandle(clientRefreshWorkflowId(clients[0].id));
+    await child.result();
+    await save('refresh-client-revision-2-refreshed', "a cycle's child started with revision 2: one local step that fetches and records, no patch markers", child);
+  }
+  {
+    log('revision 2: an on-demand refresh');
+    const [client] = await freshClients(1);
+    await requestRefresh(deps, client.id);
+    const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
+    const result = await handle.result();
+    if (result.outcome !== 'refreshed') throw new Error(`revision 2 on-demand refresh: ${JSON.stringify(result)}`);
+    await save('refresh-client-revision-2-on-demand', 'on-demand refresh (signal-with-start) started with revision 2: one local step that fetches and records', handle);
+  }
+  {
+    log('revision 2: a throttle slept on a timer');
+    const [client] = await freshClients(1);
+    stack.sandbox.control.inject({ objectId: client.facebookPageId, code: 80001, httpStatus: 400, times: 1 });
+    await requestRefresh(deps, client.id);
+    const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
+    const result = await handle.result();
+    if (result.outcome !== 'refreshed' || result.attempts !== 2) throw new Error(`revision 2 throttled refresh: ${JSON.stringify(result)}`);
+    await save('refresh-client-revision-2-throttled-wait-timer', 'on-demand refresh started with revision 2; a throttle (80001) slept on a durable timer, then the step refreshed and recorded', handle);
+  }
   return fixtures;
 }
 
