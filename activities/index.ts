@@ -84,6 +84,8 @@ export interface StepRecordInput {
   startedAt: string;
   /** A step that took longer records nothing (signals may have reached the workflow meanwhile). */
   withinMs: number;
+  /** Attempts the refresh spent before this fetch (a platform's retry): added to the step's. */
+  attemptsBefore?: number;
 }
 
 /**
@@ -538,7 +540,7 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
               outcome: result.outcome,
               errorCode: result.errorCode,
               errorMessage: result.message,
-              attempts: result.attempt,
+              attempts: (record.attemptsBefore ?? 0) + result.attempt,
               startedAt: record.startedAt,
               durationMs: Date.now() - Date.parse(record.startedAt),
               temporalRunId: record.temporalRunId,

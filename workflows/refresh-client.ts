@@ -172,7 +172,9 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
       if (fetched.retry && fetched.retry.afterMs <= MAX_PLATFORM_RETRY_WAIT_MS) {
         attemptsBefore = attempts;
         await sleep(fetched.retry.afterMs);
-        fetched = await refreshInsights({ ...args, platforms: fetched.retry.platforms, round: 2 });
+        // The platform's retry records too when it ends the refresh, counting the first fetch's attempts.
+        const retryRecord = record.record ? { record: { ...record.record, attemptsBefore } } : {};
+        fetched = await refreshInsights({ ...args, platforms: fetched.retry.platforms, round: 2, ...retryRecord });
         attempts += fetched.attempt;
       } else if (fetched.retry) {
         fetched = { ...fetched, outcome: 'failed', errorCode: fetched.retry.errorCode, message: fetched.retry.message };
