@@ -8,7 +8,7 @@ import type { Db } from '../src/db';
 import type { Logger } from '../src/logger';
 import { MetaError, MetaPermissionError, MetaSandboxUnknownTokenError, MetaThrottledError, MetaTokenInvalidError, MetaTransientError } from '../src/meta/errors';
 import type { FetchPlatformsResult, MetaClient, MetricName, MetricValue, Platform, UnavailableReason } from '../src/meta/types';
-import { CacheData, CacheStore } from '../src/stores/cache';
+import { CacheData, CacheEntry, CacheStore } from '../src/stores/cache';
 import { ClientStore, InstagramStatus } from '../src/stores/clients';
 import { AppThrottleStore, RefreshStore } from '../src/stores/refresh';
 import type { ClientOutcome, RefreshTotals, RefreshTrigger } from '../workflows/definitions';
@@ -212,11 +212,20 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
    * Writes each day's fetched platforms under the last-known-good rule; a past day keeps the
    * followers snapshot taken that day. A platform that was not fetched keeps its numbers.
    */
-  async function writeInsights(clientId: string, today: string, result: FetchPlatformsResult, pending: UnavailableReason): Promise<number> {
+  async function writeInsights(
+    clientId: string,
+    today: string,
+    result: FetchPlatformsResult,
+    pending: UnavailableReason,
+    rows: ReadonlyMap<string, CacheEntry>,
+  ): Promise<number> {
     const fetchedAt = new Date(result.fetchedAt);
     let written = 0;
     for (const day of result.days) {
-      const existing = await cache.get(clientId, day);
+      // The rows `daysToFetch` read before the fetch, not read again: a client has one refresh in
+      // flight (its workflow id). Only an admin's write (POST) during the fetch comes between: the
+      // fetch's newer numbers replace it as before, numbers it lacks are kept from the row as read.
+      const existing = rows.get(day);
       let followers: MetricValue | undefined;
       if (result.instagram.status === 'fetched') {
         followers = result.instagram.data.followers;
@@ -236,13 +245,18 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
    * and the days whose numbers are already final (fetched after Meta's 48 h): fetching them
    * again would spend Instagram's budget for the same numbers.
    */
-  async function daysToFetch(clientId: string, timezone: string, today: string, input: RefreshInsightsInput): Promise<string[]> {
+  async function daysToFetch(
+    clientId: string,
+    timezone: string,
+    today: string,
+    input: RefreshInsightsInput,
+  ): Promise<{ days: string[]; rows: ReadonlyMap<string, CacheEntry> }> {
     const wanted = [...new Set([...lastDays(timezone, input.lookbackDays), ...(input.days ?? [])])]
       .filter((day) => day <= today && !beyondMetaHistory('facebook', day, today))
       .sort();
-    if (wanted.length === 0) return [];
+    if (wanted.length === 0) return { days: [], rows: new Map() };
     const rows = new Map((await cache.range(clientId, wanted[0], wanted[wanted.length - 1])).map((row) => [row.periodId, row]));
-    return wanted.filter((day) => !isFinal(day, timezone, rows.get(day)));
+    return { days: wanted.filter((day) => !isFinal(day, timezone, rows.get(day))), rows };
   }
 
   /** Instagram's state for the operator, from what this fetch learnt; undefined: unchanged. */
@@ -387,7 +401,7 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
         return { outcome: 'skipped_token_invalid', attempt, daysWritten: 0, calls: 0 };
       }
       const today = dayIn(credentials.timezone);
-      const days = await daysToFetch(input.clientId, credentials.timezone, today, input);
+      const { days, rows } = await daysToFetch(input.clientId, credentials.timezone, today, input);
       if (days.length === 0) return { outcome: 'refreshed', attempt, daysWritten: 0, calls: 0, written: [] };
       const round = input.round ?? 1;
 
@@ -460,8 +474,9 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
       const written = (['facebook', 'instagram'] as const).filter((platform) => result[platform].status === 'fetched');
       const igStatus = instagramStatusOf(result);
       // Instagram answering again after a refusal (permission granted, account relinked in Meta): its missing days are backfilled.
-      const instagramCameBack = igStatus === 'ok' && INSTAGRAM_REFUSED.has((await clients.get(input.clientId))?.instagramStatus ?? 'unknown');
-      if (igStatus) await clients.markInstagram(input.clientId, igStatus, credentials.tokenVersion);
+      // The status read with the token: only this client's refresh (one in flight) writes it.
+      const instagramCameBack = igStatus === 'ok' && INSTAGRAM_REFUSED.has(credentials.instagramStatus);
+      if (igStatus && igStatus !== credentials.instagramStatus) await clients.markInstagram(input.clientId, igStatus, credentials.tokenVersion);
 
       // Nothing fetched: the activity fails as a whole and Temporal retries it (Meta's estimate for a throttle).
       if (written.length === 0 && failures.length > 0) {
@@ -472,10 +487,9 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
 
       const deferred = result.instagram.status === 'fetched' ? result.instagram.data.deferred : undefined;
       const pending: UnavailableReason = deferred?.days.length || failures.some((f) => f.error instanceof MetaThrottledError) ? 'throttled' : 'fetch_failed';
-      const daysWritten = written.length ? await writeInsights(input.clientId, today, result, pending) : 0;
+      const daysWritten = written.length ? await writeInsights(input.clientId, today, result, pending, rows) : 0;
       if (written.length && credentials.tokenStatus !== 'valid') await clients.markToken(input.clientId, 'valid', null, credentials.tokenVersion);
-      if (result.usage.appPercent !== undefined) await appThrottle.recordUsage(result.usage.appPercent);
-      const stillBlocked = await appThrottle.throttledUntil();
+      const stillBlocked = result.usage.appPercent !== undefined ? await appThrottle.recordUsage(result.usage.appPercent) : await appThrottle.throttledUntil();
       const base: RefreshInsightsResult = {
         outcome: 'refreshed',
         attempt,

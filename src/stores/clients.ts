@@ -29,6 +29,8 @@ export interface ClientCredentials {
   instagramAccountId: string | null;
   timezone: string;
   tokenStatus: TokenStatus;
+  /** What the last refresh learnt of the client's Instagram (a refresh compares its own answer with it). */
+  instagramStatus: InstagramStatus;
   /** The stored ciphertext: marks the status of exactly this token, not one swapped in since. */
   tokenVersion: string;
 }
@@ -197,6 +199,7 @@ export class ClientStore {
       instagramAccountId: row.instagram_account_id,
       timezone: row.timezone,
       tokenStatus: row.token_status,
+      instagramStatus: row.instagram_status,
       tokenVersion,
     };
   }

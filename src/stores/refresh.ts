@@ -215,7 +215,8 @@ export class RefreshStore {
     const stage = (outcome: string) => `(case ${outcome} when 'running' then 0 when 'pending' then 1 else 2 end)`;
     // One statement per kind of row, so a refresh that reports while its cycle records it as
     // started can never leave the row at the earlier stage.
-    await this.db.raw(
+    // A refresh records one row: only the statement of its kind is sent.
+    if (results.some((r) => (r.runId ?? null) !== null)) await this.db.raw(
       `insert into refresh_client_results
          (run_id, client_id, workflow_id, trigger, outcome, error_code, error_message, attempts, started_at, finished_at, duration_ms, temporal_run_id)
        select r.* from jsonb_to_recordset(?::jsonb) as ${columns}
@@ -227,7 +228,7 @@ export class RefreshStore {
         where ${stage('refresh_client_results.outcome')} < ${stage('excluded.outcome')}`,
       [recordset],
     );
-    await this.db.raw(
+    if (results.some((r) => (r.runId ?? null) === null)) await this.db.raw(
       `insert into refresh_client_results
          (run_id, client_id, workflow_id, trigger, outcome, error_code, error_message, attempts, started_at, finished_at, duration_ms, temporal_run_id)
        select r.* from jsonb_to_recordset(?::jsonb) as ${columns}
@@ -272,12 +273,19 @@ export class AppThrottleStore {
     );
   }
 
-  /** Keeps Meta's last reported app-level usage (`X-App-Usage`, percent) for the status page. */
-  async recordUsage(appPercent: number): Promise<void> {
-    await this.db.raw(
-      `insert into meta_app_usage (id, app_percent, reported_at) values (1, ?, now())
-       on conflict (id) do update set app_percent = excluded.app_percent, reported_at = excluded.reported_at`,
+  /**
+   * Keeps Meta's last reported app-level usage (`X-App-Usage`, percent) for the status page, and
+   * answers `throttledUntil()` in the same statement (a refresh asks both after each fetch).
+   */
+  async recordUsage(appPercent: number): Promise<Date | undefined> {
+    const { rows } = await this.db.raw<{ rows: { throttled_until: Date }[] }>(
+      `with usage as (
+         insert into meta_app_usage (id, app_percent, reported_at) values (1, ?, now())
+         on conflict (id) do update set app_percent = excluded.app_percent, reported_at = excluded.reported_at
+       )
+       select throttled_until from meta_app_throttle where id = 1 and throttled_until > now()`,
       [appPercent],
     );
+    return rows[0]?.throttled_until;
   }
 }
