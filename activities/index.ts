@@ -219,8 +219,7 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
     pending: UnavailableReason,
     rows: ReadonlyMap<string, CacheEntry>,
   ): Promise<number> {
-    const fetchedAt = new Date(result.fetchedAt);
-    let written = 0;
+    const merged: { periodId: string; data: CacheData }[] = [];
     for (const day of result.days) {
       // The rows `daysToFetch` read before the fetch, not read again: a client has one refresh in
       // flight (its workflow id). Only an admin's write (POST) during the fetch comes between: the
@@ -234,10 +233,10 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
           followers = typeof snapshot === 'number' ? { value: snapshot } : followers.value === null ? followers : { value: null, reason: 'no_snapshot' };
         }
       }
-      const data = mergeDay(existing, fetchedMetrics(result, day, followers), pending);
-      if (await cache.writeDay(clientId, day, data, fetchedAt)) written += 1;
+      merged.push({ periodId: day, data: mergeDay(existing, fetchedMetrics(result, day, followers), pending) });
     }
-    return written;
+    // One statement for the fetch's days, each under writeDay's rule (only over an older fetch).
+    return cache.writeDays(clientId, merged, new Date(result.fetchedAt));
   }
 
   /**

@@ -96,6 +96,28 @@ export class CacheStore {
     return result.rowCount > 0;
   }
 
+  /**
+   * `writeDay` for several days of one fetch in one statement (a refresh writes its days
+   * together). Returns how many rows changed.
+   */
+  async writeDays(clientId: string, days: { periodId: string; data: CacheData }[], fetchedAt: Date): Promise<number> {
+    if (days.length === 0) return 0;
+    const result = await this.db.raw<{ rowCount: number }>(
+      `insert into social_media_cache (client_id, period_id, cache_data, last_updated, fetched_at, last_attempt_at)
+       select ?, d.period_id, d.data, ?, ?, now() from jsonb_to_recordset(?::jsonb) as d(period_id text, data jsonb)
+       on conflict (client_id, period_id) do update
+          set cache_data = excluded.cache_data,
+              last_updated = excluded.last_updated,
+              fetched_at = excluded.fetched_at,
+              last_attempt_at = excluded.last_attempt_at,
+              last_error_code = null,
+              last_error_message = null
+        where social_media_cache.fetched_at is null or social_media_cache.fetched_at < excluded.fetched_at`,
+      [clientId, fetchedAt, fetchedAt, JSON.stringify(days.map((d) => ({ period_id: d.periodId, data: d.data })))],
+    );
+    return result.rowCount;
+  }
+
   /** Records a failed attempt on each day's row, creating empty rows where none exist; never touches numbers. */
   async recordFailure(clientId: string, periodIds: string[], error: { code: string; message: string }): Promise<void> {
     if (!periodIds.length) return;
