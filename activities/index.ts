@@ -82,7 +82,10 @@ export interface StepRecordInput {
   temporalRunId: string;
   /** The workflow's start, ISO: `durationMs` is counted from it. */
   startedAt: string;
-  /** A step that took longer records nothing (signals may have reached the workflow meanwhile). */
+  /**
+   * A step that ended later than this after it was scheduled records nothing: its workflow task may
+   * have been heartbeated meanwhile, which brings signals (and their days) mid-step.
+   */
   withinMs: number;
   /** Attempts the refresh spent before this fetch (a platform's retry): added to the step's. */
   attemptsBefore?: number;
@@ -539,11 +542,13 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
           return { kind: 'done', result: { outcome: 'refreshed', attempt: Context.current().info.attempt, daysWritten: 0, calls: 0 } };
         }
       }
-      const stepStartedAt = Date.now();
+      // From the step's first scheduling (a wait for a slot and in-worker retries included), which
+      // follows its workflow task's start by the activation's time.
+      const { scheduledTimestampMs } = Context.current().info;
       try {
         const { record, ...insightsInput } = input;
         const result = await activities.refreshClientInsights(insightsInput);
-        if (record && !result.retry && !result.deferred && !result.followUpDays && Date.now() - stepStartedAt < record.withinMs) {
+        if (record && !result.retry && !result.deferred && !result.followUpDays && Date.now() - scheduledTimestampMs < record.withinMs) {
           await activities.recordClientResults([
             {
               cycleId: record.cycleId,
