@@ -134,6 +134,26 @@ describe('refreshing Facebook and Instagram on their own, through the worker and
     expect(await lastResultRow(client.id)).toMatchObject({ outcome: 'refreshed', error_code: null, attempts: 2 });
   }, 60_000);
 
+  it('records the outcome of an extra round when days are asked for while a platform waits out Meta’s estimate', async () => {
+    const client = await addClient();
+    const igId = client.instagramAccountId!;
+    stack.sandbox.control.setInstagramMode({ igId, mode: 'throttled', estimatedTimeToRegainAccess: ESTIMATE_MINUTES, times: 1 });
+    expect((await requestRefresh(deps, client.id)).status).toBe('started');
+    const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
+    await waitFor(async () => ((await handle.fetchHistory()).events ?? []).some((e) => e.timerStartedEventAttributes), { timeoutMs: 20_000, what: "the estimate's timer" });
+    // Days asked for during the timer: the retry's step must not record, the extra round follows it.
+    const pastDay = new Date(Date.now() - 6 * 86_400_000).toISOString().slice(0, 10);
+    expect((await requestRefresh(deps, client.id, { days: [pastDay] })).status).not.toBe('started');
+    const result = await handle.result();
+    // First fetch, Instagram's retry, the extra round for the asked day: one attempt each.
+    expect(result).toMatchObject({ outcome: 'refreshed', attempts: 3 });
+    expect(await lastResultRow(client.id)).toMatchObject({ outcome: 'refreshed', error_code: null, attempts: 3 });
+    expect((await stack.cache.get(client.id, pastDay))?.fetchedAt).toBeTruthy();
+    const markers = ((await handle.fetchHistory()).events ?? []).filter((e) => e.markerRecordedEventAttributes);
+    // Three steps and the workflow's own record.
+    expect(markers).toHaveLength(4);
+  }, 60_000);
+
   it('writes Instagram at once when only the Page is throttled, and asks Instagram once', async () => {
     const client = await addClient();
     const today = dayIn(client.timezone);
