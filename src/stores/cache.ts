@@ -80,20 +80,7 @@ export class CacheStore {
    * later. Returns whether the row changed.
    */
   async writeDay(clientId: string, periodId: string, data: CacheData, fetchedAt: Date): Promise<boolean> {
-    const result = await this.db.raw<{ rowCount: number }>(
-      `insert into social_media_cache (client_id, period_id, cache_data, last_updated, fetched_at, last_attempt_at)
-       values (?, ?, ?::jsonb, ?, ?, now())
-       on conflict (client_id, period_id) do update
-          set cache_data = excluded.cache_data,
-              last_updated = excluded.last_updated,
-              fetched_at = excluded.fetched_at,
-              last_attempt_at = excluded.last_attempt_at,
-              last_error_code = null,
-              last_error_message = null
-        where social_media_cache.fetched_at is null or social_media_cache.fetched_at < excluded.fetched_at`,
-      [clientId, periodId, JSON.stringify(data), fetchedAt, fetchedAt],
-    );
-    return result.rowCount > 0;
+    return (await this.writeDays(clientId, [{ periodId, data }], fetchedAt)) > 0;
   }
 
   /**

@@ -3,6 +3,7 @@ import type { Db } from '../db';
 import type { CycleStatus } from '../domain/refresh';
 import type { CacheData } from './cache';
 import type { InstagramStatus, TokenStatus } from './clients';
+import type { CycleRecord } from './refresh';
 
 /**
  * The status pages' reads: a few set-based queries whose number does not depend on the fleet's
@@ -65,21 +66,14 @@ export interface FleetSummary {
   byProblem: Record<ProblemKind, number>;
 }
 
-export interface CycleBar {
-  id: string;
-  workflowId: string;
-  trigger: 'schedule' | 'manual';
-  status: CycleStatus;
-  startedAt: Date;
-  finishedAt: Date | null;
+/** A cycle as the status page draws it: the cycle's record, its totals flattened, and its spacing. */
+export interface CycleBar extends Pick<CycleRecord, 'id' | 'workflowId' | 'trigger' | 'status' | 'startedAt' | 'finishedAt' | 'started' | 'currentClientId'> {
   total: number;
   refreshed: number;
   failed: number;
   skipped: number;
   pending: number;
-  started: number;
   spacingMs: number | null;
-  currentClientId: string | null;
   /** A running cycle's results so far (from its client rows); finished cycles carry their totals. */
   done: number;
 }
