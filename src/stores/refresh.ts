@@ -65,6 +65,7 @@ interface ResultRow {
   started_at: Date;
   finished_at: Date | null;
   duration_ms: number | null;
+  temporal_run_id: string | null;
 }
 
 function toCycle(row: CycleRow): CycleRecord {
@@ -104,6 +105,7 @@ function toResult(row: ResultRow): ClientResultRecord {
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     durationMs: row.duration_ms,
+    temporalRunId: row.temporal_run_id,
   };
 }
 
@@ -236,6 +238,12 @@ export class RefreshStore {
        on conflict do nothing`,
       [recordset],
     );
+  }
+
+  /** One client's last `limit` results, newest first. */
+  async resultsOfClient(clientId: string, limit: number): Promise<ClientResultRecord[]> {
+    const rows = await this.db<ResultRow>('refresh_client_results').where({ client_id: clientId }).orderBy('started_at', 'desc').limit(limit);
+    return rows.map(toResult);
   }
 
   async resultsOfCycle(runId: string): Promise<ClientResultRecord[]> {

@@ -3,7 +3,7 @@ import type { Db } from '../db';
 import type { CycleStatus } from '../domain/refresh';
 import type { CacheData } from './cache';
 import type { InstagramStatus, TokenStatus } from './clients';
-import type { CycleRecord } from './refresh';
+import { type ClientResultRecord, type CycleRecord, RefreshStore } from './refresh';
 
 /**
  * The status pages' reads: a few set-based queries whose number does not depend on the fleet's
@@ -99,19 +99,8 @@ export interface ClientDetail extends StatusClient {
   cooldownLeftMs: number;
 }
 
-export interface RefreshResultRow {
-  runId: string | null;
-  workflowId: string;
-  trigger: string;
-  outcome: string;
-  errorCode: string | null;
-  errorMessage: string | null;
-  attempts: number;
-  startedAt: Date;
-  finishedAt: Date | null;
-  durationMs: number | null;
-  temporalRunId: string | null;
-}
+/** A refresh result as the client page lists it. */
+export type RefreshResultRow = ClientResultRecord;
 
 const PROBLEM_ORDER: ProblemKind[] = ['token_invalid', 'no_token', 'failing', 'instagram_permission_missing', 'instagram_not_linked', 'empty_today'];
 
@@ -187,11 +176,15 @@ const fromJson = (row: JsonRow): ListRow => ({
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export class StatusStore {
+  private readonly refresh: RefreshStore;
+
   constructor(
     private readonly db: Db,
     /** CACHE_TTL: older numbers are stale. */
     private readonly ttlMs: number,
-  ) {}
+  ) {
+    this.refresh = new RefreshStore(db);
+  }
 
   /**
    * Every client with today's freshness, its failing streak and its problems, as a CTE (`base`):
@@ -424,20 +417,7 @@ export class StatusStore {
   }
 
   /** The client's last `limit` refresh results, newest first. One query. */
-  async clientResults(id: string, limit: number): Promise<RefreshResultRow[]> {
-    const rows = await this.db('refresh_client_results').where({ client_id: id }).orderBy('started_at', 'desc').limit(limit);
-    return rows.map((r: Record<string, unknown>) => ({
-      runId: (r.run_id as string | null) ?? null,
-      workflowId: r.workflow_id as string,
-      trigger: r.trigger as string,
-      outcome: r.outcome as string,
-      errorCode: (r.error_code as string | null) ?? null,
-      errorMessage: (r.error_message as string | null) ?? null,
-      attempts: Number(r.attempts),
-      startedAt: r.started_at as Date,
-      finishedAt: (r.finished_at as Date | null) ?? null,
-      durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
-      temporalRunId: (r.temporal_run_id as string | null) ?? null,
-    }));
+  clientResults(id: string, limit: number): Promise<RefreshResultRow[]> {
+    return this.refresh.resultsOfClient(id, limit);
   }
 }
