@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ADMIN_KEY, READ_KEY, startApi, TestApi } from './helpers/api';
-import { createRefreshStack, RefreshStack } from './helpers/stack';
+import { ADMIN_KEY, READ_KEY, useStackAndApi } from './helpers/api';
 
 interface Case {
   title: string;
@@ -17,19 +16,11 @@ interface Case {
 const DATA = { facebookNewFollowers: 1, instagramFollowers: 2, instagramReach: 3, instagramProfileViews: 4 };
 
 describe('bad requests', () => {
-  let stack: RefreshStack;
-  let api: TestApi;
+  const harness = useStackAndApi();
   let id: string;
 
   beforeAll(async () => {
-    stack = await createRefreshStack();
-    api = await startApi(stack);
-    id = (await stack.addClient({ name: 'Victim' })).id;
-  });
-
-  afterAll(async () => {
-    await api?.close();
-    await stack?.close();
+    id = (await harness.stack.addClient({ name: 'Victim' })).id;
   });
 
   const cases = (): Case[] => {
@@ -89,7 +80,7 @@ describe('bad requests', () => {
     expect(table.length).toBeGreaterThanOrEqual(30);
     const outcomes = [];
     for (const c of table) {
-      const res = await api.request(c.path, { method: c.method, key: c.key === undefined ? READ_KEY : c.key, body: c.body, rawBody: c.rawBody, headers: c.headers });
+      const res = await harness.api.request(c.path, { method: c.method, key: c.key === undefined ? READ_KEY : c.key, body: c.body, rawBody: c.rawBody, headers: c.headers });
       outcomes.push({ title: c.title, status: res.status, code: res.body?.error?.code });
       expect(res.body).toEqual({ success: false, error: expect.objectContaining({ code: expect.any(String), message: expect.any(String) }) });
     }
@@ -97,13 +88,13 @@ describe('bad requests', () => {
   });
 
   it('loses no data to them', async () => {
-    const client = await stack.clients.get(id);
+    const client = await harness.stack.clients.get(id);
     expect(client).toMatchObject({ name: 'Victim', hasToken: true });
-    expect(await stack.database.db('clients').count('* as n').first()).toEqual({ n: '1' });
+    expect(await harness.stack.database.db('clients').count('* as n').first()).toEqual({ n: '1' });
   });
 
   it('asks for a key with WWW-Authenticate on 401', async () => {
-    const res = await api.request(`/api/social-media-cache?clientId=${id}`, { key: null });
+    const res = await harness.api.request(`/api/social-media-cache?clientId=${id}`, { key: null });
     expect(res.headers.get('www-authenticate')).toBe('Bearer');
   });
 });

@@ -1,22 +1,10 @@
-import { startApi, TestApi } from './helpers/api';
-import { createRefreshStack, RefreshStack } from './helpers/stack';
+import { useStackAndApi } from './helpers/api';
 
 describe('/openapi.json', () => {
-  let stack: RefreshStack;
-  let api: TestApi;
-
-  beforeAll(async () => {
-    stack = await createRefreshStack();
-    api = await startApi(stack);
-  });
-
-  afterAll(async () => {
-    await api?.close();
-    await stack?.close();
-  });
+  const harness = useStackAndApi();
 
   it('is a valid OpenAPI 3.1 document', async () => {
-    const res = await api.request('/openapi.json', { key: null });
+    const res = await harness.api.request('/openapi.json', { key: null });
     expect(res.status).toBe(200);
     expect(res.body.openapi).toBe('3.1.0');
     const { Validator } = await import('@seriousme/openapi-schema-validator');
@@ -28,11 +16,11 @@ describe('/openapi.json', () => {
   });
 
   it('lists exactly the routes the router serves', async () => {
-    const { body } = await api.request('/openapi.json', { key: null });
+    const { body } = await harness.api.request('/openapi.json', { key: null });
     const documented = Object.entries(body.paths as Record<string, Record<string, unknown>>)
       .flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`))
       .sort();
-    const served = api.app.router.stack
+    const served = harness.api.app.router.stack
       .flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m} ${String(layer.path).replace(/:(\w+)/g, '{$1}')}`))
       .sort();
     expect(served.length).toBeGreaterThanOrEqual(14);
@@ -40,7 +28,7 @@ describe('/openapi.json', () => {
   });
 
   it('documents which key each route needs, and the parameters it validates', async () => {
-    const { body } = await api.request('/openapi.json', { key: null });
+    const { body } = await harness.api.request('/openapi.json', { key: null });
     const read = body.paths['/api/social-media-cache'].get;
     expect(read['x-access']).toBe('read');
     expect(read.security).toEqual([{ bearer: [] }]);

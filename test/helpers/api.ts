@@ -6,7 +6,7 @@ import { createApp } from '../../src/api/app';
 import { createHttpServer } from '../../src/api/http-server';
 import { Config, loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
-import type { RefreshStack } from './stack';
+import { createRefreshStack, RefreshStack } from './stack';
 
 export const ADMIN_KEY = 'admin-key-for-tests-0123456789';
 export const READ_KEY = 'read-key-for-tests-0123456789';
@@ -22,6 +22,23 @@ export interface TestApi {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON bodies
   ): Promise<{ status: number; headers: Headers; body: any; text: string }>;
   close(): Promise<void>;
+}
+
+/**
+ * A refresh stack and an API over it for the tests of one `describe`: started before them and
+ * closed after them. Tests read `harness.stack` and `harness.api`.
+ */
+export function useStackAndApi(options?: Parameters<typeof startApi>[1]): { stack: RefreshStack; api: TestApi } {
+  const harness = {} as { stack: RefreshStack; api: TestApi };
+  beforeAll(async () => {
+    harness.stack = await createRefreshStack();
+    harness.api = await startApi(harness.stack, options);
+  });
+  afterAll(async () => {
+    await harness.api?.close();
+    await harness.stack?.close();
+  });
+  return harness;
 }
 
 /** The real Koa app over the stack's Postgres and Temporal, listening on a free loopback port. */
