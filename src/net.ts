@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 
 /** Asks the OS for a free TCP port on the loopback interface. */
@@ -38,4 +39,22 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+/**
+ * Passes each line a child process prints (stdout and stderr) to `onLine`, and keeps its last
+ * `keep` lines for an error message when it exits before it is ready.
+ */
+export function followOutput(child: ChildProcess, onLine?: (line: string) => void, keep = 20): string[] {
+  const recent: string[] = [];
+  const onOutput = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) {
+      recent.push(line);
+      if (recent.length > keep) recent.shift();
+      onLine?.(line);
+    }
+  };
+  child.stdout?.on('data', onOutput);
+  child.stderr?.on('data', onOutput);
+  return recent;
 }

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { StartupError } from '../main';
-import { isListening, waitFor } from '../net';
+import { followOutput, isListening, waitFor } from '../net';
 import { findGo, goInstall, isExecutable } from '../temporal/cli-binary';
 import { TEMPORAL_DYNAMIC_CONFIG_FILE, TEMPORAL_SERVER_SETTINGS, TEMPORAL_SERVER_VERSION } from './versions';
 
@@ -233,16 +233,7 @@ export async function startTemporalServer(options: {
   servers.add(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   void exited.then(() => servers.delete(child));
-  const recent: string[] = [];
-  const onOutput = (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n').filter(Boolean)) {
-      recent.push(line);
-      if (recent.length > 20) recent.shift();
-      options.onLog?.(line);
-    }
-  };
-  child.stdout!.on('data', onOutput);
-  child.stderr!.on('data', onOutput);
+  const recent = followOutput(child, options.onLog);
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CLIENT_ID_SEARCH_ATTRIBUTE } from '../../workflows/definitions';
 import { StartupError } from '../main';
-import { isListening, waitFor } from '../net';
+import { followOutput, isListening, waitFor } from '../net';
 
 export interface TemporalDevServerOptions {
   binary: string;
@@ -107,16 +107,7 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   const child = spawn(options.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
-  const recent: string[] = [];
-  const onOutput = (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n').filter(Boolean)) {
-      recent.push(line);
-      if (recent.length > 20) recent.shift();
-      options.onLog?.(line);
-    }
-  };
-  child.stdout!.on('data', onOutput);
-  child.stderr!.on('data', onOutput);
+  const recent = followOutput(child, options.onLog);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let exitCode: number | null | undefined;
   void exited.then((code) => (exitCode = code));
