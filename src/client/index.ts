@@ -106,7 +106,7 @@ export interface LastCycle extends RefreshTotals {
   failures: CycleFailure[];
 }
 
-/** The running cycle's `progress` query, with its workflow id. */
+/** The running cycle, as the API reads it from Postgres (what the parent started, the children's results). */
 export interface RunningCycle extends RefreshTotals {
   workflowId: string;
   cycleId: string;
