@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { migrateLatest, migrationConfig } from '../src/db';
+import { createDb, migrateLatest, migrationConfig } from '../src/db';
 import { createTestDatabase, TestDatabase } from './helpers/db';
 
 const TABLES = ['clients', 'social_media_cache', 'refresh_runs', 'refresh_client_results'];
@@ -45,6 +45,22 @@ describe('migrations', () => {
     await database.db('knex_migrations').update({ name: database.db.raw("name || '.ts'") });
     expect(await migrateLatest(database.db)).toEqual([]);
     expect(await database.db('knex_migrations').orderBy('id').pluck('name')).toEqual(names);
+  });
+
+  it('let processes started together migrate one empty database: one applies, the others wait and find nothing to do', async () => {
+    // The production topology boots two workers and two APIs at once, each migrating at start.
+    const fresh = await createTestDatabase({ migrate: false });
+    const processes = [0, 1, 2, 3].map(() => createDb(fresh.url, { poolMax: 2 }));
+    try {
+      const applied = await Promise.all(processes.map((db) => migrateLatest(db)));
+      const all = fs.readdirSync(path.join(__dirname, '..', 'migrations')).map((f) => f.replace(/\.ts$/, '')).sort();
+      expect(applied.map((names) => names.length).sort((a, b) => a - b)).toEqual([0, 0, 0, all.length]);
+      expect(applied.find((names) => names.length > 0)).toEqual(all);
+      expect(await fresh.db('knex_migrations').count<{ count: string }[]>('* as count')).toEqual([{ count: String(all.length) }]);
+    } finally {
+      await Promise.all(processes.map((db) => db.destroy()));
+      await fresh.drop();
+    }
   });
 
   it('create the cache table of the seed: one row per client and day, with jsonb data', async () => {

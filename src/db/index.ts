@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import knex, { Knex } from 'knex';
+import { Client, ClientConfig } from 'pg';
 import type { Logger } from '../logger';
 import { StartupError } from '../main';
 
@@ -55,14 +56,40 @@ export function migrationConfig(): Knex.MigratorConfig {
   return { tableName: 'knex_migrations', migrationSource: new MigrationSource() };
 }
 
-/** Brings the schema to the newest migration; returns the names of those applied now. */
+/** The advisory lock key that serialises migrations across processes (any constant bigint). */
+const MIGRATION_LOCK_KEY = 7_214_093_518;
+
+/**
+ * Brings the schema to the newest migration; returns the names of those applied now.
+ *
+ * Workers and APIs of the production topology start together and each migrates at boot. knex's
+ * own lock table is created with a check-then-create, so two processes on an empty database race
+ * ("relation knex_migrations_lock already exists") and the loser exits. A Postgres advisory lock,
+ * held on a connection of its own, makes the second process wait for the first and then find
+ * nothing left to apply.
+ */
 export async function migrateLatest(db: Db): Promise<string[]> {
-  // Databases migrated before names lost their extension keep working.
-  if (await db.schema.hasTable('knex_migrations')) {
-    await db('knex_migrations').update({ name: db.raw("regexp_replace(name, '\\.(ts|js)$', '')") }).whereRaw("name ~ '\\.(ts|js)$'");
+  const lock = new Client(lockConnection(db));
+  await lock.connect();
+  try {
+    await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    // Databases migrated before names lost their extension keep working.
+    if (await db.schema.hasTable('knex_migrations')) {
+      await db('knex_migrations').update({ name: db.raw("regexp_replace(name, '\\.(ts|js)$', '')") }).whereRaw("name ~ '\\.(ts|js)$'");
+    }
+    const [, applied] = (await db.migrate.latest(migrationConfig())) as [number, string[]];
+    return applied;
+  } finally {
+    // Closing the session releases the lock too; the explicit unlock just makes it prompt.
+    await lock.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await lock.end().catch(() => undefined);
   }
-  const [, applied] = (await db.migrate.latest(migrationConfig())) as [number, string[]];
-  return applied;
+}
+
+function lockConnection(db: Db): ClientConfig {
+  const connection = (db.client as { config: Knex.Config }).config.connection;
+  if (typeof connection === 'string') return { connectionString: connection };
+  return connection as ClientConfig;
 }
 
 /** Redacts the password of a connection URL for messages and logs. */
