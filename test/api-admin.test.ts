@@ -1,3 +1,4 @@
+import { Client } from '@temporalio/client';
 import { dayIn } from '../src/dates';
 import { waitFor } from '../src/net';
 import { clientRefreshWorkflowId } from '../workflows/definitions';
@@ -105,6 +106,22 @@ describe('admin routes', () => {
     const res = await api.request('/api/social-media-cache?forceRefresh=true', { method: 'POST', key: ADMIN_KEY, body: { clientId: client.id } });
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe('token_invalid');
+  });
+
+  it('asks Temporal for the Schedule once however many dashboards poll the refresh status together', async () => {
+    // A client of its own, so the count is this API's calls alone.
+    const temporal = new Client({ connection: stack.client.connection, namespace: stack.client.options.namespace });
+    const describes = jest.spyOn(temporal.schedule, 'getHandle');
+    const polled = await startApi(stack, { temporal });
+    try {
+      const answers = await Promise.all(Array.from({ length: 20 }, () => polled.request('/api/automated/refresh-social-media-cache')));
+      expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
+      expect(new Set(answers.map((a) => a.body.data.temporal))).toEqual(new Set(['ok']));
+      expect((await polled.request('/api/automated/refresh-social-media-cache')).status).toBe(200);
+      expect(describes).toHaveBeenCalledTimes(1);
+    } finally {
+      await polled.close();
+    }
   });
 
   it('starts a cycle on demand, shows its progress and summary, and refuses a second one meanwhile', async () => {

@@ -8,7 +8,7 @@ import type { CacheData } from '../../stores/cache';
 import { StatusStore } from '../../stores/status';
 import { clientNotFound, HttpError } from '../errors';
 import { clientParams } from '../schemas';
-import { describeSchedule } from '../services/refresh-status';
+import { cachedScheduleDescriber } from '../services/refresh-status';
 import type { SeriesDay } from '../status/charts';
 import { assertSameOrigin, createCsrf } from '../status/csrf';
 import { METRICS, MetricKey, OverviewQuery, RefreshMessage, renderClientPage, renderOverview } from '../status/pages';
@@ -87,11 +87,7 @@ export function statusPageRoutes(context: RouteContext): RouteDef[] {
   const status = new StatusStore(db, config.cacheTtlMs);
   const csrf = createCsrf(config.adminApiKeys);
   const cooldownMs = config.refresh.cooldownMs;
-  let schedule: { at: number; value: Promise<Awaited<ReturnType<typeof describeSchedule>>> } | undefined;
-  const scheduleNow = () => {
-    if (!schedule || Date.now() - schedule.at > SCHEDULE_TTL_MS) schedule = { at: Date.now(), value: describeSchedule(temporal, logger) };
-    return schedule.value;
-  };
+  const scheduleNow = cachedScheduleDescriber(temporal, logger, SCHEDULE_TTL_MS);
 
   async function clientPage(ctx: Context, id: string, message?: RefreshMessage, statusCode = 200): Promise<void> {
     const client = await status.client(id, cooldownMs);

@@ -62,13 +62,40 @@ export async function describeSchedule(
  * Builds the refresh status from Postgres (cycles, their progress and results) and Temporal (the
  * Schedule only): a busy worker never holds it, and without Temporal it still answers.
  */
+export type ScheduleDescriber = () => Promise<Awaited<ReturnType<typeof describeSchedule>>>;
+
+/**
+ * `describeSchedule`, reused for `ttlMs`: reads that come together share one call, and a status
+ * polled by many dashboards asks Temporal at most once per `ttlMs` (the server answers a
+ * Schedule's description from its scheduler workflow). An answer of `unavailable` is reused too,
+ * so while Temporal is away each read does not wait out the call's deadline again.
+ */
+export function cachedScheduleDescriber(temporal: TemporalClient, logger: Logger, ttlMs: number): ScheduleDescriber {
+  // `at`: when the answer came; a call in flight is never expired.
+  let cached: { at: number; value: ReturnType<ScheduleDescriber> } | undefined;
+  return () => {
+    if (!cached || Date.now() - cached.at > ttlMs) {
+      const entry = { at: Number.POSITIVE_INFINITY, value: describeSchedule(temporal, logger) };
+      void entry.value.finally(() => (entry.at = Date.now()));
+      cached = entry;
+    }
+    return cached.value;
+  };
+}
+
+/** How long the status route reuses the Schedule's description. */
+export const STATUS_SCHEDULE_TTL_MS = 2_000;
+
 export function createRefreshStatus(deps: {
   temporal: TemporalClient;
   refresh: RefreshStore;
   clients: ClientStore;
   logger: Logger;
+  /** Defaults to `describeSchedule` reused for STATUS_SCHEDULE_TTL_MS. */
+  describe?: ScheduleDescriber;
 }): RefreshStatusService {
   const { temporal, refresh, clients, logger } = deps;
+  const describe = deps.describe ?? cachedScheduleDescriber(temporal, logger, STATUS_SCHEDULE_TTL_MS);
   return async () => {
     const cycles = await refresh.recentCycles(10);
     const last = cycles.find((cycle) => cycle.status !== 'running');
@@ -93,7 +120,7 @@ export function createRefreshStatus(deps: {
         currentSpacingMs: current.currentSpacingMs,
       };
     }
-    const { nextRunAt, schedule, temporal: temporalStatus } = await describeSchedule(temporal, logger);
+    const { nextRunAt, schedule, temporal: temporalStatus } = await describe();
     return {
       lastCycle: last
         ? {
