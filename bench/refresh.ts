@@ -205,9 +205,14 @@ function pidOf(needle: string): number | undefined {
   return undefined;
 }
 
-function spawnBuilt(file: string, args: string[], env: NodeJS.ProcessEnv, ipc: boolean): ChildProcess {
+/** BENCH_PROFILE_DIR: the worker and the API write CPU profiles there when they exit (`--cpu-prof`). */
+function profileArgs(): string[] {
+  return process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
+}
+
+function spawnBuilt(file: string, args: string[], env: NodeJS.ProcessEnv, ipc: boolean, nodeArgs: string[] = []): ChildProcess {
   const built = path.join(BUILD_DIR, path.relative(ROOT, file)).replace(/\.ts$/, '.js');
-  return spawn(process.execPath, [built, ...args], {
+  return spawn(process.execPath, [...nodeArgs, built, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ipc ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'ignore', 'inherit'],
@@ -381,6 +386,7 @@ async function main(): Promise<void> {
       ['worker'],
       { ...childEnv, ...(workerNodeOptions ? { NODE_OPTIONS: workerNodeOptions } : {}), ...(process.env.BENCH_WORKER_TUNING ? { BENCH_WORKER_TUNING: process.env.BENCH_WORKER_TUNING } : {}) },
       true,
+      profileArgs(),
     );
     children.push(worker);
     const workerStart = await nextMessage(worker, 'ready');
@@ -392,7 +398,7 @@ async function main(): Promise<void> {
       PORT: String(apiPort),
       READ_API_KEYS: READ_KEY,
       LOG_LEVEL: 'warn',
-    }, false);
+    }, false, profileArgs());
     children.push(api);
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     await waitFor(async () => (await fetch(`${apiUrl}/readyz`).catch(() => undefined))?.status === 200, { timeoutMs: 60_000, what: 'the API to be ready' });
@@ -435,7 +441,7 @@ async function main(): Promise<void> {
     const client = new Client({ connection, namespace: 'default' });
 
     if (flags.quick) {
-      await quickThroughput(client, db, ids, { temporalServer: pidOf(path.join(dir, 'temporal.db')), worker: worker.pid, api: api.pid, benchAndSandbox: process.pid }, Number(fs.readFileSync(path.join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]));
+      await quickThroughput(client, db, ids, { apiUrl, readIds, period, seed }, { temporalServer: pidOf(path.join(dir, 'temporal.db')), worker: worker.pid, api: api.pid, benchAndSandbox: process.pid }, Number(fs.readFileSync(path.join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]));
       return;
     }
 
@@ -701,14 +707,28 @@ function eventMs(event: { eventTime?: { seconds?: unknown; nanos?: number | null
  * task's length (the local steps inside it) and the time to completion; for the parent, each run's
  * length and its last child start relative to the cycle's start; and the cores each process used.
  */
-async function quickThroughput(client: Client, db: Db, ids: string[], processes: Record<string, number | undefined>, postgresPid: number | undefined): Promise<void> {
+async function quickThroughput(
+  client: Client,
+  db: Db,
+  ids: string[],
+  reading: { apiUrl: string; readIds: string[]; period: string; seed: () => Promise<void> },
+  processes: Record<string, number | undefined>,
+  postgresPid: number | undefined,
+): Promise<void> {
   await resetRefreshRows(db);
+  await reading.seed();
+  // The same dashboard readers as (a): BENCH_CACHE_READERS=0 BENCH_STATUS_READERS=0 leaves them out.
+  const readers = startReaders(reading.apiUrl, reading.readIds, reading.period);
   const cpuBefore = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuSeconds(pid)]));
   const postgresBefore = treeCpuSeconds(postgresPid);
   const machineBefore = machineCpuSeconds();
   const threadsBefore = cpuSecondsByThread(processes.worker);
+  const xacts = async () => Number((await db.raw(`select sum(xact_commit + xact_rollback) as n from pg_stat_database`)).rows[0].n);
+  const xactsBefore = await xacts();
   log(`(a) Temporal only: ${CLIENTS} clients, spacing 0`);
   const run = await runCycle(client, 0);
+  const reads = await readers.stop();
+  log(`statements (transactions) per client: ${((await xacts()) - xactsBefore) / CLIENTS}`);
   const seconds = run.elapsedMs / 1000;
   const postgresCores = (treeCpuSeconds(postgresPid) - postgresBefore) / seconds;
   const machineAfter = machineCpuSeconds();
@@ -751,6 +771,7 @@ async function quickThroughput(client: Client, db: Db, ids: string[], processes:
       '',
       `(a) Temporal, ${CLIENTS} clients, spacing 0: ${(CLIENTS / seconds).toFixed(1)} clients/s (${seconds.toFixed(2)} s), load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
       `totals: ${JSON.stringify(run.totals)}`,
+      `reads during the cycle (${CACHE_READERS} cache, ${STATUS_READERS} status readers): cache ${JSON.stringify(reads.cache)}, status ${JSON.stringify(reads.status)}`,
       `cores kept busy: ${coresUsed.join(', ')}, postgres ${postgresCores.toFixed(2)}; the whole machine ${machineBusy.toFixed(2)} of ${os.cpus().length}; worker peak RSS ${peakRssMb(processes.worker)} MB`,
       `worker threads, cores: ${workerThreads.join(', ')}`,
       `children (${waits.length} sampled): start → first workflow task taken ${p(waits)}; that task ${p(tasks)}; last child completed at ${Math.max(...ends).toFixed(1)} s`,
