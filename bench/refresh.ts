@@ -25,8 +25,10 @@
  *
  * Prints a table and writes bench/results/refresh.json (committed: the figures of record).
  *
- * `-- --quick`: case (a)'s Temporal run only, with where its time went (children's wait for a
- * worker, their one workflow task, the parent's runs), for tuning; writes nothing.
+ * `-- --quick`: case (a)'s Temporal run only, with its dashboard readers, and where its time went
+ * (children's wait for a worker, their one workflow task, the parent's runs, statements per
+ * client), for tuning; writes nothing. BENCH_PROFILE_DIR=DIR has the worker and the API write
+ * CPU profiles there (`--cpu-prof`) when they exit.
  *
  * `-- --stack prod [--workers N]`: case (a)'s Temporal run only, on the production topology
  * instead (src/stack: the Temporal server on Postgres, N workers and one API from dist/, as
