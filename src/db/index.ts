@@ -70,6 +70,8 @@ const MIGRATION_LOCK_KEY = 7_214_093_518;
  */
 export async function migrateLatest(db: Db): Promise<string[]> {
   const lock = new Client(lockConnection(db));
+  // A connection lost while the lock is held fails the migration through knex, not the process.
+  lock.on('error', () => undefined);
   await lock.connect();
   try {
     await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);

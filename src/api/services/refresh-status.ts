@@ -58,10 +58,6 @@ export async function describeSchedule(
   }
 }
 
-/**
- * Builds the refresh status from Postgres (cycles, their progress and results) and Temporal (the
- * Schedule only): a busy worker never holds it, and without Temporal it still answers.
- */
 export type ScheduleDescriber = () => Promise<Awaited<ReturnType<typeof describeSchedule>>>;
 
 /**
@@ -86,6 +82,10 @@ export function cachedScheduleDescriber(temporal: TemporalClient, logger: Logger
 /** How long the status route reuses the Schedule's description. */
 export const STATUS_SCHEDULE_TTL_MS = 2_000;
 
+/**
+ * Builds the refresh status from Postgres (cycles, their progress and results) and Temporal (the
+ * Schedule only): a busy worker never holds it, and without Temporal it still answers.
+ */
 export function createRefreshStatus(deps: {
   temporal: TemporalClient;
   refresh: RefreshStore;
