@@ -7,6 +7,7 @@ import type { Lifecycle } from '../lifecycle';
 import { StartupError } from '../main';
 import { SEARCH_ATTRIBUTES } from './dev-server';
 import { waitFor } from '../net';
+import { TEMPORAL_CHANNEL_ARGS } from './client';
 import { installTemporalRuntime } from './runtime';
 import { reconcileCyclesPeriodically } from './reconcile';
 import { ensureRefreshSchedule } from './schedule';
@@ -86,7 +87,7 @@ export async function runWorker(config: Config, logger: Logger, lifecycle: Lifec
   const connection = await connectOrExplain(() => NativeConnection.connect({ address }), address);
   lifecycle.add('temporal worker connection', () => connection.close());
 
-  const clientConnection = await connectOrExplain(() => Connection.connect({ address }), address);
+  const clientConnection = await connectOrExplain(() => Connection.connect({ address, channelArgs: TEMPORAL_CHANNEL_ARGS }), address);
   lifecycle.add('temporal client connection', () => clientConnection.close());
   const client = new Client({ connection: clientConnection, namespace });
   await ensureNamespace(client, namespace, logger);
