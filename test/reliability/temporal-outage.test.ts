@@ -58,7 +58,7 @@ describe('Temporal stopped for 30 s while a dashboard reads', () => {
     const readable = [...fresh, ...stale];
 
     const reads: Read[] = [];
-    let recoveredInMs = 0;
+    let recoveredInMs: number | undefined;
     let phase: Read['phase'] = 'up';
     let reading = true;
     const lane = async (lane: number) => {
