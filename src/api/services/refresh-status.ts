@@ -80,7 +80,7 @@ export function cachedScheduleDescriber(temporal: TemporalClient, logger: Logger
 }
 
 /** How long the status route reuses the Schedule's description. */
-export const STATUS_SCHEDULE_TTL_MS = 2_000;
+const STATUS_SCHEDULE_TTL_MS = 2_000;
 
 /**
  * Builds the refresh status from Postgres (cycles, their progress and results) and Temporal (the
@@ -91,11 +91,9 @@ export function createRefreshStatus(deps: {
   refresh: RefreshStore;
   clients: ClientStore;
   logger: Logger;
-  /** Defaults to `describeSchedule` reused for STATUS_SCHEDULE_TTL_MS. */
-  describe?: ScheduleDescriber;
 }): RefreshStatusService {
   const { temporal, refresh, clients, logger } = deps;
-  const describe = deps.describe ?? cachedScheduleDescriber(temporal, logger, STATUS_SCHEDULE_TTL_MS);
+  const describe = cachedScheduleDescriber(temporal, logger, STATUS_SCHEDULE_TTL_MS);
   return async () => {
     const cycles = await refresh.recentCycles(10);
     const last = cycles.find((cycle) => cycle.status !== 'running');
