@@ -1,9 +1,29 @@
 import { pingDatabase } from '../../db';
 import { pingTemporal } from '../../temporal/client';
+import { reuseFor } from '../services/reuse';
 import type { RouteContext, RouteDef } from './types';
+
+/** How long `/readyz` reuses its answer. */
+export const READINESS_TTL_MS = 1_000;
 
 /** Liveness, readiness and metrics: public, and they say nothing about the internals. */
 export function healthRoutes({ db, temporal, metrics, logger }: RouteContext): RouteDef[] {
+  // Public, so anyone may call it in a loop: the checks and their log lines run at most once per
+  // window, however many probes come. A change of state shows within the window.
+  const readiness = reuseFor(READINESS_TTL_MS, async () => {
+    const [postgres, temporalCheck] = await Promise.all([pingDatabase(db), pingTemporal(temporal)]);
+    // A driver's message names hosts and users, so it goes to the log only.
+    for (const [name, check] of [['postgres', postgres], ['temporal', temporalCheck]] as const) {
+      if (!check.ok) logger.warn({ dependency: name, error: check.error, latencyMs: check.latencyMs }, `readiness: ${name} is down`);
+    }
+    return {
+      ready: postgres.ok,
+      body: {
+        status: postgres.ok ? 'ready' : 'unavailable',
+        checks: { postgres: postgres.ok ? 'up' : 'down', temporal: temporalCheck.ok ? 'up' : 'down' },
+      },
+    };
+  });
   return [
     {
       method: 'get',
@@ -18,21 +38,14 @@ export function healthRoutes({ db, temporal, metrics, logger }: RouteContext): R
     {
       method: 'get',
       path: '/readyz',
-      summary: 'Ready to serve reads: 503 when Postgres is unreachable; Temporal is reported (`up`/`down`) but optional',
+      summary: 'Ready to serve reads: 503 when Postgres is unreachable; Temporal is reported (`up`/`down`) but optional. The answer is reused for a second',
       access: 'public',
       responses: { 200: 'ready', 503: 'Postgres unreachable' },
       handler: async (ctx) => {
-        const [postgres, temporalCheck] = await Promise.all([pingDatabase(db), pingTemporal(temporal)]);
-        // Public: a driver's message names hosts and users, so it goes to the log only.
-        for (const [name, check] of [['postgres', postgres], ['temporal', temporalCheck]] as const) {
-          if (!check.ok) logger.warn({ dependency: name, error: check.error, latencyMs: check.latencyMs }, `readiness: ${name} is down`);
-        }
-        ctx.status = postgres.ok ? 200 : 503;
+        const { ready, body } = await readiness();
+        ctx.status = ready ? 200 : 503;
         ctx.set('Cache-Control', 'no-store');
-        ctx.body = {
-          status: postgres.ok ? 'ready' : 'unavailable',
-          checks: { postgres: postgres.ok ? 'up' : 'down', temporal: temporalCheck.ok ? 'up' : 'down' },
-        };
+        ctx.body = body;
       },
     },
     {
