@@ -1,3 +1,4 @@
+import knex from 'knex';
 import type { Context, Next } from 'koa';
 import type { Logger } from '../logger';
 
@@ -66,6 +67,8 @@ export function errorMiddleware(
       const known = toHttpError(err);
       if (!known) {
         logger.error({ err, method: ctx.method, path: ctx.path }, 'unhandled error');
+      } else if (known.code === 'database_busy') {
+        logger.warn({ method: ctx.method, path: ctx.path }, 'no database connection free within the acquire timeout');
       }
       const httpError = known ?? new HttpError(500, 'internal_error', 'something went wrong on our side; it has been logged');
       ctx.status = httpError.status;
@@ -80,8 +83,18 @@ export function errorMiddleware(
   };
 }
 
+/** Seconds a caller is asked to wait when every pooled connection stayed busy for the acquire timeout. */
+export const DATABASE_BUSY_RETRY_AFTER_S = 2;
+
 function toHttpError(err: unknown): HttpError | undefined {
   if (err instanceof HttpError) return err;
+  // Every connection of the pool stayed busy (or none could be opened) for the acquire timeout:
+  // a load the caller can retry through, not a fault of ours to mask as a 500.
+  if (err instanceof knex.KnexTimeoutError) {
+    return new HttpError(503, 'database_busy', 'the database is busy; try again shortly', { retryAfterSeconds: DATABASE_BUSY_RETRY_AFTER_S }, {
+      'Retry-After': String(DATABASE_BUSY_RETRY_AFTER_S),
+    });
+  }
   const e = err as { type?: string; status?: number; expose?: boolean; message?: string; headers?: Record<string, string> };
   if (e?.type && KOA_ERRORS[e.type]) {
     const { status, code, message } = KOA_ERRORS[e.type];

@@ -10,7 +10,7 @@ export type Db = Knex;
 const MIGRATIONS_DIR = path.join(__dirname, '..', '..', 'migrations');
 
 /** knex over pg; the pool fails acquisitions fast so a dead database is noticed quickly. */
-export function createDb(databaseUrl: string, options: { poolMax?: number; logger?: Logger } = {}): Db {
+export function createDb(databaseUrl: string, options: { poolMax?: number; acquireTimeoutMs?: number; logger?: Logger } = {}): Db {
   const log = options.logger?.child({ component: 'knex' });
   return knex({
     // knex prints pool and connection errors with console.log unless given a logger.
@@ -23,7 +23,7 @@ export function createDb(databaseUrl: string, options: { poolMax?: number; logge
     client: 'pg',
     connection: { connectionString: databaseUrl, connectionTimeoutMillis: 5_000 },
     pool: { min: 0, max: options.poolMax ?? 10, idleTimeoutMillis: 30_000 },
-    acquireConnectionTimeout: 10_000,
+    acquireConnectionTimeout: options.acquireTimeoutMs ?? 10_000,
     migrations: migrationConfig(),
   });
 }
