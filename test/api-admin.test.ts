@@ -135,18 +135,23 @@ describe('admin routes', () => {
     expect(started.status).toBe(202);
     const workflowId = started.body.data.workflowId as string;
 
-    await waitFor(async () => (await api.request('/api/automated/refresh-social-media-cache')).body.data.running !== null, {
+    let during = await api.request('/api/automated/refresh-social-media-cache', { key: ADMIN_KEY });
+    await waitFor(async () => (during = await api.request('/api/automated/refresh-social-media-cache', { key: ADMIN_KEY })).body.data.running !== null, {
       timeoutMs: 10_000,
       what: 'the cycle to show as running',
     });
-    const during = await api.request('/api/automated/refresh-social-media-cache');
     expect(during.body.data.running).toMatchObject({ workflowId, total: 3 });
     const second = await api.request('/api/automated/refresh-social-media-cache', { method: 'POST', key: ADMIN_KEY });
     expect(second.status).toBe(409);
     expect(second.body.error.code).toBe('cycle_running');
 
     await stack.client.workflow.getHandle(workflowId).result();
-    const after = await api.request('/api/automated/refresh-social-media-cache');
+    // The status is reused for about a second: the end shows within it.
+    let after = await api.request('/api/automated/refresh-social-media-cache', { key: ADMIN_KEY });
+    await waitFor(async () => (after = await api.request('/api/automated/refresh-social-media-cache', { key: ADMIN_KEY })).body.data.running === null, {
+      timeoutMs: 5_000,
+      what: 'the cycle to show as ended',
+    });
     expect(after.body.data).toMatchObject({
       running: null,
       temporal: 'ok',

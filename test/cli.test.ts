@@ -6,7 +6,7 @@ import { ScheduleNotFoundError } from '@temporalio/client';
 import { freePort, waitFor } from '../src/net';
 import { ensureRefreshSchedule } from '../src/temporal/schedule';
 import { clientRefreshWorkflowId } from '../workflows/definitions';
-import { ADMIN_KEY, startApi, TestApi } from './helpers/api';
+import { ADMIN_KEY, READ_KEY, startApi, TestApi } from './helpers/api';
 import { collect, spawnEntry } from './helpers/process';
 import { createRefreshStack, RefreshStack } from './helpers/stack';
 
@@ -230,6 +230,13 @@ describe('the social-media-cache CLI', () => {
     expect(status.stdout).toContain(`  Failed       Cycle Expired: Meta error 190`);
     expect(rowOf(status.stdout, good.id)).toMatch(/\bfresh\b/);
     expect(rowOf(status.stdout, expired.id)).toMatch(/\binvalid\b/);
+
+    // A read key sees the counts, and is told where the names are.
+    const asReader = await cli(['status'], { env: { SMC_API_KEY: READ_KEY } });
+    expect(asReader.code).toBe(0);
+    expect(asReader.stdout).toMatch(/^ {15}\d+ clients: \d+ refreshed, 1 failed, /m);
+    expect(asReader.stdout).toContain('  Failed       which clients and why: an admin key shows them');
+    for (const hidden of ['Cycle Expired', expired.id, 'Meta error 190']) expect(asReader.stdout).not.toContain(hidden);
   });
 
   it('pauses, resumes and triggers the refresh Schedule', async () => {

@@ -6,6 +6,9 @@ import {
   ApiError,
   createSocialMediaCacheClient,
   DayNumbers,
+  isRefreshStatusReport,
+  RefreshStatusReport,
+  RefreshStatusSummary,
   RefreshTotals,
   RunningCycle,
   SocialMediaCacheClient,
@@ -13,7 +16,11 @@ import {
 import { dayIn, addDays } from '../src/dates';
 import { freePort } from '../src/net';
 import type { RefreshTotals as ServerRefreshTotals } from '../workflows/definitions';
-import type { RunningCycle as ServerRunningCycle } from '../src/api/services/refresh-status';
+import type {
+  RefreshStatusSummary as ServerRefreshStatusSummary,
+  RefreshStatusView as ServerRefreshStatusView,
+  RunningCycle as ServerRunningCycle,
+} from '../src/api/services/refresh-status';
 import { clientRefreshWorkflowId } from '../workflows/definitions';
 import { ADMIN_KEY, READ_KEY, startApi, TestApi } from './helpers/api';
 import { createRefreshStack, RefreshStack } from './helpers/stack';
@@ -54,12 +61,14 @@ describe('the typed HTTP client', () => {
   });
 
   it('declares the same shapes as the server', () => {
-    const checks: [Same<DayNumbers, CacheView>, Same<RefreshTotals, ServerRefreshTotals>, Same<RunningCycle, ServerRunningCycle>] = [
-      true,
-      true,
-      true,
-    ];
-    expect(checks).toEqual([true, true, true]);
+    const checks: [
+      Same<DayNumbers, CacheView>,
+      Same<RefreshTotals, ServerRefreshTotals>,
+      Same<RunningCycle, ServerRunningCycle>,
+      Same<RefreshStatusReport, ServerRefreshStatusView>,
+      Same<RefreshStatusSummary, ServerRefreshStatusSummary>,
+    ] = [true, true, true, true, true];
+    expect(checks).toEqual([true, true, true, true, true]);
   });
 
   it('reads a day, a range and the refresh status exactly as the API sends them', async () => {
@@ -91,6 +100,11 @@ describe('the typed HTTP client', () => {
     const status = await reader.getRefreshStatus();
     expect(status).toEqual((await api.request('/api/automated/refresh-social-media-cache')).body);
     expect(status.data).toMatchObject({ lastCycle: null, running: null, temporal: 'ok' });
+    // A read key gets the summary, an admin key the report (with the Schedule and, after a cycle, its failures).
+    expect(isRefreshStatusReport(status.data)).toBe(false);
+    const full = await admin.getRefreshStatus();
+    expect(full).toEqual((await api.request('/api/automated/refresh-social-media-cache', { key: ADMIN_KEY })).body);
+    expect(isRefreshStatusReport(full.data)).toBe(true);
   });
 
   it('adds, changes, lists, force-refreshes and removes a client with an admin key', async () => {

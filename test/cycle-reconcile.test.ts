@@ -3,7 +3,7 @@ import { createLogger } from '../src/logger';
 import { waitFor } from '../src/net';
 import { reconcileCycles } from '../src/temporal/reconcile';
 import { RefreshAllInput } from '../workflows/definitions';
-import { useStackAndApi } from './helpers/api';
+import { ADMIN_KEY, useStackAndApi } from './helpers/api';
 
 describe('a cycle whose workflow is gone', () => {
   const harness = useStackAndApi();
@@ -32,7 +32,8 @@ describe('a cycle whose workflow is gone', () => {
     expect(cycle.totals.refreshed).toBeGreaterThanOrEqual(1);
     expect(cycle.error).toMatch(/terminated/);
 
-    const status = await harness.api.request('/api/automated/refresh-social-media-cache');
+    // The workflow id is in the admin key's answer only.
+    const status = await harness.api.request('/api/automated/refresh-social-media-cache', { key: ADMIN_KEY });
     expect(status.body.data.lastCycle).toMatchObject({ workflowId, status: 'terminated', total: 3 });
     expect(status.body.data.running).toBeNull();
     // A second pass changes nothing: only running rows are looked at.

@@ -14,8 +14,8 @@ const ERROR_SCHEMA = {
   },
 };
 
-function jsonSchema(schema: ZodType): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+function jsonSchema(schema: ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
   return rest;
 }
 
@@ -43,7 +43,9 @@ export function buildOpenApi(routes: RouteDef[], version: string): Record<string
           ? { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }
           : route.html
             ? { description, content: { 'text/html': { schema: { type: 'string' } } } }
-            : { description };
+            : route.responseBodies?.[Number(status)]
+              ? { description, content: { 'application/json': { schema: jsonSchema(route.responseBodies[Number(status)], 'output') } } }
+              : { description };
     }
     if (route.access !== 'public') {
       responses['401'] = { description: 'missing or unknown API key', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
@@ -62,7 +64,7 @@ export function buildOpenApi(routes: RouteDef[], version: string): Record<string
         ? {
             requestBody: {
               required: true,
-              content: { 'application/json': { schema: bodies.length === 1 ? jsonSchema(bodies[0]) : { oneOf: bodies.map(jsonSchema) } } },
+              content: { 'application/json': { schema: bodies.length === 1 ? jsonSchema(bodies[0]) : { oneOf: bodies.map((body) => jsonSchema(body)) } } },
             },
           }
         : {}),

@@ -97,42 +97,65 @@ export interface RefreshTotals {
   pending: number;
 }
 
-export interface LastCycle extends RefreshTotals {
-  workflowId: string;
+/** The last cycle as a read key sees it: counts and times. */
+export interface LastCycleSummary extends RefreshTotals {
   trigger: 'schedule' | 'manual';
   status: 'running' | 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed_out';
   startedAt: string;
   finishedAt: string | null;
+}
+
+/** The last cycle as an admin key sees it: its workflow, and which clients failed and why. */
+export interface LastCycle extends LastCycleSummary {
+  workflowId: string;
   failures: CycleFailure[];
 }
 
-/** The running cycle, as the API reads it from Postgres (what the parent started, the children's results). */
-export interface RunningCycle extends RefreshTotals {
-  workflowId: string;
-  cycleId: string;
+/** The running cycle as a read key sees it: counts only. */
+export interface RunningCycleSummary extends RefreshTotals {
   trigger: 'schedule' | 'manual';
   /** Clients with an outcome (pending ones not counted). */
   done: number;
   /** Client refreshes the cycle started so far. */
   started: number;
+}
+
+/** The running cycle, as the API reads it from Postgres (what the parent started, the children's results), for an admin key. */
+export interface RunningCycle extends RunningCycleSummary {
+  workflowId: string;
+  cycleId: string;
   currentClientId: string | null;
   /** The spacing between starts in use at the last page, ms (stretched under Meta's app usage). */
   currentSpacingMs: number | null;
 }
 
-export interface RefreshStatusReport {
+/** The refresh status a read key gets: counts and times only. */
+export interface RefreshStatusSummary {
+  lastCycle: LastCycleSummary | null;
+  running: RunningCycleSummary | null;
+  nextRunAt: string | null;
+  /** `unavailable`: Temporal did not answer, so `nextRunAt` is unknown. */
+  temporal: 'ok' | 'unavailable';
+}
+
+/** The refresh status an admin key gets: the summary plus client ids, names, Meta's error texts, workflow ids and the Schedule. */
+export interface RefreshStatusReport extends RefreshStatusSummary {
   lastCycle: LastCycle | null;
   running: RunningCycle | null;
-  nextRunAt: string | null;
   schedule: { id: string; paused: boolean; intervalMs: number | null } | null;
   /** `unavailable`: Temporal did not answer, so `running`, `nextRunAt` and `schedule` are unknown. */
   temporal: 'ok' | 'unavailable';
 }
 
-/** `GET /api/automated/refresh-social-media-cache` */
+/** True for the answer to an admin key (the only one that names the Schedule). */
+export function isRefreshStatusReport(status: RefreshStatusReport | RefreshStatusSummary): status is RefreshStatusReport {
+  return 'schedule' in status;
+}
+
+/** `GET /api/automated/refresh-social-media-cache`: the report for an admin key, the summary for a read key. */
 export interface RefreshStatusResponse {
   success: true;
-  data: RefreshStatusReport;
+  data: RefreshStatusReport | RefreshStatusSummary;
 }
 
 /** `POST /api/automated/refresh-social-media-cache` */
@@ -269,7 +292,10 @@ export interface SocialMediaCacheClient {
   getDay(clientId: string, period?: string): Promise<DayResponse>;
   /** Every day from `from` to `to` (`YYYY-MM-DD`, at most 92 days), each with its own `source`. */
   getRange(clientId: string, from: string, to: string): Promise<RangeResponse>;
-  /** The last cycle's summary and failures, the running cycle's progress, the next run. */
+  /**
+   * The last cycle's summary, the running cycle's progress, the next run; with an admin key also
+   * the failures (`isRefreshStatusReport` tells which answer came). Reused by the API for about a second.
+   */
   getRefreshStatus(): Promise<RefreshStatusResponse>;
   /** Admin: every client. */
   listClients(): Promise<ClientListResponse>;

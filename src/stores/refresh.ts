@@ -246,6 +246,19 @@ export class RefreshStore {
     return rows.map(toResult);
   }
 
+  /**
+   * A cycle's failed results with each client's name (`null` for a client gone since), oldest
+   * first: one statement, whatever the size of the cycle or of the fleet.
+   */
+  async failuresOfCycle(runId: string): Promise<(ClientResultRecord & { clientName: string | null })[]> {
+    const rows = await this.db('refresh_client_results as r')
+      .leftJoin('clients as c', 'c.id', 'r.client_id')
+      .where({ 'r.run_id': runId, 'r.outcome': 'failed' })
+      .orderBy('r.started_at')
+      .select<(ResultRow & { client_name: string | null })[]>('r.*', 'c.name as client_name');
+    return rows.map((row) => ({ ...toResult(row), clientName: row.client_name }));
+  }
+
   async resultsOfCycle(runId: string): Promise<ClientResultRecord[]> {
     const rows = await this.db<ResultRow>('refresh_client_results').where({ run_id: runId }).orderBy('started_at');
     return rows.map(toResult);

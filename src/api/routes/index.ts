@@ -47,7 +47,7 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
     refresh,
     reader,
     answers,
-    refreshStatus: createRefreshStatus({ temporal, refresh, clients, logger }),
+    refreshStatus: createRefreshStatus({ temporal, refresh, logger }),
     requestRefresh: ask,
     async clientOr404(clientId) {
       const client = await reader.client(clientId);

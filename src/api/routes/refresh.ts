@@ -2,6 +2,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Context } from 'koa';
 import { findRunningCycle, startManualCycle } from '../../temporal/cycles';
 import { clientNotFound, conflict, HttpError, serviceUnavailable, tooManyRequests } from '../errors';
+import { refreshStatusResponseSchema } from '../services/refresh-status';
 import type { RouteContext, RouteDef } from './types';
 
 const seconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
@@ -12,11 +13,14 @@ export function refreshRoutes({ config, temporal, logger, taskQueue, refreshStat
     {
       method: 'get',
       path: '/api/automated/refresh-social-media-cache',
-      summary: "Refresh status: the last cycle's summary and failures, the running cycle's progress, the next scheduled time",
+      summary:
+        "Refresh status: the last cycle's summary, the running cycle's progress, the next scheduled time. A read key gets counts and times only; " +
+        "an admin key also gets the failed clients (ids, names, Meta's error texts), the workflow ids and the Schedule. Each answer is reused for about a second.",
       access: 'read',
-      responses: { 200: 'status' },
+      responses: { 200: 'status: `RefreshStatus` for an admin key, `RefreshStatusSummary` for a read key' },
+      responseBodies: { 200: refreshStatusResponseSchema },
       handler: async (ctx) => {
-        ctx.body = { success: true, data: await refreshStatus() };
+        ctx.body = { success: true, data: await (ctx.state.role === 'admin' ? refreshStatus.admin() : refreshStatus.read()) };
       },
     },
     {

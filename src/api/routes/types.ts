@@ -31,6 +31,8 @@ export interface RouteDef {
   /** Statuses an HTML route answers with a page (saying what happened) instead of the error shape. */
   htmlStatuses?: number[];
   responses: Record<number, string>;
+  /** The JSON body of a response, for the OpenAPI document (a test checks the answers against it). */
+  responseBodies?: Record<number, ZodType>;
   handler: Middleware;
 }
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError } from '@temporalio/client';
 import { Presets, SingleBar } from 'cli-progress';
-import { ApiError, DayResponse, RefreshTotals, RunningCycle } from '../../client';
+import { ApiError, CycleFailure, DayResponse, isRefreshStatusReport, RefreshTotals, RunningCycle, SocialMediaCacheClient } from '../../client';
 import { clientRefreshWorkflowId, RefreshClientResult } from '../../../workflows/definitions';
 import { CommandSpec, PROGRAM, stringOption } from '../args';
 import { CliContext, requireUuid } from '../context';
@@ -97,6 +97,21 @@ function progressView(ctx: CliContext, names: Map<string, string>) {
   };
 }
 
+/**
+ * The failures of a cycle that has ended, from the API's status: the API reuses its answer for
+ * about a second, so the cycle may show as ended a moment after its workflow does.
+ */
+async function failuresOf(api: SocialMediaCacheClient, workflowId: string): Promise<CycleFailure[]> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const { data } = await api.getRefreshStatus();
+    if (!isRefreshStatusReport(data)) return [];
+    if (data.lastCycle?.workflowId === workflowId) return data.lastCycle.failures;
+    if (Date.now() > deadline) return [];
+    await sleep(POLL_MS);
+  }
+}
+
 async function waitForCycle(ctx: CliContext, workflowId: string): Promise<number> {
   const api = ctx.api();
   const temporal = await ctx.temporal();
@@ -114,8 +129,8 @@ async function waitForCycle(ctx: CliContext, workflowId: string): Promise<number
     while (!finished.signal.aborted) {
       try {
         // From the API, which reads Postgres: a busy worker never holds the bar.
-        const { running } = (await api.getRefreshStatus()).data;
-        if (running?.workflowId === workflowId) view.update(running);
+        const { data } = await api.getRefreshStatus();
+        if (isRefreshStatusReport(data) && data.running?.workflowId === workflowId) view.update(data.running);
       } catch {
         // The API did not answer this time: ask again.
       }
@@ -130,8 +145,7 @@ async function waitForCycle(ctx: CliContext, workflowId: string): Promise<number
     view.update({ ...end.totals, done: end.totals.total, currentClientId: null });
     view.stop();
     const { totals } = end;
-    const status = await api.getRefreshStatus();
-    const failures = status.data.lastCycle?.workflowId === workflowId ? status.data.lastCycle.failures : [];
+    const failures = await failuresOf(api, workflowId);
     ctx.out.result({ workflowId, totals, failures }, [
       `Cycle ${workflowId} finished: ${totals.total} client${totals.total === 1 ? '' : 's'}, ${totals.refreshed} refreshed, ${totals.failed} failed, ` +
         `${totals.skippedTokenInvalid} skipped (invalid token), ${totals.skippedFresh ?? 0} skipped (fresh), ${totals.alreadyRunning} already running.`,

@@ -1,4 +1,4 @@
-import { ApiClient, ApiError, DayResponse, RefreshStatusReport } from '../../client';
+import { ApiClient, ApiError, DayResponse, isRefreshStatusReport, RefreshStatusReport, RefreshStatusSummary } from '../../client';
 import { CommandSpec } from '../args';
 import type { CliContext } from '../context';
 import { clip, formatAge, formatErrorCode, formatTime, table } from '../output';
@@ -64,7 +64,8 @@ async function clientsToday(ctx: CliContext): Promise<{ clients: ClientToday[] |
   return { clients };
 }
 
-function refreshLines(status: RefreshStatusReport): string[] {
+function refreshLines(status: RefreshStatusReport | RefreshStatusSummary): string[] {
+  const report = isRefreshStatusReport(status) ? status : undefined;
   const lines: string[] = [];
   const last = status.lastCycle;
   if (last) {
@@ -74,8 +75,12 @@ function refreshLines(status: RefreshStatusReport): string[] {
       `               ${last.total} clients: ${last.refreshed} refreshed, ${last.failed} failed, ` +
         `${last.skippedTokenInvalid} skipped (invalid token), ${last.skippedFresh ?? 0} skipped (fresh), ${last.alreadyRunning} already running`,
     );
-    for (const f of last.failures) {
-      lines.push(`  Failed       ${f.clientName ?? f.clientId}: ${formatErrorCode(f.errorCode)}${f.errorMessage ? ` — ${f.errorMessage}` : ''} (${f.attempts} attempt${f.attempts === 1 ? '' : 's'})`);
+    if (report?.lastCycle) {
+      for (const f of report.lastCycle.failures) {
+        lines.push(`  Failed       ${f.clientName ?? f.clientId}: ${formatErrorCode(f.errorCode)}${f.errorMessage ? ` — ${f.errorMessage}` : ''} (${f.attempts} attempt${f.attempts === 1 ? '' : 's'})`);
+      }
+    } else if (last.failed > 0) {
+      lines.push('  Failed       which clients and why: an admin key shows them');
     }
   } else {
     lines.push('  Last cycle   none yet');
@@ -84,13 +89,13 @@ function refreshLines(status: RefreshStatusReport): string[] {
   if (status.temporal === 'unavailable') {
     lines.push('  Running      unknown: the API cannot reach Temporal');
   } else if (running) {
-    lines.push(`  Running      ${running.done}/${running.total} clients done, ${running.failed} failed (${running.workflowId})`);
+    lines.push(`  Running      ${running.done}/${running.total} clients done, ${running.failed} failed${report?.running ? ` (${report.running.workflowId})` : ''}`);
   } else {
     lines.push('  Running      no cycle');
   }
-  const schedule = status.schedule;
+  const schedule = report?.schedule;
   const next = status.nextRunAt ? formatTime(status.nextRunAt) : status.temporal === 'unavailable' ? 'unknown' : 'none';
-  const scheduleNote = !schedule ? (status.temporal === 'ok' ? ' (no schedule yet: a worker creates it when it starts)' : '') : schedule.paused ? ' (schedule paused)' : '';
+  const scheduleNote = !report ? '' : !schedule ? (status.temporal === 'ok' ? ' (no schedule yet: a worker creates it when it starts)' : '') : schedule.paused ? ' (schedule paused)' : '';
   lines.push(`  Next run     ${schedule?.paused ? 'none' : next}${scheduleNote}`);
   return lines;
 }
@@ -119,7 +124,7 @@ export const statusCommand: CommandSpec = {
   async run(ctx) {
     const [status, today] = await Promise.all([ctx.api().getRefreshStatus(), clientsToday(ctx)]);
     const failures = new Map(
-      (status.data.lastCycle?.failures ?? []).map((f) => [f.clientId, `last cycle: ${formatErrorCode(f.errorCode)}${f.errorMessage ? ` — ${f.errorMessage}` : ''}`]),
+      (isRefreshStatusReport(status.data) ? (status.data.lastCycle?.failures ?? []) : []).map((f) => [f.clientId, `last cycle: ${formatErrorCode(f.errorCode)}${f.errorMessage ? ` — ${f.errorMessage}` : ''}`]),
     );
     ctx.out.result({ refresh: status.data, clients: today.clients, ...(today.note ? { note: today.note } : {}) }, () => [
       'Refresh',
