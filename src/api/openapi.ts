@@ -77,7 +77,9 @@ export function buildOpenApi(routes: RouteDef[], version: string): Record<string
     info: {
       title: 'social-media-cache',
       version,
-      description: "A per-client, per-day cache of Meta numbers in front of the Graph API. Read keys read; admin keys do everything.",
+      description:
+        'A per-client, per-day cache of Meta numbers in front of the Graph API. Read keys read; admin keys do everything. ' +
+        'A route that reads Postgres answers `503` `database_busy` with `Retry-After` when no pooled connection came free in time.',
     },
     components: {
       securitySchemes: {
