@@ -51,8 +51,11 @@ function open(key: Buffer, parts: { iv: Buffer; tag: Buffer; ciphertext: Buffer 
   }
 }
 
-/** The additional data that binds a ciphertext to its client row. */
-const clientAad = (clientId: string) => Buffer.from(`client:${clientId}`, 'utf8');
+/**
+ * The additional data that binds a ciphertext to its client row: the id in lower case, as
+ * Postgres prints it, so a token sealed through an id typed in upper case still opens.
+ */
+const clientAad = (clientId: string) => Buffer.from(`client:${clientId.toLowerCase()}`, 'utf8');
 
 /**
  * Encrypts a client's Meta token under the current key: `v2:<kid>:<iv>:<tag>:<ciphertext>`

@@ -27,10 +27,11 @@ export const REFRESH_CYCLE_WORKFLOW_ID = 'social-media-cache-refresh-cycle';
 
 /**
  * Workflow id of a client's refresh, the same for scheduled and on-demand refreshes, so that
- * at most one refresh of a client is in flight at a time.
+ * at most one refresh of a client is in flight at a time: the id in lower case (as Postgres
+ * prints it), so no spelling of it starts a second refresh.
  */
 export function clientRefreshWorkflowId(clientId: string): string {
-  return `social-media-cache-refresh-${clientId}`;
+  return `social-media-cache-refresh-${clientId.toLowerCase()}`;
 }
 
 /** Clients per parent run before it continues as new; see the issue note for the event budget. */

@@ -4,7 +4,14 @@ import { METRIC_NAMES } from '../meta/types';
 
 /** Request shapes of the API, shared by validation and the OpenAPI document. */
 
-export const uuid = z.uuid({ message: 'must be a UUID' });
+/**
+ * A UUID in its one spelling, lower case: Postgres matches ids in any case, but the API keys
+ * much on the id as text (a token's additional data, the refresh's workflow id, answers kept in
+ * memory, CSRF tokens), and each of those must see the same id whichever case was sent.
+ */
+export const uuid = z
+  .uuid({ message: 'must be a UUID' })
+  .transform((id) => id.toLowerCase());
 
 export const day = z
   .string()

@@ -16,11 +16,14 @@ export interface GlobalOptions {
 
 const uuid = z.uuid();
 
-/** Checks a client id before anything is sent, so a typo is a usage error that says so. */
+/**
+ * Checks a client id before anything is sent, so a typo is a usage error that says so; returns
+ * it in lower case, the spelling the API and the workflow ids use (`refresh --wait` waits on it).
+ */
 export function requireUuid(value: string, what = 'the client id'): string {
   // Not echoed: what was typed may be a token pasted in the wrong place.
   if (!uuid.safeParse(value).success) throw usageError(`${what} is not a UUID (client ids look like 3f1c2a4e-8b7d-4c1e-9a2f-5d6e7f8a9b0c)`, 'list the ids with `social-media-cache clients list`');
-  return value;
+  return value.toLowerCase();
 }
 
 /**
