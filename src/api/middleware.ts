@@ -1,5 +1,6 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import coBody from 'co-body';
+import { LRUCache } from 'lru-cache';
 import type { Context } from 'koa';
 import { z, ZodType } from 'zod';
 import { badRequest, forbidden, HttpError, methodNotAllowed, notFound, unauthorized } from './errors';
@@ -138,9 +139,7 @@ export function createValidator(schemas: Schemas): (ctx: Context) => void | Prom
     }
     ctx.state[where] = parsed.data;
   };
-  // Parsing a query is a pure function of the query string: dashboards repeat the same URLs,
-  // so valid results are kept (frozen) and reused; invalid ones are parsed every time.
-  const parsedQueries = schemas.query && !schemas.params && !schemas.body ? new Map<string, object>() : undefined;
+  const parsedQueries = schemas.query && !schemas.params && !schemas.body ? createParsedQueries() : undefined;
   const checkParamsAndQuery = (ctx: Context) => {
     if (parsedQueries) {
       const known = parsedQueries.get(ctx.querystring);
@@ -151,16 +150,39 @@ export function createValidator(schemas: Schemas): (ctx: Context) => void | Prom
     }
     if (schemas.params) check(ctx, 'params', (ctx as Context & { params?: unknown }).params ?? {});
     if (schemas.query) check(ctx, 'query', { ...ctx.query });
-    if (parsedQueries) {
-      // Emptied when full: valid query strings are as many as clients × days a dashboard reads.
-      if (parsedQueries.size >= 10_000) parsedQueries.clear();
-      parsedQueries.set(ctx.querystring, Object.freeze(ctx.state.query as object));
-    }
+    if (parsedQueries) parsedQueries.keep(ctx.querystring, ctx.state.query as Record<string, unknown>);
   };
   if (!schemas.body) return checkParamsAndQuery;
   return async (ctx) => {
     checkParamsAndQuery(ctx);
     check(ctx, 'body', await readJsonBody(ctx));
+  };
+}
+
+/** Longest query string whose parse is kept: a dashboard's reads are well under it. */
+const MAX_KEPT_QUERY = 256;
+
+/**
+ * Parsed queries, kept (frozen) because parsing is a pure function of the query string and
+ * dashboards repeat the same URLs. Only a query string that is exactly the canonical spelling of
+ * what it parsed to is kept, so what the cache holds is bounded by the parsed values (ids, days),
+ * never by what a caller pads a query with (`&&&…`, repeated or reordered fields, upper case):
+ * every other spelling is parsed each time. Capped by entries and by bytes, oldest out first.
+ */
+function createParsedQueries() {
+  const kept = new LRUCache<string, Readonly<Record<string, unknown>>>({
+    max: 10_000,
+    maxSize: 4 * 1024 * 1024,
+    // Two bytes a character, and about as much again for the frozen object.
+    sizeCalculation: (_value, key) => 4 * key.length + 64,
+  });
+  return {
+    get: (querystring: string) => kept.get(querystring),
+    keep(querystring: string, parsed: Record<string, unknown>): void {
+      if (querystring.length > MAX_KEPT_QUERY) return;
+      const canonical = new URLSearchParams(Object.entries(parsed).map(([name, value]): [string, string] => [name, String(value)])).toString();
+      if (canonical === querystring) kept.set(querystring, Object.freeze(parsed));
+    },
   };
 }
 
