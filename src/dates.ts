@@ -38,34 +38,50 @@ function utcDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
+const FORMAT_OPTIONS: Intl.DateTimeFormatOptions = {
+  hourCycle: 'h23',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+};
+
+/**
+ * Formatters by zone name, a few KB of ICU memory each. Kept only for the names the code reads
+ * days in (clients' stored, canonical zones; a few hundred exist), and capped all the same, since
+ * Intl takes a zone in any case and alias (`us/pacific`, `US/PACIFIC`, …): a cache grown by
+ * every spelling a caller sends would have no bound.
+ */
 const formatters = new Map<string, Intl.DateTimeFormat>();
+const MAX_FORMATTERS = 1_000;
 
 function formatter(timeZone: string): Intl.DateTimeFormat {
   let format = formatters.get(timeZone);
   if (!format) {
-    format = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
+    format = new Intl.DateTimeFormat('en-US', { ...FORMAT_OPTIONS, timeZone });
+    if (formatters.size >= MAX_FORMATTERS) formatters.clear();
     formatters.set(timeZone, format);
   }
   return format;
 }
 
-/** True when Intl knows the IANA timezone. */
-export function isTimeZone(timeZone: string): boolean {
+/**
+ * The canonical name of a timezone Intl knows (`us/pacific` → `America/Los_Angeles`), as
+ * `resolvedOptions().timeZone` gives it; undefined for one it does not know. Keeps nothing.
+ */
+export function canonicalTimeZone(timeZone: string): string | undefined {
   try {
-    formatter(timeZone);
-    return true;
+    return new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions().timeZone;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** True when Intl knows the IANA timezone, in any spelling. */
+export function isTimeZone(timeZone: string): boolean {
+  return canonicalTimeZone(timeZone) !== undefined;
 }
 
 /** The wall-clock time at `ms` in `timeZone`, read as if it were UTC. */

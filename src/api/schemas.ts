@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isCalendarDay, isTimeZone } from '../dates';
+import { canonicalTimeZone, isCalendarDay } from '../dates';
 import { METRIC_NAMES } from '../meta/types';
 
 /** Request shapes of the API, shared by validation and the OpenAPI document. */
@@ -13,10 +13,17 @@ export const uuid = z
   .uuid({ message: 'must be a UUID' })
   .transform((id) => id.toLowerCase());
 
+/** The days the API takes: Meta has no numbers before 2000, and no dashboard asks past 2100. */
+export const FIRST_DAY = '2000-01-01';
+export const LAST_DAY = '2100-12-31';
+
 export const day = z
   .string()
-  .refine(isCalendarDay, { message: 'must be a calendar day written YYYY-MM-DD' })
+  .refine(isCalendarDay, { message: 'must be a calendar day written YYYY-MM-DD', abort: true })
+  .refine((d) => d >= FIRST_DAY && d <= LAST_DAY, { message: `must be a day from ${FIRST_DAY} to ${LAST_DAY}` })
   .meta({ format: 'date', example: '2026-11-25' });
+
+export const TIMEZONE_MESSAGE = 'must be an IANA timezone such as Europe/Warsaw';
 
 const flag = z.enum(['true', 'false'], { message: 'must be true or false' });
 
@@ -60,7 +67,17 @@ const accessToken = z
   .min(10, { message: 'must be at least 10 characters' })
   .max(2048)
   .regex(/^\S+$/, { message: 'must not contain spaces' });
-const timezone = z.string().refine(isTimeZone, { message: 'must be an IANA timezone such as Europe/Warsaw' });
+/**
+ * A timezone in the one name Intl resolves it to (`us/pacific` → `America/Los_Angeles`), so a
+ * zone is stored, compared and cached under one spelling. Whether Postgres knows the zone too is
+ * checked by the route (it needs the database).
+ */
+const timezone = z.string().transform((zone, ctx) => {
+  const canonical = zone.length <= 64 ? canonicalTimeZone(zone) : undefined;
+  if (canonical) return canonical;
+  ctx.addIssue({ code: 'custom', message: TIMEZONE_MESSAGE });
+  return z.NEVER;
+});
 
 export const createClientBody = z.strictObject({
   name,

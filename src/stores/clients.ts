@@ -94,6 +94,25 @@ export class ClientStore {
     return this.tokenKeys;
   }
 
+  /** The zone names Postgres knows, read once: they change only with its own upgrade. */
+  private postgresZones?: Promise<Set<string>>;
+
+  /**
+   * True when Postgres knows the zone by this name: the status pages compute each client's day
+   * in SQL, where a zone Node knows and Postgres does not (e.g. `SystemV/PST8`) would fail the
+   * query for every client.
+   */
+  async timeZoneKnown(name: string): Promise<boolean> {
+    this.postgresZones ??= this.db
+      .raw<{ rows: { name: string }[] }>('select name from pg_timezone_names')
+      .then(({ rows }) => new Set(rows.map((r) => r.name)))
+      .catch((err: unknown) => {
+        this.postgresZones = undefined;
+        throw err;
+      });
+    return (await this.postgresZones).has(name);
+  }
+
   private encrypt(clientId: string, token: string): string {
     return encryptToken(this.keys('stored'), clientId, token);
   }

@@ -1,7 +1,7 @@
 import { lastDays } from '../../dates';
 import type { Client } from '../../stores/clients';
 import type { RefreshRequestStatus } from '../../temporal/request-refresh';
-import { clientNotFound, serviceUnavailable } from '../errors';
+import { badRequest, clientNotFound, serviceUnavailable } from '../errors';
 import * as schemas from '../schemas';
 import type { RouteContext, RouteDef } from './types';
 
@@ -43,6 +43,13 @@ export function clientRoutes(context: RouteContext): RouteDef[] {
     if (!context.tokenKeys) throw serviceUnavailable('token_encryption_unavailable', 'TOKEN_ENCRYPTION_KEY is not set on the API: tokens cannot be stored');
   }
 
+  /** A 400 like any other invalid field when Postgres does not know the (canonical) zone. */
+  async function requireKnownTimeZone(timezone: string | undefined): Promise<void> {
+    if (timezone === undefined || (await clients.timeZoneKnown(timezone))) return;
+    const message = `${schemas.TIMEZONE_MESSAGE} that Postgres knows (${timezone} is not in pg_timezone_names)`;
+    throw badRequest('validation_failed', `body.timezone: ${message}`, [{ path: 'body.timezone', message }]);
+  }
+
   return [
     {
       method: 'get',
@@ -63,7 +70,9 @@ export function clientRoutes(context: RouteContext): RouteDef[] {
       responses: { 201: 'created', 400: 'invalid client' },
       handler: async (ctx) => {
         requireTokenKey();
-        const client = await clients.create(ctx.state.body as schemas.CreateClientInput);
+        const input = ctx.state.body as schemas.CreateClientInput;
+        await requireKnownTimeZone(input.timezone);
+        const client = await clients.create(input);
         const backfilled = client.hasToken ? await backfill(client) : undefined;
         ctx.status = 201;
         ctx.set('Location', `/api/clients/${client.id}`);
@@ -96,6 +105,7 @@ export function clientRoutes(context: RouteContext): RouteDef[] {
         const { id } = ctx.state.params as { id: string };
         const patch = ctx.state.body as schemas.UpdateClientInput;
         if (patch.accessToken) requireTokenKey();
+        await requireKnownTimeZone(patch.timezone);
         const before = await clients.get(id);
         const client = await clients.update(id, patch);
         if (!client) throw clientNotFound(id);
