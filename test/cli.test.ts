@@ -271,6 +271,24 @@ describe('the social-media-cache CLI', () => {
     }
   });
 
+  it('prints a client name with control characters escaped, and takes an upper-case id as the client it names', async () => {
+    const client = await stack.addClient({ name: 'Evil\u001b[31m Red\r\nerror: fake\u202eoc' });
+    // Refreshed first: `status` reads today, which asks for a refresh and starts the cooldown.
+    const refreshed = await cli(['refresh', '--client', client.id.toUpperCase(), '--wait']);
+    const shown = await cli(['clients', 'show', client.id.toUpperCase()]);
+    const listed = await cli(['clients', 'list']);
+    const status = await cli(['status']);
+    for (const run of [shown, listed, status, refreshed]) {
+      expect({ code: run.code, stderr: run.code === 0 ? '' : run.stderr }).toEqual({ code: 0, stderr: '' });
+      for (const raw of ['\u001b', '\r', '\u202e']) expect(run.stdout + run.stderr).not.toContain(raw);
+      expect(run.stdout).toContain('Evil\\x1b[31m Red\\x0d\\x0aerror: fake\\u{202e}oc');
+      expect(run.stdout).not.toMatch(/^error: fake/m);
+    }
+    expect(shown.stdout).toContain(client.id);
+    expect(refreshed.stdout).toContain(`(${client.id}) in`);
+    expect(refreshed.stdout).not.toContain(client.id.toUpperCase());
+  });
+
   it('never printed a Meta token or the API key in any output', () => {
     expect(transcript.length).toBeGreaterThan(30);
     const all = transcript.join('\n');

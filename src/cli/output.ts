@@ -10,6 +10,28 @@ export interface CliIo {
 
 type Text = string | string[];
 
+// C0 and C1 controls, DEL, and the bidirectional overrides that reorder what a terminal shows.
+/* eslint-disable no-control-regex -- matching control characters is the point */
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROLS_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/* eslint-enable no-control-regex */
+const escapeChar = (char: string): string => {
+  const code = char.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
+};
+
+/**
+ * `text` with every control character written as an escape (`\x1b`, `\x0a`, `\u{202e}`): a
+ * client's name or Meta's error text is data, and must not move the cursor, recolour or clear an
+ * operator's terminal, or start a line that looks like the CLI's own.
+ */
+export function printable(text: string): string {
+  return text.replace(CONTROLS, escapeChar);
+}
+
+/** What text mode writes: the CLI's own line breaks stay, every other control is escaped. */
+const terminalSafe = (text: string): string => text.replace(CONTROLS_BUT_NEWLINE, escapeChar);
+
 /**
  * Where a command's output goes: with `--json`, one JSON document on stdout (errors too) and
  * nothing else; otherwise text for people on stdout and notes on stderr.
@@ -27,17 +49,17 @@ export class Output {
       return;
     }
     const lines = typeof text === 'function' ? text() : text;
-    this.io.stdout.write(`${(Array.isArray(lines) ? lines : [lines]).join('\n')}\n`);
+    this.io.stdout.write(`${terminalSafe((Array.isArray(lines) ? lines : [lines]).join('\n'))}\n`);
   }
 
   /** A line of text output on stdout (plain progress); nothing with `--json`. */
   line(text: string): void {
-    if (!this.json) this.io.stdout.write(`${text}\n`);
+    if (!this.json) this.io.stdout.write(`${terminalSafe(text)}\n`);
   }
 
   /** A note for the person at the terminal on stderr; nothing with `--json`. */
   note(text: string): void {
-    if (!this.json) this.io.stderr.write(`${text}\n`);
+    if (!this.json) this.io.stderr.write(`${terminalSafe(text)}\n`);
   }
 
   /** Prints an error the way the mode asks and returns its exit code. */
@@ -50,7 +72,7 @@ export class Output {
       const lines = [`error: ${described.message}`];
       if (described.hint) lines.push(`hint: ${described.hint}`);
       if (described.unexpected && err instanceof Error && err.stack) lines.push(err.stack);
-      this.io.stderr.write(`${lines.join('\n')}\n`);
+      this.io.stderr.write(`${terminalSafe(lines.join('\n'))}\n`);
     }
     return described.exitCode;
   }
@@ -58,6 +80,7 @@ export class Output {
 
 /** Rows under headers, each column as wide as its widest cell. */
 export function table(headers: string[], rows: string[][]): string[] {
+  rows = rows.map((row) => row.map(printable));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const render = (cells: string[]) =>
     cells

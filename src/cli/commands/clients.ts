@@ -2,7 +2,7 @@ import { ApiClient, ApiError, ClientPatch } from '../../client';
 import { CommandSpec, PROGRAM, requiredOption, stringOption } from '../args';
 import { requireUuid } from '../context';
 import { usageError } from '../errors';
-import { clip, table } from '../output';
+import { clip, printable, table } from '../output';
 import { readToken, TOKEN_OPTIONS } from '../token';
 
 /** The API's field names in validation messages, as the flags that set them. */
@@ -48,7 +48,7 @@ function instagramText(client: ApiClient): string {
 function describe(client: ApiClient): string[] {
   return [
     `id:            ${client.id}`,
-    `name:          ${client.name}`,
+    `name:          ${printable(client.name)}`,
     `facebook page: ${client.facebookPageId}`,
     `instagram id:  ${client.instagramAccountId ?? '(none)'}`,
     `timezone:      ${client.timezone}`,
@@ -111,7 +111,7 @@ const add: CommandSpec = {
       ctx.api().addClient({ name, facebookPageId, accessToken, ...(instagramAccountId ? { instagramAccountId } : {}), ...(timezone ? { timezone } : {}) }),
     );
     ctx.out.result(data, [
-      `Added client ${data.name} (${data.id}); its token is stored encrypted.`,
+      `Added client ${printable(data.name)} (${data.id}); its token is stored encrypted.`,
       `Fetch its numbers now: ${PROGRAM} refresh --client ${data.id} --wait`,
     ]);
   },
@@ -144,7 +144,7 @@ const update: CommandSpec = {
     if (accessToken !== undefined) patch.accessToken = accessToken;
     if (!Object.keys(patch).length) throw usageError('nothing to change', `run \`${PROGRAM} clients update --help\` for what can be changed`);
     const { data } = await withFlagNames(ctx.api().updateClient(id, patch));
-    ctx.out.result(data, [`Updated client ${data.name} (${data.id}).`, ...(accessToken ? ['Its new token is stored encrypted; its status is unknown until the next refresh.'] : [])]);
+    ctx.out.result(data, [`Updated client ${printable(data.name)} (${data.id}).`, ...(accessToken ? ['Its new token is stored encrypted; its status is unknown until the next refresh.'] : [])]);
   },
 };
 

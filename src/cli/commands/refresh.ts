@@ -6,7 +6,7 @@ import { clientRefreshWorkflowId, RefreshClientResult } from '../../../workflows
 import { CommandSpec, PROGRAM, stringOption } from '../args';
 import { CliContext, requireUuid } from '../context';
 import { CliError, EXIT } from '../errors';
-import { formatErrorCode } from '../output';
+import { formatErrorCode, printable } from '../output';
 
 /** How often a waiting `refresh` asks the cycle for its progress. */
 const POLL_MS = 500;
@@ -27,12 +27,12 @@ async function refreshOneClient(ctx: CliContext, clientId: string, wait: boolean
   const started = await api.forceRefresh(clientId).catch((err: unknown) => {
     if (err instanceof ApiError && err.code === 'token_invalid') {
       const why = client.tokenError ? ` (${client.tokenError})` : '';
-      throw new CliError(`${client.name} has no valid Meta token${why}`, EXIT.failure, 'token_invalid', `replace it: ${PROGRAM} clients update ${clientId} --token-stdin`);
+      throw new CliError(`${printable(client.name)} has no valid Meta token${why}`, EXIT.failure, 'token_invalid', `replace it: ${PROGRAM} clients update ${clientId} --token-stdin`);
     }
     throw err;
   });
   const joined = started.refresh.status === 'in_progress';
-  const what = joined ? `A refresh of ${client.name} was already running; the request joined it.` : `Started a refresh of ${client.name} (${clientId}).`;
+  const what = joined ? `A refresh of ${printable(client.name)} was already running; the request joined it.` : `Started a refresh of ${printable(client.name)} (${clientId}).`;
   if (!wait) {
     ctx.out.result({ clientId, refresh: started.refresh }, [what, `Wait for it with: ${PROGRAM} refresh --client ${clientId} --wait`]);
     return EXIT.ok;
@@ -43,17 +43,17 @@ async function refreshOneClient(ctx: CliContext, clientId: string, wait: boolean
   try {
     result = (await temporal.workflow.getHandle(clientRefreshWorkflowId(clientId)).result()) as RefreshClientResult;
   } catch (err) {
-    if (err instanceof WorkflowFailedError) throw new CliError(`the refresh of ${client.name} did not finish: ${err.cause?.message ?? err.message}`, EXIT.failure, 'refresh_failed');
+    if (err instanceof WorkflowFailedError) throw new CliError(`the refresh of ${printable(client.name)} did not finish: ${err.cause?.message ?? err.message}`, EXIT.failure, 'refresh_failed');
     throw err;
   }
   const today = result.outcome === 'refreshed' ? await api.getDay(clientId) : undefined;
   const took = `${(result.durationMs / 1000).toFixed(1)} s, ${result.attempts} attempt${result.attempts === 1 ? '' : 's'}`;
   const lines =
     result.outcome === 'refreshed'
-      ? [`Refreshed ${client.name} (${clientId}) in ${took}.`, ...(today ? [`Today (${today.period}) is ${freshness(today)}: ${numbers(today)}.`] : [])]
+      ? [`Refreshed ${printable(client.name)} (${clientId}) in ${took}.`, ...(today ? [`Today (${today.period}) is ${freshness(today)}: ${numbers(today)}.`] : [])]
       : result.outcome === 'skipped_token_invalid'
-        ? [`Did not refresh ${client.name}: its Meta token is invalid.`, `Replace it: ${PROGRAM} clients update ${clientId} --token-stdin`]
-        : [`The refresh of ${client.name} (${clientId}) failed after ${took}: ${formatErrorCode(result.errorCode)}${result.message ? ` — ${result.message}` : ''}.`];
+        ? [`Did not refresh ${printable(client.name)}: its Meta token is invalid.`, `Replace it: ${PROGRAM} clients update ${clientId} --token-stdin`]
+        : [`The refresh of ${printable(client.name)} (${clientId}) failed after ${took}: ${formatErrorCode(result.errorCode)}${result.message ? ` — ${result.message}` : ''}.`];
   ctx.out.result(
     { clientId, refresh: started.refresh, result, ...(today ? { today: { period: today.period, freshness: freshness(today), source: today.source, data: today.data } } : {}) },
     lines,
@@ -79,7 +79,7 @@ function progressView(ctx: CliContext, names: Map<string, string>) {
   let last = '';
   return {
     update(p: Pick<RunningCycle, 'total' | 'done' | 'failed' | 'currentClientId'>) {
-      const current = p.currentClientId ? `· ${names.get(p.currentClientId) ?? p.currentClientId}` : '';
+      const current = p.currentClientId ? `· ${printable(names.get(p.currentClientId) ?? p.currentClientId)}` : '';
       if (bar) {
         if (!started) bar.start(Math.max(p.total, 1), p.done, { failed: p.failed, current });
         started = true;
