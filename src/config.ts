@@ -72,8 +72,10 @@ const url = (what: string, protocols: string[]) =>
     { message: `expected ${what}` },
   );
 
-const apiKeys = list.refine((keys) => keys.every((key) => key.length >= 16), {
-  message: 'expected a comma-separated list of keys of at least 16 characters each',
+const apiKeys = list.superRefine((keys, ctx) => {
+  // Which key and how long it is, never the key itself: the message is printed at startup.
+  const short = keys.flatMap((key, i) => (key.length < 16 ? [`key ${i + 1} of ${keys.length} has ${key.length}`] : []));
+  if (short.length) ctx.addIssue({ code: 'custom', message: `expected a comma-separated list of keys of at least 16 characters each (${short.join(', ')})` });
 });
 
 const encryptionKey = z.string().refine((text) => decodeKey(text) !== undefined, {
@@ -137,7 +139,29 @@ const schema = z.object({
 
 type Env = z.output<typeof schema>;
 
-const SECRET_VARIABLES = new Set(['TOKEN_ENCRYPTION_KEY', 'TOKEN_ENCRYPTION_KEY_PREVIOUS']);
+/** Variables whose value is a secret (or holds one): a problem with them names the variable and never shows the value. */
+const SECRET_VARIABLES = new Set(['READ_API_KEYS', 'ADMIN_API_KEYS', 'TOKEN_ENCRYPTION_KEY', 'TOKEN_ENCRYPTION_KEY_PREVIOUS']);
+/** URLs may carry a user and password: shown with those masked, or not at all when they do not parse. */
+const URL_VARIABLES = new Set(['DATABASE_URL', 'META_GRAPH_URL', 'TEMPORAL_UI_URL']);
+
+/** A bad value as a problem may show it: secrets hidden, a URL's credentials masked. */
+function shownValue(name: string, value: string | undefined): string {
+  if (value === undefined) return '(unset)';
+  if (SECRET_VARIABLES.has(name)) return '(value hidden)';
+  if (URL_VARIABLES.has(name)) {
+    try {
+      const url = new URL(value);
+      if (url.username || url.password) {
+        url.username = url.username ? '***' : '';
+        url.password = url.password ? '***' : '';
+      }
+      return JSON.stringify(url.toString());
+    } catch {
+      return '(not a URL; value hidden, it may hold a password)';
+    }
+  }
+  return JSON.stringify(value);
+}
 
 export interface Config {
   port: number;
@@ -209,9 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]);
-      // Keys are secrets: a problem names the variable, never its value.
-      const shown = SECRET_VARIABLES.has(name) ? '(hidden)' : JSON.stringify(input[name] ?? '');
-      return `${name}=${shown}: ${issue.message}`;
+      return `${name}=${shownValue(name, input[name])}: ${issue.message}`;
     });
     throw new ConfigError(problems);
   }

@@ -63,8 +63,41 @@ describe('configuration', () => {
     expect((error as ConfigError).problems).toHaveLength(5);
   });
 
+  it('names a bad secret and what is wrong with it, never its value', () => {
+    const password = 'pw-Zr8q1xT5';
+    const secrets: Record<string, string> = {
+      READ_API_KEYS: 'reader-key-0123456789,rk-short9',
+      ADMIN_API_KEYS: 'admin-short',
+      TOKEN_ENCRYPTION_KEY: 'tek-not-32-bytes-long',
+      DATABASE_URL: `mysql://app:${password}@db.internal:3306/cache`,
+      META_GRAPH_URL: `ftp://meta:${password}@graph.example`,
+      TEMPORAL_UI_URL: `http://ui:${password}@[::1`,
+    };
+    let error: unknown;
+    try {
+      loadConfig(secrets);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const { problems, message } = error as ConfigError;
+    expect(problems).toEqual([
+      'DATABASE_URL="mysql://***:***@db.internal:3306/cache": expected a postgres:// or postgresql:// URL',
+      'TEMPORAL_UI_URL=(not a URL; value hidden, it may hold a password): expected an http(s) URL',
+      'META_GRAPH_URL="ftp://***:***@graph.example/": expected an http(s) URL',
+      'READ_API_KEYS=(value hidden): expected a comma-separated list of keys of at least 16 characters each (key 2 of 2 has 9)',
+      'ADMIN_API_KEYS=(value hidden): expected a comma-separated list of keys of at least 16 characters each (key 1 of 1 has 11)',
+      'TOKEN_ENCRYPTION_KEY=(value hidden): expected 32 bytes as 64 hex characters or base64 (e.g. `openssl rand -hex 32`)',
+    ]);
+    for (const text of [message, ...problems]) {
+      expect(text).not.toContain(password);
+      for (const value of ['reader-key-0123456789', 'rk-short9', 'admin-short', 'tek-not-32-bytes-long']) expect(text).not.toContain(value);
+    }
+    expect(() => loadConfig({ TOKEN_ENCRYPTION_KEY: 'a'.repeat(64), TOKEN_ENCRYPTION_KEY_PREVIOUS: 'b-not-a-key' })).toThrow(/^Invalid configuration:\n {2}- TOKEN_ENCRYPTION_KEY_PREVIOUS=\(value hidden\): expected 32 bytes/);
+  });
+
   it('rejects keys and encryption keys that are too weak', () => {
-    expect(() => loadConfig({ ADMIN_API_KEYS: 'short' })).toThrow(/ADMIN_API_KEYS="short": expected a comma-separated list/);
+    expect(() => loadConfig({ ADMIN_API_KEYS: 'short' })).toThrow(/ADMIN_API_KEYS=\(value hidden\): expected a comma-separated list/);
     expect(() => loadConfig({ TOKEN_ENCRYPTION_KEY: 'abcd' })).toThrow(/TOKEN_ENCRYPTION_KEY=.*expected 32 bytes/);
     const key = 'a'.repeat(64);
     expect(loadConfig({ TOKEN_ENCRYPTION_KEY: key }).tokenKeys?.current.key).toHaveLength(32);
@@ -87,7 +120,7 @@ describe('configuration', () => {
 
   it('refuses a previous token key alone or malformed, without printing the key', () => {
     const previous = 'b'.repeat(64);
-    expect(() => loadConfig({ TOKEN_ENCRYPTION_KEY_PREVIOUS: previous })).toThrow(/TOKEN_ENCRYPTION_KEY_PREVIOUS=\(hidden\): set only beside TOKEN_ENCRYPTION_KEY/);
+    expect(() => loadConfig({ TOKEN_ENCRYPTION_KEY_PREVIOUS: previous })).toThrow(/TOKEN_ENCRYPTION_KEY_PREVIOUS=\(value hidden\): set only beside TOKEN_ENCRYPTION_KEY/);
     const truncated = 'c'.repeat(63);
     let error: unknown;
     try {
@@ -95,7 +128,7 @@ describe('configuration', () => {
     } catch (err) {
       error = err;
     }
-    expect((error as ConfigError).problems).toEqual(['TOKEN_ENCRYPTION_KEY_PREVIOUS=(hidden): expected 32 bytes as 64 hex characters or base64 (e.g. `openssl rand -hex 32`)']);
+    expect((error as ConfigError).problems).toEqual(['TOKEN_ENCRYPTION_KEY_PREVIOUS=(value hidden): expected 32 bytes as 64 hex characters or base64 (e.g. `openssl rand -hex 32`)']);
     expect((error as Error).message).not.toContain(truncated);
   });
 
