@@ -222,24 +222,27 @@ export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffM
     pending: UnavailableReason,
     rows: ReadonlyMap<string, CacheEntry>,
   ): Promise<number> {
-    const merged: { periodId: string; data: CacheData }[] = [];
-    for (const day of result.days) {
-      // The rows `daysToFetch` read before the fetch, not read again: a client has one refresh in
-      // flight (its workflow id). Only an admin's write (POST) during the fetch comes between: the
-      // fetch's newer numbers replace it as before, numbers it lacks are kept from the row as read.
-      const existing = rows.get(day);
+    // Merged onto each row as it is at write time (locked): a client has one refresh in flight
+    // (its workflow id), so a row written since `rows` was read was written by an admin's POST
+    // while Meta answered. Its numbers are newer than the fetch's start and stay; the fetch fills
+    // in only what that row lacks, and a failure never replaces a number (last-known-good).
+    return cache.mergeDays(clientId, result.days, new Date(result.fetchedAt), (day, current) => {
+      const before = rows.get(day);
+      const writtenMeanwhile = !!current?.fetchedAt && (!before?.fetchedAt || current.fetchedAt.getTime() > before.fetchedAt.getTime());
       let followers: MetricValue | undefined;
       if (result.instagram.status === 'fetched') {
         followers = result.instagram.data.followers;
         if (day !== today) {
-          const snapshot = existing?.data?.instagramFollowers;
+          const snapshot = current?.data?.instagramFollowers;
           followers = typeof snapshot === 'number' ? { value: snapshot } : followers.value === null ? followers : { value: null, reason: 'no_snapshot' };
         }
       }
-      merged.push({ periodId: day, data: mergeDay(existing, fetchedMetrics(result, day, followers), pending) });
-    }
-    // One statement for the fetch's days, each under writeDay's rule (only over an older fetch).
-    return cache.writeDays(clientId, merged, new Date(result.fetchedAt));
+      const fetched = fetchedMetrics(result, day, followers);
+      if (writtenMeanwhile) {
+        for (const name of Object.keys(fetched) as MetricName[]) if (typeof current?.data?.[name] === 'number') delete fetched[name];
+      }
+      return mergeDay(current, fetched, pending);
+    });
   }
 
   /**

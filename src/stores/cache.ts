@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Db } from '../db';
 import type { MetricName, UnavailableReason } from '../meta/types';
 
@@ -88,21 +89,35 @@ export class CacheStore {
    * together). Returns how many rows changed.
    */
   async writeDays(clientId: string, days: { periodId: string; data: CacheData }[], fetchedAt: Date): Promise<number> {
-    if (days.length === 0) return 0;
-    const result = await this.db.raw<{ rowCount: number }>(
-      `insert into social_media_cache (client_id, period_id, cache_data, last_updated, fetched_at, last_attempt_at)
-       select ?, d.period_id, d.data, ?, ?, now() from jsonb_to_recordset(?::jsonb) as d(period_id text, data jsonb)
-       on conflict (client_id, period_id) do update
-          set cache_data = excluded.cache_data,
-              last_updated = excluded.last_updated,
-              fetched_at = excluded.fetched_at,
-              last_attempt_at = excluded.last_attempt_at,
-              last_error_code = null,
-              last_error_message = null
-        where social_media_cache.fetched_at is null or social_media_cache.fetched_at < excluded.fetched_at`,
-      [clientId, fetchedAt, fetchedAt, JSON.stringify(days.map((d) => ({ period_id: d.periodId, data: d.data })))],
-    );
-    return result.rowCount;
+    return upsertDays(this.db, clientId, days, fetchedAt);
+  }
+
+  /**
+   * A fetch's days merged onto their rows as they are at write time, not as they were read before
+   * the fetch: in one transaction the rows are locked (created empty where missing), `merge` builds
+   * each day from its current row, and the write keeps `writeDay`'s rule (only over an older
+   * fetch). A write that landed while the fetch ran (an admin's POST) is what `merge` sees.
+   */
+  async mergeDays(clientId: string, periodIds: string[], fetchedAt: Date, merge: (periodId: string, current: CacheEntry | undefined) => CacheData): Promise<number> {
+    if (!periodIds.length) return 0;
+    return this.db.transaction(async (trx) => {
+      await trx.raw(
+        `insert into social_media_cache (client_id, period_id, cache_data)
+         select ?, p, '{}'::jsonb from unnest(?::text[]) as p
+         on conflict (client_id, period_id) do nothing`,
+        [clientId, periodIds],
+      );
+      // Locked in one order, so two writers of overlapping days never wait on each other crosswise.
+      const rows = await trx<CacheRow>('social_media_cache').where({ client_id: clientId }).whereIn('period_id', periodIds).orderBy('period_id').forUpdate();
+      const current = new Map(rows.map((row) => [row.period_id, toEntry(row)]));
+      const days = periodIds
+        .filter((periodId) => {
+          const at = current.get(periodId)?.fetchedAt;
+          return !at || at.getTime() < fetchedAt.getTime();
+        })
+        .map((periodId) => ({ periodId, data: merge(periodId, current.get(periodId)) }));
+      return upsertDays(trx, clientId, days, fetchedAt);
+    });
   }
 
   /** Records a failed attempt on each day's row, creating empty rows where none exist; never touches numbers. */
@@ -145,4 +160,23 @@ export class CacheStore {
     if (!periodIds.length) return;
     await this.db('social_media_cache').where({ client_id: clientId }).whereIn('period_id', periodIds).whereNull('fetched_at').update({ requested_at: null });
   }
+}
+
+/** Writes days of one fetch in one statement, each only over an older fetch; how many rows changed. */
+async function upsertDays(db: Db | Knex.Transaction, clientId: string, days: { periodId: string; data: CacheData }[], fetchedAt: Date): Promise<number> {
+  if (days.length === 0) return 0;
+  const result = await db.raw<{ rowCount: number }>(
+    `insert into social_media_cache (client_id, period_id, cache_data, last_updated, fetched_at, last_attempt_at)
+     select ?, d.period_id, d.data, ?, ?, now() from jsonb_to_recordset(?::jsonb) as d(period_id text, data jsonb)
+     on conflict (client_id, period_id) do update
+        set cache_data = excluded.cache_data,
+            last_updated = excluded.last_updated,
+            fetched_at = excluded.fetched_at,
+            last_attempt_at = excluded.last_attempt_at,
+            last_error_code = null,
+            last_error_message = null
+      where social_media_cache.fetched_at is null or social_media_cache.fetched_at < excluded.fetched_at`,
+    [clientId, fetchedAt, fetchedAt, JSON.stringify(days.map((d) => ({ period_id: d.periodId, data: d.data })))],
+  );
+  return result.rowCount;
 }
