@@ -19,7 +19,7 @@ async function main(): Promise<void> {
       throw new StartupError('set READ_API_KEYS and/or ADMIN_API_KEYS: without keys every route but the health checks answers 401');
     }
     const tokenKeys = requireTokenKeys(config);
-    const url = await runApi(config, logger, lifecycle, { db: database.db, address: temporal.address, tokenKeys });
+    const url = await runApi(config, logger, lifecycle, { db: database.db, address: temporal.address, tls: temporal.tls, tokenKeys });
     logger.info({ url, temporal: temporal.address }, 'API listening');
   } catch (err) {
     await lifecycle.shutdown('startup failed');

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { z } from 'zod';
 import { createKeyring, TokenKeyring } from './crypto';
 
@@ -111,6 +112,12 @@ const schema = z.object({
   TEMPORAL_UI_PORT: port.prefault('8233'),
   TEMPORAL_UI_URL: url('an http(s) URL', ['http:', 'https:']).optional(),
   TEMPORAL_CLI_PATH: z.string().min(1).optional(),
+  // Files, read at start: the CA that signed Temporal's frontend certificate, and this service's
+  // client certificate and key when the frontend requires them (mTLS). Any of them turns TLS on.
+  TEMPORAL_TLS_CA: z.string().min(1).optional(),
+  TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   META_MODE: z.enum(['live', 'sandbox'], { message: 'expected live or sandbox' }).optional(),
   META_GRAPH_URL: url('an http(s) URL', ['http:', 'https:']).optional(),
   META_GRAPH_VERSION: z
@@ -163,6 +170,13 @@ function shownValue(name: string, value: string | undefined): string {
   return JSON.stringify(value);
 }
 
+/** The SDK's `tls` connection option: the frontend's CA, this service's client certificate (mTLS), the name to verify. */
+export interface TemporalTls {
+  serverRootCACertificate?: Buffer;
+  clientCertPair?: { crt: Buffer; key: Buffer };
+  serverNameOverride?: string;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -177,6 +191,8 @@ export interface Config {
     /** Where people open the Web UI (links on the status page). */
     uiUrl: string;
     cliPath?: string;
+    /** TLS to the frontend (TEMPORAL_TLS_*), its files read; unset: plain gRPC. */
+    tls?: TemporalTls;
   };
   meta: {
     mode?: 'live' | 'sandbox';
@@ -229,6 +245,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       path: ['TOKEN_ENCRYPTION_KEY_PREVIOUS'],
       message: 'set only beside TOKEN_ENCRYPTION_KEY, the key that replaces it',
     })
+    .refine((e) => !e.TEMPORAL_TLS_CERT === !e.TEMPORAL_TLS_KEY, {
+      path: [input.TEMPORAL_TLS_CERT ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT'],
+      message: 'set TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY together: a client certificate needs its key',
+    })
     .safeParse(input);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
@@ -238,6 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(problems);
   }
   const e = parsed.data;
+  const tls = readTemporalTls(e);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -251,6 +272,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       uiPort: e.TEMPORAL_UI_PORT,
       uiUrl: e.TEMPORAL_UI_URL ?? `http://127.0.0.1:${e.TEMPORAL_UI_PORT}`,
       cliPath: e.TEMPORAL_CLI_PATH,
+      ...(tls ? { tls } : {}),
     },
     meta: {
       mode: e.META_MODE,
@@ -273,5 +295,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: e.CORS_ORIGINS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** The TEMPORAL_TLS_* files, read now so a wrong path stops the start with the variable's name, not a TLS error later. */
+function readTemporalTls(e: Env): TemporalTls | undefined {
+  if (!e.TEMPORAL_TLS_CA && !e.TEMPORAL_TLS_CERT && !e.TEMPORAL_TLS_SERVER_NAME) return undefined;
+  const problems: string[] = [];
+  const read = (name: 'TEMPORAL_TLS_CA' | 'TEMPORAL_TLS_CERT' | 'TEMPORAL_TLS_KEY'): Buffer | undefined => {
+    const file = e[name];
+    if (!file) return undefined;
+    try {
+      const pem = fs.readFileSync(file);
+      if (!pem.includes('-----BEGIN ')) problems.push(`${name}=${JSON.stringify(file)}: expected a PEM file (-----BEGIN …)`);
+      return pem;
+    } catch (err) {
+      problems.push(`${name}=${JSON.stringify(file)}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      return undefined;
+    }
+  };
+  const ca = read('TEMPORAL_TLS_CA');
+  const crt = read('TEMPORAL_TLS_CERT');
+  const key = read('TEMPORAL_TLS_KEY');
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    ...(ca ? { serverRootCACertificate: ca } : {}),
+    ...(crt && key ? { clientCertPair: { crt, key } } : {}),
+    ...(e.TEMPORAL_TLS_SERVER_NAME ? { serverNameOverride: e.TEMPORAL_TLS_SERVER_NAME } : {}),
   };
 }

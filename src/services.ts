@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Config } from './config';
+import type { Config, TemporalTls } from './config';
 import { assertDatabaseReachable, createDb, Db, describeDatabaseUrl, migrateLatest } from './db';
 import { ensureDatabase, startEmbeddedPostgres } from './db/embedded';
 import type { Lifecycle } from './lifecycle';
@@ -63,6 +63,8 @@ export async function provideDatabase(
 export interface TemporalService {
   address: string;
   uiUrl?: string;
+  /** TLS to an external frontend (TEMPORAL_TLS_*); the dev server speaks plain gRPC on loopback. */
+  tls?: TemporalTls;
 }
 
 /**
@@ -76,7 +78,7 @@ export async function provideTemporal(
   { devServer }: { devServer: boolean },
 ): Promise<TemporalService> {
   if (config.temporal.address || !devServer) {
-    return { address: config.temporal.address ?? `127.0.0.1:${config.temporal.port}` };
+    return { address: config.temporal.address ?? `127.0.0.1:${config.temporal.port}`, ...(config.temporal.tls ? { tls: config.temporal.tls } : {}) };
   }
   const binary = await findOrBuildTemporalCli({
     cliPath: config.temporal.cliPath,

@@ -36,9 +36,9 @@ async function main(): Promise<void> {
     const metaService = await provideLocalMeta(config, logger, lifecycle);
     if (metaService.sandboxUrl) await seedDemoClients(new ClientStore(database.db, tokenKeys), logger);
     const temporal = await provideTemporal(config, logger, lifecycle, { devServer: true });
-    await runWorker(config, logger, lifecycle, { db: database.db, address: temporal.address, meta: metaService.meta, tokenKeys });
+    await runWorker(config, logger, lifecycle, { db: database.db, address: temporal.address, tls: temporal.tls, meta: metaService.meta, tokenKeys });
     if (metaService.sandboxUrl) await runFirstDemoCycle(database.db, { address: temporal.address, namespace: config.temporal.namespace, refresh: config.refresh }, lifecycle, logger);
-    const apiUrl = await runApi(config, logger, lifecycle, { db: database.db, address: temporal.address, tokenKeys, demo: !!metaService.sandboxUrl });
+    const apiUrl = await runApi(config, logger, lifecycle, { db: database.db, address: temporal.address, tls: temporal.tls, tokenKeys, demo: !!metaService.sandboxUrl });
     process.stdout.write(
       [
         '',

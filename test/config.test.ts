@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, ENV_VARIABLES, loadConfig, parseDuration } from '../src/config';
 import { collect, spawnEntry } from './helpers/process';
@@ -94,6 +95,42 @@ describe('configuration', () => {
       for (const value of ['reader-key-0123456789', 'rk-short9', 'admin-short', 'tek-not-32-bytes-long']) expect(text).not.toContain(value);
     }
     expect(() => loadConfig({ TOKEN_ENCRYPTION_KEY: 'a'.repeat(64), TOKEN_ENCRYPTION_KEY_PREVIOUS: 'b-not-a-key' })).toThrow(/^Invalid configuration:\n {2}- TOKEN_ENCRYPTION_KEY_PREVIOUS=\(value hidden\): expected 32 bytes/);
+  });
+
+  it('reads the Temporal TLS files at start, and names a missing or wrong one', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smc-tls-'));
+    const pem = (name: string) => {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, `-----BEGIN ${name}-----\nAAAA\n-----END ${name}-----\n`);
+      return file;
+    };
+    try {
+      expect(loadConfig({}).temporal.tls).toBeUndefined();
+      const ca = pem('CA');
+      const tls = loadConfig({ TEMPORAL_TLS_CA: ca, TEMPORAL_TLS_CERT: pem('CERT'), TEMPORAL_TLS_KEY: pem('KEY'), TEMPORAL_TLS_SERVER_NAME: 'temporal.internal' }).temporal.tls;
+      expect(tls?.serverRootCACertificate?.toString()).toContain('BEGIN CA');
+      expect(tls?.clientCertPair?.crt.toString()).toContain('BEGIN CERT');
+      expect(tls?.clientCertPair?.key.toString()).toContain('BEGIN KEY');
+      expect(tls?.serverNameOverride).toBe('temporal.internal');
+      // A CA alone: TLS without a client certificate.
+      expect(loadConfig({ TEMPORAL_TLS_CA: ca }).temporal.tls).toEqual({ serverRootCACertificate: fs.readFileSync(ca) });
+      expect(() => loadConfig({ TEMPORAL_TLS_CERT: pem('CERT') })).toThrow(/TEMPORAL_TLS_KEY=\(unset\): set TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY together/);
+      const notPem = path.join(dir, 'key.txt');
+      fs.writeFileSync(notPem, 'secret key material');
+      let error: unknown;
+      try {
+        loadConfig({ TEMPORAL_TLS_CA: path.join(dir, 'missing.pem'), TEMPORAL_TLS_CERT: pem('CERT'), TEMPORAL_TLS_KEY: notPem });
+      } catch (err) {
+        error = err;
+      }
+      expect((error as ConfigError).problems).toEqual([
+        `TEMPORAL_TLS_CA="${path.join(dir, 'missing.pem')}": cannot read the file (ENOENT)`,
+        `TEMPORAL_TLS_KEY="${notPem}": expected a PEM file (-----BEGIN …)`,
+      ]);
+      expect((error as ConfigError).message).not.toContain('secret key material');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects keys and encryption keys that are too weak', () => {

@@ -61,11 +61,22 @@ describe('docker-compose.yml', () => {
   it('publishes the ports the config defaults to', () => {
     expect(api.environment!.PORT).toBe(String(defaults.port));
     expect(api.ports).toEqual([`${defaults.port}:${defaults.port}`]);
-    expect(compose.services.temporal.ports).toEqual([`${defaults.temporal.port}:7233`]);
-    expect(compose.services['temporal-ui'].ports).toEqual([`${defaults.temporal.uiPort}:8080`]);
+    expect(compose.services.temporal.ports).toEqual([`127.0.0.1:${defaults.temporal.port}:7233`]);
+    expect(compose.services['temporal-ui'].ports).toEqual([`127.0.0.1:${defaults.temporal.uiPort}:8080`]);
     expect(api.environment!.TEMPORAL_UI_URL).toBe(`\${TEMPORAL_UI_URL:-http://localhost:${defaults.temporal.uiPort}}`);
     expect(worker.healthcheck!.test.join(' ')).toContain(`:${worker.environment!.WORKER_METRICS_PORT}/metrics`);
     expect(api.healthcheck!.test.join(' ')).toContain(`:${api.environment!.PORT}/readyz`);
+  });
+
+  it('publishes nothing but the API beyond loopback: Temporal, its Web UI and Postgres have no login of their own', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      for (const port of service.ports ?? []) {
+        // `host:container` or `container` alone bind every interface; only `127.0.0.1:host:container` does not.
+        const loopback = /^127\.0\.0\.1:\d+:\d+$/.test(port);
+        expect({ name, port, reachable: loopback ? 'loopback' : 'every interface' }).toEqual({ name, port, reachable: name === 'api' ? 'every interface' : 'loopback' });
+      }
+    }
+    expect(Object.keys(compose.services).filter((name) => compose.services[name].ports?.length)).toEqual(['temporal', 'temporal-ui', 'api']);
   });
 
   it('gives every service a healthcheck and starts each only once what it needs is healthy', () => {

@@ -1,4 +1,4 @@
-import type { Config } from '../config';
+import type { Config, TemporalTls } from '../config';
 import type { TokenKeyring } from '../crypto';
 import type { Db } from '../db';
 import type { Lifecycle } from '../lifecycle';
@@ -13,9 +13,9 @@ export async function runApi(
   config: Config,
   logger: Logger,
   lifecycle: Lifecycle,
-  { db, address, tokenKeys, demo }: { db: Db; address: string; tokenKeys?: TokenKeyring; demo?: boolean },
+  { db, address, tls, tokenKeys, demo }: { db: Db; address: string; tls?: TemporalTls; tokenKeys?: TokenKeyring; demo?: boolean },
 ): Promise<string> {
-  const temporal = createTemporalClient(address, config.temporal.namespace);
+  const temporal = createTemporalClient(address, config.temporal.namespace, tls);
   lifecycle.add('temporal client', () => temporal.connection.close());
   const app = createApp({ config, db, temporal, logger, tokenKeys, demo });
   const server = createHttpServer(app);

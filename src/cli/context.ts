@@ -94,7 +94,7 @@ export class CliContext {
       const address = this.temporalAddress();
       let connection: Connection;
       try {
-        connection = await Connection.connect({ address, connectTimeout: '5s' });
+        connection = await Connection.connect({ address, tls: this.config().temporal.tls, connectTimeout: '5s' });
       } catch (err) {
         throw new CliError(
           `Temporal is not reachable at ${address}: ${err instanceof Error ? err.message : String(err)}`,

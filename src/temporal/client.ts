@@ -1,4 +1,5 @@
 import { Client, Connection, ConnectionOptions } from '@temporalio/client';
+import type { TemporalTls } from '../config';
 
 /**
  * gRPC's reconnect backoff, capped at 5 s instead of its default 2 minutes. A process that outlives
@@ -15,8 +16,8 @@ export const TEMPORAL_CHANNEL_ARGS: ConnectionOptions['channelArgs'] = {
  * A Temporal client whose connection is made on first use, so the API starts and serves reads
  * from Postgres while Temporal is down.
  */
-export function createTemporalClient(address: string, namespace: string): Client {
-  return new Client({ connection: Connection.lazy({ address, channelArgs: TEMPORAL_CHANNEL_ARGS }), namespace });
+export function createTemporalClient(address: string, namespace: string, tls?: TemporalTls): Client {
+  return new Client({ connection: Connection.lazy({ address, tls, channelArgs: TEMPORAL_CHANNEL_ARGS }), namespace });
 }
 
 /** Answers whether the Temporal frontend responds within `timeoutMs`. */

@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
-import type { Config } from '../config';
+import type { Config, TemporalTls } from '../config';
 import type { TokenKeyring } from '../crypto';
 import type { Lifecycle } from '../lifecycle';
 import { StartupError } from '../main';
@@ -71,6 +71,8 @@ export function createWorker(options: CreateWorkerOptions): Promise<Worker> {
 export interface RunWorkerDeps {
   db: Db;
   address: string;
+  /** TLS to the frontend (TEMPORAL_TLS_*), for both of the worker's connections. */
+  tls?: TemporalTls;
   meta: MetaClient;
   tokenKeys: TokenKeyring;
 }
@@ -81,13 +83,13 @@ export interface RunWorkerDeps {
  * crash stops the process.
  */
 export async function runWorker(config: Config, logger: Logger, lifecycle: Lifecycle, deps: RunWorkerDeps): Promise<void> {
-  const { address } = deps;
+  const { address, tls } = deps;
   const namespace = config.temporal.namespace;
   installTemporalRuntime(logger, { metricsPort: config.workerMetricsPort });
-  const connection = await connectOrExplain(() => NativeConnection.connect({ address }), address);
+  const connection = await connectOrExplain(() => NativeConnection.connect({ address, tls }), address);
   lifecycle.add('temporal worker connection', () => connection.close());
 
-  const clientConnection = await connectOrExplain(() => Connection.connect({ address, channelArgs: TEMPORAL_CHANNEL_ARGS }), address);
+  const clientConnection = await connectOrExplain(() => Connection.connect({ address, tls, channelArgs: TEMPORAL_CHANNEL_ARGS }), address);
   lifecycle.add('temporal client connection', () => clientConnection.close());
   const client = new Client({ connection: clientConnection, namespace });
   await ensureNamespace(client, namespace, logger);
