@@ -141,6 +141,7 @@ const schema = z.object({
   TOKEN_ENCRYPTION_KEY_PREVIOUS: encryptionKey.optional(),
   CORS_ORIGINS: list.prefault(''),
   WORKER_METRICS_PORT: port.optional(),
+  SHUTDOWN_GRACE: duration(0, 120_000).prefault('10s'),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).prefault('info'),
 });
 
@@ -224,6 +225,8 @@ export interface Config {
   tokenKeys?: TokenKeyring;
   corsOrigins: string[];
   workerMetricsPort?: number;
+  /** How long a stopping API lets requests in flight finish before it cuts them off. */
+  shutdownGraceMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -294,6 +297,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenKeys: e.TOKEN_ENCRYPTION_KEY ? createKeyring(decodeKey(e.TOKEN_ENCRYPTION_KEY)!, e.TOKEN_ENCRYPTION_KEY_PREVIOUS ? decodeKey(e.TOKEN_ENCRYPTION_KEY_PREVIOUS) : undefined) : undefined,
     corsOrigins: e.CORS_ORIGINS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
+    shutdownGraceMs: e.SHUTDOWN_GRACE,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -2,14 +2,14 @@ import type { Logger } from './logger';
 
 /** Stops what a process started, last started first, once, on a signal or a fatal error. */
 export class Lifecycle {
-  private readonly closers: { name: string; close: () => Promise<unknown> | unknown }[] = [];
+  private readonly closers: { name: string; close: () => Promise<unknown> | unknown; timeoutMs: number }[] = [];
   private stopping?: Promise<void>;
 
   constructor(private readonly logger: Logger) {}
 
-  /** Registers something to stop; it stops before everything registered earlier. */
-  add(name: string, close: () => Promise<unknown> | unknown): void {
-    this.closers.push({ name, close });
+  /** Registers something to stop; it stops before everything registered earlier, given `timeoutMs` to do it. */
+  add(name: string, close: () => Promise<unknown> | unknown, timeoutMs = 20_000): void {
+    this.closers.push({ name, close, timeoutMs });
   }
 
   get isStopping(): boolean {
@@ -19,9 +19,9 @@ export class Lifecycle {
   shutdown(reason: string): Promise<void> {
     this.stopping ??= (async () => {
       this.logger.info({ reason }, 'shutting down');
-      for (const { name, close } of [...this.closers].reverse()) {
+      for (const { name, close, timeoutMs } of [...this.closers].reverse()) {
         try {
-          await withTimeout(Promise.resolve(close()), 20_000, `stopping ${name}`);
+          await withTimeout(Promise.resolve(close()), timeoutMs, `stopping ${name}`);
           this.logger.info(`stopped ${name}`);
         } catch (err) {
           this.logger.error({ err }, `failed to stop ${name}`);

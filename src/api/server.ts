@@ -6,7 +6,7 @@ import type { Logger } from '../logger';
 import { StartupError } from '../main';
 import { createTemporalClient } from '../temporal/client';
 import { createApp } from './app';
-import { createHttpServer } from './http-server';
+import { closeGracefully, createHttpServer } from './http-server';
 
 /** Serves the API until the lifecycle stops it. */
 export async function runApi(
@@ -29,9 +29,16 @@ export async function runApi(
       ),
     );
   });
-  lifecycle.add('api', () => new Promise<void>((resolve) => server.close(() => resolve())));
-  // Keep-alive connections would hold close() open until they time out.
-  lifecycle.add('api connections', () => server.closeAllConnections());
+  // Stops accepting at once; requests in flight get SHUTDOWN_GRACE to finish (a retried POST
+  // of one whose answer was cut off could otherwise add a client twice).
+  lifecycle.add(
+    'api',
+    async () => {
+      const { cutOff } = await closeGracefully(server, config.shutdownGraceMs);
+      if (cutOff) logger.warn({ cutOff, graceMs: config.shutdownGraceMs }, 'requests still running after SHUTDOWN_GRACE were cut off');
+    },
+    config.shutdownGraceMs + 5_000,
+  );
   return `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
 }
 
