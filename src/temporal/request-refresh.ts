@@ -69,17 +69,22 @@ async function signalRefresh(
 }
 
 /**
- * Asks the client's refresh to fetch `days` besides its lookback: joins the running refresh
- * (the `refreshRequested` signal carries the days, fetched after its current fetch) or starts
- * one. No cooldown: the caller claimed each day once (`CacheStore.claimMissingDays`) or is an
- * admin's backfill.
+ * Asks the client's refresh to fetch `days`, and only them (no lookback): joins the running
+ * refresh (the `refreshRequested` signal carries the days, fetched after its current fetch) or
+ * starts one. The caller claimed each day once (`CacheStore.claimMissingDays`). A read's request
+ * also spends the client's `days` slot, one per cooldown across API processes, so a read key
+ * asking a new old day every second costs one fetch per cooldown, not one per read; an admin's
+ * backfill has no cooldown.
  */
 async function requestDays(deps: RefreshRequestDeps, clientId: string, days: string[], by: 'reader' | 'admin'): Promise<RefreshRequestResult> {
+  const claim = by === 'reader' ? await deps.clients.claimRefreshSlot(clientId, deps.cooldownMs, 'days') : undefined;
+  if (claim && !claim.claimed) return { status: 'cooldown', retryAfterMs: claim.retryAfterMs };
   try {
-    const input: RefreshClientInput = { clientId, trigger: by === 'admin' ? 'manual' : 'on_demand', lookbackDays: deps.lookbackDays, days };
+    const input: RefreshClientInput = { clientId, trigger: by === 'admin' ? 'manual' : 'on_demand', lookbackDays: 0, days };
     return { status: await signalRefresh(deps, input, { by, days }) };
   } catch (err) {
     deps.logger?.warn({ err, clientId }, 'could not request days: Temporal unavailable');
+    if (claim?.claimed) await deps.clients.releaseRefreshSlot(clientId, claim.previous, 'days');
     return { status: 'unavailable' };
   }
 }
@@ -89,7 +94,8 @@ async function requestDays(deps: RefreshRequestDeps, clientId: string, days: str
  * (one winner across API processes); the refresh itself is a `signalWithStart` on the client's
  * workflow id, so concurrent requests join one running refresh instead of starting another.
  * `force` marks an admin's request (trigger `manual`); the cooldown applies to it too. With
- * `days`, the refresh fetches those days too (see `requestDays`).
+ * `days`, the refresh fetches those days instead of the lookback, under their own slot (see
+ * `requestDays`).
  */
 export async function requestRefresh(
   deps: RefreshRequestDeps,
