@@ -26,13 +26,13 @@ function readBound({ windows, instagramDaysPerFetch }: { windows: number; instag
 
 describe('the quota bound: what dashboard reads can make the service ask of Meta', () => {
   let stack: RefreshStack;
-  /** Default settings but a short cooldown, so a test can see its window end. */
+  /** A short cooldown, so a test can see its window end, and a 1 s CACHE_TTL, so a row written 2 s ago is stale. */
   let api: TestApi;
   const COOLDOWN_MS = 3_000;
 
   beforeAll(async () => {
     stack = await createRefreshStack();
-    api = await startApi(stack, { env: { REFRESH_COOLDOWN: `${COOLDOWN_MS}ms` } });
+    api = await startApi(stack, { env: { REFRESH_COOLDOWN: `${COOLDOWN_MS}ms`, CACHE_TTL: '1s' } });
   });
 
   afterAll(async () => {
@@ -53,15 +53,19 @@ describe('the quota bound: what dashboard reads can make the service ask of Meta
   it('answers a final day older than CACHE_TTL from the cache with not_needed, and starts no refresh', async () => {
     const client = await stack.addClient({ timezone: TIMEZONE });
     const today = dayIn(TIMEZONE);
-    // Fetched 5 h ago, days after each day settled: final, and older than the 4 h CACHE_TTL.
+    // Fetched 5 h ago, days after each day settled: final, and older than CACHE_TTL.
     for (let day = addDays(today, -13); day <= addDays(today, -7); day = addDays(day, 1)) {
       await stack.cache.writeDay(client.id, day, NUMBERS, new Date(Date.now() - 5 * HOUR));
     }
-    const settled = addDays(today, -10);
-    for (let i = 0; i < 3; i++) {
-      const day = await read(`/api/social-media-cache?clientId=${client.id}&period=${settled}`);
-      expect(day).toMatchObject({ source: 'cache', data: { ...NUMBERS, final: true, fromCache: true }, refresh: { status: 'not_needed' } });
-      expect(day.data.cacheAge).toBeGreaterThanOrEqual(5 * HOUR);
+    // The lookback's oldest day, fetched after it settled (as a cycle or a backfill today does): final, and stale by age.
+    const settled = addDays(today, -(LOOKBACK_DAYS - 1));
+    await stack.cache.writeDay(client.id, settled, NUMBERS, new Date(Date.now() - 2_000));
+    for (const period of [settled, addDays(today, -10)]) {
+      for (let i = 0; i < 3; i++) {
+        const day = await read(`/api/social-media-cache?clientId=${client.id}&period=${period}`);
+        expect(day).toMatchObject({ source: 'cache', data: { ...NUMBERS, final: true, fromCache: true }, refresh: { status: 'not_needed' } });
+        expect(day.data.cacheAge).toBeGreaterThanOrEqual(1_000);
+      }
     }
     const week = await read(`/api/social-media-cache/range?clientId=${client.id}&from=${addDays(today, -13)}&to=${addDays(today, -7)}`);
     expect(week.refresh.status).toBe('not_needed');
@@ -181,7 +185,8 @@ describe('a minute of hostile reads from one read key stays within the quota bou
     stack.sandbox.control.reset('calls');
 
     const today = dayIn(TIMEZONE);
-    const settled = addDays(today, -10);
+    // The lookback's oldest day: the backfill fetched it after it settled, so it is final; by age it is stale within 2 s.
+    const settled = addDays(today, -(LOOKBACK_DAYS - 1));
     const upper = id.toUpperCase();
     const reads: { path: string; status: number; body: { source?: string; refresh?: { status: string }; data?: unknown } }[] = [];
     const get = async (n: number, path: string) => {
@@ -213,11 +218,6 @@ describe('a minute of hostile reads from one read key stays within the quota bou
     // Every refresh the flood started has ended: its calls are all counted.
     await handle.result();
 
-    expect(reads.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.path.replace(/&{2,}/g, '&…')}`)).toEqual([]);
-    const settledReads = reads.filter((r) => r.path.includes(`period=${settled}`));
-    expect(settledReads).toHaveLength(2 * seconds);
-    for (const r of settledReads) expect(r.body).toMatchObject({ source: 'cache', data: { final: true }, refresh: { status: 'not_needed' } });
-
     const calls = await graphCalls();
     const clientCalls = (calls.byObject[ids.facebookPageId] ?? 0) + (calls.byObject[ids.instagramAccountId] ?? 0);
     // The refresh slot and the days slot are each claimed at most once per window, the first at any time.
@@ -228,6 +228,10 @@ describe('a minute of hostile reads from one read key stays within the quota bou
         `${clientCalls} Graph calls (Page insights ${calls.byPath[`/${ids.facebookPageId}/insights`] ?? 0}, Instagram insights ${calls.byPath[`/${ids.instagramAccountId}/insights`] ?? 0}, ` +
         `Instagram followers ${calls.byPath[`/${ids.instagramAccountId}`] ?? 0}); bound ${bound}\n`,
     );
+    expect(reads.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.path.replace(/&{2,}/g, '&…')}`)).toEqual([]);
+    const settledReads = reads.filter((r) => r.path.includes(`period=${settled}`));
+    expect(settledReads).toHaveLength(2 * seconds);
+    for (const r of settledReads) expect(r.body).toMatchObject({ source: 'cache', data: { final: true }, refresh: { status: 'not_needed' } });
     expect(calls.total).toBe(clientCalls);
     expect(clientCalls).toBeLessThanOrEqual(bound);
   }, 150_000);
