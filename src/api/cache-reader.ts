@@ -50,7 +50,7 @@ export interface DayRead {
   etag: string;
 }
 
-/** Asks Temporal for a refresh, with `days` besides the lookback; see `requestRefresh`. */
+/** Asks Temporal for a refresh of the lookback, or with `days` for those days alone; see `requestRefresh`. */
 export type RefreshRequester = (clientId: string, options?: { days?: string[] }) => Promise<RefreshRequestResult>;
 
 const EMPTY: Pick<CacheView, 'facebookNewFollowers' | 'instagramFollowers' | 'instagramReach' | 'instagramProfileViews'> = {
