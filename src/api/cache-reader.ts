@@ -210,8 +210,8 @@ export class CacheReader {
   private async ask(clientId: string, days?: string[]): Promise<RefreshStatus> {
     const result = await this.withTimeout(this.options.requestRefresh(clientId, days ? { days } : undefined));
     if (result.status === 'unavailable') this.temporalDownUntil = this.now() + (this.options.temporalBackoffMs ?? 5_000);
-    // Not sent (Temporal did not answer, or the client's days slot is spent): the next read asks for these days again.
-    if (days && (result.status === 'unavailable' || result.status === 'cooldown')) await this.options.cache.releaseDays(clientId, days);
+    // Not sent (Temporal did not answer, the client's days slot is spent, or a refresh runs, which a read never signals): the next read asks for these days again.
+    if (days && ['unavailable', 'cooldown', 'in_progress'].includes(result.status)) await this.options.cache.releaseDays(clientId, days);
     return result.status === 'not_found' ? 'not_needed' : result.status;
   }
 
