@@ -234,5 +234,7 @@ describe('a minute of hostile reads from one read key stays within the quota bou
     for (const r of settledReads) expect(r.body).toMatchObject({ source: 'cache', data: { final: true }, refresh: { status: 'not_needed' } });
     expect(calls.total).toBe(clientCalls);
     expect(clientCalls).toBeLessThanOrEqual(bound);
+    // Each line of the budget on its own: a lookback refresh calls for followers once, so at most one a window.
+    expect(calls.byPath[`/${ids.instagramAccountId}`] ?? 0).toBeLessThanOrEqual(windows);
   }, 150_000);
 });
