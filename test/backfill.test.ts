@@ -191,21 +191,27 @@ describe('backfilling missing days and settling recent ones, through the API, th
     const [read] = (await readRange(client.id, day, day)).data;
     expect(read.facebookNewFollowers).toEqual(expect.any(Number));
     expect(read).toMatchObject({ instagramReach: null, unavailable: { instagramReach: 'beyond_meta_history', instagramProfileViews: 'beyond_meta_history' } });
-    const igDays = stack.sandbox.control.requests().filter((r) => r.path === `/${client.instagramAccountId}/insights`);
-    // Only the lookback's days were asked of Instagram.
-    expect(igDays).toHaveLength(4);
+    // The day is fetched alone, without the lookback: nothing at all is asked of Instagram.
+    const igCalls = stack.sandbox.control.requests().filter((r) => r.objectId === client.instagramAccountId);
+    expect(igCalls).toHaveLength(0);
   }, 60_000);
 
-  it('folds missing days into a running refresh, fetched after its current fetch', async () => {
+  it('leaves missing days a read meets during a running refresh for the next read, and never signals that refresh', async () => {
     const client = await stack.addClient({ timezone: TIMEZONE });
     const today = dayIn(TIMEZONE);
     stack.sandbox.control.inject({ objectId: client.facebookPageId, latencyMs: 1_500, times: 1 });
     expect((await requestRefresh(deps, client.id)).status).toBe('started');
-    const range = await readRange(client.id, addDays(today, -9), addDays(today, -8));
-    expect(range.data.map((d) => d.refresh.status)).toEqual(['in_progress', 'in_progress']);
+    const during = await readRange(client.id, addDays(today, -9), addDays(today, -8));
+    expect(during.data.map((d) => d.refresh.status)).toEqual(['in_progress', 'in_progress']);
     const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
-    expect(await handle.result()).toMatchObject({ outcome: 'refreshed', coalescedRequests: 2 });
-    expect(await runsOf(client.id)).toBe(1);
+    expect(await handle.result()).toMatchObject({ outcome: 'refreshed', coalescedRequests: 0 });
+    expect((await stack.cache.get(client.id, addDays(today, -9)))?.fetchedAt ?? null).toBeNull();
+
+    // The days were not claimed: the next read, with no refresh running, asks for them.
+    const after = await readRange(client.id, addDays(today, -9), addDays(today, -8));
+    expect(after.data.map((d) => d.refresh.status)).toEqual(['started', 'started']);
+    expect(await handle.result()).toMatchObject({ outcome: 'refreshed' });
+    expect(await runsOf(client.id)).toBe(2);
     expect((await readRange(client.id, addDays(today, -9), addDays(today, -8))).data.map((d) => d.source)).toEqual(['cache', 'cache']);
   }, 60_000);
 

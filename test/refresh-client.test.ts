@@ -45,8 +45,8 @@ describe('refreshing one client', () => {
 
     const result = await resultOf(client.id);
     expect(result.outcome).toBe('refreshed');
-    // Requests were folded into the one refresh (the server may merge two racing starts into one signal).
-    expect(result.coalescedRequests).toBeGreaterThanOrEqual(19);
+    // A read's request never signals the running refresh (a signal landing as its step completes would run the step again).
+    expect(result.coalescedRequests).toBe(0);
     const executions = await stack.client.workflow.count(`WorkflowId = '${clientRefreshWorkflowId(client.id)}'`);
     expect(executions.count).toBe(1);
     const calls = stack.sandbox.control.calls().byObject;
@@ -192,15 +192,22 @@ describe('refreshing one client', () => {
     expect((await stack.refresh.resultsOfCycle(cycle.id)).map((r) => r.clientId)).toEqual([other.id]);
   });
 
-  it('records a new refresh in seven history events, without patch markers, and finds it by ClientId', async () => {
+  it("records a read's refresh in six history events and an admin's in seven, without patch markers, and finds it by ClientId", async () => {
+    const reader = await addClient();
+    expect((await requestRefresh(deps, reader.id)).status).toBe('started');
+    const readerHandle = stack.client.workflow.getHandle(clientRefreshWorkflowId(reader.id));
+    expect((await readerHandle.result()).outcome).toBe('refreshed');
+    // A read starts the refresh without a signal, as a cycle starts its child: six events.
+    expect((await readerHandle.fetchHistory()).events ?? []).toHaveLength(6);
+
     const client = await addClient();
-    expect((await requestRefresh(deps, client.id)).status).toBe('started');
+    expect((await requestRefresh(deps, client.id, { force: true })).status).toBe('started');
     const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
     expect((await handle.result()).outcome).toBe('refreshed');
     const events = (await handle.fetchHistory()).events ?? [];
     const markers = events.flatMap((e) => (e.markerRecordedEventAttributes ? [e.markerRecordedEventAttributes.markerName] : []));
-    // Started, the request's signal, one workflow task (scheduled, started, completed), the refresh
-    // that records its own outcome (one local activity, revision 2), completed. A cycle's child has no signal: six.
+    // Started, the admin's signal, one workflow task (scheduled, started, completed), the refresh
+    // that records its own outcome (one local activity, revision 2), completed.
     expect({ events: events.length, markers }).toEqual({ events: 7, markers: ['core_local_activity'] });
     // The Web UI's and the CLI's filter.
     await waitFor(async () => (await stack.client.workflow.count(`ClientId = '${client.id}'`)).count === 1, { timeoutMs: 10_000, what: 'the run by ClientId' });

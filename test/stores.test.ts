@@ -84,6 +84,17 @@ describe('stores', () => {
     expect((await clients.claimRefreshSlot(client.id, 0)).claimed).toBe(true);
   });
 
+  it("keeps a client's missing-days slot apart from its refresh slot, each one winner per cooldown", async () => {
+    const client = await clients.create({ name: 'Gamma days', facebookPageId: '335', accessToken: TOKEN });
+    expect((await clients.claimRefreshSlot(client.id, 60_000)).claimed).toBe(true);
+    const claims = await Promise.all(Array.from({ length: 10 }, () => clients.claimRefreshSlot(client.id, 60_000, 'days')));
+    expect(claims.filter((c) => c.claimed)).toHaveLength(1);
+    const won = claims.find((c) => c.claimed) as { previous: Date | null };
+    await clients.releaseRefreshSlot(client.id, won.previous, 'days');
+    expect((await clients.claimRefreshSlot(client.id, 60_000, 'days')).claimed).toBe(true);
+    expect((await clients.claimRefreshSlot(client.id, 60_000)).claimed).toBe(false);
+  });
+
   it('pages through clients with a token by id', async () => {
     const before = await clients.countWithToken();
     await clients.create({ name: 'No token', facebookPageId: '444' });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { addDays, dayIn } from '../dates';
-import { isFinal } from '../domain/settled';
+import { cachedSource, isFinal } from '../domain/settled';
 import type { Logger } from '../logger';
 import { beyondMetaHistory } from '../meta/client';
 import type { CacheData, CacheEntry, CacheStore } from '../stores/cache';
@@ -50,7 +50,7 @@ export interface DayRead {
   etag: string;
 }
 
-/** Asks Temporal for a refresh, with `days` besides the lookback; see `requestRefresh`. */
+/** Asks Temporal for a refresh of the lookback, or with `days` for those days alone; see `requestRefresh`. */
 export type RefreshRequester = (clientId: string, options?: { days?: string[] }) => Promise<RefreshRequestResult>;
 
 const EMPTY: Pick<CacheView, 'facebookNewFollowers' | 'instagramFollowers' | 'instagramReach' | 'instagramProfileViews'> = {
@@ -125,12 +125,11 @@ export class CacheReader {
   /** One day; `fromPostgres` skips the rows kept in memory (to renew an answer kept there). */
   async readDay(client: Client, period: string, { fromPostgres = false } = {}): Promise<DayRead> {
     const key = `${client.id}|${period}`;
-    let entry = fromPostgres ? undefined : this.freshRows.get(key);
-    if (!entry) {
-      entry = await this.options.cache.get(client.id, period);
-      if (entry?.fetchedAt && this.ageOf(entry) < this.options.ttlMs) this.freshRows.set(key, entry);
-    }
-    return this.settle(client, this.view(client.id, period, entry), entry);
+    const kept = fromPostgres ? undefined : this.freshRows.get(key);
+    const entry = kept ?? (await this.options.cache.get(client.id, period));
+    const read = this.settle(client, this.view(client, period, entry));
+    if (!kept && entry && read.source === 'cache') this.freshRows.set(key, entry);
+    return read;
   }
 
   /** Every day of `from`..`to`, empty days included. */
@@ -139,14 +138,13 @@ export class CacheReader {
     const days: DayRead[] = [];
     for (let period = from; period <= to; period = addDays(period, 1)) {
       const entry = rows.get(period);
-      days.push(this.settle(client, this.view(client.id, period, entry), entry));
+      days.push(this.settle(client, this.view(client, period, entry)));
     }
     return days;
   }
 
-  /** Adds what the day's date says: whether its numbers are final, and why an empty day Meta no longer keeps stays empty. */
-  private settle(client: Client, read: DayRead, entry: CacheEntry | undefined): DayRead {
-    read.data.final = isFinal(read.period, client.timezone, entry);
+  /** Adds what the day's date says: why an empty day Meta no longer keeps stays empty. */
+  private settle(client: Client, read: DayRead): DayRead {
     const today = this.today(client);
     if (read.source === 'empty' && read.period <= today) {
       if (beyondMetaHistory('facebook', read.period, today)) {
@@ -172,12 +170,14 @@ export class CacheReader {
   }
 
   /**
-   * Asks one refresh for what the read found missing or stale, and tells per day what will
-   * happen: stale or missing days of the lookback are refreshed (under the cooldown); missing
-   * days older than the lookback but inside Meta's history are claimed in Postgres, so each is
-   * asked once whatever the number of reads, and sent with the request (joining a running
-   * refresh); days Meta no longer keeps are never asked. `status` is the request's, as before
-   * (`not_needed` when this read asked nothing).
+   * Asks for what the read found missing or stale, within the client's read budget, and tells per
+   * day what will happen. Stale or missing days of the lookback are one refresh of the lookback
+   * (the `refresh` slot: one per cooldown). Missing days older than the lookback but inside Meta's
+   * history are claimed in Postgres, so each is asked once whatever the number of reads, and sent
+   * alone, without the lookback, under the `days` slot (one fetch per cooldown); a read refused by
+   * that slot gives its days back, so a read after the cooldown asks for them. Final days are
+   * never stale and days Meta no longer keeps are never asked. `status` is the status of the
+   * requests this read made (`not_needed` when it made none).
    */
   async refreshDays(client: Client, reads: DayRead[]): Promise<{ status: RefreshStatus; days: DayRefreshStatus[] }> {
     const today = this.today(client);
@@ -194,19 +194,25 @@ export class CacheReader {
     if (!client.hasToken || client.tokenStatus === 'invalid') return answer('token_invalid', () => 'token_invalid');
     if (this.now() < this.temporalDownUntil) return answer('unavailable', () => 'unavailable');
 
+    // The lookback first, so missing days asked in the same read join the refresh it starts.
+    const lookback = stale.length ? await this.ask(client.id) : undefined;
+    if (lookback === 'unavailable') return answer('unavailable', () => 'unavailable');
     const claimed = missing.length
       ? await this.options.cache.claimMissingDays(client.id, missing.map((i) => reads[i].period), this.options.missingDayRetryMs ?? MISSING_DAY_RETRY_MS)
       : [];
-    if (claimed.length === 0 && stale.length === 0) return answer('not_needed', () => 'requested');
-    const result = await this.withTimeout(this.options.requestRefresh(client.id, claimed.length ? { days: claimed } : undefined));
-    if (result.status === 'unavailable') {
-      this.temporalDownUntil = this.now() + (this.options.temporalBackoffMs ?? 5_000);
-      // The request did not reach Temporal: the next read asks for these days again.
-      await this.options.cache.releaseDays(client.id, claimed);
-    }
-    const status: RefreshStatus = result.status === 'not_found' ? 'not_needed' : result.status;
+    const old = claimed.length ? await this.ask(client.id, claimed) : undefined;
+    if (!lookback && !old) return answer('not_needed', () => 'requested');
     const asked = new Set(claimed);
-    return answer(status, (i) => (stale.includes(i) || asked.has(reads[i].period) ? status : 'requested'));
+    return answer(strongest(lookback, old), (i) => (stale.includes(i) ? lookback! : asked.has(reads[i].period) ? old! : 'requested'));
+  }
+
+  /** One request to Temporal: the lookback, or `days` alone; days it did not send are given back. */
+  private async ask(clientId: string, days?: string[]): Promise<RefreshStatus> {
+    const result = await this.withTimeout(this.options.requestRefresh(clientId, days ? { days } : undefined));
+    if (result.status === 'unavailable') this.temporalDownUntil = this.now() + (this.options.temporalBackoffMs ?? 5_000);
+    // Not sent (Temporal did not answer, the client's days slot is spent, or a refresh runs, which a read never signals): the next read asks for these days again.
+    if (days && ['unavailable', 'cooldown', 'in_progress'].includes(result.status)) await this.options.cache.releaseDays(clientId, days);
+    return result.status === 'not_found' ? 'not_needed' : result.status;
   }
 
   private async withTimeout(request: Promise<RefreshRequestResult>): Promise<RefreshRequestResult> {
@@ -231,7 +237,8 @@ export class CacheReader {
     return Math.max(0, this.now() - entry.lastUpdated.getTime());
   }
 
-  private view(clientId: string, period: string, entry: CacheEntry | undefined): DayRead {
+  private view(client: Client, period: string, entry: CacheEntry | undefined): DayRead {
+    const clientId = client.id;
     if (!entry?.data || !entry.fetchedAt) {
       return {
         clientId,
@@ -244,7 +251,8 @@ export class CacheReader {
       };
     }
     const cacheAge = this.ageOf(entry);
-    const fresh = cacheAge < this.options.ttlMs;
+    const final = isFinal(period, client.timezone, entry);
+    const source = cachedSource(cacheAge, this.options.ttlMs, final);
     const { facebookNewFollowers, instagramFollowers, instagramReach, instagramProfileViews, unavailable, keptFrom } = entry.data;
     return {
       clientId,
@@ -259,15 +267,21 @@ export class CacheReader {
         lastUpdated: entry.lastUpdated.toISOString(),
         fromCache: true,
         cacheAge,
-        // Set by `settle`, which knows the client's timezone.
-        final: false,
+        final,
       },
-      source: fresh ? 'cache' : 'stale-cache',
-      freshForSeconds: fresh ? Math.floor((this.options.ttlMs - cacheAge) / 1000) : 0,
+      source,
+      // A final day changes only by an admin's write: it may be kept for a whole TTL.
+      freshForSeconds: source === 'stale-cache' ? 0 : Math.floor((final ? this.options.ttlMs : this.options.ttlMs - cacheAge) / 1000),
       ageSeconds: Math.floor(cacheAge / 1000),
-      etag: etagOf(clientId, period, String(entry.lastUpdated.getTime()), fresh ? 'cache' : 'stale-cache'),
+      etag: etagOf(clientId, period, String(entry.lastUpdated.getTime()), source),
     };
   }
+}
+
+/** The read's status when it made two requests: what started or joined a refresh tells most. */
+function strongest(...statuses: (RefreshStatus | undefined)[]): RefreshStatus {
+  const order: RefreshStatus[] = ['started', 'in_progress', 'unavailable', 'cooldown', 'token_invalid', 'not_needed'];
+  return order.find((status) => statuses.includes(status)) ?? 'not_needed';
 }
 
 function etagOf(...parts: string[]): string {

@@ -18,7 +18,7 @@ export type UnavailableReason =
   | 'no_snapshot'
   | 'beyond_meta_history';
 
-/** `cache`: younger than CACHE_TTL; `stale-cache`: older, a refresh was asked for; `empty`: nothing yet. */
+/** `cache`: younger than CACHE_TTL, or final (never refreshed again); `stale-cache`: older, a refresh was asked for; `empty`: nothing yet. */
 export type CacheSource = 'cache' | 'stale-cache' | 'empty';
 
 /** What the read did about refreshing the client. */

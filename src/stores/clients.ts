@@ -61,7 +61,16 @@ interface ClientRow {
   created_at: Date;
   updated_at: Date;
   refresh_requested_at: Date | null;
+  days_requested_at: Date | null;
 }
+
+/** The two lines of a client's read budget, each claimed at most once per REFRESH_COOLDOWN. */
+export type RefreshSlot = 'refresh' | 'days';
+
+const SLOT_COLUMNS: Record<RefreshSlot, 'refresh_requested_at' | 'days_requested_at'> = {
+  refresh: 'refresh_requested_at',
+  days: 'days_requested_at',
+};
 
 function toClient(row: ClientRow): Client {
   return {
@@ -270,14 +279,21 @@ export class ClientStore {
   }
 
   /**
-   * Claims the client's on-demand refresh slot unless one was claimed within `cooldownMs`: one
-   * conditional UPDATE, so concurrent API processes let exactly one request through.
+   * Claims one of the client's read-budget slots unless it was claimed within `cooldownMs`: one
+   * conditional UPDATE, so concurrent API processes let exactly one request through. `refresh`
+   * is the on-demand refresh of the lookback (reads and admins); `days` is a read's fetch of
+   * missing days older than the lookback.
    */
-  async claimRefreshSlot(id: string, cooldownMs: number): Promise<{ claimed: true; previous: Date | null } | { claimed: false; retryAfterMs: number }> {
+  async claimRefreshSlot(
+    id: string,
+    cooldownMs: number,
+    slot: RefreshSlot = 'refresh',
+  ): Promise<{ claimed: true; previous: Date | null } | { claimed: false; retryAfterMs: number }> {
+    const column = SLOT_COLUMNS[slot];
     const claimed = await this.db.raw<{ rows: { previous: Date | null }[] }>(
       // clock_timestamp, not now(): requests queued on the row lock must compare against the time the winner wrote.
-      `update clients c set refresh_requested_at = clock_timestamp()
-         from (select id, refresh_requested_at as previous from clients where id = ? for update) p
+      `update clients c set ${column} = clock_timestamp()
+         from (select id, ${column} as previous from clients where id = ? for update) p
         where c.id = p.id
           and (p.previous is null or p.previous <= clock_timestamp() - (? * interval '1 millisecond'))
         returning p.previous`,
@@ -285,7 +301,7 @@ export class ClientStore {
     );
     if (claimed.rows.length) return { claimed: true, previous: claimed.rows[0].previous };
     const row = await this.db.raw<{ rows: { wait_ms: string | null }[] }>(
-      `select ceil(extract(epoch from (refresh_requested_at + (? * interval '1 millisecond') - clock_timestamp())) * 1000) as wait_ms
+      `select ceil(extract(epoch from (${column} + (? * interval '1 millisecond') - clock_timestamp())) * 1000) as wait_ms
          from clients where id = ?`,
       [cooldownMs, id],
     );
@@ -293,7 +309,7 @@ export class ClientStore {
   }
 
   /** Gives a claimed slot back (the refresh could not be started), restoring the previous time. */
-  async releaseRefreshSlot(id: string, previous: Date | null): Promise<void> {
-    await this.db('clients').where({ id }).update({ refresh_requested_at: previous });
+  async releaseRefreshSlot(id: string, previous: Date | null, slot: RefreshSlot = 'refresh'): Promise<void> {
+    await this.db('clients').where({ id }).update({ [SLOT_COLUMNS[slot]]: previous });
   }
 }

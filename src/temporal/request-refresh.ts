@@ -1,4 +1,4 @@
-import { Client, WorkflowIdConflictPolicy, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from '../logger';
 import type { ClientStore } from '../stores/clients';
 import {
@@ -43,8 +43,11 @@ async function isRunning(temporal: Client, workflowId: string): Promise<boolean>
 }
 
 /**
- * Starts the client's refresh with `input`, or signals the one running (same workflow id), so
- * concurrent requests join one refresh. Answers `in_progress` when it joined, `started` else.
+ * Starts the client's refresh with `input` (same workflow id for every request, so one refresh
+ * per client runs). An admin's request signals the running one instead, so it joins it; a read's
+ * never signals: a signal that lands as a refresh's local step completes makes Temporal reject
+ * that task and run the step, and its Meta calls, again — a read would so spend a refresh's calls
+ * outside its budget. A read meeting a running refresh gets `in_progress` and nothing is sent.
  */
 async function signalRefresh(
   deps: RefreshRequestDeps,
@@ -53,6 +56,26 @@ async function signalRefresh(
 ): Promise<'started' | 'in_progress'> {
   const workflowId = clientRefreshWorkflowId(input.clientId);
   const running = await isRunning(deps.temporal, workflowId);
+  if (signal.by === 'reader') {
+    if (running) return 'in_progress';
+    try {
+      await deps.temporal.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
+        deps.temporal.workflow.start('refreshClient', {
+          workflowId,
+          taskQueue: deps.taskQueue ?? TASK_QUEUE,
+          args: [{ ...input, revision: CLIENT_REFRESH_REVISION }],
+          workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+          typedSearchAttributes: [{ key: CLIENT_ID_SEARCH_ATTRIBUTE, value: input.clientId }],
+          workflowExecutionTimeout: '3h',
+        }),
+      );
+    } catch (err) {
+      // Another request started it since `isRunning` looked.
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return 'in_progress';
+      throw err;
+    }
+    return 'started';
+  }
   await deps.temporal.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
     deps.temporal.workflow.signalWithStart('refreshClient', {
       workflowId,
@@ -69,27 +92,38 @@ async function signalRefresh(
 }
 
 /**
- * Asks the client's refresh to fetch `days` besides its lookback: joins the running refresh
- * (the `refreshRequested` signal carries the days, fetched after its current fetch) or starts
- * one. No cooldown: the caller claimed each day once (`CacheStore.claimMissingDays`) or is an
- * admin's backfill.
+ * Asks the client's refresh to fetch `days`, and only them (no lookback): starts one, or (an
+ * admin's backfill) joins the running one, whose `refreshRequested` signal carries the days,
+ * fetched after its current fetch. The caller claimed each day once
+ * (`CacheStore.claimMissingDays`). A read's request also spends the client's `days` slot, one per
+ * cooldown across API processes, so a read key asking a new old day every second costs one fetch
+ * per cooldown, not one per read; a read that meets a running refresh sends nothing and gives the
+ * slot back (`in_progress`: the caller gives the days back, a later read asks again). An admin's
+ * backfill has no cooldown.
  */
 async function requestDays(deps: RefreshRequestDeps, clientId: string, days: string[], by: 'reader' | 'admin'): Promise<RefreshRequestResult> {
+  const claim = by === 'reader' ? await deps.clients.claimRefreshSlot(clientId, deps.cooldownMs, 'days') : undefined;
+  if (claim && !claim.claimed) return { status: 'cooldown', retryAfterMs: claim.retryAfterMs };
   try {
-    const input: RefreshClientInput = { clientId, trigger: by === 'admin' ? 'manual' : 'on_demand', lookbackDays: deps.lookbackDays, days };
-    return { status: await signalRefresh(deps, input, { by, days }) };
+    const input: RefreshClientInput = { clientId, trigger: by === 'admin' ? 'manual' : 'on_demand', lookbackDays: 0, days };
+    const status = await signalRefresh(deps, input, { by, days });
+    if (claim?.claimed && status === 'in_progress') await deps.clients.releaseRefreshSlot(clientId, claim.previous, 'days');
+    return { status };
   } catch (err) {
     deps.logger?.warn({ err, clientId }, 'could not request days: Temporal unavailable');
+    if (claim?.claimed) await deps.clients.releaseRefreshSlot(clientId, claim.previous, 'days');
     return { status: 'unavailable' };
   }
 }
 
 /**
  * Asks for one client's refresh without waiting for Meta. The cooldown is claimed in Postgres
- * (one winner across API processes); the refresh itself is a `signalWithStart` on the client's
- * workflow id, so concurrent requests join one running refresh instead of starting another.
+ * (one winner across API processes); the refresh itself is started on the client's workflow id,
+ * so concurrent requests never start a second one (an admin's joins the running one by signal,
+ * a read's answers `in_progress`; see `signalRefresh`).
  * `force` marks an admin's request (trigger `manual`); the cooldown applies to it too. With
- * `days`, the refresh fetches those days too (see `requestDays`).
+ * `days`, the refresh fetches those days instead of the lookback, under their own slot (see
+ * `requestDays`).
  */
 export async function requestRefresh(
   deps: RefreshRequestDeps,
@@ -114,7 +148,10 @@ export async function requestRefresh(
 
   try {
     const input: RefreshClientInput = { clientId, trigger: force ? 'manual' : 'on_demand', lookbackDays: deps.lookbackDays };
-    return { status: await signalRefresh(deps, input, { by: force ? 'admin' : 'reader' }) };
+    const status = await signalRefresh(deps, input, { by: force ? 'admin' : 'reader' });
+    // A read sent nothing to the running refresh (which may not fetch the lookback): the slot is not spent.
+    if (!force && status === 'in_progress') await deps.clients.releaseRefreshSlot(clientId, claim.previous);
+    return { status };
   } catch (err) {
     deps.logger?.warn({ err, clientId }, 'could not start a refresh: Temporal unavailable');
     // The request did not reach Temporal: give the slot back so the next read tries again.
