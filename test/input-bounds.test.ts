@@ -81,14 +81,15 @@ describe('the migration to canonical timezone names', () => {
     try {
       const config = migrationConfig();
       await database.db.migrate.latest(config);
-      await database.db.migrate.down(config);
+      // Back to just before this migration, however many came after it.
+      while ((await database.db.migrate.currentVersion(config)) >= '20261220090000') await database.db.migrate.down(config);
       const rows = [
         { name: 'Alias', facebook_page_id: '1', timezone: 'US/Pacific' },
         { name: 'Lower', facebook_page_id: '2', timezone: 'europe/warsaw' },
         { name: 'Canonical', facebook_page_id: '3', timezone: 'Asia/Tokyo' },
       ];
       await database.db('clients').insert(rows.map((r) => ({ id: randomUUID(), ...r })));
-      await database.db.migrate.up(config);
+      await database.db.migrate.latest(config);
       const after = await database.db('clients').orderBy('facebook_page_id').select('timezone');
       expect(after.map((r: { timezone: string }) => r.timezone)).toEqual(['America/Los_Angeles', 'Europe/Warsaw', 'Asia/Tokyo']);
     } finally {
