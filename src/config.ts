@@ -98,7 +98,7 @@ export function decodeKey(text: string): Buffer | undefined {
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const LOG_FORMATS = ['auto', 'json', 'pretty'] as const satisfies readonly LogFormat[];
 
-/** Every env variable of design.md §6 with its default; all are optional locally. */
+/** Every env variable with its default (README: Configuration); all are optional locally. */
 const schema = z.object({
   PORT: port.prefault('3000'),
   HOST: z.string().min(1).prefault('127.0.0.1'),
