@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-/** Agency clients and their encrypted Meta tokens (design.md §2). */
+/** Agency clients and their encrypted Meta tokens (README: The API, Clients). */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('clients', (t) => {
     t.uuid('id').primary().defaultTo(knex.raw('gen_random_uuid()'));

@@ -9,7 +9,7 @@ import { provideDatabase, provideTemporal } from './services';
 /** `npm run api`: the read API alone, against DATABASE_URL and TEMPORAL_ADDRESS. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, config.logFormat);
   const lifecycle = new Lifecycle(logger);
   lifecycle.handleSignals();
   try {

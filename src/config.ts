@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import { createKeyring, TokenKeyring } from './crypto';
+import type { LogFormat } from './logger';
 
 /** Thrown by `loadConfig` with every problem found, so an operator fixes them all at once. */
 export class ConfigError extends Error {
@@ -95,8 +96,9 @@ export function decodeKey(text: string): Buffer | undefined {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_FORMATS = ['auto', 'json', 'pretty'] as const satisfies readonly LogFormat[];
 
-/** Every env variable of design.md §6 with its default; all are optional locally. */
+/** Every env variable with its default (README: Configuration); all are optional locally. */
 const schema = z.object({
   PORT: port.prefault('3000'),
   HOST: z.string().min(1).prefault('127.0.0.1'),
@@ -143,6 +145,7 @@ const schema = z.object({
   WORKER_METRICS_PORT: port.optional(),
   SHUTDOWN_GRACE: duration(0, 120_000).prefault('10s'),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` }).prefault('info'),
+  LOG_FORMAT: z.enum(LOG_FORMATS, { message: `expected one of ${LOG_FORMATS.join(', ')}` }).prefault('auto'),
 });
 
 type Env = z.output<typeof schema>;
@@ -228,6 +231,7 @@ export interface Config {
   /** How long a stopping API lets requests in flight finish before it cuts them off. */
   shutdownGraceMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
+  logFormat: LogFormat;
 }
 
 /** The env variable names the service reads; docs and docker-compose are checked against it. */
@@ -299,6 +303,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerMetricsPort: e.WORKER_METRICS_PORT,
     shutdownGraceMs: e.SHUTDOWN_GRACE,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
   };
 }
 

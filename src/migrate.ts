@@ -10,7 +10,7 @@ import { provideDatabase } from './services';
  */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, config.logFormat);
   const lifecycle = new Lifecycle(logger);
   try {
     await provideDatabase(config, logger, lifecycle, { embedded: true });

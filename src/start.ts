@@ -18,7 +18,7 @@ import { runWorker } from './temporal/worker';
 /** `npm start`: Postgres, Temporal with its Web UI, migrations, the worker and the API in one process. */
 async function main(): Promise<void> {
   const loaded = loadConfig();
-  const logger = createLogger(loaded.logLevel);
+  const logger = createLogger(loaded.logLevel, undefined, loaded.logFormat);
   const lifecycle = new Lifecycle(logger);
   lifecycle.handleSignals();
   fs.mkdirSync(loaded.dataDir, { recursive: true });

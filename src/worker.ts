@@ -9,7 +9,7 @@ import { runWorker } from './temporal/worker';
 /** `npm run worker`: one Temporal worker against DATABASE_URL and TEMPORAL_ADDRESS; run as many as needed. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, config.logFormat);
   const lifecycle = new Lifecycle(logger);
   lifecycle.handleSignals();
   try {

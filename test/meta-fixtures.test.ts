@@ -7,7 +7,7 @@ import { parseUsageHeaders } from '../src/meta/usage';
 import { startGraphSandbox, type RunningGraphSandbox } from '../src/meta-sandbox';
 
 /**
- * Meta's own JSON, copied from meta-graph-api.md into test/fixtures/meta, read by the client,
+ * Meta's own JSON, copied from Meta's documented answers into test/fixtures/meta, read by the client,
  * and compared with the sandbox's answers: if either drifts away from Meta, this file fails.
  */
 

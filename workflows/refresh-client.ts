@@ -13,7 +13,7 @@ import {
 import type { Activities, MetaFailureDetails, RefreshInsightsInput, RefreshInsightsResult } from '../activities';
 import { RefreshClientInput, RefreshClientResult, refreshRequestedSignal } from './definitions';
 
-/** Meta's answers decide retries: see design.md §4 and activities' ApplicationFailure types. */
+/** Meta's answers decide retries: see README: How refreshing works, and activities' ApplicationFailure types. */
 const { refreshClientInsights } = proxyActivities<Activities>({
   // Up to ~2 + lookback days Graph calls, each bounded by META_TIMEOUT; the heartbeat notices a dead worker sooner.
   startToCloseTimeout: '15m',

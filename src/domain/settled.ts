@@ -1,7 +1,6 @@
 /**
- * When a day's numbers stop changing. Meta revises a day's insights for up to 48 hours after it
- * ends (meta-graph-api.md: "data can lag up to 48 h"), so numbers fetched later than that are
- * final: refreshes leave such days alone.
+ * When a day's numbers stop changing. Meta's insights for a day can lag up to 48 hours after it
+ * ends, so numbers fetched later than that are final: refreshes leave such days alone.
  */
 
 import { addDays, startOfDay } from '../dates';

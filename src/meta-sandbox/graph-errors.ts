@@ -20,7 +20,7 @@ export interface GraphErrorResponse {
 
 const RATE_LIMIT_DOCS = 'For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.';
 
-/** Meta's message, status and `is_transient` for the codes meta-graph-api.md lists. */
+/** Meta's message, status and `is_transient` for the error codes Meta documents (developers.facebook.com/docs/graph-api/guides/error-handling). */
 const KNOWN_CODES: Record<number, { message: string; status?: number; isTransient?: boolean; type?: string }> = {
   1: { message: 'An unknown error occurred', status: 500 },
   2: { message: 'An unexpected error has occurred. Please retry your request later.', status: 500, isTransient: true },
@@ -89,7 +89,7 @@ export function unsupportedGet(objectId: string): GraphErrorResponse {
   });
 }
 
-/** Meta's answer for an expired token (190/463), as in meta-graph-api.md. */
+/** Meta's answer for an expired token (190/463), as Meta sends it. */
 export function tokenExpired(nowMs: number): GraphErrorResponse {
   return graphError(190, {
     subcode: 463,

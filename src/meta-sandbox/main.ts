@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new StartupError(`--port ${values.port}: expected a port from 0 to 65535`, 2);
   const config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, config.logFormat);
   const lifecycle = new Lifecycle(logger);
   lifecycle.handleSignals();
 

@@ -55,7 +55,7 @@ export interface MetaClientOptions {
 /** Facebook new followers per day; the removed `page_fan_adds_unique` answered the same question. */
 export const PAGE_FOLLOWS_METRIC = 'page_daily_follows_unique';
 
-/** Both are "at risk" (meta-graph-api.md): requested together, split up when one is refused. */
+/** Both are marked "at risk" of retirement by Meta: requested together, split up when one is refused. */
 export const INSTAGRAM_METRICS = ['reach', 'profile_views'] as const;
 type InstagramMetric = (typeof INSTAGRAM_METRICS)[number];
 

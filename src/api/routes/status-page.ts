@@ -11,7 +11,9 @@ import { clientParams } from '../schemas';
 import { cachedScheduleDescriber } from '../services/refresh-status';
 import type { SeriesDay } from '../status/charts';
 import { assertSameOrigin, createCsrf } from '../status/csrf';
-import { METRICS, MetricKey, OverviewQuery, RefreshMessage, renderClientPage, renderOverview } from '../status/pages';
+import { renderClientPage, RefreshMessage } from '../status/client-page';
+import { METRICS, MetricKey } from '../status/copy';
+import { OverviewQuery, renderOverview } from '../status/overview';
 import type { RouteContext, RouteDef } from './types';
 
 /** Clients per page of the overview. */

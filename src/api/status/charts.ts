@@ -5,8 +5,7 @@
  * the point is focusable).
  */
 
-export const escapeHtml = (text: unknown): string =>
-  String(text ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+import { html, SafeHtml } from './html';
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const compact = new Intl.NumberFormat('en-US', { notation: 'compact', maximumFractionDigits: 1 });
@@ -78,17 +77,17 @@ function summary(label: string, days: SeriesDay[]): string {
  * its `<title>`. The whole is one image whose label summarises the series for screen readers;
  * its points are not tab stops (a page lists 200 sparklines), the client's page has those.
  */
-export function sparkline(label: string, days: SeriesDay[], { width = 120, height = 28 } = {}): string {
+export function sparkline(label: string, days: SeriesDay[], { width = 120, height = 28 } = {}): SafeHtml {
   const p = plot(days, 2, 3, width - 4, height - 6);
-  const title = escapeHtml(summary(label, days));
+  const title = summary(label, days);
   if (!p) {
-    return `<svg class="spark" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${title}"><line x1="2" y1="${height - 3}" x2="${width - 2}" y2="${height - 3}" class="none"/></svg>`;
+    return html`<svg class="spark" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${title}"><line x1="2" y1="${height - 3}" x2="${width - 2}" y2="${height - 3}" class="none"/></svg>`;
   }
-  const paths = segments(days, p).map((d) => `<path d="${d}"/>`).join('');
-  const points = days
-    .map((d, i) => (d.value === null ? '' : `<circle cx="${p.x(i)}" cy="${p.y(d.value)}" r="1.8" data-day="${d.day}"><title>${d.day}: ${formatNumber(d.value)}</title></circle>`))
-    .join('');
-  return `<svg class="spark" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${title}">${paths}${points}</svg>`;
+  const paths = segments(days, p).map((d) => html`<path d="${d}"/>`);
+  const points = days.map((d, i) =>
+    d.value === null ? '' : html`<circle cx="${p.x(i)}" cy="${p.y(d.value)}" r="1.8" data-day="${d.day}"><title>${d.day}: ${formatNumber(d.value)}</title></circle>`,
+  );
+  return html`<svg class="spark" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${title}">${paths}${points}</svg>`;
 }
 
 /**
@@ -96,35 +95,32 @@ export function sparkline(label: string, days: SeriesDay[], { width = 120, heigh
  * first, middle and last day on the x axis, gaps for missing days, and every point focusable
  * (Tab) with its day and value.
  */
-export function lineChart(id: string, label: string, days: SeriesDay[], { width = 560, height = 180 } = {}): string {
+export function lineChart(id: string, label: string, days: SeriesDay[], { width = 560, height = 180 } = {}): SafeHtml {
   const left = 56;
   const bottom = 22;
   const top = 10;
   const right = 10;
   const p = plot(days, left, top, width - left - right, height - top - bottom);
-  const text = escapeHtml(summary(label, days));
+  const text = summary(label, days);
   const xLabels = [0, Math.floor((days.length - 1) / 2), days.length - 1]
     .filter((i, n, all) => days[i] && all.indexOf(i) === n)
     .map((i) => {
       const x = left + (days.length > 1 ? (i * (width - left - right)) / (days.length - 1) : 0);
       const anchor = i === 0 ? 'start' : i === days.length - 1 ? 'end' : 'middle';
-      return `<text x="${r1(x)}" y="${height - 6}" text-anchor="${anchor}">${days[i].day}</text>`;
-    })
-    .join('');
-  const axes = `<line class="axis" x1="${left}" y1="${top}" x2="${left}" y2="${height - bottom}"/><line class="axis" x1="${left}" y1="${height - bottom}" x2="${width - right}" y2="${height - bottom}"/>`;
+      return html`<text x="${r1(x)}" y="${height - 6}" text-anchor="${anchor}">${days[i].day}</text>`;
+    });
+  const axes = html`<line class="axis" x1="${left}" y1="${top}" x2="${left}" y2="${height - bottom}"/><line class="axis" x1="${left}" y1="${height - bottom}" x2="${width - right}" y2="${height - bottom}"/>`;
   if (!p) {
-    return `<svg id="${id}" class="chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${text}">${axes}${xLabels}<text x="${width / 2}" y="${height / 2}" text-anchor="middle">no numbers in these ${days.length} days</text></svg>`;
+    return html`<svg id="${id}" class="chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${text}">${axes}${xLabels}<text x="${width / 2}" y="${height / 2}" text-anchor="middle">no numbers in these ${days.length} days</text></svg>`;
   }
-  const yLabels = `<text x="${left - 6}" y="${top + 4}" text-anchor="end">${compact.format(p.max)}</text><text x="${left - 6}" y="${height - bottom}" text-anchor="end">${compact.format(p.min)}</text>`;
-  const paths = segments(days, p).map((d) => `<path d="${d}"/>`).join('');
-  const points = days
-    .map((d, i) =>
-      d.value === null
-        ? ''
-        : `<circle cx="${p.x(i)}" cy="${p.y(d.value)}" r="3" tabindex="0" role="img" aria-label="${d.day}: ${formatNumber(d.value)}" data-day="${d.day}"><title>${d.day}: ${formatNumber(d.value)}</title></circle>`,
-    )
-    .join('');
-  return `<svg id="${id}" class="chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="group" aria-label="${text}">${axes}${yLabels}${xLabels}${paths}${points}</svg>`;
+  const yLabels = html`<text x="${left - 6}" y="${top + 4}" text-anchor="end">${compact.format(p.max)}</text><text x="${left - 6}" y="${height - bottom}" text-anchor="end">${compact.format(p.min)}</text>`;
+  const paths = segments(days, p).map((d) => html`<path d="${d}"/>`);
+  const points = days.map((d, i) =>
+    d.value === null
+      ? ''
+      : html`<circle cx="${p.x(i)}" cy="${p.y(d.value)}" r="3" tabindex="0" role="img" aria-label="${d.day}: ${formatNumber(d.value)}" data-day="${d.day}"><title>${d.day}: ${formatNumber(d.value)}</title></circle>`,
+  );
+  return html`<svg id="${id}" class="chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="group" aria-label="${text}">${axes}${yLabels}${xLabels}${paths}${points}</svg>`;
 }
 
 export interface CycleBarInput {
@@ -151,7 +147,7 @@ export const formatDuration = duration;
  * per cycle, its duration written under it. Colour is not the only signal: failed is hatched,
  * each bar's `<title>` gives the counts, and the page carries the same figures as a table.
  */
-export function cycleChart(cycles: CycleBarInput[], { width = 640, height = 170 } = {}): string {
+export function cycleChart(cycles: CycleBarInput[], { width = 640, height = 170 } = {}): SafeHtml {
   const top = 14;
   const bottom = 34;
   const left = 34;
@@ -159,23 +155,21 @@ export function cycleChart(cycles: CycleBarInput[], { width = 640, height = 170 
   const max = Math.max(1, ...cycles.map((c) => c.refreshed + c.failed + c.skipped));
   const slot = (width - left - 4) / Math.max(cycles.length, 20);
   const barWidth = Math.max(4, slot * 0.7);
-  const bars = cycles
-    .map((c, i) => {
+  const bars = cycles.map((c, i) => {
       const x = r1(left + i * slot + (slot - barWidth) / 2);
       let y = top + chartHeight;
       const part = (n: number, cls: string) => {
         if (!n) return '';
         const h = (n / max) * chartHeight;
         y -= h;
-        return `<rect class="${cls}" x="${x}" y="${r1(y)}" width="${r1(barWidth)}" height="${r1(h)}"/>`;
+        return html`<rect class="${cls}" x="${x}" y="${r1(y)}" width="${r1(barWidth)}" height="${r1(h)}"/>`;
       };
-      const rects = part(c.refreshed, 'refreshed') + part(c.failed, 'failed') + part(c.skipped, 'skipped');
+      const rects = [part(c.refreshed, 'refreshed'), part(c.failed, 'failed'), part(c.skipped, 'skipped')];
       const title = `${c.label}${c.running ? ' (running)' : ''}: ${c.refreshed} refreshed, ${c.failed} failed, ${c.skipped} skipped, took ${duration(c.durationMs)}`;
-      return `<g><title>${escapeHtml(title)}</title>${rects}<text x="${r1(x + barWidth / 2)}" y="${height - bottom + 14}" text-anchor="middle">${c.running ? '…' : duration(c.durationMs)}</text></g>`;
-    })
-    .join('');
-  const legend = `<text x="${left}" y="${height - 4}">bar: refreshed (solid) · failed (hatched) · skipped (light); under it: duration</text>`;
-  return `<svg id="cycle-chart" class="chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="The last ${cycles.length} cycles: clients refreshed, failed and skipped per cycle, and how long each took (figures in the table below)">
+      return html`<g><title>${title}</title>${rects}<text x="${r1(x + barWidth / 2)}" y="${height - bottom + 14}" text-anchor="middle">${c.running ? '…' : duration(c.durationMs)}</text></g>`;
+    });
+  const legend = html`<text x="${left}" y="${height - 4}">bar: refreshed (solid) · failed (hatched) · skipped (light); under it: duration</text>`;
+  return html`<svg id="cycle-chart" class="chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="The last ${cycles.length} cycles: clients refreshed, failed and skipped per cycle, and how long each took (figures in the table below)">
 <defs><pattern id="hatch" width="4" height="4" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="4" height="4" fill="#cf222e"/><line x1="0" y1="0" x2="0" y2="4" stroke="#fff" stroke-width="1.5"/></pattern></defs>
 <line class="axis" x1="${left}" y1="${top}" x2="${left}" y2="${top + chartHeight}"/><line class="axis" x1="${left}" y1="${top + chartHeight}" x2="${width - 4}" y2="${top + chartHeight}"/>
 <text x="${left - 4}" y="${top + 4}" text-anchor="end">${compact.format(max)}</text><text x="${left - 4}" y="${top + chartHeight}" text-anchor="end">0</text>
@@ -186,14 +180,14 @@ ${bars}${legend}</svg>`;
  * Meta's app usage as a horizontal gauge with the 75 % line where cycles stretch their spacing;
  * the value is written beside it, so the colour only repeats it.
  */
-export function usageGauge(percent: number | null, { width = 320, height = 46 } = {}): string {
+export function usageGauge(percent: number | null, { width = 320, height = 46 } = {}): SafeHtml {
   const left = 4;
   const barWidth = width - 8;
   const value = percent === null ? 0 : Math.max(0, Math.min(100, percent));
   const level = value >= 90 ? 'high' : value >= 75 ? 'warn' : 'ok';
   const stretch = left + barWidth * 0.75;
   const label = percent === null ? 'Meta app usage: not reported yet' : `Meta app usage: ${Math.round(value)} % of the app's budget; above 75 % cycles stretch their spacing`;
-  return `<svg id="usage-gauge" class="gauge" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(label)}">
+  return html`<svg id="usage-gauge" class="gauge" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${label}">
 <rect class="track" x="${left}" y="6" width="${barWidth}" height="16" rx="3"/>
 <rect class="fill ${level}" x="${left}" y="6" width="${r1((barWidth * value) / 100)}" height="16" rx="3"/>
 <line class="stretch" x1="${r1(stretch)}" y1="2" x2="${r1(stretch)}" y2="26"/>

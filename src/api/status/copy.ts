@@ -1,0 +1,61 @@
+import type { ClientSort, ProblemKind, StatusClient } from '../../stores/status';
+import { html, SafeHtml } from './html';
+
+/** The words of the status pages: metric labels, reasons, problems and what to do about them. */
+
+export const METRICS = [
+  { key: 'facebookNewFollowers', label: 'Facebook new followers', short: 'FB new followers' },
+  { key: 'instagramFollowers', label: 'Instagram followers', short: 'IG followers' },
+  { key: 'instagramReach', label: 'Instagram reach', short: 'IG reach' },
+  { key: 'instagramProfileViews', label: 'Instagram profile views', short: 'IG profile views' },
+] as const;
+
+export type MetricKey = (typeof METRICS)[number]['key'];
+
+/** Why a number is missing, in words. */
+export const REASONS: Record<string, string> = {
+  metric_unsupported: 'Meta does not offer it',
+  instagram_not_linked: 'no Instagram linked',
+  instagram_permission_missing: 'Instagram permission missing',
+  throttled: 'Meta throttled; retried',
+  fetch_failed: 'the fetch failed',
+  no_data: 'Meta gave no data',
+  no_snapshot: 'no snapshot that day',
+  beyond_meta_history: 'older than Meta keeps',
+  not_fetched: 'not fetched yet',
+};
+
+export const PROBLEM_TITLES: Record<ProblemKind, string> = {
+  token_invalid: 'Token invalid',
+  no_token: 'No token',
+  failing: 'Failing',
+  instagram_permission_missing: 'Instagram permission missing',
+  instagram_not_linked: 'Instagram not linked',
+  empty_today: 'No numbers today',
+};
+
+export const FRESHNESS_TEXT = { fresh: 'fresh', stale: 'stale', empty: 'empty' } as const;
+
+export const SORTS: Record<ClientSort, string> = { name: 'name', freshness: 'least fresh first', recent: 'most recently updated first' };
+
+const CLI = 'npm run cli --';
+
+/** What to do about a problem, citing the CLI command that does it. */
+export function action(kind: ProblemKind, c: StatusClient, onClientPage = false): SafeHtml {
+  switch (kind) {
+    case 'token_invalid':
+      return html`Meta refused the token${c.tokenError ? ` (${c.tokenError})` : ''}. Ask the client to reconnect the Page, then store the new token: <code>${CLI} clients update ${c.id} --token-stdin</code>`;
+    case 'no_token':
+      return html`No Meta token is stored, so it is never refreshed. Store one: <code>${CLI} clients update ${c.id} --token-stdin</code>`;
+    case 'failing':
+      return html`The last ${c.failingStreak} refreshes failed${c.lastResult?.errorCode ? ` (Meta ${c.lastResult.errorCode})` : ''}. ${
+        onClientPage ? 'See Meta’s error codes and the runs in Temporal below' : 'Open the client’s page for Meta’s error codes and its runs in Temporal'
+      }; refresh it once the cause is fixed.`;
+    case 'instagram_permission_missing':
+      return html`Grant the token <code>instagram_basic</code> and <code>instagram_manage_insights</code>, then replace it: <code>${CLI} clients update ${c.id} --token-stdin</code>`;
+    case 'instagram_not_linked':
+      return html`Link an Instagram business account to the Page in Meta, or stop asking for it: <code>${CLI} clients update ${c.id} --no-instagram</code>`;
+    case 'empty_today':
+      return html`No numbers for ${c.today} yet. Refresh it${onClientPage ? '' : ' from the client’s page'}, or wait for the next cycle.`;
+  }
+}
