@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { addDays, dayIn } from '../dates';
+import { cacheAgeMs, freshForSeconds, isFresh } from '../domain/freshness';
+import { beyondMetaHistory } from '../domain/meta-history';
 import { isFinal } from '../domain/settled';
 import type { Logger } from '../logger';
-import { beyondMetaHistory } from '../meta/client';
 import type { CacheData, CacheEntry, CacheStore } from '../stores/cache';
 import type { Client, ClientStore } from '../stores/clients';
 import type { RefreshRequestResult } from '../temporal/request-refresh';
@@ -128,7 +129,7 @@ export class CacheReader {
     let entry = fromPostgres ? undefined : this.freshRows.get(key);
     if (!entry) {
       entry = await this.options.cache.get(client.id, period);
-      if (entry?.fetchedAt && this.ageOf(entry) < this.options.ttlMs) this.freshRows.set(key, entry);
+      if (entry?.fetchedAt && isFresh(this.ageOf(entry), this.options.ttlMs)) this.freshRows.set(key, entry);
     }
     return this.settle(client, this.view(client.id, period, entry), entry);
   }
@@ -228,7 +229,7 @@ export class CacheReader {
   }
 
   private ageOf(entry: CacheEntry): number {
-    return Math.max(0, this.now() - entry.lastUpdated.getTime());
+    return cacheAgeMs(entry.lastUpdated, this.now());
   }
 
   private view(clientId: string, period: string, entry: CacheEntry | undefined): DayRead {
@@ -244,7 +245,7 @@ export class CacheReader {
       };
     }
     const cacheAge = this.ageOf(entry);
-    const fresh = cacheAge < this.options.ttlMs;
+    const fresh = isFresh(cacheAge, this.options.ttlMs);
     const { facebookNewFollowers, instagramFollowers, instagramReach, instagramProfileViews, unavailable, keptFrom } = entry.data;
     return {
       clientId,
@@ -263,7 +264,7 @@ export class CacheReader {
         final: false,
       },
       source: fresh ? 'cache' : 'stale-cache',
-      freshForSeconds: fresh ? Math.floor((this.options.ttlMs - cacheAge) / 1000) : 0,
+      freshForSeconds: freshForSeconds(cacheAge, this.options.ttlMs),
       ageSeconds: Math.floor(cacheAge / 1000),
       etag: etagOf(clientId, period, String(entry.lastUpdated.getTime()), fresh ? 'cache' : 'stale-cache'),
     };
