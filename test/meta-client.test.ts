@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '../src/logger';
 import { createMetaClient } from '../src/meta/client';
+import { fetchInsights } from './helpers/fetch-insights';
 import {
   MetaBadRequestError,
   MetaError,
@@ -60,7 +61,7 @@ describe('the Meta Graph client against the Graph sandbox', () => {
   });
 
   it('fetches the four numbers of two days with one Page call, one followers call and one Instagram call per day', async () => {
-    const result = await client.fetchInsights(input());
+    const result = await fetchInsights(client, input());
 
     const nowSeconds = NOW / 1000;
     expect(result.instagramFollowers).toEqual({ value: instagramFollowersOn(IG, '2026-11-25') });
@@ -93,7 +94,7 @@ describe('the Meta Graph client against the Graph sandbox', () => {
   });
 
   it('returns the days in the order asked, and a day asked twice costs no second call', async () => {
-    const result = await client.fetchInsights(input({ days: ['2026-11-24', '2026-11-23', '2026-11-24'] }));
+    const result = await fetchInsights(client, input({ days: ['2026-11-24', '2026-11-23', '2026-11-24'] }));
     expect(result.days.map((d) => d.day)).toEqual(['2026-11-24', '2026-11-23', '2026-11-24']);
     expect(result.days[0]).toEqual(result.days[2]);
     expect(sandbox.control.calls().total).toBe(4);
@@ -101,7 +102,7 @@ describe('the Meta Graph client against the Graph sandbox', () => {
 
   it('calls the Graph version it was configured with', async () => {
     const v25 = createMetaClient({ graphUrl: sandbox.url, graphVersion: 'v25.0', timeoutMs: 5_000, logger: createLogger('silent') });
-    await v25.fetchInsights(input({ instagramAccountId: null }));
+    await fetchInsights(v25, input({ instagramAccountId: null }));
     expect(sandbox.control.requests().map((r) => r.version)).toEqual(['v25.0']);
   });
 
@@ -136,7 +137,7 @@ describe('the Meta Graph client against the Graph sandbox', () => {
       // On Page insights a bare 100 is the invalid-metric answer (a number, not an error): it is asked of the Instagram node instead.
       const target = injected.code === 100 && injected.subcode === undefined ? { objectId: IG, edge: 'node' as const } : { objectId: PAGE, edge: 'insights' as const };
       sandbox.control.inject({ ...target, ...injected });
-      const error = await failure(client.fetchInsights(input()));
+      const error = await failure(fetchInsights(client, input()));
       expect(error).toBeInstanceOf(expected);
       expect(error.code).toBe(injected.code);
       expect(error.subcode).toBe(injected.subcode);
@@ -147,7 +148,7 @@ describe('the Meta Graph client against the Graph sandbox', () => {
 
     it('treats an HTTP 400 with code 80001 as throttled, not as a bad request, though Meta marks it transient', async () => {
       sandbox.control.inject({ objectId: PAGE, code: 80001 });
-      const error = await failure(client.fetchInsights(input()));
+      const error = await failure(fetchInsights(client, input()));
       expect(error.httpStatus).toBe(400);
       expect(error).toBeInstanceOf(MetaThrottledError);
       expect(error).not.toBeInstanceOf(MetaBadRequestError);
@@ -157,21 +158,21 @@ describe('the Meta Graph client against the Graph sandbox', () => {
 
     it("waits 7 minutes when Meta's usage header estimates 7 minutes to regain access", async () => {
       sandbox.control.inject({ objectId: PAGE, code: 80001, estimatedTimeToRegainAccess: 7 });
-      const error = await failure(client.fetchInsights(input()));
+      const error = await failure(fetchInsights(client, input()));
       expect(error).toBeInstanceOf(MetaThrottledError);
       expect((error as MetaThrottledError).retryAfterMs).toBe(7 * 60_000);
     });
 
     it('leaves the retry to backoff when Meta gives no estimate', async () => {
       sandbox.control.inject({ objectId: PAGE, code: 4 });
-      const error = await failure(client.fetchInsights(input()));
+      const error = await failure(fetchInsights(client, input()));
       expect(error).toBeInstanceOf(MetaThrottledError);
       expect((error as MetaThrottledError).retryAfterMs).toBeUndefined();
     });
 
     it('stops calling at the first throttled answer, and a spent Page quota gives the rest of its window as the estimate', async () => {
       sandbox.control.setQuota({ objectId: IG, calls: 2 });
-      const error = await failure(client.fetchInsights(input({ days: ['2026-11-22', '2026-11-23', '2026-11-24'] })));
+      const error = await failure(fetchInsights(client, input({ days: ['2026-11-22', '2026-11-23', '2026-11-24'] })));
       expect(error).toBeInstanceOf(MetaThrottledError);
       expect(error.code).toBe(80002);
       expect((error as MetaThrottledError).retryAfterMs).toBe(60 * 60_000);
@@ -180,18 +181,18 @@ describe('the Meta Graph client against the Graph sandbox', () => {
 
     it('answers an expired token with a token-invalid error and an unknown one likewise', async () => {
       sandbox.control.setToken({ token, status: 'expired' });
-      const expired = await failure(client.fetchInsights(input()));
+      const expired = await failure(fetchInsights(client, input()));
       expect(expired).toBeInstanceOf(MetaTokenInvalidError);
       expect(expired).toMatchObject({ code: 190, subcode: 463 });
 
-      const unknown = await failure(client.fetchInsights(input({ accessToken: 'EAAG-never-issued' })));
+      const unknown = await failure(fetchInsights(client, input({ accessToken: 'EAAG-never-issued' })));
       expect(unknown).toBeInstanceOf(MetaTokenInvalidError);
       expect(unknown).toMatchObject({ code: 190, subcode: undefined });
     });
 
     it('answers a token without permission with a permission error', async () => {
       sandbox.control.setToken({ token, status: 'no_permission' });
-      const error = await failure(client.fetchInsights(input()));
+      const error = await failure(fetchInsights(client, input()));
       expect(error).toBeInstanceOf(MetaPermissionError);
       expect(error.code).toBe(10);
     });
@@ -219,7 +220,7 @@ describe('the Meta Graph client against the Graph sandbox', () => {
         const served = sandbox.control.requests().find((r) => r.objectId === IG);
         expect(served).toMatchObject({ status: code === 10 ? 400 : 403, code });
         // The all-or-nothing read gives the same numbers rather than failing.
-        const strict = await client.fetchInsights(input());
+        const strict = await fetchInsights(client, input());
         expect(strict.instagramFollowers).toEqual({ value: null, reason: 'instagram_permission_missing' });
         expect(strict.days[0].facebookNewFollowers.value).toEqual(expect.any(Number));
       },
@@ -299,13 +300,13 @@ describe('the Meta Graph client against the Graph sandbox', () => {
         try {
           other.control.setToken({ token });
           const c = createMetaClient({ graphUrl: other.url, graphVersion: 'v24.0', timeoutMs: 5_000, logger: createLogger('silent') });
-          return await c.fetchInsights(input());
+          return await fetchInsights(c, input());
         } finally {
           await other.close();
         }
       })();
 
-      const result = await client.fetchInsights(input());
+      const result = await fetchInsights(client, input());
 
       expect(result.instagramFollowers).toEqual(healthy.instagramFollowers);
       expect(result.days).toEqual(
@@ -323,7 +324,7 @@ describe('the Meta Graph client against the Graph sandbox', () => {
 
     it('reports a refused Page metric as unsupported and keeps the Instagram numbers', async () => {
       sandbox.control.inject({ objectId: PAGE, metricUnsupported: 'page_daily_follows_unique' });
-      const result = await client.fetchInsights(input());
+      const result = await fetchInsights(client, input());
       for (const day of result.days) {
         expect(day.facebookNewFollowers).toEqual({ value: null, reason: 'metric_unsupported' });
         expect(day.instagramReach.value).toEqual(expect.any(Number));
@@ -333,7 +334,7 @@ describe('the Meta Graph client against the Graph sandbox', () => {
     });
 
     it('gives a client without Instagram null Instagram numbers and makes no Instagram call', async () => {
-      const result = await client.fetchInsights(input({ instagramAccountId: null }));
+      const result = await fetchInsights(client, input({ instagramAccountId: null }));
       const notLinked = { value: null, reason: 'instagram_not_linked' };
       expect(result.instagramFollowers).toEqual(notLinked);
       for (const day of result.days) {
@@ -346,7 +347,7 @@ describe('the Meta Graph client against the Graph sandbox', () => {
 
     it('reports an empty Instagram data set as no data, never as 0', async () => {
       sandbox.control.inject({ objectId: IG, edge: 'insights', emptyData: true });
-      const result = await client.fetchInsights(input());
+      const result = await fetchInsights(client, input());
       for (const day of result.days) {
         expect(day.instagramReach).toEqual({ value: null, reason: 'no_data' });
         expect(day.instagramProfileViews).toEqual({ value: null, reason: 'no_data' });
@@ -355,7 +356,7 @@ describe('the Meta Graph client against the Graph sandbox', () => {
     });
 
     it('reports days Meta has no numbers for yet as no data', async () => {
-      const result = await client.fetchInsights(input({ days: ['2026-11-26', '2026-11-27'] }));
+      const result = await fetchInsights(client, input({ days: ['2026-11-26', '2026-11-27'] }));
       for (const day of result.days) {
         expect(day).toMatchObject({
           facebookNewFollowers: { value: null, reason: 'no_data' },
@@ -368,21 +369,21 @@ describe('the Meta Graph client against the Graph sandbox', () => {
 
   describe("Meta's usage headers", () => {
     it('returns the usage of the Page, the Instagram account and the app, growing with each call', async () => {
-      const first = await client.fetchInsights(input());
+      const first = await fetchInsights(client, input());
       expect(first.usage.business[PAGE]).toEqual({ type: 'pages', percent: 1, estimatedTimeToRegainAccessMinutes: 0 });
       expect(first.usage.business[IG]).toEqual({ type: 'instagram', percent: 3, estimatedTimeToRegainAccessMinutes: 0 });
       expect(first.usage.appPercent).toBe(1);
       expect(first.usage.maxPercent).toBe(3);
 
-      const second = await client.fetchInsights(input());
+      const second = await fetchInsights(client, input());
       expect(second.usage.business[PAGE].percent).toBe(2);
       expect(second.usage.business[IG].percent).toBe(6);
     });
 
     it('fetches the same numbers when Meta sends no usage headers', async () => {
-      const withHeaders = await client.fetchInsights(input());
+      const withHeaders = await fetchInsights(client, input());
       sandbox.control.configure({ usageHeaders: false });
-      const without = await client.fetchInsights(input());
+      const without = await fetchInsights(client, input());
       expect(without.usage).toEqual({ business: {}, maxPercent: 0 });
       expect(without.days).toEqual(withHeaders.days);
       expect(without.instagramFollowers).toEqual(withHeaders.instagramFollowers);
@@ -394,7 +395,7 @@ describe('the Meta Graph client against the Graph sandbox', () => {
       const quick = createMetaClient({ graphUrl: sandbox.url, graphVersion: 'v24.0', timeoutMs: 300, logger: createLogger('silent') });
       sandbox.control.inject({ objectId: PAGE, hang: true });
       const started = Date.now();
-      const error = await failure(quick.fetchInsights(input()));
+      const error = await failure(fetchInsights(quick, input()));
       const elapsed = Date.now() - started;
       expect(error).toBeInstanceOf(MetaTransientError);
       expect(error.message).toContain('timed out after 300 ms');
@@ -407,7 +408,7 @@ describe('the Meta Graph client against the Graph sandbox', () => {
     it('answers within the timeout when Meta is merely slow', async () => {
       const patient = createMetaClient({ graphUrl: sandbox.url, graphVersion: 'v24.0', timeoutMs: 2_000, logger: createLogger('silent') });
       sandbox.control.inject({ objectId: PAGE, latencyMs: 100, times: 1 });
-      const result = await patient.fetchInsights(input());
+      const result = await fetchInsights(patient, input());
       expect(result.days[0].facebookNewFollowers.value).toEqual(expect.any(Number));
     });
 
@@ -415,7 +416,7 @@ describe('the Meta Graph client against the Graph sandbox', () => {
       sandbox.control.inject({ objectId: PAGE, hang: true });
       const controller = new AbortController();
       const reason = new Error('activity cancelled');
-      const pending = client.fetchInsights(input({ signal: controller.signal })).catch((err: unknown) => err);
+      const pending = fetchInsights(client, input({ signal: controller.signal })).catch((err: unknown) => err);
       await waitFor(async () => sandbox.control.calls().total === 1, { timeoutMs: 5_000, intervalMs: 10, what: 'the call to reach the sandbox' });
       controller.abort(reason);
       expect(await pending).toBe(reason);
@@ -424,14 +425,14 @@ describe('the Meta Graph client against the Graph sandbox', () => {
     it('turns a refused connection into a transient error', async () => {
       const port = await freePort();
       const nowhere = createMetaClient({ graphUrl: `http://127.0.0.1:${port}`, graphVersion: 'v24.0', timeoutMs: 2_000, logger: createLogger('silent') });
-      const error = await failure(nowhere.fetchInsights(input()));
+      const error = await failure(fetchInsights(nowhere, input()));
       expect(error).toBeInstanceOf(MetaTransientError);
       expect(error.message).toContain('ECONNREFUSED');
     });
 
     it('refuses days and timezones no call could answer, without calling Meta', async () => {
       for (const bad of [{ days: [] }, { days: ['2026-02-30'] }, { timezone: 'Mars/Olympus' }]) {
-        await expect(client.fetchInsights(input(bad))).rejects.toBeInstanceOf(MetaBadRequestError);
+        await expect(fetchInsights(client, input(bad))).rejects.toBeInstanceOf(MetaBadRequestError);
       }
       expect(sandbox.control.calls().total).toBe(0);
     });
@@ -444,20 +445,20 @@ describe('the Meta Graph client against the Graph sandbox', () => {
       const make = (graphUrl: string, timeoutMs = 5_000) => createMetaClient({ graphUrl, graphVersion: 'v24.0', timeoutMs, logger });
       const withSecret = input({ accessToken: secret });
 
-      await make(sandbox.url).fetchInsights(withSecret);
+      await fetchInsights(make(sandbox.url), withSecret);
       const errors: unknown[] = [];
       sandbox.control.inject({ objectId: PAGE, code: 80001, estimatedTimeToRegainAccess: 3, times: 1 });
-      errors.push(await failure(make(sandbox.url).fetchInsights(withSecret)));
+      errors.push(await failure(fetchInsights(make(sandbox.url), withSecret)));
       sandbox.control.inject({ objectId: IG, metricUnsupported: 'profile_views', times: 2 });
-      await make(sandbox.url).fetchInsights(withSecret);
+      await fetchInsights(make(sandbox.url), withSecret);
       sandbox.control.inject({ objectId: PAGE, hang: true, times: 1 });
-      errors.push(await failure(make(sandbox.url, 200).fetchInsights(withSecret)));
+      errors.push(await failure(fetchInsights(make(sandbox.url, 200), withSecret)));
       sandbox.control.inject({ objectId: PAGE, httpStatus: 502, times: 1 });
-      errors.push(await failure(make(sandbox.url).fetchInsights(withSecret)));
-      errors.push(await failure(make(`http://127.0.0.1:${await freePort()}`).fetchInsights(withSecret)));
-      errors.push(await failure(make('http://not a host').fetchInsights(withSecret)));
+      errors.push(await failure(fetchInsights(make(sandbox.url), withSecret)));
+      errors.push(await failure(fetchInsights(make(`http://127.0.0.1:${await freePort()}`), withSecret)));
+      errors.push(await failure(fetchInsights(make('http://not a host'), withSecret)));
       sandbox.control.setToken({ token: secret, status: 'expired' });
-      errors.push(await failure(make(sandbox.url).fetchInsights(withSecret)));
+      errors.push(await failure(fetchInsights(make(sandbox.url), withSecret)));
 
       expect(errors.map((e) => (e as Error).constructor.name)).toEqual([
         'MetaThrottledError',

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createLogger } from '../src/logger';
+import { fetchInsights } from './helpers/fetch-insights';
 import { createMetaClient } from '../src/meta/client';
 import { MetaThrottledError, MetaTokenInvalidError } from '../src/meta/errors';
 import { parseUsageHeaders } from '../src/meta/usage';
@@ -73,7 +74,7 @@ describe("Meta's JSON read by the client", () => {
       return { body: fixture('instagram-user.json') };
     });
 
-    const result = await client.fetchInsights(input);
+    const result = await fetchInsights(client, input);
 
     expect(result.instagramFollowers).toEqual({ value: 1520 });
     expect(result.days).toEqual([
@@ -113,7 +114,7 @@ describe("Meta's JSON read by the client", () => {
 
   it("turns Meta's expired-token body into a token-invalid error with its subcode and trace id", async () => {
     const { client } = clientAnswering(() => ({ status: 400, body: fixture('error-token-expired.json') }));
-    const error = await client.fetchInsights(input).catch((err: unknown) => err);
+    const error = await fetchInsights(client, input).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(MetaTokenInvalidError);
     expect(error).toMatchObject({ code: 190, subcode: 463, httpStatus: 400, fbtraceId: 'AbCdEf123', errorCode: '190' });
   });
@@ -125,7 +126,7 @@ describe("Meta's JSON read by the client", () => {
       }),
     };
     const { client } = clientAnswering(() => ({ status: 400, body: fixture('error-page-throttled.json'), headers: throttledHeaders }));
-    const error = await client.fetchInsights(input).catch((err: unknown) => err);
+    const error = await fetchInsights(client, input).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(MetaThrottledError);
     expect(error).toMatchObject({ code: 80001, httpStatus: 400, retryAfterMs: 7 * 60_000 });
   });
@@ -139,7 +140,7 @@ describe("Meta's JSON read by the client", () => {
       return { status: 400, body: fixture('error-invalid-metric.json') };
     });
 
-    const result = await client.fetchInsights(input);
+    const result = await fetchInsights(client, input);
 
     expect(result.days[0]).toEqual({
       day: '2026-01-01',

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { addDays, dayIn } from '../dates';
-import { cachedSource, isFinal } from '../domain/settled';
+import { cachedSource } from '../domain/freshness';
+import { isFinal } from '../domain/settled';
 import type { Logger } from '../logger';
-import { beyondMetaHistory } from '../meta/client';
+import { beyondMetaHistory } from '../domain/meta-history';
 import type { CacheData, CacheEntry, CacheStore } from '../stores/cache';
 import type { Client, ClientStore } from '../stores/clients';
 import type { RefreshRequestResult } from '../temporal/request-refresh';

@@ -26,11 +26,3 @@ export function isFinal(
   if (!row?.data || !row.fetchedAt || !fetchedSettled(day, timezone, row.fetchedAt)) return false;
   return !Object.values(row.data.unavailable ?? {}).some((reason) => PENDING_REASONS.has(reason));
 }
-
-/**
- * Whether a cached day is served as fresh: younger than the TTL, or final, since a refresh would
- * fetch nothing new for it (it skips final days) and so must never be started for it.
- */
-export function cachedSource(ageMs: number, ttlMs: number, final: boolean): 'cache' | 'stale-cache' {
-  return final || ageMs < ttlMs ? 'cache' : 'stale-cache';
-}

@@ -24,25 +24,11 @@ export type UnavailableReason =
   | 'no_snapshot' // a point-in-time number (followers) never captured on that day
   | 'beyond_meta_history'; // the day is older than Meta keeps that platform's insights (see META_HISTORY_DAYS)
 
-/**
- * How far back Meta serves insights, in days before today. Page insights: two years (Meta
- * answers an empty data set beyond them). Instagram account insights: Meta documents no figure
- * (its reference only says a missing range answers an empty data set), so 90 days is assumed,
- * the window most connectors ask for; older days are not asked.
- */
-export const META_HISTORY_DAYS = { facebook: 730, instagram: 90 } as const;
+/** How far back Meta serves insights, per platform: the rule lives in the domain. */
+export { META_HISTORY_DAYS } from '../domain/meta-history';
 
 /** A number, or `null` with the reason it is missing. */
 export type MetricValue = { value: number; reason?: undefined } | { value: null; reason: UnavailableReason };
-
-/** The per-day numbers Meta keeps history for. */
-export interface DayInsights {
-  /** `YYYY-MM-DD`, a calendar day in the client's timezone. */
-  day: string;
-  facebookNewFollowers: MetricValue;
-  instagramReach: MetricValue;
-  instagramProfileViews: MetricValue;
-}
 
 /** Percentages (0–100) of Meta's budgets used, from `X-App-Usage` / `X-Business-Use-Case-Usage`. */
 export interface MetaUsage {
@@ -54,6 +40,7 @@ export interface MetaUsage {
   maxPercent: number;
 }
 
+/** What any fetch needs: the client's ids and token, the days and their timezone. */
 export interface FetchInsightsInput {
   accessToken: string;
   facebookPageId: string;
@@ -65,19 +52,6 @@ export interface FetchInsightsInput {
   timezone: string;
   /** Aborts the calls in flight (e.g. an activity's cancellation signal); its reason is thrown. */
   signal?: AbortSignal;
-}
-
-export interface FetchInsightsResult {
-  /** When Meta answered (ISO 8601). */
-  fetchedAt: string;
-  /** Instagram followers now: a point-in-time count, Meta keeps no history of it. */
-  instagramFollowers: MetricValue;
-  /** One entry per requested day, in the order requested. */
-  days: DayInsights[];
-  /** The usage reported by the last response that carried the headers (merged over the calls). */
-  usage: MetaUsage;
-  /** How many HTTP calls were made. */
-  calls: number;
 }
 
 /** The two platforms a client's numbers come from; each is fetched and written on its own. */
@@ -146,11 +120,6 @@ export interface FetchPlatformsResult {
 }
 
 export interface MetaClient {
-  /**
-   * Both platforms, all or nothing: the first platform error is thrown. Instagram permission
-   * and unlinked answers are numbers with reasons, not errors.
-   */
-  fetchInsights(input: FetchInsightsInput): Promise<FetchInsightsResult>;
   /**
    * Each platform on its own: a platform's error is returned in its outcome and never
    * discards the other platform's numbers. Thrown are only errors that concern the whole

@@ -2,6 +2,7 @@ import { lastDays } from '../../src/dates';
 import type { CacheData } from '../../src/stores/cache';
 import { RefreshTotals } from '../../workflows/definitions';
 import { createRefreshStack, RefreshStack } from '../helpers/stack';
+import { fetchInsights } from '../helpers/fetch-insights';
 import { addClientsWithNumbers, METRICS, snapshotCache, startCycle, TIMEZONE } from './helpers';
 
 const THROTTLE_CODES = [4, 17, 32, 613, 80001, 80002];
@@ -51,7 +52,7 @@ describe('a Meta storm: 30 % of calls throttled, 10 % 5xx, 5 % hanging', () => {
         const [clientId, day] = key.split('/');
         const client = clients.find((c) => c.id === clientId)!;
         const credentials = (await stack.clients.credentials(clientId))!;
-        const fetched = await stack.meta.fetchInsights({
+        const fetched = await fetchInsights(stack.meta, {
           accessToken: credentials.accessToken,
           facebookPageId: client.facebookPageId,
           instagramAccountId: client.instagramAccountId,

@@ -1,5 +1,6 @@
-import { addDays, startOfDay } from '../src/dates';
-import { cachedSource, isFinal, SETTLE_MS } from '../src/domain/settled';
+import { addDays, startOfDay } from '../../src/dates';
+import { cachedSource } from '../../src/domain/freshness';
+import { isFinal, SETTLE_MS } from '../../src/domain/settled';
 
 const TIMEZONE = 'America/Los_Angeles';
 const DATA = { facebookNewFollowers: 3, instagramFollowers: null, instagramReach: 12275, instagramProfileViews: 41 };

@@ -1,0 +1,70 @@
+/** The activities of a refresh cycle (refreshAllClients): its row, its progress and its pages of clients. */
+
+import type { Db } from '../src/db';
+import type { RefreshTotals } from '../workflows/definitions';
+import type { ActivityStores } from './stores';
+
+export function cycleActivities(db: Db, { clients, refresh }: ActivityStores) {
+  return {
+    /** The database clock, as an ISO string. */
+    async databaseTime(): Promise<string> {
+      const { rows } = await db.raw<{ rows: { now: Date }[] }>('select now() as now');
+      return rows[0].now.toISOString();
+    },
+
+    /** Records the start of a cycle (once per workflow id) and counts the clients it will visit. */
+    async startCycle(input: { workflowId: string; trigger: 'schedule' | 'manual' }): Promise<{ cycleId: string; total: number }> {
+      const total = await clients.countWithToken();
+      const cycleId = await refresh.startCycle(input.workflowId, input.trigger, total);
+      return { cycleId, total };
+    },
+
+    /** Closes a cycle with totals counted from its results; refreshes not reported yet count as pending. */
+    async finishCycle(input: { cycleId: string; status: 'completed' | 'failed' | 'cancelled'; error?: string; totals?: RefreshTotals }): Promise<RefreshTotals> {
+      return refresh.finishCycle(input.cycleId, input.status, { error: input.error });
+    },
+
+    /**
+     * The parent's page, for the status read from Postgres: each client it started is `running`
+     * until its refresh reports (which may have happened already: then its row stays), and what
+     * the parent knows of its progress.
+     */
+    async recordCycleProgress(input: {
+      cycleId: string;
+      trigger: 'schedule' | 'manual';
+      started: number;
+      startedClients: { clientId: string; workflowId: string; startedAt: string }[];
+      currentClientId: string | null;
+      currentSpacingMs: number;
+    }): Promise<void> {
+      await refresh.recordResults(
+        input.startedClients.map((c) => ({
+          runId: input.cycleId,
+          clientId: c.clientId,
+          workflowId: c.workflowId,
+          trigger: input.trigger,
+          outcome: 'running' as const,
+          errorCode: null,
+          errorMessage: null,
+          attempts: 0,
+          startedAt: new Date(c.startedAt),
+          durationMs: null,
+        })),
+      );
+      await refresh.recordCycleProgress(input.cycleId, input);
+    },
+
+    /** How many of a cycle's started refreshes have not reported yet. */
+    async countCycleResults(input: { cycleId: string }): Promise<{ running: number }> {
+      const { running } = await refresh.countResults(input.cycleId);
+      return { running };
+    },
+
+    /** One page of clients with a Meta token, by id after `afterId`: ids, token status and last fetch (ISO). */
+    async listClientsPage(input: { afterId: string | null; limit: number }): Promise<{ id: string; tokenStatus: string; lastFetchedAt?: string }[]> {
+      return (await clients.pageWithToken(input.afterId, input.limit)).map(({ id, tokenStatus, lastFetchedAt }) =>
+        lastFetchedAt ? { id, tokenStatus, lastFetchedAt: lastFetchedAt.toISOString() } : { id, tokenStatus },
+      );
+    },
+  };
+}

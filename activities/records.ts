@@ -1,0 +1,48 @@
+/** A refresh's row in its cycle: the outcome it reports, or `pending` while Meta makes it wait. */
+
+import { Context } from '@temporalio/activity';
+import { isLongWait } from '../src/domain/retry';
+import type { RefreshStore } from '../src/stores/refresh';
+import type { ClientResultInput, RefreshInsightsInput } from './types';
+
+export async function recordClientResults(refresh: RefreshStore, results: ClientResultInput[]): Promise<void> {
+  await refresh.recordResults(
+    results.map((r) => ({
+      runId: r.cycleId,
+      clientId: r.clientId,
+      workflowId: r.workflowId,
+      trigger: r.trigger,
+      outcome: r.outcome,
+      errorCode: r.errorCode ?? null,
+      errorMessage: r.errorMessage ?? null,
+      attempts: r.attempts,
+      startedAt: new Date(r.startedAt),
+      durationMs: r.durationMs ?? null,
+      temporalRunId: r.temporalRunId ?? null,
+    })),
+  );
+}
+
+/**
+ * Tells the refresh's cycle that it waits on Meta for `waitMs`: the client is `pending` there
+ * until the refresh records its outcome, so the cycle ends without waiting for it.
+ */
+export async function recordPendingIfLong(refresh: RefreshStore, input: RefreshInsightsInput, waitMs: number, code: string): Promise<void> {
+  const { workflowExecution, attempt } = Context.current().info;
+  if (!input.cycleId || !workflowExecution || !isLongWait(waitMs)) return;
+  await refresh.recordResults([
+    {
+      runId: input.cycleId,
+      clientId: input.clientId,
+      workflowId: workflowExecution.workflowId,
+      trigger: input.trigger ?? 'schedule',
+      outcome: 'pending',
+      errorCode: code,
+      errorMessage: `Meta asked to wait ${Math.ceil(waitMs / 60_000)} min; the result lands when the refresh ends`,
+      attempts: attempt,
+      startedAt: new Date(),
+      durationMs: null,
+      temporalRunId: workflowExecution.runId,
+    },
+  ]);
+}
