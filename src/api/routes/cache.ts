@@ -4,6 +4,7 @@ import * as schemas from '../schemas';
 import type { DayRead, RefreshStatus } from '../cache-reader';
 import { cacheHeaders, matchesEtag, setCacheHeaders } from '../services/http-cache';
 import { forceRefresh } from './refresh';
+import { defineRoute } from './types';
 import type { RouteContext, RouteDef } from './types';
 
 const METRICS = ['facebookNewFollowers', 'instagramFollowers', 'instagramReach', 'instagramProfileViews'] as const;
@@ -25,7 +26,7 @@ export function cacheRoutes(context: RouteContext): RouteDef[] {
     return { body: answerBody(read, 'not_needed'), headers: cacheHeaders([read], config.cacheTtlMs) };
   };
   return [
-    {
+    defineRoute({
       method: 'get',
       path: '/api/social-media-cache',
       summary: "One client's numbers for one day (default: today in the client's timezone), from the cache",
@@ -33,7 +34,7 @@ export function cacheRoutes(context: RouteContext): RouteDef[] {
       query: schemas.cacheQuery,
       responses: { 200: 'the cached numbers (fresh, stale or empty)', 304: 'not modified since the ETag', 404: 'unknown client' },
       handler: async (ctx) => {
-        const { clientId, period } = ctx.state.query as { clientId: string; period?: string };
+        const { clientId, period } = ctx.state.query;
         const key = answers.key(clientId, period);
         const hit = answers.get(key);
         if (hit) {
@@ -60,8 +61,8 @@ export function cacheRoutes(context: RouteContext): RouteDef[] {
         }
         ctx.body = body;
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/api/social-media-cache/range',
       summary: "One client's daily numbers from `from` to `to` (at most 92 days), each with its freshness",
@@ -69,7 +70,7 @@ export function cacheRoutes(context: RouteContext): RouteDef[] {
       query: schemas.rangeQuery,
       responses: { 200: 'one entry per day', 304: 'not modified since the ETag', 400: 'bad range', 404: 'unknown client' },
       handler: async (ctx) => {
-        const { clientId, from, to } = ctx.state.query as { clientId: string; from: string; to: string };
+        const { clientId, from, to } = ctx.state.query;
         const span = (Date.parse(to) - Date.parse(from)) / 86_400_000 + 1;
         if (span > 92) throw badRequest('range_too_long', `the range spans ${span} days; ask for at most 92`);
         const client = await context.clientOr404(clientId);
@@ -86,8 +87,8 @@ export function cacheRoutes(context: RouteContext): RouteDef[] {
           refresh: { status: refresh.status },
         };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/api/social-media-cache',
       summary: 'Write one day of numbers (admin), or with ?forceRefresh=true refresh one client now',
@@ -103,7 +104,7 @@ export function cacheRoutes(context: RouteContext): RouteDef[] {
         503: 'Temporal unavailable',
       },
       handler: async (ctx) => {
-        const { forceRefresh: force } = ctx.state.query as { forceRefresh?: 'true' | 'false' };
+        const { forceRefresh: force } = ctx.state.query;
         if (force === 'true') {
           const { clientId } = await parseBody(ctx, schemas.forceRefreshBody);
           await forceRefresh(context, ctx, clientId);
@@ -127,6 +128,6 @@ export function cacheRoutes(context: RouteContext): RouteDef[] {
         const read = await reader.readDay(client, day);
         ctx.body = { success: true, written, data: read.data, source: read.source, period: day };
       },
-    },
+    }),
   ];
 }

@@ -3,6 +3,7 @@ import type { Client } from '../../stores/clients';
 import type { RefreshRequestStatus } from '../../temporal/request-refresh';
 import { badRequest, clientNotFound, serviceUnavailable } from '../errors';
 import * as schemas from '../schemas';
+import { defineRoute } from './types';
 import type { RouteContext, RouteDef } from './types';
 
 /** A client as the API shows it: never the token. */
@@ -51,7 +52,7 @@ export function clientRoutes(context: RouteContext): RouteDef[] {
   }
 
   return [
-    {
+    defineRoute({
       method: 'get',
       path: '/api/clients',
       summary: 'List clients (admin)',
@@ -60,8 +61,8 @@ export function clientRoutes(context: RouteContext): RouteDef[] {
       handler: async (ctx) => {
         ctx.body = { success: true, data: (await clients.list()).map(publicClient) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/api/clients',
       summary: 'Add a client with its Meta token (admin); the token is stored encrypted and never returned; its last BACKFILL_DAYS are fetched in the background',
@@ -70,7 +71,7 @@ export function clientRoutes(context: RouteContext): RouteDef[] {
       responses: { 201: 'created', 400: 'invalid client' },
       handler: async (ctx) => {
         requireTokenKey();
-        const input = ctx.state.body as schemas.CreateClientInput;
+        const input = ctx.state.body;
         await requireKnownTimeZone(input.timezone);
         const client = await clients.create(input);
         const backfilled = client.hasToken ? await backfill(client) : undefined;
@@ -78,8 +79,8 @@ export function clientRoutes(context: RouteContext): RouteDef[] {
         ctx.set('Location', `/api/clients/${client.id}`);
         ctx.body = { success: true, data: publicClient(client), ...(backfilled ? { backfill: backfilled } : {}) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/api/clients/:id',
       summary: 'One client (admin)',
@@ -87,13 +88,13 @@ export function clientRoutes(context: RouteContext): RouteDef[] {
       params: schemas.clientParams,
       responses: { 200: 'the client', 404: 'unknown client' },
       handler: async (ctx) => {
-        const { id } = ctx.state.params as { id: string };
+        const { id } = ctx.state.params;
         const client = await clients.get(id);
         if (!client) throw clientNotFound(id);
         ctx.body = { success: true, data: publicClient(client) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'patch',
       path: '/api/clients/:id',
       summary: 'Change a client (admin); a new accessToken resets its token status; a new token or Instagram account backfills the last BACKFILL_DAYS',
@@ -102,8 +103,8 @@ export function clientRoutes(context: RouteContext): RouteDef[] {
       body: schemas.updateClientBody,
       responses: { 200: 'changed', 404: 'unknown client' },
       handler: async (ctx) => {
-        const { id } = ctx.state.params as { id: string };
-        const patch = ctx.state.body as schemas.UpdateClientInput;
+        const { id } = ctx.state.params;
+        const patch = ctx.state.body;
         if (patch.accessToken) requireTokenKey();
         await requireKnownTimeZone(patch.timezone);
         const before = await clients.get(id);
@@ -115,8 +116,8 @@ export function clientRoutes(context: RouteContext): RouteDef[] {
         const backfilled = client.hasToken && (Boolean(patch.accessToken) || relinked) ? await backfill(client) : undefined;
         ctx.body = { success: true, data: publicClient(client), ...(backfilled ? { backfill: backfilled } : {}) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'delete',
       path: '/api/clients/:id',
       summary: 'Remove a client and its cached numbers (admin)',
@@ -124,11 +125,11 @@ export function clientRoutes(context: RouteContext): RouteDef[] {
       params: schemas.clientParams,
       responses: { 200: 'removed', 404: 'unknown client' },
       handler: async (ctx) => {
-        const { id } = ctx.state.params as { id: string };
+        const { id } = ctx.state.params;
         if (!(await clients.remove(id))) throw clientNotFound(id);
         context.invalidate(id);
         ctx.body = { success: true, data: { id, deleted: true } };
       },
-    },
+    }),
   ];
 }

@@ -1,6 +1,7 @@
 import { pingDatabase } from '../../db';
 import { pingTemporal } from '../../temporal/client';
 import { reuseFor } from '../services/reuse';
+import { defineRoute } from './types';
 import type { RouteContext, RouteDef } from './types';
 
 /** How long `/readyz` reuses its answer. */
@@ -25,7 +26,7 @@ export function healthRoutes({ db, temporal, metrics, logger }: RouteContext): R
     };
   });
   return [
-    {
+    defineRoute({
       method: 'get',
       path: '/healthz',
       summary: 'The process is up',
@@ -34,8 +35,8 @@ export function healthRoutes({ db, temporal, metrics, logger }: RouteContext): R
       handler: (ctx) => {
         ctx.body = { status: 'ok' };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/readyz',
       summary: 'Ready to serve reads: 503 when Postgres is unreachable; Temporal is reported (`up`/`down`) but optional. The answer is reused for a second',
@@ -47,8 +48,8 @@ export function healthRoutes({ db, temporal, metrics, logger }: RouteContext): R
         ctx.set('Cache-Control', 'no-store');
         ctx.body = body;
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/metrics',
       summary: 'Prometheus metrics',
@@ -58,6 +59,6 @@ export function healthRoutes({ db, temporal, metrics, logger }: RouteContext): R
         ctx.type = metrics.registry.contentType;
         ctx.body = await metrics.registry.metrics();
       },
-    },
+    }),
   ];
 }

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { findRunningCycle, startManualCycle } from '../../temporal/cycles';
 import { clientNotFound, conflict, HttpError, serviceUnavailable, tooManyRequests } from '../errors';
 import { refreshStatusResponseSchema } from '../services/refresh-status';
+import { defineRoute } from './types';
 import type { RouteContext, RouteDef } from './types';
 
 const seconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
@@ -10,7 +11,7 @@ const seconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
 /** Refresh control: the status of cycles, and starting one now. */
 export function refreshRoutes({ config, temporal, logger, taskQueue, refreshStatus }: RouteContext): RouteDef[] {
   return [
-    {
+    defineRoute({
       method: 'get',
       path: '/api/automated/refresh-social-media-cache',
       summary:
@@ -22,8 +23,8 @@ export function refreshRoutes({ config, temporal, logger, taskQueue, refreshStat
       handler: async (ctx) => {
         ctx.body = { success: true, data: await (ctx.state.role === 'admin' ? refreshStatus.admin() : refreshStatus.read()) };
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/api/automated/refresh-social-media-cache',
       summary: 'Start a refresh cycle of every client now (admin)',
@@ -44,7 +45,7 @@ export function refreshRoutes({ config, temporal, logger, taskQueue, refreshStat
         ctx.status = 202;
         ctx.body = { success: true, data: { workflowId, status: 'started' } };
       },
-    },
+    }),
   ];
 }
 

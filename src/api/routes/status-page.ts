@@ -14,6 +14,7 @@ import { assertSameOrigin, createCsrf } from '../status/csrf';
 import { renderClientPage, RefreshMessage } from '../status/client-page';
 import { METRICS, MetricKey } from '../status/copy';
 import { OverviewQuery, renderOverview } from '../status/overview';
+import { defineRoute } from './types';
 import type { RouteContext, RouteDef } from './types';
 
 /** Clients per page of the overview. */
@@ -114,7 +115,7 @@ export function statusPageRoutes(context: RouteContext): RouteDef[] {
   }
 
   return [
-    {
+    defineRoute({
       method: 'get',
       path: '/status',
       summary:
@@ -124,7 +125,7 @@ export function statusPageRoutes(context: RouteContext): RouteDef[] {
       query: overviewQuery,
       responses: { 200: 'an HTML page' },
       handler: async (ctx) => {
-        const input = ctx.state.query as z.output<typeof overviewQuery>;
+        const input = ctx.state.query;
         const query: OverviewQuery = { q: input.q ?? '', sort: input.sort ?? 'name', page: input.page ?? 1, problems: input.problems === '1' };
         const [described, { summary, problems, list }, cycles, usage] = await Promise.all([
           scheduleNow(),
@@ -162,8 +163,8 @@ export function statusPageRoutes(context: RouteContext): RouteDef[] {
           }),
         );
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'get',
       path: '/status/clients/:id',
       summary:
@@ -173,10 +174,10 @@ export function statusPageRoutes(context: RouteContext): RouteDef[] {
       params: clientParams,
       responses: { 200: 'an HTML page', 404: 'unknown client' },
       handler: async (ctx) => {
-        await clientPage(ctx, (ctx.state.params as { id: string }).id);
+        await clientPage(ctx, ctx.state.params.id);
       },
-    },
-    {
+    }),
+    defineRoute({
       method: 'post',
       path: '/status/clients/:id/refresh',
       summary:
@@ -195,7 +196,7 @@ export function statusPageRoutes(context: RouteContext): RouteDef[] {
         503: 'Temporal unavailable (the client page, saying so)',
       },
       handler: async (ctx) => {
-        const { id } = ctx.state.params as { id: string };
+        const { id } = ctx.state.params;
         assertSameOrigin(ctx);
         const form = await readForm(ctx);
         if (!csrf.verify(`refresh:${id}`, form.csrf)) {
@@ -219,6 +220,6 @@ export function statusPageRoutes(context: RouteContext): RouteDef[] {
             return clientPage(ctx, id, { status: 'unavailable' }, 503);
         }
       },
-    },
+    }),
   ];
 }

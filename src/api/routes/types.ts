@@ -1,6 +1,6 @@
 import type { Client as TemporalClient } from '@temporalio/client';
-import type { Middleware } from 'koa';
-import type { ZodType } from 'zod';
+import type { Middleware, Next, ParameterizedContext } from 'koa';
+import type { z, ZodType } from 'zod';
 import type { Config } from '../../config';
 import type { TokenKeyring } from '../../crypto';
 import type { Db } from '../../db';
@@ -34,6 +34,35 @@ export interface RouteDef {
   /** The JSON body of a response, for the OpenAPI document (a test checks the answers against it). */
   responseBodies?: Record<number, ZodType>;
   handler: Middleware;
+}
+
+/** What a route's handler finds in `ctx.state`: its input as validated and parsed, and the caller's role. */
+export interface RouteState<Query, Params, Body> {
+  query: Query;
+  params: Params;
+  body: Body;
+  role: 'read' | 'admin';
+}
+
+type Parsed<S> = S extends ZodType ? z.output<S> : undefined;
+
+/** A route whose handler reads its input typed from its own schemas. */
+export type TypedRouteDef<Q extends ZodType | undefined, P extends ZodType | undefined, B extends ZodType | undefined> = Omit<RouteDef, 'query' | 'params' | 'body' | 'handler'> & {
+  query?: Q;
+  params?: P;
+  body?: B;
+  handler: (ctx: ParameterizedContext<RouteState<Parsed<Q>, Parsed<P>, Parsed<B>>>, next: Next) => Promise<void> | void;
+};
+
+/**
+ * A route, its handler typed by its schemas: the validator (`createValidator`) puts exactly
+ * the parsed `query`, `params` and `body` in `ctx.state` before the handler runs, so the handler
+ * reads them without casts. The one cast is here, where that guarantee is made.
+ */
+export function defineRoute<Q extends ZodType | undefined = undefined, P extends ZodType | undefined = undefined, B extends ZodType | undefined = undefined>(
+  def: TypedRouteDef<Q, P, B>,
+): RouteDef {
+  return { ...def, handler: def.handler as unknown as Middleware };
 }
 
 export interface RouteDeps {
