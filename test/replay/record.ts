@@ -100,6 +100,8 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
   async function save(name: string, scenario: string, handle: WorkflowHandle, runId?: string): Promise<void> {
     const described = await stack.client.workflow.getHandle(handle.workflowId, runId).describe();
     const history = await stack.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+    // A history meant to be cut mid-run that has ended would stand for nothing that runs during an upgrade.
+    if (name.endsWith('-running') && described.status.name !== 'RUNNING') throw new Error(`${name}: the execution ended before it was cut`);
     fixtures.set(name, {
       scenario,
       workflowType: described.type as HistoryFixture['workflowType'],
@@ -198,8 +200,9 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     await save('refresh-client-token-invalid', 'on-demand refresh failed on an invalid token (190), not retried', handle);
   }
 
-  // (e) on-demand requests arriving while a refresh runs are signals folded into it; the
-  // history fetched while Meta is slow is a running child's.
+  // (e) on-demand requests arriving while a refresh runs are signals folded into it. The server
+  // holds signals back while the workflow task with the local step is in flight, so they enter
+  // the history only as the refresh ends: a history cut mid-run is recorded in (m).
   {
     log('client refresh with coalesced requests');
     const [client] = await freshClients(1);
@@ -216,7 +219,6 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
       timeoutMs: 20_000,
       what: 'three signals in the history',
     });
-    await save('refresh-client-running-with-signals', 'on-demand refresh cut while Meta answers slowly, after two more requests were signalled', handle);
     const result = await handle.result();
     if (result.coalescedRequests < 3) throw new Error(`coalesced refresh: ${JSON.stringify(result)}`);
     await save('refresh-client-coalesced', 'on-demand refresh that folded two more requests (signals) into itself', handle);
@@ -313,8 +315,9 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     await save('refresh-client-instagram-retried-alone', 'on-demand refresh: Instagram throttled (80002) alone, Facebook written, Instagram fetched after a timer', handle);
   }
 
-  // (l) requested days: a start with days, then more days signalled while Meta answers slowly,
-  // fetched in an extra round; the running history is cut while the signals wait.
+  // (l) requested days: a start with days, then more days signalled while Meta answers slowly;
+  // the server holds the signals back until the task ends and runs it again with them, so the
+  // step fetches every day at once (its first run's writes are not taken for this run's).
   {
     log('refresh with requested days');
     const [client] = await freshClients(1);
@@ -329,10 +332,38 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
       timeoutMs: 20_000,
       what: 'two signals in the history',
     });
-    await save('refresh-client-requested-days-running', 'refresh started with two past days, cut while Meta answers slowly after two more days were signalled', handle);
     const result = await handle.result();
     if (result.outcome !== 'refreshed') throw new Error(`requested days refresh: ${JSON.stringify(result)}`);
-    await save('refresh-client-requested-days', 'refresh started with two past days; two more days signalled meanwhile are fetched in an extra round', handle);
+    await save('refresh-client-requested-days', 'refresh started with two past days; two more days signalled while Meta answered slowly, fetched with them', handle);
+  }
+
+  // (m) a refresh cut while it sleeps out Meta's wait for Instagram (6 s) on a durable timer, after
+  // a request with two past days was signalled; finished, it retries Instagram, then fetches the
+  // signalled days in an extra round.
+  {
+    log('refresh cut in a platform retry timer, with days signalled');
+    const [client] = await freshClients(1);
+    const pastDays = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => new Date(Date.now() - (from + i) * 86_400_000).toISOString().slice(0, 10));
+    stack.sandbox.control.setInstagramMode({ igId: client.instagramAccountId!, mode: 'throttled', estimatedTimeToRegainAccess: 0.1, times: 1 });
+    await requestRefresh(deps, client.id);
+    const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
+    await waitFor(async () => historyHas(handle, undefined, (e) => !!e.timerStartedEventAttributes), { timeoutMs: 20_000, what: 'the retry timer' });
+    await requestRefresh(deps, client.id, { days: pastDays(6, 2) });
+    await waitFor(
+      async () => {
+        const events = (await handle.fetchHistory()).events ?? [];
+        // The signal after the timer started and the workflow task it woke, completed.
+        const timer = events.findIndex((e) => e.timerStartedEventAttributes);
+        const signalled = events.findIndex((e, i) => i > timer && e.workflowExecutionSignaledEventAttributes);
+        return signalled > 0 && events.slice(signalled).some((e) => e.workflowTaskCompletedEventAttributes);
+      },
+      { timeoutMs: 5_000, what: 'the signal handled during the timer' },
+    );
+    await save('refresh-client-retry-timer-running', "on-demand refresh cut while it waits out Meta's wait for Instagram on a durable timer, after a request for two past days", handle);
+    const result = await handle.result();
+    if (result.outcome !== 'refreshed' || result.coalescedRequests !== 2) throw new Error(`retry timer refresh: ${JSON.stringify(result)}`);
+    await save('refresh-client-retry-timer-with-days', 'the same refresh finished: Instagram fetched after the timer, then the two signalled days in an extra round', handle);
   }
   return fixtures;
 }
