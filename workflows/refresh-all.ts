@@ -146,7 +146,7 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
           continue;
         }
         // Numbers fetched moments before (an on-demand refresh a dashboard started) are not
-        // fetched again: Meta's quota is spent once. Old runs carry no threshold and skip nothing.
+        // fetched again: Meta's quota is spent once. A cycle started without a threshold skips nothing.
         if (input.skipIfFresherMs && client.lastFetchedAt && Date.now() - Date.parse(client.lastFetchedAt) < input.skipIfFresherMs) {
           totals.skippedFresh += 1;
           recordedHere.push({ ...base, outcome: 'skipped_fresh', startedAt: now() });
