@@ -207,7 +207,7 @@ describe('refreshing one client', () => {
     const events = (await handle.fetchHistory()).events ?? [];
     const markers = events.flatMap((e) => (e.markerRecordedEventAttributes ? [e.markerRecordedEventAttributes.markerName] : []));
     // Started, the admin's signal, one workflow task (scheduled, started, completed), the refresh
-    // that records its own outcome (one local activity, revision 2), completed.
+    // that records its own outcome (one local activity), completed.
     expect({ events: events.length, markers }).toEqual({ events: 7, markers: ['core_local_activity'] });
     // The Web UI's and the CLI's filter.
     await waitFor(async () => (await stack.client.workflow.count(`ClientId = '${client.id}'`)).count === 1, { timeoutMs: 10_000, what: 'the run by ClientId' });

@@ -93,27 +93,7 @@ export interface RefreshClientInput {
    * missing days a read met. Days already final are skipped by the activity.
    */
   days?: string[];
-  /**
-   * The refresh code's revision this run was started with (CLIENT_REFRESH_REVISION). Runs started
-   * without one decide each change of the code by `patched()`, which costs a marker and a search
-   * attribute upsert per change in every run's history; a run with a revision takes every change
-   * up to it without asking.
-   */
-  revision?: number;
 }
-
-/**
- * Set on every new client refresh: such a run takes every path of `refreshClient` that was
- * behind a patch when this revision was made (`refresh-client-local-steps`,
- * `refresh-client-per-platform`, `refresh-client-requested-days`) without recording a marker for
- * each, 4 of a refresh's 11 history events. A change made after it is patched again, until the
- * next revision folds it in.
- *
- * Revision 2: the local step records the refresh's outcome itself when nothing follows the fetch
- * (no retry, no days deferred, requested or to follow), so a common refresh is one local activity
- * instead of two (one marker fewer). Runs with revision 1 or none keep the separate record.
- */
-export const CLIENT_REFRESH_REVISION = 2;
 
 export interface RefreshClientResult {
   clientId: string;

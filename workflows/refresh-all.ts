@@ -6,9 +6,7 @@ import {
   ContinueAsNew,
   continueAsNew,
   isCancellation,
-  log,
   ParentClosePolicy,
-  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -19,14 +17,12 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities, ClientResultInput } from '../activities';
 import {
   CLIENT_ID_SEARCH_ATTRIBUTE,
-  CLIENT_REFRESH_REVISION,
   clientRefreshWorkflowId,
   completeTotals,
   CycleProgress,
   DEFAULT_PAGE_SIZE,
   progressQuery,
   RefreshAllInput,
-  RefreshClientResult,
   RefreshTotals,
 } from './definitions';
 import { refreshClient } from './refresh-client';
@@ -46,17 +42,6 @@ const USAGE_STRETCH_THRESHOLD = 75;
  * One timer per child below this would make a cycle of 120 clients at 10 ms take 121 s.
  */
 export const TIMER_RESOLUTION_MS = 1_000;
-
-/** Cycles started before this change waited for a group's starts before starting its timer. */
-const PACE_FROM_START_PATCH = 'refresh-all-pace-from-start';
-
-/**
- * Cycles started before this change waited for every child of a page before continuing as new,
- * so one client Meta held back held up its page and the rest of the cycle. With it, the parent
- * continues as new once a page's starts are acknowledged; children record their own results
- * (`pending` while Meta makes them wait), and the cycle ends when every client has a row.
- */
-const NO_WAIT_PATCH = 'refresh-all-no-wait';
 
 /** The longest a cycle waits, after its last start, for its clients' results before it ends anyway. */
 const RESULTS_DEADLINE_MS = 30 * 60_000;
@@ -95,14 +80,12 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
   // The query answers from the first moment, before the cycle's row exists.
   const totals: RefreshTotals = completeTotals(input.state?.totals);
   const progress = { cycleId: input.state?.cycleId ?? null, currentClientId: null as string | null, currentSpacingMs: input.spacingMs, started: input.state?.started ?? 0 };
-  // Decided once per run, before any command: a run replayed from an older history keeps its path.
-  const noWait = patched(NO_WAIT_PATCH);
   setHandler(progressQuery, (): CycleProgress => ({
     cycleId: progress.cycleId,
     trigger: input.trigger,
     ...totals,
-    // Older cycles count their children's results; newer ones know only what they started.
-    done: (noWait ? progress.started : totals.refreshed + totals.failed) + totals.skippedTokenInvalid + totals.skippedFresh + totals.alreadyRunning,
+    // The cycle knows what it started; its children's outcomes are in Postgres.
+    done: progress.started + totals.skippedTokenInvalid + totals.skippedFresh + totals.alreadyRunning,
     started: progress.started,
     currentClientId: progress.currentClientId,
     currentSpacingMs: progress.currentSpacingMs,
@@ -118,20 +101,11 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
   progress.cycleId = state.cycleId;
 
   const childTrigger = input.trigger === 'schedule' ? 'schedule' : 'manual';
-  const onChildResult = (result: RefreshClientResult) => {
-    if (result.outcome === 'refreshed') totals.refreshed += 1;
-    else if (result.outcome === 'skipped_token_invalid') totals.skippedTokenInvalid += 1;
-    else totals.failed += 1;
-    if (result.appPercent !== undefined) state.lastAppPercent = result.appPercent;
-    if (result.appThrottledForMs) state.notBefore = Math.max(state.notBefore ?? 0, Date.now() + result.appThrottledForMs);
-  };
-
   const lastPageResults: Promise<void>[] = [];
   try {
     for (;;) {
       const page = await listClientsPage({ afterId: state.cursor, limit: pageSize });
       const lastPage = page.length < pageSize;
-      const running: Promise<void>[] = [];
       const startedHere: { clientId: string; workflowId: string; startedAt: string }[] = [];
       const recordedHere: ClientResultInput[] = [];
       const now = () => new Date(Date.now()).toISOString();
@@ -143,7 +117,7 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
         try {
           child = await startChild(refreshClient, {
             workflowId: base.workflowId,
-            args: [{ clientId: client.id, trigger: childTrigger, lookbackDays: input.lookbackDays, cycleId: state.cycleId, revision: CLIENT_REFRESH_REVISION }],
+            args: [{ clientId: client.id, trigger: childTrigger, lookbackDays: input.lookbackDays, cycleId: state.cycleId }],
             typedSearchAttributes: [{ key: CLIENT_ID_SEARCH_ATTRIBUTE, value: client.id }],
             // A refresh in flight finishes even if the cycle is terminated.
             parentClosePolicy: ParentClosePolicy.ABANDON,
@@ -156,21 +130,10 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
           return;
         }
         state.started = ++progress.started;
-        // The child records its own result; older cycles wait for it here, newer ones only for
-        // the last page's children, as the cheapest sign that the cycle's end is near.
-        if (noWait) {
-          startedHere.push({ clientId: client.id, workflowId: base.workflowId, startedAt: now() });
-          if (lastPage) lastPageResults.push(child.result().then(() => undefined, () => undefined));
-          return;
-        }
-        running.push(
-          child.result().then(onChildResult, (err: unknown) => {
-            // The child itself failed (terminated, timed out), so it recorded nothing.
-            totals.failed += 1;
-            log.warn('client refresh workflow failed', { clientId: client.id, error: String(err) });
-            recordedHere.push({ ...base, outcome: 'failed', errorCode: 'workflow_failed', errorMessage: String(err), startedAt: now() });
-          }),
-        );
+        // The child records its own result; only the last page's children are waited for, as the
+        // cheapest sign that the cycle's end is near.
+        startedHere.push({ clientId: client.id, workflowId: base.workflowId, startedAt: now() });
+        if (lastPage) lastPageResults.push(child.result().then(() => undefined, () => undefined));
       };
 
       for (const client of page) {
@@ -183,7 +146,7 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
           continue;
         }
         // Numbers fetched moments before (an on-demand refresh a dashboard started) are not
-        // fetched again: Meta's quota is spent once. Old runs carry no threshold and skip nothing.
+        // fetched again: Meta's quota is spent once. A cycle started without a threshold skips nothing.
         if (input.skipIfFresherMs && client.lastFetchedAt && Date.now() - Date.parse(client.lastFetchedAt) < input.skipIfFresherMs) {
           totals.skippedFresh += 1;
           recordedHere.push({ ...base, outcome: 'skipped_fresh', startedAt: now() });
@@ -196,18 +159,13 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
           progress.currentSpacingMs = delay;
           // Meta's wait is waited as it is; a spacing is waited once per group.
           const timerMs = untilAllowed > 0 ? delay : group.timerMs;
-          if (patched(PACE_FROM_START_PATCH)) {
-            // The timer starts with the group's starts, so the server's time to start them is
-            // inside the spacing rather than added to it (20 starts took ~0.4 s per group). A
-            // group's timer also counts the time already spent since the group started, which is
-            // the wait for a page's children before continue-as-new.
-            const spent = untilAllowed <= 0 && group.perTimer > 1 ? Date.now() - (state.groupStartedAt ?? Date.now()) : 0;
-            const remaining = Math.max(0, timerMs - spent);
-            await Promise.all([remaining > 0 ? sleep(remaining) : undefined, ...groupStarts]);
-          } else {
-            await Promise.all(groupStarts);
-            if (timerMs > 0) await sleep(timerMs);
-          }
+          // The timer starts with the group's starts, so the server's time to start them is
+          // inside the spacing rather than added to it (20 starts took ~0.4 s per group). A
+          // group's timer also counts the time already spent since the group started, which is
+          // the wait for a page's starts before continue-as-new.
+          const spent = untilAllowed <= 0 && group.perTimer > 1 ? Date.now() - (state.groupStartedAt ?? Date.now()) : 0;
+          const remaining = Math.max(0, timerMs - spent);
+          await Promise.all([remaining > 0 ? sleep(remaining) : undefined, ...groupStarts]);
           groupStarts = [];
           state.startedInGroup = 0;
         }
@@ -218,28 +176,20 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
         groupStarts.push(start(client, base));
       }
       await Promise.all(groupStarts);
-      await Promise.all(running);
       if (recordedHere.length) await recordClientResults(recordedHere);
-      if (noWait) {
-        await recordCycleProgress({
-          cycleId: state.cycleId,
-          trigger: input.trigger,
-          started: progress.started,
-          startedClients: startedHere,
-          currentClientId: progress.currentClientId,
-          currentSpacingMs: progress.currentSpacingMs,
-        });
-      }
+      await recordCycleProgress({
+        cycleId: state.cycleId,
+        trigger: input.trigger,
+        started: progress.started,
+        startedClients: startedHere,
+        currentClientId: progress.currentClientId,
+        currentSpacingMs: progress.currentSpacingMs,
+      });
       progress.currentClientId = null;
       if (page.length < pageSize) break;
-      // Children do not carry over continue-as-new: older cycles waited for them above; newer
-      // ones leave them running, abandoned, to record their own results.
+      // Children do not carry over continue-as-new: they run on, abandoned, and record their own results.
       await condition(allHandlersFinished);
       return await continueAsNew<typeof refreshAllClients>({ ...input, state });
-    }
-    if (!noWait) {
-      await finishCycle({ cycleId: state.cycleId, totals, status: 'completed' });
-      return totals;
     }
     // Every started client is `running` until its refresh reports (`pending` while Meta makes it
     // wait). The last page's children usually end first: their completions arrive here at no

@@ -2,8 +2,6 @@ import {
   ActivityFailure,
   ApplicationFailure,
   continueAsNew,
-  patched,
-  proxyActivities,
   proxyLocalActivities,
   setHandler,
   sleep,
@@ -12,28 +10,6 @@ import {
 } from '@temporalio/workflow';
 import type { Activities, MetaFailureDetails, RefreshInsightsInput, RefreshInsightsResult } from '../activities';
 import { RefreshClientInput, RefreshClientResult, refreshRequestedSignal } from './definitions';
-
-/** Meta's answers decide retries: see README: How refreshing works, and activities' ApplicationFailure types. */
-const { refreshClientInsights } = proxyActivities<Activities>({
-  // Up to ~2 + lookback days Graph calls, each bounded by META_TIMEOUT; the heartbeat notices a dead worker sooner.
-  startToCloseTimeout: '15m',
-  heartbeatTimeout: '30s',
-  // Meta may ask us to wait up to an hour; beyond that the next cycle will try again.
-  scheduleToCloseTimeout: '2h',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '5m',
-    maximumAttempts: 6,
-    nonRetryableErrorTypes: ['MetaTokenInvalidError', 'MetaPermissionError', 'MetaBadRequestError'],
-  },
-});
-
-const { recordClientResults } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  // Generous: a Postgres restart must not lose the record of a refresh that happened.
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
-});
 
 /**
  * The refresh and its record as local activities: they run in the workflow's own task, so a
@@ -56,9 +32,6 @@ const localRecord = proxyLocalActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
 });
 
-/** Refreshes started before this change ran both as regular activities, retried by the server. */
-export const LOCAL_STEPS_PATCH = 'refresh-client-local-steps';
-
 /** Throttle waits a refresh sleeps out before it gives up for this cycle (as the server retried 6 times). */
 const MAX_THROTTLE_WAITS = 5;
 
@@ -69,24 +42,14 @@ class StepFailure extends Error {
   }
 }
 
-/**
- * Refreshes written before this change fetched both platforms in one activity and let any
- * failure retry both; with it, a platform that failed alone is retried alone after a timer.
- */
-export const PER_PLATFORM_PATCH = 'refresh-client-per-platform';
-
 /** A platform retry Meta asks to wait longer for is left to the next cycle. */
 const MAX_PLATFORM_RETRY_WAIT_MS = 60 * 60_000;
 
 /**
- * Refreshes written before this change fetched the lookback once. With it, days asked for by
- * `refreshRequested` signals (a read's missing days, a backfill), Instagram days deferred near
- * the account's budget, and a backfill after Instagram came back are fetched in more rounds
- * before the refresh ends. Checked only when such days exist, so older histories never meet it.
+ * Rounds after the first fetch, for days asked for by `refreshRequested` signals (a read's
+ * missing days, a backfill), Instagram days deferred near the account's budget, and a backfill
+ * after Instagram came back; days still left go to a continued run or the next request.
  */
-export const REQUESTED_DAYS_PATCH = 'refresh-client-requested-days';
-
-/** Rounds after the first fetch; days still left go to a continued run or the next request. */
 const MAX_EXTRA_ROUNDS = 10;
 
 /**
@@ -107,19 +70,13 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
     return days;
   };
   const startedAt = Date.now();
-  // A run started with a revision takes the changes it folds in; one started before revisions asks
-  // `patched`, which answers from its history when replayed and records a marker when new.
-  const has: (patchId: string) => boolean = (input.revision ?? 0) >= 1 ? () => true : patched;
-  // Decided once, before any command: a run replayed from an older history keeps its path.
-  const localSteps = has(LOCAL_STEPS_PATCH);
-  // Revision 2: the first fetch's step records the outcome itself when nothing follows it, so a
-  // common refresh is one local activity. Checked by revision only: older runs keep their commands.
-  const stepRecords = (input.revision ?? 0) >= 2;
-  /** Set when a step recorded the refresh's outcome: the workflow's own record is then left out. */
+  /**
+   * Set when a step recorded the refresh's outcome (it does when nothing follows the fetch, so a
+   * common refresh is one local activity): the workflow's own record is then left out.
+   */
   let recordedByStep = false;
-  /** One refresh: a local step whose throttles the workflow sleeps out, or the regular activity. */
+  /** One fetch: a local step whose throttles the workflow sleeps out on durable timers. */
   const refreshInsights = async (args: RefreshInsightsInput): Promise<RefreshInsightsResult> => {
-    if (!localSteps) return refreshClientInsights(args);
     for (let waits = 0; ; waits++) {
       // Days signalled meanwhile (during a throttle's timer) mean more rounds: the step then records nothing.
       const { record, ...rest } = args;
@@ -136,76 +93,64 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
   // Attempts spent before a platform retry, so a failed retry still counts them.
   let attemptsBefore = 0;
   try {
-    let fetched: RefreshInsightsResult;
-    let attempts: number;
-    if (has(PER_PLATFORM_PATCH)) {
-      // Facebook and Instagram are written as they come; only a platform that failed alone is
-      // fetched again, after Meta's estimate, so the other platform's quota is not spent again.
-      const firstDays = [...new Set([...(input.days ?? []), ...takeRequested()])].sort();
-      const args = {
-        clientId: input.clientId,
-        lookbackDays: input.lookbackDays,
-        perPlatform: true,
-        cycleId: input.cycleId,
-        trigger: input.trigger,
-        ...(firstDays.length ? { days: firstDays } : {}),
-      };
-      // The execution's start time is the same in every attempt of its first task (a run's own start
-      // time is not); days asked for, or a continued run, are fetched whatever was written before.
-      const guard = localSteps && !firstDays.length && workflowInfo().continuedFromExecutionRunId === undefined;
-      const record = stepRecords
-        ? {
-            record: {
-              cycleId: input.cycleId ?? null,
-              trigger: input.trigger,
-              workflowId: workflowInfo().workflowId,
-              temporalRunId: workflowInfo().runId,
-              startedAt: new Date(startedAt).toISOString(),
-              // A step longer than this may have outlived a workflow-task heartbeat (at 80% of the
-              // task timeout), which delivers signals mid-step whose days add rounds: it records nothing.
-              withinMs: Math.floor(workflowInfo().taskTimeoutMs / 2),
-            },
-          }
-        : {};
-      fetched = await refreshInsights(guard ? { ...args, ...record, runStartedAt: workflowInfo().startTime.toISOString() } : { ...args, ...record });
-      attempts = fetched.attempt;
-      if (fetched.retry && fetched.retry.afterMs <= MAX_PLATFORM_RETRY_WAIT_MS) {
-        attemptsBefore = attempts;
-        await sleep(fetched.retry.afterMs);
-        // The platform's retry records too when it ends the refresh, counting the first fetch's attempts.
-        const retryRecord = record.record ? { record: { ...record.record, attemptsBefore } } : {};
-        fetched = await refreshInsights({ ...args, platforms: fetched.retry.platforms, round: 2, ...retryRecord });
-        attempts += fetched.attempt;
-      } else if (fetched.retry) {
-        fetched = { ...fetched, outcome: 'failed', errorCode: fetched.retry.errorCode, message: fetched.retry.message };
+    // Facebook and Instagram are written as they come; only a platform that failed alone is
+    // fetched again, after Meta's estimate, so the other platform's quota is not spent again.
+    const firstDays = [...new Set([...(input.days ?? []), ...takeRequested()])].sort();
+    const args = {
+      clientId: input.clientId,
+      lookbackDays: input.lookbackDays,
+      perPlatform: true,
+      cycleId: input.cycleId,
+      trigger: input.trigger,
+      ...(firstDays.length ? { days: firstDays } : {}),
+    };
+    // The execution's start time is the same in every attempt of its first task (a run's own start
+    // time is not); days asked for, or a continued run, are fetched whatever was written before.
+    const guard = !firstDays.length && workflowInfo().continuedFromExecutionRunId === undefined;
+    const record = {
+      cycleId: input.cycleId ?? null,
+      trigger: input.trigger,
+      workflowId: workflowInfo().workflowId,
+      temporalRunId: workflowInfo().runId,
+      startedAt: new Date(startedAt).toISOString(),
+      // A step longer than this may have outlived a workflow-task heartbeat (at 80% of the
+      // task timeout), which delivers signals mid-step whose days add rounds: it records nothing.
+      withinMs: Math.floor(workflowInfo().taskTimeoutMs / 2),
+    };
+    let fetched = await refreshInsights(guard ? { ...args, record, runStartedAt: workflowInfo().startTime.toISOString() } : { ...args, record });
+    let attempts = fetched.attempt;
+    if (fetched.retry && fetched.retry.afterMs <= MAX_PLATFORM_RETRY_WAIT_MS) {
+      attemptsBefore = attempts;
+      await sleep(fetched.retry.afterMs);
+      // The platform's retry records too when it ends the refresh, counting the first fetch's attempts.
+      fetched = await refreshInsights({ ...args, platforms: fetched.retry.platforms, round: 2, record: { ...record, attemptsBefore } });
+      attempts += fetched.attempt;
+    } else if (fetched.retry) {
+      fetched = { ...fetched, outcome: 'failed', errorCode: fetched.retry.errorCode, message: fetched.retry.message };
+    }
+    // More rounds while days are asked for: requested while the fetch ran, deferred by Instagram's budget, or a backfill.
+    let outcome = fetched;
+    for (let round = 0; round < MAX_EXTRA_ROUNDS; round++) {
+      const waitMs = outcome.deferred?.afterMs ?? 0;
+      for (const day of [...(outcome.deferred?.days ?? []), ...(outcome.followUpDays ?? [])]) requestedDays.add(day);
+      if (requestedDays.size === 0) break;
+      // Not met while a step records only when no days are pending; were it met, the workflow records itself.
+      recordedByStep = false;
+      if (waitMs > MAX_PLATFORM_RETRY_WAIT_MS) {
+        // Meta asks for a long wait: the deferred days are left to a later request, not to a continued run.
+        for (const day of outcome.deferred?.days ?? []) requestedDays.delete(day);
+        break;
       }
-      // More rounds while days are asked for: requested while the fetch ran, deferred by Instagram's budget, or a backfill.
-      let outcome = fetched;
-      for (let round = 0; round < MAX_EXTRA_ROUNDS; round++) {
-        const waitMs = outcome.deferred?.afterMs ?? 0;
-        for (const day of [...(outcome.deferred?.days ?? []), ...(outcome.followUpDays ?? [])]) requestedDays.add(day);
-        if (requestedDays.size === 0 || !has(REQUESTED_DAYS_PATCH)) break;
-        // Not met while a step records only when no days are pending; were it met, the workflow records as before.
-        recordedByStep = false;
-        if (waitMs > MAX_PLATFORM_RETRY_WAIT_MS) {
-          // Meta asks for a long wait: the deferred days are left to a later request, not to a continued run.
-          for (const day of outcome.deferred?.days ?? []) requestedDays.delete(day);
-          break;
-        }
-        if (waitMs > 0) await sleep(waitMs);
-        attemptsBefore = attempts;
-        outcome = await refreshInsights({ clientId: input.clientId, lookbackDays: 0, perPlatform: true, days: takeRequested() });
-        attempts += outcome.attempt;
-        if (outcome.retry) {
-          // A platform throttled in a later round: its days wait for the next request or cycle.
-          outcome = { ...outcome, deferred: undefined };
-        }
-        if (fetched.outcome === 'refreshed' && outcome.outcome !== 'refreshed') fetched = { ...outcome, attempt: fetched.attempt };
-        else fetched = { ...fetched, appPercent: outcome.appPercent ?? fetched.appPercent, appThrottledForMs: outcome.appThrottledForMs };
+      if (waitMs > 0) await sleep(waitMs);
+      attemptsBefore = attempts;
+      outcome = await refreshInsights({ clientId: input.clientId, lookbackDays: 0, perPlatform: true, days: takeRequested() });
+      attempts += outcome.attempt;
+      if (outcome.retry) {
+        // A platform throttled in a later round: its days wait for the next request or cycle.
+        outcome = { ...outcome, deferred: undefined };
       }
-    } else {
-      fetched = await refreshClientInsights({ clientId: input.clientId, lookbackDays: input.lookbackDays });
-      attempts = fetched.attempt;
+      if (fetched.outcome === 'refreshed' && outcome.outcome !== 'refreshed') fetched = { ...outcome, attempt: fetched.attempt };
+      else fetched = { ...fetched, appPercent: outcome.appPercent ?? fetched.appPercent, appThrottledForMs: outcome.appThrottledForMs };
     }
     result = {
       clientId: input.clientId,
@@ -235,7 +180,8 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
       return await finish(result);
     }
     if (!(err instanceof ActivityFailure)) throw err;
-    // Meta's errors arrive as ApplicationFailures with details; timeouts and crashes as other failures.
+    // A step's error its local retries did not mend (5xx, timeouts, Postgres away): Meta's arrive as
+    // ApplicationFailures with details, timeouts and crashes as other failures.
     const failure = err.cause;
     const details = failure instanceof ApplicationFailure ? (failure.details?.[0] as MetaFailureDetails | undefined) : undefined;
     const errorType = failure instanceof ApplicationFailure ? (failure.type ?? 'ApplicationFailure') : (failure?.name ?? 'ActivityFailure');
@@ -256,7 +202,7 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
   /** Records the outcome (replacing the cycle's `running` or `pending` row) and ends, or continues with days asked meanwhile. */
   async function finish(result: RefreshClientResult): Promise<RefreshClientResult> {
     // A step records only an outcome nothing came after (no retry, no more days): it is this one.
-    if (!recordedByStep) await (localSteps ? localRecord.recordClientResults : recordClientResults)([
+    if (!recordedByStep) await localRecord.recordClientResults([
       {
         cycleId: input.cycleId ?? null,
         clientId: input.clientId,
@@ -273,7 +219,7 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
     ]);
     result.coalescedRequests = coalescedRequests;
     // Days asked for while the result was being recorded are fetched by a continued run of the same id.
-    if (requestedDays.size > 0 && result.outcome === 'refreshed' && has(REQUESTED_DAYS_PATCH)) {
+    if (requestedDays.size > 0 && result.outcome === 'refreshed') {
       await continueAsNew<typeof refreshClient>({ ...input, lookbackDays: 0, days: takeRequested(), cycleId: undefined });
     }
     return result;

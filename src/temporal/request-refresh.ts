@@ -3,7 +3,6 @@ import type { Logger } from '../logger';
 import type { ClientStore } from '../stores/clients';
 import {
   CLIENT_ID_SEARCH_ATTRIBUTE,
-  CLIENT_REFRESH_REVISION,
   clientRefreshWorkflowId,
   RefreshClientInput,
   refreshRequestedSignal,
@@ -63,7 +62,7 @@ async function signalRefresh(
         deps.temporal.workflow.start('refreshClient', {
           workflowId,
           taskQueue: deps.taskQueue ?? TASK_QUEUE,
-          args: [{ ...input, revision: CLIENT_REFRESH_REVISION }],
+          args: [input],
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
           typedSearchAttributes: [{ key: CLIENT_ID_SEARCH_ATTRIBUTE, value: input.clientId }],
           workflowExecutionTimeout: '3h',
@@ -80,7 +79,7 @@ async function signalRefresh(
     deps.temporal.workflow.signalWithStart('refreshClient', {
       workflowId,
       taskQueue: deps.taskQueue ?? TASK_QUEUE,
-      args: [{ ...input, revision: CLIENT_REFRESH_REVISION }],
+      args: [input],
       signal: refreshRequestedSignal,
       signalArgs: [{ requestedAt: new Date().toISOString(), ...signal }],
       workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,

@@ -110,6 +110,12 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     });
   }
 
+  /** A history cut mid-run: one that has ended would stand for nothing running during an upgrade. */
+  async function saveCut(name: string, scenario: string, handle: WorkflowHandle): Promise<void> {
+    await save(name, scenario, handle);
+    if (fixtures.get(name)!.complete) throw new Error(`${name}: the execution ended before it was cut`);
+  }
+
   async function runIds(workflowId: string): Promise<string[]> {
     const runs: { runId: string; startTime: Date }[] = [];
     for await (const run of stack.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(run);
@@ -126,10 +132,10 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     });
   }
 
-  async function freshClients(n: number) {
+  async function freshClients(n: number, overrides?: Parameters<RefreshStack['addClient']>[0]) {
     await stack.database.db('clients').delete();
     const added = [];
-    for (let i = 0; i < n; i += 1) added.push(await stack.addClient());
+    for (let i = 0; i < n; i += 1) added.push(await stack.addClient(overrides));
     return added;
   }
 
@@ -149,6 +155,8 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     await save('refresh-all-spacing-1s-page-2-completed', 'the same cycle: second run, carries the cursor and totals, completes', handle, second);
     // (b) one of its children, which refreshed.
     const child = stack.client.workflow.getHandle(clientRefreshWorkflowId(clients[0].id));
+    // Its row is written by its step, a moment before the run completes.
+    await child.result();
     await save('refresh-client-refreshed', 'scheduled-style child of a cycle that refreshed at the first attempt', child);
   }
 
@@ -169,16 +177,19 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     await save('refresh-all-spacing-300ms-page-3-completed', `${scenario}: last run, completes`, handle, runs[2]);
   }
 
-  // (c) a refresh throttled by Meta (80001, no estimate), retried after the backoff, refreshed.
+  // (c) nothing could be fetched (a client without Instagram, its Page throttled by Meta with
+  // 80001 and no estimate): the step hands the wait back, the workflow sleeps it on a durable
+  // timer and runs the step again, which refreshes and records.
   {
-    log('client refresh throttled once');
-    const [client] = await freshClients(1);
+    log('client refresh throttled once, nothing fetched');
+    const [client] = await freshClients(1, { instagram: false });
     stack.sandbox.control.inject({ objectId: client.facebookPageId, code: 80001, httpStatus: 400, times: 1 });
     await requestRefresh(deps, client.id);
     const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
     const result = await handle.result();
     if (result.outcome !== 'refreshed' || result.attempts !== 2) throw new Error(`throttled refresh: ${JSON.stringify(result)}`);
-    await save('refresh-client-throttled-then-refreshed', 'on-demand refresh throttled by Meta (80001) once, refreshed at the second attempt', handle);
+    if (!(await historyHas(handle, undefined, (e) => !!e.timerStartedEventAttributes))) throw new Error('throttled refresh: no timer');
+    await save('refresh-client-throttled-then-refreshed', 'on-demand refresh of a Page without Instagram throttled (80001) once: a durable timer, then the step refreshed and recorded', handle);
   }
 
   // (d) a refresh whose token Meta calls invalid (190): not retried, marks the token.
@@ -193,8 +204,9 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     await save('refresh-client-token-invalid', 'on-demand refresh failed on an invalid token (190), not retried', handle);
   }
 
-  // (e) on-demand requests arriving while a refresh runs are signals folded into it; the
-  // history fetched while Meta is slow is a running child's.
+  // (e) on-demand requests arriving while a refresh runs are signals folded into it. The server
+  // holds signals back while the workflow task with the local step is in flight, so they enter
+  // the history only as the refresh ends: a history cut mid-run is recorded in (m).
   {
     log('client refresh with coalesced requests');
     const [client] = await freshClients(1);
@@ -211,7 +223,6 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
       timeoutMs: 20_000,
       what: 'three signals in the history',
     });
-    await save('refresh-client-running-with-signals', 'on-demand refresh cut while Meta answers slowly, after two more requests were signalled', handle);
     const result = await handle.result();
     if (result.coalescedRequests < 3) throw new Error(`coalesced refresh: ${JSON.stringify(result)}`);
     await save('refresh-client-coalesced', 'on-demand refresh that folded two more requests (signals) into itself', handle);
@@ -239,33 +250,27 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
       timeoutMs: 20_000,
       what: 'the first child to complete',
     });
-    await save('refresh-all-running', 'cycle of 3 clients at 2 s spacing, cut after its first child completed', handle);
+    await saveCut('refresh-all-running', 'cycle of 3 clients at 2 s spacing, cut after its first child completed', handle);
     await handle.result();
   }
 
-  // Today's code paths (recorded after the no-wait parent, local steps, per-platform refreshes and
-  // requested days landed), so a change to them is checked against executions of this code.
-
-  // (g) the parent that does not wait: spacing 0, page of 2, 3 clients; and one of its children,
-  // whose refresh and record are local activities.
+  // (g) spacing 0, page of 2, 3 clients: a whole page starts at once, the run continues as new
+  // once its starts are acknowledged; the last run waits for its child and Postgres's count.
   {
-    log('no-wait cycle at spacing 0, page of 2');
-    const clients = await freshClients(3);
+    log('cycle at spacing 0, page of 2');
+    await freshClients(3);
     const handle = await startCycle({ spacingMs: 0, pageSize: 2 });
     await handle.result();
     const runs = await runIds(handle.workflowId);
-    if (runs.length !== 2) throw new Error(`no-wait cycle: ${runs.length} runs`);
-    const scenario = 'cycle of 3 clients at spacing 0, page size 2, that does not wait for its children';
-    await save('refresh-all-no-wait-page-1-continued', `${scenario}: first run, continues as new once its starts are acknowledged`, handle, runs[0]);
-    await save('refresh-all-no-wait-page-2-completed', `${scenario}: last run, waits for its child and Postgres, completes`, handle, runs[1]);
-    const child = stack.client.workflow.getHandle(clientRefreshWorkflowId(clients[0].id));
-    await child.result();
-    await save('refresh-client-local-steps-refreshed', "a no-wait cycle's child: refresh and record as local activities, refreshed", child);
+    if (runs.length !== 2) throw new Error(`spacing 0 cycle: ${runs.length} runs`);
+    const scenario = 'cycle of 3 clients at spacing 0, page size 2';
+    await save('refresh-all-spacing-0-page-1-continued', `${scenario}: first run, continues as new once its starts are acknowledged`, handle, runs[0]);
+    await save('refresh-all-spacing-0-page-2-completed', `${scenario}: last run, waits for its child and Postgres, completes`, handle, runs[1]);
   }
 
-  // (h) a no-wait cycle cut while its last page's child is held back by a slow Meta.
+  // (h) a cycle cut while its last page's child is held back by a slow Meta.
   {
-    log('no-wait cycle cut at its end');
+    log('cycle cut at its end');
     const [slow] = await freshClients(1);
     stack.sandbox.control.inject({ objectId: slow.facebookPageId, latencyMs: 4_000, times: 1 });
     const handle = await startCycle({ spacingMs: 0 });
@@ -274,24 +279,35 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
       timeoutMs: 20_000,
       what: 'the cycle to wait for its results',
     });
-    await save('refresh-all-no-wait-running', 'cycle of 1 client at spacing 0, cut while it waits for its slow child to report', handle);
+    await saveCut('refresh-all-waiting-for-results-running', 'cycle of 1 client at spacing 0, cut while it waits for its slow child to report', handle);
     await handle.result();
   }
 
-  // (i) a throttle handed back by the local step and slept out on a durable timer.
+  // (i) an on-demand refresh (signal-with-start): one local step fetches and records.
   {
-    log('local-step refresh throttled once');
+    log('on-demand refresh');
+    const [client] = await freshClients(1);
+    await requestRefresh(deps, client.id);
+    const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
+    const result = await handle.result();
+    if (result.outcome !== 'refreshed') throw new Error(`on-demand refresh: ${JSON.stringify(result)}`);
+    await save('refresh-client-on-demand', 'on-demand refresh (signal-with-start): one local step fetches and records', handle);
+  }
+
+  // (j) per platform: the Page throttled alone (80001), Instagram written, Facebook fetched after a
+  // timer by a step that records.
+  {
+    log('refresh with the Page throttled alone');
     const [client] = await freshClients(1);
     stack.sandbox.control.inject({ objectId: client.facebookPageId, code: 80001, httpStatus: 400, times: 1 });
     await requestRefresh(deps, client.id);
     const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
     const result = await handle.result();
-    if (result.outcome !== 'refreshed' || result.attempts !== 2) throw new Error(`throttled local refresh: ${JSON.stringify(result)}`);
-    if (!(await historyHas(handle, undefined, (e) => !!e.timerStartedEventAttributes))) throw new Error('throttled local refresh: no timer');
-    await save('refresh-client-throttled-wait-timer', 'on-demand refresh whose local step met a throttle (80001): the wait is a durable timer, refreshed after it', handle);
+    if (result.outcome !== 'refreshed' || result.attempts !== 2) throw new Error(`Page retried alone: ${JSON.stringify(result)}`);
+    await save('refresh-client-page-retried-alone', 'on-demand refresh: the Page throttled (80001) alone, Instagram written, Facebook fetched after a timer', handle);
   }
 
-  // (j) per platform: Instagram throttled alone, Facebook written, Instagram fetched after a timer.
+  // (k) per platform: Instagram throttled alone, Facebook written, Instagram fetched after a timer.
   {
     log('refresh with Instagram throttled alone');
     const [client] = await freshClients(1);
@@ -303,8 +319,9 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     await save('refresh-client-instagram-retried-alone', 'on-demand refresh: Instagram throttled (80002) alone, Facebook written, Instagram fetched after a timer', handle);
   }
 
-  // (k) requested days: a start with days, then more days signalled while Meta answers slowly,
-  // fetched in an extra round; the running history is cut while the signals wait.
+  // (l) requested days: a start with days, then more days signalled while Meta answers slowly;
+  // the server holds the signals back until the task ends and runs it again with them, so the
+  // step fetches every day at once (its first run's writes are not taken for this run's).
   {
     log('refresh with requested days');
     const [client] = await freshClients(1);
@@ -319,73 +336,38 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
       timeoutMs: 20_000,
       what: 'two signals in the history',
     });
-    await save('refresh-client-requested-days-running', 'refresh started with two past days, cut while Meta answers slowly after two more days were signalled', handle);
     const result = await handle.result();
     if (result.outcome !== 'refreshed') throw new Error(`requested days refresh: ${JSON.stringify(result)}`);
-    await save('refresh-client-requested-days', 'refresh started with two past days; two more days signalled meanwhile are fetched in an extra round', handle);
+    await save('refresh-client-requested-days', 'refresh started with two past days; two more days signalled while Meta answered slowly, fetched with them', handle);
   }
 
-  // (l) Refreshes started with CLIENT_REFRESH_REVISION: every path patched up to it, without markers.
+  // (m) a refresh cut while it sleeps out Meta's wait for Instagram (6 s) on a durable timer, after
+  // a request with two past days was signalled; finished, it retries Instagram, then fetches the
+  // signalled days in an extra round.
   {
-    log('revision 1: a cycle and its child');
-    const clients = await freshClients(2);
-    const handle = await startCycle({ spacingMs: 0 });
-    await handle.result();
-    await save('refresh-all-revision-1-completed', 'cycle of 2 clients at spacing 0 that starts its children with CLIENT_REFRESH_REVISION', handle);
-    const child = stack.client.workflow.getHandle(clientRefreshWorkflowId(clients[0].id));
-    await child.result();
-    await save('refresh-client-revision-1-refreshed', "a cycle's child started with revision 1: local steps and per-platform fetch, no patch markers", child);
-  }
-  {
-    log('revision 1: a throttle slept on a timer');
+    log('refresh cut in a platform retry timer, with days signalled');
     const [client] = await freshClients(1);
-    stack.sandbox.control.inject({ objectId: client.facebookPageId, code: 80001, httpStatus: 400, times: 1 });
+    const pastDays = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => new Date(Date.now() - (from + i) * 86_400_000).toISOString().slice(0, 10));
+    stack.sandbox.control.setInstagramMode({ igId: client.instagramAccountId!, mode: 'throttled', estimatedTimeToRegainAccess: 0.1, times: 1 });
     await requestRefresh(deps, client.id);
     const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
+    await waitFor(async () => historyHas(handle, undefined, (e) => !!e.timerStartedEventAttributes), { timeoutMs: 20_000, what: 'the retry timer' });
+    await requestRefresh(deps, client.id, { days: pastDays(6, 2) });
+    await waitFor(
+      async () => {
+        const events = (await handle.fetchHistory()).events ?? [];
+        // The signal after the timer started and the workflow task it woke, completed.
+        const timer = events.findIndex((e) => e.timerStartedEventAttributes);
+        const signalled = events.findIndex((e, i) => i > timer && e.workflowExecutionSignaledEventAttributes);
+        return signalled > 0 && events.slice(signalled).some((e) => e.workflowTaskCompletedEventAttributes);
+      },
+      { timeoutMs: 5_000, what: 'the signal handled during the timer' },
+    );
+    await saveCut('refresh-client-retry-timer-running', "on-demand refresh cut while it waits out Meta's wait for Instagram on a durable timer, after a request for two past days", handle);
     const result = await handle.result();
-    if (result.outcome !== 'refreshed' || result.attempts !== 2) throw new Error(`revision 1 throttled refresh: ${JSON.stringify(result)}`);
-    await save('refresh-client-revision-1-throttled-wait-timer', 'on-demand refresh started with revision 1; a throttle (80001) slept on a durable timer, then refreshed', handle);
-  }
-  {
-    log('revision 1: Instagram throttled alone');
-    const [client] = await freshClients(1);
-    stack.sandbox.control.setInstagramMode({ igId: client.instagramAccountId!, mode: 'throttled', estimatedTimeToRegainAccess: 0.02, times: 1 });
-    await requestRefresh(deps, client.id);
-    const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
-    const result = await handle.result();
-    if (result.outcome !== 'refreshed' || result.attempts !== 2) throw new Error(`revision 1 per-platform refresh: ${JSON.stringify(result)}`);
-    await save('refresh-client-revision-1-instagram-retried-alone', 'on-demand refresh started with revision 1; Instagram throttled (80002) alone and fetched after a timer', handle);
-  }
-
-  // (m) Revision 2: the refresh's step records its own outcome when nothing follows the fetch.
-  {
-    log('revision 2: a cycle and its child');
-    const clients = await freshClients(2);
-    const handle = await startCycle({ spacingMs: 0 });
-    await handle.result();
-    await save('refresh-all-revision-2-completed', 'cycle of 2 clients at spacing 0 that starts its children with revision 2', handle);
-    const child = stack.client.workflow.getHandle(clientRefreshWorkflowId(clients[0].id));
-    await child.result();
-    await save('refresh-client-revision-2-refreshed', "a cycle's child started with revision 2: one local step that fetches and records, no patch markers", child);
-  }
-  {
-    log('revision 2: an on-demand refresh');
-    const [client] = await freshClients(1);
-    await requestRefresh(deps, client.id);
-    const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
-    const result = await handle.result();
-    if (result.outcome !== 'refreshed') throw new Error(`revision 2 on-demand refresh: ${JSON.stringify(result)}`);
-    await save('refresh-client-revision-2-on-demand', 'on-demand refresh (signal-with-start) started with revision 2: one local step that fetches and records', handle);
-  }
-  {
-    log('revision 2: a throttle slept on a timer');
-    const [client] = await freshClients(1);
-    stack.sandbox.control.inject({ objectId: client.facebookPageId, code: 80001, httpStatus: 400, times: 1 });
-    await requestRefresh(deps, client.id);
-    const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
-    const result = await handle.result();
-    if (result.outcome !== 'refreshed' || result.attempts !== 2) throw new Error(`revision 2 throttled refresh: ${JSON.stringify(result)}`);
-    await save('refresh-client-revision-2-throttled-wait-timer', 'on-demand refresh started with revision 2; a throttle (80001) slept on a durable timer, then the step refreshed and recorded', handle);
+    if (result.outcome !== 'refreshed' || result.coalescedRequests !== 2) throw new Error(`retry timer refresh: ${JSON.stringify(result)}`);
+    await save('refresh-client-retry-timer-with-days', 'the same refresh finished: Instagram fetched after the timer, then the two signalled days in an extra round', handle);
   }
   return fixtures;
 }
