@@ -33,7 +33,11 @@ export default tseslint.config(
             'knex', 'pg', 'koa', 'pino',
           ].map((name) => ({ name, message: 'Workflow code must stay deterministic: no Node builtins, database or I/O.' })),
           patterns: [
-            { group: ['**/src/**', '../src/*'], message: 'Workflows import only the contract module and activity types.', allowTypeImports: true },
+            {
+              regex: '(^|/)src/(?!domain/vocabulary$)',
+              message: 'Workflows import only the contract module, activity types and the vocabulary (plain data).',
+              allowTypeImports: true,
+            },
           ],
         },
       ],

@@ -1,7 +1,7 @@
 /** The activities of a refresh cycle (refreshAllClients): its row, its progress and its pages of clients. */
 
 import type { Db } from '../src/db';
-import type { RefreshTotals } from '../workflows/definitions';
+import type { CycleTrigger, RefreshTotals } from '../workflows/definitions';
 import type { ActivityStores } from './stores';
 
 export function cycleActivities(db: Db, { clients, refresh }: ActivityStores) {
@@ -13,7 +13,7 @@ export function cycleActivities(db: Db, { clients, refresh }: ActivityStores) {
     },
 
     /** Records the start of a cycle (once per workflow id) and counts the clients it will visit. */
-    async startCycle(input: { workflowId: string; trigger: 'schedule' | 'manual' }): Promise<{ cycleId: string; total: number }> {
+    async startCycle(input: { workflowId: string; trigger: CycleTrigger }): Promise<{ cycleId: string; total: number }> {
       const total = await clients.countWithToken();
       const cycleId = await refresh.startCycle(input.workflowId, input.trigger, total);
       return { cycleId, total };
@@ -31,7 +31,7 @@ export function cycleActivities(db: Db, { clients, refresh }: ActivityStores) {
      */
     async recordCycleProgress(input: {
       cycleId: string;
-      trigger: 'schedule' | 'manual';
+      trigger: CycleTrigger;
       started: number;
       startedClients: { clientId: string; workflowId: string; startedAt: string }[];
       currentClientId: string | null;
@@ -39,7 +39,7 @@ export function cycleActivities(db: Db, { clients, refresh }: ActivityStores) {
     }): Promise<void> {
       await refresh.recordResults(
         input.startedClients.map((c) => ({
-          runId: input.cycleId,
+          cycleId: input.cycleId,
           clientId: c.clientId,
           workflowId: c.workflowId,
           trigger: input.trigger,

@@ -8,7 +8,7 @@ import type { ClientResultInput, RefreshInsightsInput } from './types';
 export async function recordClientResults(refresh: RefreshStore, results: ClientResultInput[]): Promise<void> {
   await refresh.recordResults(
     results.map((r) => ({
-      runId: r.cycleId,
+      cycleId: r.cycleId,
       clientId: r.clientId,
       workflowId: r.workflowId,
       trigger: r.trigger,
@@ -32,7 +32,7 @@ export async function recordPendingIfLong(refresh: RefreshStore, input: RefreshI
   if (!input.cycleId || !workflowExecution || !isLongWait(waitMs)) return;
   await refresh.recordResults([
     {
-      runId: input.cycleId,
+      cycleId: input.cycleId,
       clientId: input.clientId,
       workflowId: workflowExecution.workflowId,
       trigger: input.trigger ?? 'schedule',

@@ -5,6 +5,7 @@
  * mend soon (a 5xx or a timeout of the whole fetch, Postgres away) is thrown, for the retry policy.
  */
 
+import { FAILURE_TYPES } from '../src/domain/vocabulary';
 import { Context } from '@temporalio/activity';
 import { dayIn } from '../src/dates';
 import { appBlockWait } from '../src/domain/retry';
@@ -43,7 +44,7 @@ export async function refreshClient(deps: RefreshDeps, input: RefreshInsightsInp
     const waitMs = appBlockWait(blockedUntil, Date.now());
     await recordPendingIfLong(refresh, input, waitMs, 'app_throttled');
     const message = `Meta throttles the app; calls resume in ${Math.ceil(waitMs / 1000)} s`;
-    return { kind: 'wait', afterMs: waitMs, errorType: 'MetaThrottledError', errorCode: 'app_throttled', message, attempt, appThrottledForMs: waitMs };
+    return { kind: 'wait', afterMs: waitMs, errorType: FAILURE_TYPES.throttled, errorCode: 'app_throttled', message, attempt, appThrottledForMs: waitMs };
   }
 
   let result: FetchPlatformsResult;
@@ -86,10 +87,10 @@ async function readCredentials(deps: RefreshDeps, input: RefreshInsightsInput, a
     // fixed by a restart, after which the client must be refreshed again without an admin's help.
     deps.logger.warn({ clientId: input.clientId, attempt, reason: err.message }, 'refresh failed: the stored token cannot be decrypted');
     const message = `${err.message}; set the token again, or check TOKEN_ENCRYPTION_KEY and TOKEN_ENCRYPTION_KEY_PREVIOUS`;
-    return { kind: 'failed', errorType: 'TokenUndecryptable', errorCode: 'token_undecryptable', message, attempt };
+    return { kind: 'failed', errorType: FAILURE_TYPES.tokenUndecryptable, errorCode: 'token_undecryptable', message, attempt };
   }
   if (!credentials && !(await clients.get(input.clientId))) {
-    return { kind: 'failed', errorType: 'ClientRemoved', errorCode: 'client_removed', message: 'the client was deleted', attempt };
+    return { kind: 'failed', errorType: FAILURE_TYPES.clientRemoved, errorCode: 'client_removed', message: 'the client was deleted', attempt };
   }
   return credentials ?? done({ outcome: 'skipped_token_invalid', attempt, daysWritten: 0, calls: 0 });
 }

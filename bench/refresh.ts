@@ -60,6 +60,7 @@ import { findOrBuildTemporalCli, NO_TEMPORAL_CLI_MESSAGE } from '../src/temporal
 import { startTemporalDevServer } from '../src/temporal/dev-server';
 import { clientRefreshWorkflowId, RefreshAllInput, RefreshTotals, TASK_QUEUE } from '../workflows/definitions';
 import type { BenchProcessMessage } from './refresh-process';
+import { refreshAllClients } from '../workflows';
 
 const { values: flags } = parseArgs({
   options: { stack: { type: 'string', default: 'dev' }, workers: { type: 'string', default: '1' }, 'skip-large': { type: 'boolean', default: false }, quick: { type: 'boolean', default: false } },
@@ -312,7 +313,7 @@ function startReaders(apiUrl: string, clientIds: string[], period: string) {
 async function runCycle(client: Client, spacingMs: number): Promise<{ workflowId: string; elapsedMs: number; totals: RefreshTotals }> {
   const workflowId = `bench-cycle-${randomBytes(4).toString('hex')}`;
   const started = performance.now();
-  const totals: RefreshTotals = await client.workflow.execute('refreshAllClients', {
+  const totals: RefreshTotals = await client.workflow.execute(refreshAllClients, {
     workflowId,
     taskQueue: TASK_QUEUE,
     args: [{ trigger: 'manual', spacingMs, lookbackDays: LOOKBACK_DAYS, ...(PAGE_SIZE ? { pageSize: PAGE_SIZE } : {}) } satisfies RefreshAllInput],

@@ -100,7 +100,7 @@ describe('the refresh status', () => {
     // A running cycle, so the counts of its results are part of what is read.
     const runningId = await stack.refresh.startCycle(`test-status-running-${Date.now()}`, 'schedule', 2);
     await stack.refresh.recordResults([
-      { runId: runningId, clientId: good.id, workflowId: 'w-good', trigger: 'schedule', outcome: 'refreshed', errorCode: null, errorMessage: null, attempts: 1, startedAt: new Date(), durationMs: 10 },
+      { cycleId: runningId, clientId: good.id, workflowId: 'w-good', trigger: 'schedule', outcome: 'refreshed', errorCode: null, errorMessage: null, attempts: 1, startedAt: new Date(), durationMs: 10 },
     ]);
     const once = async (key: string) => {
       const one = await freshApi();
@@ -134,9 +134,9 @@ describe('the refresh status', () => {
       const last = (await stack.refresh.recentCycles(10)).find((c) => c.workflowId === workflowId)!;
       const result = { trigger: 'schedule' as const, attempts: 2, startedAt: new Date(), durationMs: 10 };
       await stack.refresh.recordResults(
-        fleet.map((c) => ({ ...result, runId: last.id, clientId: c.id, workflowId: `w-${c.id}`, outcome: 'failed' as const, errorCode: '190', errorMessage: 'Error validating access token' })),
+        fleet.map((c) => ({ ...result, cycleId: last.id, clientId: c.id, workflowId: `w-${c.id}`, outcome: 'failed' as const, errorCode: '190', errorMessage: 'Error validating access token' })),
       );
-      await stack.refresh.recordResults([{ ...result, runId: runningId, clientId: fleet[0].id, workflowId: 'w-fleet', outcome: 'refreshed', errorCode: null, errorMessage: null }]);
+      await stack.refresh.recordResults([{ ...result, cycleId: runningId, clientId: fleet[0].id, workflowId: 'w-fleet', outcome: 'refreshed', errorCode: null, errorMessage: null }]);
 
       // The answer the steady API built before is reused for about a second, not kept.
       const seeded = Date.now();

@@ -37,8 +37,8 @@ export function clientRefreshWorkflowId(clientId: string): string {
 /** Clients per parent run before it continues as new; see the issue note for the event budget. */
 export const DEFAULT_PAGE_SIZE = 100;
 
-export type { ClientOutcome, RefreshTotals, RefreshTrigger } from '../src/domain/refresh';
-import type { ClientOutcome, RefreshTotals, RefreshTrigger } from '../src/domain/refresh';
+export type { ClientOutcome, CycleTrigger, RefreshTotals, RefreshTrigger } from '../src/domain/refresh';
+import type { ClientOutcome, CycleTrigger, RefreshTotals, RefreshTrigger } from '../src/domain/refresh';
 
 /** Totals with every count, also those carried over by a run of older code that had fewer. */
 export function completeTotals(totals: Partial<RefreshTotals> | undefined): RefreshTotals {
@@ -54,7 +54,7 @@ export function completeTotals(totals: Partial<RefreshTotals> | undefined): Refr
 }
 
 export interface RefreshAllInput {
-  trigger: 'schedule' | 'manual';
+  trigger: CycleTrigger;
   /** Pause between two child starts, in ms. */
   spacingMs: number;
   /** Days refreshed per client: today and the days before. */
@@ -114,7 +114,7 @@ export interface RefreshClientResult {
 
 export interface CycleProgress {
   cycleId: string | null;
-  trigger: 'schedule' | 'manual';
+  trigger: CycleTrigger;
   total: number;
   done: number;
   refreshed: number;

@@ -9,6 +9,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, MetaFailureDetails, RefreshInsightsInput, RefreshInsightsResult } from '../activities';
+import { FAILURE_TYPES } from '../src/domain/vocabulary';
 import { RefreshClientInput, RefreshClientResult, refreshRequestedSignal } from './definitions';
 
 /**
@@ -170,7 +171,7 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
         clientId: input.clientId,
         outcome: 'failed',
         errorCode: step.errorCode,
-        errorType: step.errorType ?? 'MetaThrottledError',
+        errorType: step.errorType ?? FAILURE_TYPES.throttled,
         message: step.message,
         attempts: attemptsBefore + step.attempt,
         durationMs: Date.now() - startedAt,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { addDays, dayIn } from '../dates';
 import { cachedSource } from '../domain/freshness';
+import { METRIC_NAMES, type MetricName, metricsOf } from '../domain/vocabulary';
 import { isFinal } from '../domain/settled';
 import type { Logger } from '../logger';
 import { beyondMetaHistory } from '../domain/meta-history';
@@ -23,11 +24,7 @@ export type DayRefreshStatus = RefreshStatus | 'requested' | 'beyond_meta_histor
 export const MISSING_DAY_RETRY_MS = 6 * 3_600_000;
 
 /** The seed's `data` object, plus `unavailable` reasons for numbers Meta did not give. */
-export interface CacheView {
-  facebookNewFollowers: number | null;
-  instagramFollowers: number | null;
-  instagramReach: number | null;
-  instagramProfileViews: number | null;
+export type CacheView = Record<MetricName, number | null> & {
   unavailable?: CacheData['unavailable'];
   /** Numbers older than `lastUpdated`, kept because the last fetch did not give them: since when. */
   keptFrom?: CacheData['keptFrom'];
@@ -36,7 +33,7 @@ export interface CacheView {
   cacheAge: number | null;
   /** Fetched at least 48 h after the day ended in the client's timezone: Meta no longer changes these numbers. */
   final: boolean;
-}
+};
 
 export interface DayRead {
   clientId: string;
@@ -54,12 +51,11 @@ export interface DayRead {
 /** Asks Temporal for a refresh of the lookback, or with `days` for those days alone; see `requestRefresh`. */
 export type RefreshRequester = (clientId: string, options?: { days?: string[] }) => Promise<RefreshRequestResult>;
 
-const EMPTY: Pick<CacheView, 'facebookNewFollowers' | 'instagramFollowers' | 'instagramReach' | 'instagramProfileViews'> = {
-  facebookNewFollowers: null,
-  instagramFollowers: null,
-  instagramReach: null,
-  instagramProfileViews: null,
-};
+const EMPTY = Object.fromEntries(METRIC_NAMES.map((name) => [name, null])) as Record<MetricName, null>;
+
+/** The day's numbers, one per metric, from a row's data. */
+const numbersOf = (data: CacheData): Record<MetricName, number | null> =>
+  Object.fromEntries(METRIC_NAMES.map((name) => [name, data[name] ?? null])) as Record<MetricName, number | null>;
 
 export interface CacheReaderOptions {
   clients: ClientStore;
@@ -149,14 +145,12 @@ export class CacheReader {
     const today = this.today(client);
     if (read.source === 'empty' && read.period <= today) {
       if (beyondMetaHistory('facebook', read.period, today)) {
-        read.data.unavailable = {
-          facebookNewFollowers: 'beyond_meta_history',
-          instagramFollowers: 'beyond_meta_history',
-          instagramReach: 'beyond_meta_history',
-          instagramProfileViews: 'beyond_meta_history',
-        };
+        read.data.unavailable = Object.fromEntries(METRIC_NAMES.map((name) => [name, 'beyond_meta_history']));
       } else if (beyondMetaHistory('instagram', read.period, today)) {
-        read.data.unavailable = { instagramFollowers: 'no_snapshot', instagramReach: 'beyond_meta_history', instagramProfileViews: 'beyond_meta_history' };
+        // Followers are a snapshot of the day, never history: a past day without one has none.
+        read.data.unavailable = Object.fromEntries(
+          metricsOf('instagram').map((name) => [name, name === 'instagramFollowers' ? 'no_snapshot' : 'beyond_meta_history']),
+        );
       }
     }
     return read;
@@ -254,15 +248,12 @@ export class CacheReader {
     const cacheAge = this.ageOf(entry);
     const final = isFinal(period, client.timezone, entry);
     const source = cachedSource(cacheAge, this.options.ttlMs, final);
-    const { facebookNewFollowers, instagramFollowers, instagramReach, instagramProfileViews, unavailable, keptFrom } = entry.data;
+    const { unavailable, keptFrom } = entry.data;
     return {
       clientId,
       period,
       data: {
-        facebookNewFollowers,
-        instagramFollowers,
-        instagramReach,
-        instagramProfileViews,
+        ...numbersOf(entry.data),
         ...(unavailable && Object.keys(unavailable).length ? { unavailable } : {}),
         ...(keptFrom && Object.keys(keptFrom).length ? { keptFrom } : {}),
         lastUpdated: entry.lastUpdated.toISOString(),

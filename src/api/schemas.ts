@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { canonicalTimeZone, isCalendarDay } from '../dates';
-import { METRIC_NAMES } from '../meta/types';
+import { METRIC_NAMES, type MetricName, UNAVAILABLE_REASONS } from '../domain/vocabulary';
 
 /** Request shapes of the API, shared by validation and the OpenAPI document. */
 
@@ -37,23 +37,11 @@ export const writeQuery = z.strictObject({ forceRefresh: flag.optional() });
 
 const metricValue = z.number().int({ message: 'must be a whole number' }).min(0).max(1e12).nullable();
 
-const unavailableReason = z.enum([
-  'metric_unsupported',
-  'instagram_not_linked',
-  'instagram_permission_missing',
-  'throttled',
-  'fetch_failed',
-  'no_data',
-  'no_snapshot',
-  'beyond_meta_history',
-]);
+const unavailableReason = z.enum(UNAVAILABLE_REASONS);
 
 export const cacheData = z.strictObject({
-  facebookNewFollowers: metricValue,
-  instagramFollowers: metricValue,
-  instagramReach: metricValue,
-  instagramProfileViews: metricValue,
-  unavailable: z.partialRecord(z.enum(METRIC_NAMES as [string, ...string[]]), unavailableReason).optional(),
+  ...(Object.fromEntries(METRIC_NAMES.map((name) => [name, metricValue])) as Record<MetricName, typeof metricValue>),
+  unavailable: z.partialRecord(z.enum(METRIC_NAMES), unavailableReason).optional(),
 });
 
 export const writeBody = z.strictObject({ clientId: uuid, period: day.optional(), data: cacheData });

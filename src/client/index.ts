@@ -1,7 +1,8 @@
 /**
  * A typed client of the social-media-cache HTTP API, for the dashboard and the CLI. It needs
  * nothing but the global `fetch`, and imports nothing from the server, so a dashboard can take
- * this one file. Every response type is the API's JSON body exactly as it is sent.
+ * this one file. Its vocabulary types repeat the server's (src/domain/vocabulary.ts) for that
+ * reason; test/unit/vocabulary.test.ts holds them equal. Every response type is the API's JSON body exactly as it is sent.
  */
 
 /** The four numbers of the dashboard. */
@@ -17,6 +18,12 @@ export type UnavailableReason =
   | 'no_data'
   | 'no_snapshot'
   | 'beyond_meta_history';
+
+/** What started a cycle. */
+export type CycleTrigger = 'schedule' | 'manual';
+
+/** How a cycle ended; `running` until it does. */
+export type CycleStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed_out';
 
 /** `cache`: younger than CACHE_TTL, or final (never refreshed again); `stale-cache`: older, a refresh was asked for; `empty`: nothing yet. */
 export type CacheSource = 'cache' | 'stale-cache' | 'empty';
@@ -99,8 +106,8 @@ export interface RefreshTotals {
 
 /** The last cycle as a read key sees it: counts and times. */
 export interface LastCycleSummary extends RefreshTotals {
-  trigger: 'schedule' | 'manual';
-  status: 'running' | 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed_out';
+  trigger: CycleTrigger;
+  status: CycleStatus;
   startedAt: string;
   finishedAt: string | null;
 }
@@ -113,7 +120,7 @@ export interface LastCycle extends LastCycleSummary {
 
 /** The running cycle as a read key sees it: counts only. */
 export interface RunningCycleSummary extends RefreshTotals {
-  trigger: 'schedule' | 'manual';
+  trigger: CycleTrigger;
   /** Clients with an outcome (pending ones not counted). */
   done: number;
   /** Client refreshes the cycle started so far. */

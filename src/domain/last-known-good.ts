@@ -4,6 +4,7 @@
  * number is that old (`keptFrom`), so it is never shown as newer than it is.
  */
 
+import { metricsOf } from './vocabulary';
 import type { FetchPlatformsResult, MetricName, MetricValue, UnavailableReason } from '../meta/types';
 import type { CacheData } from '../stores/cache';
 
@@ -16,8 +17,8 @@ export interface DayRow {
 /** The numbers a fetch gave for one day: a value, or null with the reason Meta gave none. */
 export type FetchedDay = Partial<Record<MetricName, MetricValue>>;
 
-export const FACEBOOK_METRICS: readonly MetricName[] = ['facebookNewFollowers'];
-export const INSTAGRAM_METRICS: readonly MetricName[] = ['instagramFollowers', 'instagramReach', 'instagramProfileViews'];
+export const FACEBOOK_METRICS: readonly MetricName[] = metricsOf('facebook');
+export const INSTAGRAM_METRICS: readonly MetricName[] = metricsOf('instagram');
 
 /**
  * Since when a number kept from `previous` is that old: the time it was first kept, or else the

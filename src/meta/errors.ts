@@ -70,13 +70,3 @@ export class MetaSandboxUnknownTokenError extends MetaError {
     return 'sandbox_unknown_token';
   }
 }
-
-/** The error class names, as Temporal's ApplicationFailure types. */
-export const META_ERROR_TYPES = {
-  throttled: 'MetaThrottledError',
-  transient: 'MetaTransientError',
-  tokenInvalid: 'MetaTokenInvalidError',
-  permission: 'MetaPermissionError',
-  badRequest: 'MetaBadRequestError',
-  sandboxUnknownToken: 'MetaSandboxUnknownTokenError',
-} as const;

@@ -3,26 +3,9 @@
  * sandbox's tests rely on these shapes; the JSON of Meta itself stays inside `src/meta/`.
  */
 
-/** The four numbers of the dashboard, named as in the seed's `cache_data`. */
-export type MetricName = 'facebookNewFollowers' | 'instagramFollowers' | 'instagramReach' | 'instagramProfileViews';
-
-export const METRIC_NAMES: readonly MetricName[] = [
-  'facebookNewFollowers',
-  'instagramFollowers',
-  'instagramReach',
-  'instagramProfileViews',
-];
-
-/** Why a number is `null`; a missing number is never 0. */
-export type UnavailableReason =
-  | 'metric_unsupported' // Meta answered (#100) invalid metric for it
-  | 'instagram_not_linked' // the client has no Instagram account, or Meta answers that the Page has none linked (100/33)
-  | 'instagram_permission_missing' // the token lacks an Instagram permission (10, 200–299 on an Instagram call)
-  | 'throttled' // Meta throttled that platform before this day was ever fetched; it is retried
-  | 'fetch_failed' // that platform failed before this day was ever fetched
-  | 'no_data' // Meta answered an empty data set for that day
-  | 'no_snapshot' // a point-in-time number (followers) never captured on that day
-  | 'beyond_meta_history'; // the day is older than Meta keeps that platform's insights (see META_HISTORY_DAYS)
+/** The dashboard's numbers and why one is missing: the domain's vocabulary. */
+export { METRIC_NAMES, type MetricName, type Platform, type UnavailableReason } from '../domain/vocabulary';
+import type { Platform, UnavailableReason } from '../domain/vocabulary';
 
 /** How far back Meta serves insights, per platform: the rule lives in the domain. */
 export { META_HISTORY_DAYS } from '../domain/meta-history';
@@ -55,7 +38,6 @@ export interface FetchInsightsInput {
 }
 
 /** The two platforms a client's numbers come from; each is fetched and written on its own. */
-export type Platform = 'facebook' | 'instagram';
 export const PLATFORMS: readonly Platform[] = ['facebook', 'instagram'];
 
 /** What Meta said about a client's Instagram account on the last fetch that reached it. */

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { decryptToken, encryptToken, TokenKeyring } from '../crypto';
 import type { Db } from '../db';
 
-export type TokenStatus = 'unknown' | 'valid' | 'invalid';
+export type { TokenStatus } from '../domain/vocabulary';
+import type { InstagramStatus, TokenStatus } from '../domain/vocabulary';
 
 /** Instagram's state apart from the token (see the `instagram_status` migration). */
-export type InstagramStatus = 'unknown' | 'ok' | 'permission_missing' | 'not_linked' | 'throttled' | 'error';
+export type { InstagramStatus } from '../domain/vocabulary';
 
 /** A client as the service shows it: never its token, only whether it has one. */
 export interface Client {

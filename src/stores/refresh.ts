@@ -1,10 +1,10 @@
 import type { Db } from '../db';
-import type { ClientOutcome, CycleStatus, RefreshTotals, RefreshTrigger } from '../domain/refresh';
+import type { ClientOutcome, CycleStatus, CycleTrigger, RefreshTotals, RefreshTrigger } from '../domain/refresh';
 
 export interface CycleRecord {
   id: string;
   workflowId: string;
-  trigger: 'schedule' | 'manual';
+  trigger: CycleTrigger;
   status: CycleStatus;
   startedAt: Date;
   finishedAt: Date | null;
@@ -18,7 +18,7 @@ export interface CycleRecord {
 }
 
 export interface ClientResultRecord {
-  runId: string | null;
+  cycleId: string | null;
   clientId: string;
   workflowId: string;
   trigger: RefreshTrigger;
@@ -36,7 +36,7 @@ export interface ClientResultRecord {
 interface CycleRow {
   id: string;
   workflow_id: string;
-  trigger: 'schedule' | 'manual';
+  trigger: CycleTrigger;
   status: CycleRecord['status'];
   started_at: Date;
   finished_at: Date | null;
@@ -94,7 +94,7 @@ function toCycle(row: CycleRow): CycleRecord {
 
 function toResult(row: ResultRow): ClientResultRecord {
   return {
-    runId: row.run_id,
+    cycleId: row.run_id,
     clientId: row.client_id,
     workflowId: row.workflow_id,
     trigger: row.trigger,
@@ -114,7 +114,7 @@ export class RefreshStore {
   constructor(private readonly db: Db) {}
 
   /** Records a cycle's start once per workflow id, however often it is called; returns the cycle's row id. */
-  async startCycle(workflowId: string, trigger: 'schedule' | 'manual', total: number): Promise<string> {
+  async startCycle(workflowId: string, trigger: CycleTrigger, total: number): Promise<string> {
     const { rows } = await this.db.raw<{ rows: { id: string }[] }>(
       `insert into refresh_runs (workflow_id, trigger, total) values (?, ?, ?)
        on conflict (workflow_id) do update set workflow_id = excluded.workflow_id
@@ -130,11 +130,11 @@ export class RefreshStore {
    * knew; a client whose refresh has not reported yet counts as pending. Only a running cycle is
    * closed: a late or repeated call changes nothing.
    */
-  async finishCycle(runId: string, status: Exclude<CycleStatus, 'running'>, { error }: { error?: string } = {}): Promise<RefreshTotals> {
-    const { running, ...counts } = await this.countResults(runId);
+  async finishCycle(cycleId: string, status: Exclude<CycleStatus, 'running'>, { error }: { error?: string } = {}): Promise<RefreshTotals> {
+    const { running, ...counts } = await this.countResults(cycleId);
     counts.pending += running;
     await this.db('refresh_runs')
-      .where({ id: runId, status: 'running' })
+      .where({ id: cycleId, status: 'running' })
       .update({
         status,
         finished_at: this.db.fn.now(),
@@ -146,13 +146,13 @@ export class RefreshStore {
         pending: counts.pending,
         error: error ?? null,
       });
-    const row = await this.db<CycleRow>('refresh_runs').where({ id: runId }).first();
+    const row = await this.db<CycleRow>('refresh_runs').where({ id: cycleId }).first();
     return row ? toCycle(row).totals : { total: 0, ...counts };
   }
 
   /** A cycle's results so far, by outcome; `running`: started and not reported yet. */
-  async countResults(runId: string): Promise<Omit<RefreshTotals, 'total'> & { running: number }> {
-    const rows = await this.db('refresh_client_results').where({ run_id: runId }).groupBy('outcome').select('outcome').count<{ outcome: ClientOutcome; count: string }[]>('* as count');
+  async countResults(cycleId: string): Promise<Omit<RefreshTotals, 'total'> & { running: number }> {
+    const rows = await this.db('refresh_client_results').where({ run_id: cycleId }).groupBy('outcome').select('outcome').count<{ outcome: ClientOutcome; count: string }[]>('* as count');
     const by = (outcome: ClientOutcome) => Number(rows.find((r) => r.outcome === outcome)?.count ?? 0);
     return {
       refreshed: by('refreshed'),
@@ -166,9 +166,9 @@ export class RefreshStore {
   }
 
   /** What the parent knows at a page's end: children started, and the client it started last. */
-  async recordCycleProgress(runId: string, progress: { started: number; currentClientId: string | null; currentSpacingMs: number }): Promise<void> {
+  async recordCycleProgress(cycleId: string, progress: { started: number; currentClientId: string | null; currentSpacingMs: number }): Promise<void> {
     await this.db('refresh_runs')
-      .where({ id: runId, status: 'running' })
+      .where({ id: cycleId, status: 'running' })
       .update({ started: progress.started, current_client_id: progress.currentClientId, current_spacing_ms: progress.currentSpacingMs });
   }
 
@@ -178,8 +178,8 @@ export class RefreshStore {
     return rows.map(toCycle);
   }
 
-  async getCycle(runId: string): Promise<CycleRecord | undefined> {
-    const row = await this.db<CycleRow>('refresh_runs').where({ id: runId }).first();
+  async getCycle(cycleId: string): Promise<CycleRecord | undefined> {
+    const row = await this.db<CycleRow>('refresh_runs').where({ id: cycleId }).first();
     return row ? toCycle(row) : undefined;
   }
 
@@ -198,7 +198,7 @@ export class RefreshStore {
     if (!results.length) return;
     const recordset = JSON.stringify(
       results.map((r) => ({
-        run_id: r.runId,
+        run_id: r.cycleId,
         client_id: r.clientId,
         workflow_id: r.workflowId,
         trigger: r.trigger,
@@ -218,7 +218,7 @@ export class RefreshStore {
     // One statement per kind of row, so a refresh that reports while its cycle records it as
     // started can never leave the row at the earlier stage.
     // A refresh records one row: only the statement of its kind is sent.
-    if (results.some((r) => (r.runId ?? null) !== null)) await this.db.raw(
+    if (results.some((r) => (r.cycleId ?? null) !== null)) await this.db.raw(
       `insert into refresh_client_results
          (run_id, client_id, workflow_id, trigger, outcome, error_code, error_message, attempts, started_at, finished_at, duration_ms, temporal_run_id)
        select r.* from jsonb_to_recordset(?::jsonb) as ${columns}
@@ -230,7 +230,7 @@ export class RefreshStore {
         where ${stage('refresh_client_results.outcome')} < ${stage('excluded.outcome')}`,
       [recordset],
     );
-    if (results.some((r) => (r.runId ?? null) === null)) await this.db.raw(
+    if (results.some((r) => (r.cycleId ?? null) === null)) await this.db.raw(
       `insert into refresh_client_results
          (run_id, client_id, workflow_id, trigger, outcome, error_code, error_message, attempts, started_at, finished_at, duration_ms, temporal_run_id)
        select r.* from jsonb_to_recordset(?::jsonb) as ${columns}
@@ -250,17 +250,17 @@ export class RefreshStore {
    * A cycle's failed results with each client's name (`null` for a client gone since), oldest
    * first: one statement, whatever the size of the cycle or of the fleet.
    */
-  async failuresOfCycle(runId: string): Promise<(ClientResultRecord & { clientName: string | null })[]> {
+  async failuresOfCycle(cycleId: string): Promise<(ClientResultRecord & { clientName: string | null })[]> {
     const rows = await this.db('refresh_client_results as r')
       .leftJoin('clients as c', 'c.id', 'r.client_id')
-      .where({ 'r.run_id': runId, 'r.outcome': 'failed' })
+      .where({ 'r.run_id': cycleId, 'r.outcome': 'failed' })
       .orderBy('r.started_at')
       .select<(ResultRow & { client_name: string | null })[]>('r.*', 'c.name as client_name');
     return rows.map((row) => ({ ...toResult(row), clientName: row.client_name }));
   }
 
-  async resultsOfCycle(runId: string): Promise<ClientResultRecord[]> {
-    const rows = await this.db<ResultRow>('refresh_client_results').where({ run_id: runId }).orderBy('started_at');
+  async resultsOfCycle(cycleId: string): Promise<ClientResultRecord[]> {
+    const rows = await this.db<ResultRow>('refresh_client_results').where({ run_id: cycleId }).orderBy('started_at');
     return rows.map(toResult);
   }
 

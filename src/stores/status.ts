@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db';
-import type { CycleStatus } from '../domain/refresh';
+import type { CycleStatus, CycleTrigger } from '../domain/refresh';
 import type { CacheData } from './cache';
 import type { InstagramStatus, TokenStatus } from './clients';
 import { type ClientResultRecord, type CycleRecord, RefreshStore } from './refresh';
@@ -12,7 +12,8 @@ import { type ClientResultRecord, type CycleRecord, RefreshStore } from './refre
  * still cost one query.
  */
 
-export type Freshness = 'fresh' | 'stale' | 'empty';
+export type { Freshness } from '../domain/vocabulary';
+import type { Freshness } from '../domain/vocabulary';
 
 /** Why a client needs an operator, most urgent first. */
 export type ProblemKind = 'token_invalid' | 'no_token' | 'failing' | 'instagram_permission_missing' | 'instagram_not_linked' | 'empty_today';
@@ -366,7 +367,7 @@ export class StatusStore {
       return {
         id: row.id as string,
         workflowId: row.workflow_id as string,
-        trigger: row.trigger as 'schedule' | 'manual',
+        trigger: row.trigger as CycleTrigger,
         status: row.status as CycleStatus,
         startedAt: row.started_at as Date,
         finishedAt: (row.finished_at as Date | null) ?? null,

@@ -1,10 +1,11 @@
 import type { Client } from '@temporalio/client';
 import { DEFAULT_PAGE_SIZE, REFRESH_CYCLE_WORKFLOW_ID, RefreshAllInput, TASK_QUEUE } from '../../workflows/definitions';
+import { refreshAllClients } from '../../workflows';
 
 /** The workflow id of a running refresh cycle (scheduled or manual), if there is one. */
 export async function findRunningCycle(temporal: Client, taskQueue = TASK_QUEUE): Promise<string | undefined> {
   for await (const execution of temporal.workflow.list({
-    query: `WorkflowType = 'refreshAllClients' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'`,
+    query: `WorkflowType = '${refreshAllClients.name}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'`,
     pageSize: 1,
   })) {
     return execution.workflowId;
@@ -28,7 +29,7 @@ export async function startManualCycle(
     lookbackDays: settings.lookbackDays,
     pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE,
   };
-  await temporal.workflow.start('refreshAllClients', {
+  await temporal.workflow.start(refreshAllClients, {
     workflowId,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     args: [input],

@@ -8,6 +8,7 @@ import {
   refreshRequestedSignal,
   TASK_QUEUE,
 } from '../../workflows/definitions';
+import { refreshClient } from '../../workflows';
 
 export type RefreshRequestStatus = 'started' | 'in_progress' | 'cooldown' | 'token_invalid' | 'unavailable' | 'not_found';
 
@@ -59,7 +60,7 @@ async function signalRefresh(
     if (running) return 'in_progress';
     try {
       await deps.temporal.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
-        deps.temporal.workflow.start('refreshClient', {
+        deps.temporal.workflow.start(refreshClient, {
           workflowId,
           taskQueue: deps.taskQueue ?? TASK_QUEUE,
           args: [input],
@@ -76,7 +77,7 @@ async function signalRefresh(
     return 'started';
   }
   await deps.temporal.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
-    deps.temporal.workflow.signalWithStart('refreshClient', {
+    deps.temporal.workflow.signalWithStart(refreshClient, {
       workflowId,
       taskQueue: deps.taskQueue ?? TASK_QUEUE,
       args: [input],

@@ -1,5 +1,6 @@
 import { Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import { DEFAULT_PAGE_SIZE, REFRESH_CYCLE_WORKFLOW_ID, REFRESH_SCHEDULE_ID, RefreshAllInput, TASK_QUEUE } from '../../workflows/definitions';
+import { refreshAllClients } from '../../workflows';
 
 export interface RefreshScheduleSettings {
   intervalMs: number;
@@ -28,7 +29,7 @@ function desired(settings: RefreshScheduleSettings) {
     spec: { intervals: [{ every: settings.intervalMs }] },
     action: {
       type: 'startWorkflow' as const,
-      workflowType: 'refreshAllClients',
+      workflowType: refreshAllClients,
       taskQueue: settings.taskQueue ?? TASK_QUEUE,
       workflowId: REFRESH_CYCLE_WORKFLOW_ID,
       args,
@@ -58,7 +59,7 @@ export async function ensureRefreshSchedule(client: Client, settings: RefreshSch
     current.spec.intervals?.length === 1 &&
     current.spec.intervals[0].every === settings.intervalMs &&
     (current.spec.calendars?.length ?? 0) === 0 &&
-    action?.workflowType === want.action.workflowType &&
+    action?.workflowType === want.action.workflowType.name &&
     action?.taskQueue === want.action.taskQueue &&
     action?.workflowId === want.action.workflowId &&
     action?.workflowExecutionTimeout === 86_400_000 &&

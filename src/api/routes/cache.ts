@@ -1,3 +1,4 @@
+import { METRIC_NAMES } from '../../domain/vocabulary';
 import { badRequest } from '../errors';
 import { parseBody } from '../middleware';
 import * as schemas from '../schemas';
@@ -7,7 +8,6 @@ import { forceRefresh } from './refresh';
 import { defineRoute } from './types';
 import type { RouteContext, RouteDef } from './types';
 
-const METRICS = ['facebookNewFollowers', 'instagramFollowers', 'instagramReach', 'instagramProfileViews'] as const;
 
 /** The seed-compatible cache: one day, a range of days, and writes (or a forced refresh). */
 export function cacheRoutes(context: RouteContext): RouteDef[] {
@@ -114,7 +114,7 @@ export function cacheRoutes(context: RouteContext): RouteDef[] {
         const client = await context.clientOr404(clientId);
         const day = period ?? reader.today(client);
         const unavailable = { ...data.unavailable };
-        for (const name of METRICS) {
+        for (const name of METRIC_NAMES) {
           if (data[name] === null) unavailable[name] ??= 'no_data';
           else delete unavailable[name];
         }

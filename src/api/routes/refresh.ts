@@ -38,7 +38,11 @@ export function refreshRoutes({ config, temporal, logger, taskQueue, refreshStat
           workflowId = await startManualCycle(temporal, config.refresh, { taskQueue });
         } catch (err) {
           if (err instanceof HttpError) throw err;
-          if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict('cycle_running', 'a refresh cycle is already running');
+          // Started within the same second as another (a manual cycle's id is its start time), before
+          // visibility lists that one as running: the conflict names it all the same.
+          if (err instanceof WorkflowExecutionAlreadyStartedError) {
+            throw conflict('cycle_running', `a refresh cycle is already running (${err.workflowId})`, { workflowId: err.workflowId });
+          }
           logger.warn({ err }, 'could not start a refresh cycle');
           throw serviceUnavailable('temporal_unavailable', 'Temporal is not reachable; try again shortly');
         }

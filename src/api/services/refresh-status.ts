@@ -1,7 +1,7 @@
 import type { Client as TemporalClient } from '@temporalio/client';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
-import type { CycleStatus, RefreshTrigger } from '../../domain/refresh';
+import { CYCLE_STATUSES, CYCLE_TRIGGERS } from '../../domain/vocabulary';
 import type { Logger } from '../../logger';
 import type { CycleRecord, RefreshStore } from '../../stores/refresh';
 import { REFRESH_SCHEDULE_ID } from '../../../workflows/definitions';
@@ -17,8 +17,8 @@ const totals = {
   alreadyRunning: count,
   pending: count.meta({ description: 'clients still waiting on Meta when the cycle ended; their outcomes land later' }),
 };
-const trigger = z.enum(['schedule', 'manual'] satisfies Exclude<RefreshTrigger, 'on_demand'>[]);
-const cycleStatus = z.enum(['running', 'completed', 'failed', 'cancelled', 'terminated', 'timed_out'] satisfies CycleStatus[]);
+const trigger = z.enum(CYCLE_TRIGGERS);
+const cycleStatus = z.enum(CYCLE_STATUSES);
 const time = z.string().meta({ description: 'ISO 8601' });
 const temporal = z.enum(['ok', 'unavailable']).meta({ description: '`unavailable`: Temporal did not answer, so the next run is unknown' });
 

@@ -1,19 +1,16 @@
+import { type Freshness, METRICS as VOCABULARY, type MetricName, type UnavailableReason } from '../../domain/vocabulary';
 import type { ClientSort, ProblemKind, StatusClient } from '../../stores/status';
 import { html, SafeHtml } from './html';
 
 /** The words of the status pages: metric labels, reasons, problems and what to do about them. */
 
-export const METRICS = [
-  { key: 'facebookNewFollowers', label: 'Facebook new followers', short: 'FB new followers' },
-  { key: 'instagramFollowers', label: 'Instagram followers', short: 'IG followers' },
-  { key: 'instagramReach', label: 'Instagram reach', short: 'IG reach' },
-  { key: 'instagramProfileViews', label: 'Instagram profile views', short: 'IG profile views' },
-] as const;
+/** The metrics as the pages show them, in the vocabulary's order and words. */
+export const METRICS = VOCABULARY.map(({ name, label }) => ({ key: name, label }));
 
-export type MetricKey = (typeof METRICS)[number]['key'];
+export type MetricKey = MetricName;
 
-/** Why a number is missing, in words. */
-export const REASONS: Record<string, string> = {
+/** Why a number is missing, in words; `not_fetched`: no row for the day at all. */
+export const REASONS: Record<UnavailableReason | 'not_fetched', string> = {
   metric_unsupported: 'Meta does not offer it',
   instagram_not_linked: 'no Instagram linked',
   instagram_permission_missing: 'Instagram permission missing',
@@ -34,7 +31,7 @@ export const PROBLEM_TITLES: Record<ProblemKind, string> = {
   empty_today: 'No numbers today',
 };
 
-export const FRESHNESS_TEXT = { fresh: 'fresh', stale: 'stale', empty: 'empty' } as const;
+export const FRESHNESS_TEXT: Record<Freshness, string> = { fresh: 'fresh', stale: 'stale', empty: 'empty' };
 
 export const SORTS: Record<ClientSort, string> = { name: 'name', freshness: 'least fresh first', recent: 'most recently updated first' };
 
