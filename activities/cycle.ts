@@ -4,7 +4,20 @@ import type { Db } from '../src/db';
 import type { CycleTrigger, RefreshTotals } from '../workflows/definitions';
 import type { ActivityStores } from './stores';
 
-export function cycleActivities(db: Db, { clients, refresh }: ActivityStores) {
+/** How old a reported app usage may be and still stretch a cycle's spacing. */
+const USAGE_FRESH_FOR_MS = 10 * 60_000;
+
+/**
+ * A page of clients for the cycle, with what its starts are paced by: Meta's app usage (the
+ * spacing stretches above 75 %) and an app-level throttle's end (no start before it).
+ */
+export interface ClientsPage {
+  clients: { id: string; tokenStatus: string; lastFetchedAt?: string }[];
+  appPercent?: number;
+  throttledUntil?: string;
+}
+
+export function cycleActivities(db: Db, { clients, refresh, appThrottle }: ActivityStores) {
   return {
     /** The database clock, as an ISO string. */
     async databaseTime(): Promise<string> {
@@ -61,10 +74,13 @@ export function cycleActivities(db: Db, { clients, refresh }: ActivityStores) {
     },
 
     /** One page of clients with a Meta token, by id after `afterId`: ids, token status and last fetch (ISO). */
-    async listClientsPage(input: { afterId: string | null; limit: number }): Promise<{ id: string; tokenStatus: string; lastFetchedAt?: string }[]> {
-      return (await clients.pageWithToken(input.afterId, input.limit)).map(({ id, tokenStatus, lastFetchedAt }) =>
-        lastFetchedAt ? { id, tokenStatus, lastFetchedAt: lastFetchedAt.toISOString() } : { id, tokenStatus },
-      );
+    async listClientsPage(input: { afterId: string | null; limit: number }): Promise<ClientsPage> {
+      const [page, pacing] = await Promise.all([clients.pageWithToken(input.afterId, input.limit), appThrottle.pacing(USAGE_FRESH_FOR_MS)]);
+      return {
+        clients: page.map(({ id, tokenStatus, lastFetchedAt }) => (lastFetchedAt ? { id, tokenStatus, lastFetchedAt: lastFetchedAt.toISOString() } : { id, tokenStatus })),
+        ...(pacing.appPercent !== undefined ? { appPercent: pacing.appPercent } : {}),
+        ...(pacing.throttledUntil ? { throttledUntil: pacing.throttledUntil.toISOString() } : {}),
+      };
     },
   };
 }

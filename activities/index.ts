@@ -12,6 +12,7 @@ import type { RefreshDeps } from './outcome';
 import type { ActivityDeps, ClientResultInput, RefreshInsightsInput, RefreshInsightsResult, RefreshStep } from './types';
 
 export type * from './types';
+export type { ClientsPage } from './cycle';
 
 export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffMs = 2 * 60_000, heartbeatIntervalMs = 5_000, backfillDays = 30 }: ActivityDeps) {
   const stores = activityStores({ db, tokenKeys });

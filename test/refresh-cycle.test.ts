@@ -6,6 +6,8 @@ import { ensureRefreshSchedule } from '../src/temporal/schedule';
 import { RefreshAllInput, RefreshTotals } from '../workflows/definitions';
 import { createRefreshStack, RefreshStack } from './helpers/stack';
 import { historyText } from './helpers/temporal';
+import { AppThrottleStore } from '../src/stores/refresh';
+import { nextSpacing } from '../workflows/refresh-all';
 
 type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<RefreshStack['client']['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
 
@@ -53,6 +55,25 @@ describe('the refresh cycle', () => {
     // Each test sees only its own clients.
     await stack.database.db('clients').delete();
     stack.sandbox.control.reset('calls');
+  });
+
+  it("stretches its spacing while Meta reports the app's usage above 75 %", async () => {
+    await stack.addClient();
+    await stack.addClient();
+    await new AppThrottleStore(stack.database.db).recordUsage(90);
+    try {
+      const { workflowId, result } = await runCycle(stack, { spacingMs: 100 });
+      expect(result.refreshed).toBe(2);
+      const stretched = nextSpacing(100, 90, 0);
+      expect(stretched).toBe(4_000);
+      const timers = (await historiesOfAllRuns(stack, workflowId)).flat().filter((e) => e.timerStartedEventAttributes).map(timerMs);
+      // One timer of the stretched spacing between the two starts (100 ms alone would be a group of 10, no timer).
+      expect(timers).toContain(stretched);
+      const row = await stack.database.db('refresh_runs').where({ workflow_id: workflowId }).first();
+      expect(row.current_spacing_ms).toBe(stretched);
+    } finally {
+      await stack.database.db('meta_app_usage').delete();
+    }
   });
 
   it('keeps a Schedule every REFRESH_INTERVAL with overlap SKIP, updated when the interval changes', async () => {

@@ -14,7 +14,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { Activities, ClientResultInput } from '../activities';
+import type { Activities, ClientResultInput, ClientsPage } from '../activities';
 import {
   CLIENT_ID_SEARCH_ATTRIBUTE,
   clientRefreshWorkflowId,
@@ -104,7 +104,12 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
   const lastPageResults: Promise<void>[] = [];
   try {
     for (;;) {
-      const page = await listClientsPage({ afterId: state.cursor, limit: pageSize });
+      const listed: ClientsPage | ClientsPage['clients'] = await listClientsPage({ afterId: state.cursor, limit: pageSize });
+      // Histories recorded before a page carried Meta's app usage hold the clients alone.
+      const { clients: page, appPercent, throttledUntil } = Array.isArray(listed) ? { clients: listed, appPercent: undefined, throttledUntil: undefined } : listed;
+      // The page's pace: its starts stretch while Meta's app usage is high, and wait out an app-level throttle.
+      state.lastAppPercent = appPercent;
+      state.notBefore = throttledUntil ? Date.parse(throttledUntil) : undefined;
       const lastPage = page.length < pageSize;
       const startedHere: { clientId: string; workflowId: string; startedAt: string }[] = [];
       const recordedHere: ClientResultInput[] = [];

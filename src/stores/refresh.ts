@@ -283,6 +283,23 @@ export class AppThrottleStore {
     return row ? (row.throttled_until as Date) : undefined;
   }
 
+  /**
+   * What a cycle paces its starts by: Meta's app usage as last reported (only when reported within
+   * `freshForMs`: an old figure says nothing of now) and the end of an app-level throttle.
+   */
+  async pacing(freshForMs: number): Promise<{ appPercent?: number; throttledUntil?: Date }> {
+    const { rows } = await this.db.raw<{ rows: { app_percent: number | null; throttled_until: Date | null }[] }>(
+      `select (select app_percent from meta_app_usage where id = 1 and reported_at > now() - (? * interval '1 millisecond')) as app_percent,
+              (select throttled_until from meta_app_throttle where id = 1 and throttled_until > now()) as throttled_until`,
+      [freshForMs],
+    );
+    const row = rows[0];
+    return {
+      ...(row?.app_percent !== null && row?.app_percent !== undefined ? { appPercent: Number(row.app_percent) } : {}),
+      ...(row?.throttled_until ? { throttledUntil: row.throttled_until } : {}),
+    };
+  }
+
   /** Extends the throttle to at least `until`. */
   async throttle(until: Date, reason: string): Promise<void> {
     await this.db.raw(
