@@ -142,6 +142,8 @@ function build(): void {
   const include = ['src', 'workflows', 'activities', 'migrations', 'bench/refresh-process.ts'].map((p) => path.join(ROOT, p));
   fs.writeFileSync(config, JSON.stringify({ extends: path.join(ROOT, 'tsconfig.build.json'), compilerOptions: { outDir: BUILD_DIR, rootDir: ROOT, sourceMap: false }, include }));
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', config], { stdio: 'inherit' });
+  // What `npm run build` copies beside the JavaScript: the status pages' style sheet.
+  fs.cpSync(path.join(ROOT, 'src/api/status/status.css'), path.join(BUILD_DIR, 'src/api/status/status.css'));
 }
 
 /** A compiled entry (`src/api.ts` → BUILD_DIR/src/api.js) as a child process. */
