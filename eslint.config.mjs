@@ -23,6 +23,15 @@ export default tseslint.config(
     },
   },
   {
+    // Dev tooling (the Graph sandbox, the stack launchers, embedded Postgres, the Temporal dev
+    // server, npm start) is left out of the production build: production code may not import it.
+    files: ['src/**/*.ts', 'activities/**/*.ts', 'workflows/**/*.ts'],
+    ignores: ['src/dev/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)dev(/|$)', message: 'src/dev is dev tooling, left out of the production build: only src/dev, test, bench and scripts use it.' }] }],
+    },
+  },
+  {
     files: ['workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [

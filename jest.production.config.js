@@ -1,5 +1,5 @@
 /**
- * `npm run test:production`: the production topology (src/stack) — the Temporal server on
+ * `npm run test:production`: the production topology (src/dev/stack) — the Temporal server on
  * Postgres, two workers and two APIs from dist/ — with no global setup of its own: the test
  * starts and stops the stack. Kept apart from `npm test`, which stays a few minutes.
  */

@@ -4,7 +4,7 @@
  */
 
 import { ApplicationFailure } from '@temporalio/activity';
-import type { Logger } from '../src/logger';
+import type { Logger } from '../src/boot/logger';
 import type { MetaClient } from '../src/meta/types';
 import type { CacheEntry } from '../src/stores/cache';
 import type { ClientCredentials } from '../src/stores/clients';

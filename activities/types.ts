@@ -5,7 +5,7 @@
 
 import type { Db } from '../src/db';
 import type { TokenKeyring } from '../src/crypto';
-import type { Logger } from '../src/logger';
+import type { Logger } from '../src/boot/logger';
 import type { MetaClient, Platform } from '../src/meta/types';
 import type { ClientOutcome, RefreshTrigger } from '../workflows/definitions';
 

@@ -17,7 +17,7 @@ import autocannon from 'autocannon';
 import { dayIn } from '../src/dates';
 import { freePort, waitFor } from '../src/net';
 import { createDb, migrateLatest } from '../src/db';
-import { startEmbeddedPostgres } from '../src/db/embedded';
+import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
 import { CacheStore } from '../src/stores/cache';
 import { ClientStore } from '../src/stores/clients';
 

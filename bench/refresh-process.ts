@@ -13,7 +13,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { ClientResultInput, createActivities, RefreshInsightsResult } from '../activities';
 import { createKeyring } from '../src/crypto';
 import { createDb } from '../src/db';
-import { createLogger } from '../src/logger';
+import { createLogger } from '../src/boot/logger';
 import { createMetaClient } from '../src/meta/client';
 import { installTemporalRuntime } from '../src/temporal/runtime';
 import { createWorker, WorkerTuning } from '../src/temporal/worker';

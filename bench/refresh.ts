@@ -31,7 +31,7 @@
  * CPU profiles there (`--cpu-prof`) when they exit.
  *
  * `-- --stack prod [--workers N]`: case (a)'s Temporal run only, on the production topology
- * instead (src/stack: the Temporal server on Postgres, N workers and one API from dist/, as
+ * instead (src/dev/stack: the Temporal server on Postgres, N workers and one API from dist/, as
  * `npm run stack:prod` runs them); writes bench/results/refresh-prod-stack.json, one entry per N.
  * BENCH_CLIENTS, BENCH_PACING_CLIENTS, BENCH_SPACING_MS, BENCH_LARGE_CLIENTS, BENCH_CONCURRENCY,
  * BENCH_PAGE_SIZE, BENCH_CACHE_READERS, BENCH_STATUS_READERS, BENCH_CHILD_SAMPLE and BENCH_DYNAMIC_CONFIG (JSON,
@@ -49,15 +49,15 @@ import { Client, Connection } from '@temporalio/client';
 import { createKeyring } from '../src/crypto';
 import { dayIn } from '../src/dates';
 import { createDb, Db } from '../src/db';
-import { ensureDatabase, startEmbeddedPostgres } from '../src/db/embedded';
-import { startGraphSandbox } from '../src/meta-sandbox';
+import { ensureDatabase, startEmbeddedPostgres } from '../src/dev/embedded-postgres';
+import { startGraphSandbox } from '../src/dev/meta-sandbox';
 import { freePort, waitFor } from '../src/net';
 import { CacheStore } from '../src/stores/cache';
 import { ClientStore } from '../src/stores/clients';
-import { startProdStack } from '../src/stack/prod-stack';
-import { TEMPORAL_SERVER_VERSION } from '../src/stack/versions';
-import { findOrBuildTemporalCli, NO_TEMPORAL_CLI_MESSAGE } from '../src/temporal/cli-binary';
-import { startTemporalDevServer } from '../src/temporal/dev-server';
+import { startProdStack } from '../src/dev/stack/prod-stack';
+import { TEMPORAL_SERVER_VERSION } from '../src/dev/stack/versions';
+import { findOrBuildTemporalCli, NO_TEMPORAL_CLI_MESSAGE } from '../src/dev/temporal-cli';
+import { startTemporalDevServer } from '../src/dev/temporal-dev-server';
 import { clientRefreshWorkflowId, RefreshAllInput, RefreshTotals, TASK_QUEUE } from '../workflows/definitions';
 import type { BenchProcessMessage } from './refresh-process';
 import { refreshAllClients } from '../workflows';

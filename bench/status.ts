@@ -22,8 +22,8 @@ import { createApp } from '../src/api/app';
 import { createHttpServer } from '../src/api/http-server';
 import { loadConfig } from '../src/config';
 import { createDb, migrateLatest } from '../src/db';
-import { ensureDatabase, startEmbeddedPostgres } from '../src/db/embedded';
-import { createLogger } from '../src/logger';
+import { ensureDatabase, startEmbeddedPostgres } from '../src/dev/embedded-postgres';
+import { createLogger } from '../src/boot/logger';
 
 const CLIENTS = Number(process.env.BENCH_STATUS_CLIENTS ?? 10_000);
 const REQUESTS = Number(process.env.BENCH_STATUS_REQUESTS ?? 30);

@@ -1,10 +1,10 @@
 import { loadConfig } from './config';
-import { Lifecycle } from './lifecycle';
-import { createLogger } from './logger';
-import { runMain, StartupError } from './main';
+import { Lifecycle } from './boot/lifecycle';
+import { createLogger } from './boot/logger';
+import { runMain, StartupError } from './boot/run-main';
 import { requireTokenKeys } from './meta/from-config';
 import { runApi } from './api/server';
-import { provideDatabase, provideTemporal } from './services';
+import { provideDatabase, provideTemporal } from './boot/providers';
 
 /** `npm run api`: the read API alone, against DATABASE_URL and TEMPORAL_ADDRESS. */
 async function main(): Promise<void> {
@@ -13,8 +13,8 @@ async function main(): Promise<void> {
   const lifecycle = new Lifecycle(logger);
   lifecycle.handleSignals();
   try {
-    const database = await provideDatabase(config, logger, lifecycle, { embedded: false });
-    const temporal = await provideTemporal(config, logger, lifecycle, { devServer: false });
+    const database = await provideDatabase(config, logger, lifecycle);
+    const temporal = provideTemporal(config);
     if (!config.readApiKeys.length && !config.adminApiKeys.length) {
       throw new StartupError('set READ_API_KEYS and/or ADMIN_API_KEYS: without keys every route but the health checks answers 401');
     }

@@ -1,5 +1,5 @@
 import { runCli } from './cli/index';
-import { runMain } from './main';
+import { runMain } from './boot/run-main';
 
 /** `social-media-cache` / `npm run cli --`: the operator's command line. */
 async function main(): Promise<void> {

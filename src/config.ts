@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import { createKeyring, TokenKeyring } from './crypto';
-import type { LogFormat } from './logger';
+import type { LogFormat } from './boot/logger';
 
 /** Thrown by `loadConfig` with every problem found, so an operator fixes them all at once. */
 export class ConfigError extends Error {

@@ -1,9 +1,9 @@
 import { loadConfig } from './config';
-import { Lifecycle } from './lifecycle';
-import { createLogger } from './logger';
+import { Lifecycle } from './boot/lifecycle';
+import { createLogger } from './boot/logger';
 import { metaClientFromConfig, requireTokenKeys } from './meta/from-config';
-import { runMain } from './main';
-import { provideDatabase, provideTemporal } from './services';
+import { runMain } from './boot/run-main';
+import { provideDatabase, provideTemporal } from './boot/providers';
 import { runWorker } from './temporal/worker';
 
 /** `npm run worker`: one Temporal worker against DATABASE_URL and TEMPORAL_ADDRESS; run as many as needed. */
@@ -13,8 +13,8 @@ async function main(): Promise<void> {
   const lifecycle = new Lifecycle(logger);
   lifecycle.handleSignals();
   try {
-    const database = await provideDatabase(config, logger, lifecycle, { embedded: false });
-    const temporal = await provideTemporal(config, logger, lifecycle, { devServer: false });
+    const database = await provideDatabase(config, logger, lifecycle);
+    const temporal = provideTemporal(config);
     const tokenKeys = requireTokenKeys(config);
     const meta = metaClientFromConfig(config, logger);
     await runWorker(config, logger, lifecycle, { db: database.db, address: temporal.address, tls: temporal.tls, meta, tokenKeys });

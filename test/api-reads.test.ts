@@ -4,7 +4,7 @@ import path from 'node:path';
 import { addDays, dayIn } from '../src/dates';
 import { freePort } from '../src/net';
 import { createTemporalClient } from '../src/temporal/client';
-import { startTemporalDevServer } from '../src/temporal/dev-server';
+import { startTemporalDevServer } from '../src/dev/temporal-dev-server';
 import { clientRefreshWorkflowId } from '../workflows/definitions';
 import { startApi, TestApi } from './helpers/api';
 import { createRefreshStack, RefreshStack } from './helpers/stack';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { addDays, dayIn } from '../src/dates';
-import type { CallCounts } from '../src/meta-sandbox';
+import type { CallCounts } from '../src/dev/meta-sandbox';
 import { requestRefresh, RefreshRequestDeps } from '../src/temporal/request-refresh';
 import { clientRefreshWorkflowId } from '../workflows/definitions';
 import { ADMIN_KEY, startApi, TestApi } from './helpers/api';

@@ -20,7 +20,7 @@ import type {
   RefreshStatusSummary as ServerRefreshStatusSummary,
   RefreshStatusView as ServerRefreshStatusView,
   RunningCycle as ServerRunningCycle,
-} from '../src/api/services/refresh-status';
+} from '../src/api/support/refresh-status';
 import { clientRefreshWorkflowId } from '../workflows/definitions';
 import { ADMIN_KEY, READ_KEY, startApi, TestApi } from './helpers/api';
 import { createRefreshStack, RefreshStack } from './helpers/stack';

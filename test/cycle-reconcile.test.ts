@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createLogger } from '../src/logger';
+import { createLogger } from '../src/boot/logger';
 import { waitFor } from '../src/net';
 import { reconcileCycles } from '../src/temporal/reconcile';
 import { RefreshAllInput } from '../workflows/definitions';

@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import { createApp } from '../src/api/app';
 import { loadConfig } from '../src/config';
 import { createDb, Db } from '../src/db';
-import { createLogger } from '../src/logger';
+import { createLogger } from '../src/boot/logger';
 import { createTemporalClient } from '../src/temporal/client';
 import { ADMIN_KEY, READ_KEY } from './helpers/api';
 import { createTestDatabase, TestDatabase } from './helpers/db';

@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { ENV_VARIABLES, loadConfig } from '../src/config';
-import { IMAGES, POSTGRES_VERSION, TEMPORAL_DYNAMIC_CONFIG_FILE, TEMPORAL_SERVER_SETTINGS } from '../src/stack/versions';
-import { temporalServerEnvironment } from '../src/stack/temporal-server';
-import { TEMPORAL_DYNAMIC_CONFIG } from '../src/temporal/dev-server';
+import { IMAGES, POSTGRES_VERSION, TEMPORAL_DYNAMIC_CONFIG_FILE, TEMPORAL_SERVER_SETTINGS } from '../src/dev/stack/versions';
+import { temporalServerEnvironment } from '../src/dev/stack/temporal-server';
+import { TEMPORAL_DYNAMIC_CONFIG } from '../src/dev/temporal-dev-server';
 
 interface Service {
   image?: string;

@@ -1,5 +1,5 @@
 import { bundleWorkflowCode, DefaultLogger, LogLevel } from '@temporalio/worker';
-import { isPretty } from '../src/logger';
+import { isPretty } from '../src/boot/logger';
 import { temporalLogMethod } from '../src/temporal/runtime';
 import { WORKFLOWS_PATH } from '../src/temporal/worker';
 import { createTestDatabase, TestDatabase } from './helpers/db';
@@ -25,7 +25,7 @@ describe('log lines', () => {
   });
 
   async function migrate(env: NodeJS.ProcessEnv): Promise<string[]> {
-    const { code, stdout, stderr } = await collect(spawnEntry('migrate.ts', { DATABASE_URL: database.url, ...env })).exited;
+    const { code, stdout, stderr } = await collect(spawnEntry('dev/migrate.ts', { DATABASE_URL: database.url, ...env })).exited;
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     return stdout.trim().split('\n');
   }
@@ -43,7 +43,7 @@ describe('log lines', () => {
   });
 
   it('refuses an unknown LOG_FORMAT by name', async () => {
-    const { code, stderr } = await collect(spawnEntry('migrate.ts', { DATABASE_URL: database.url, LOG_FORMAT: 'xml' })).exited;
+    const { code, stderr } = await collect(spawnEntry('dev/migrate.ts', { DATABASE_URL: database.url, LOG_FORMAT: 'xml' })).exited;
     expect(code).not.toBe(0);
     expect(stderr).toMatch(/LOG_FORMAT.*expected one of auto, json, pretty/);
   });

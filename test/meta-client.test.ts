@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createLogger } from '../src/logger';
+import { createLogger } from '../src/boot/logger';
 import { createMetaClient } from '../src/meta/client';
 import { fetchInsights } from './helpers/fetch-insights';
 import {
@@ -13,8 +13,8 @@ import {
 } from '../src/meta/errors';
 import type { FetchPlatformsInput, MetaClient } from '../src/meta/types';
 import { freePort, waitFor } from '../src/net';
-import { startGraphSandbox, type RunningGraphSandbox } from '../src/meta-sandbox';
-import { instagramFollowersOn, instagramTotalValue, pageDailyFollows } from '../src/meta-sandbox/data';
+import { startGraphSandbox, type RunningGraphSandbox } from '../src/dev/meta-sandbox';
+import { instagramFollowersOn, instagramTotalValue, pageDailyFollows } from '../src/dev/meta-sandbox/data';
 
 /** The sandbox's clock: every number below is a function of the ids, the days and this instant. */
 const NOW = Date.parse('2026-11-25T12:00:00Z');

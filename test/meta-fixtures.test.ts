@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createLogger } from '../src/logger';
+import { createLogger } from '../src/boot/logger';
 import { fetchInsights } from './helpers/fetch-insights';
 import { createMetaClient } from '../src/meta/client';
 import { MetaThrottledError, MetaTokenInvalidError } from '../src/meta/errors';
 import { parseUsageHeaders } from '../src/meta/usage';
-import { startGraphSandbox, type RunningGraphSandbox } from '../src/meta-sandbox';
+import { startGraphSandbox, type RunningGraphSandbox } from '../src/dev/meta-sandbox';
 
 /**
  * Meta's own JSON, copied from Meta's documented answers into test/fixtures/meta, read by the client,

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { waitFor } from '../src/net';
-import { DEMO_ACCOUNTS, startGraphSandbox, type RunningGraphSandbox } from '../src/meta-sandbox';
+import { DEMO_ACCOUNTS, startGraphSandbox, type RunningGraphSandbox } from '../src/dev/meta-sandbox';
 import { collect, ROOT } from './helpers/process';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
@@ -424,7 +424,7 @@ describe('the Graph API sandbox', () => {
   });
 
   it('runs alone with npm run sandbox, printing its URL, the demo ids and tokens, and stops on SIGTERM', async () => {
-    const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(ROOT, 'src', 'meta-sandbox', 'main.ts'), '--port', '0'], {
+    const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(ROOT, 'src', 'dev', 'meta-sandbox', 'main.ts'), '--port', '0'], {
       cwd: ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,5 +1,5 @@
 import { addDays, dayIn } from '../src/dates';
-import type { CallCounts } from '../src/meta-sandbox';
+import type { CallCounts } from '../src/dev/meta-sandbox';
 import { clientRefreshWorkflowId } from '../workflows/definitions';
 import { ADMIN_KEY, startApi, TestApi } from './helpers/api';
 import { createRefreshStack, RefreshStack } from './helpers/stack';

@@ -27,7 +27,7 @@ describe('npm start', () => {
   });
 
   async function start(ports: { api: number; postgres: number; temporal: number; ui: number }) {
-    const child = spawnEntry('start.ts', {
+    const child = spawnEntry('dev/start.ts', {
       DATA_DIR: dataDir,
       PORT: String(ports.api),
       POSTGRES_PORT: String(ports.postgres),

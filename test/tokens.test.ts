@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createKeyring, decryptToken, encryptToken, keyId, TokenDecryptError } from '../src/crypto';
-import { createLogger } from '../src/logger';
+import { createLogger } from '../src/boot/logger';
 import { waitFor } from '../src/net';
 import { ClientStore } from '../src/stores/clients';
 import { clientRefreshWorkflowId, RefreshClientInput, RefreshClientResult } from '../workflows/definitions';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { freePort, waitFor } from '../src/net';
-import { startGraphSandbox, RunningGraphSandbox } from '../src/meta-sandbox';
+import { startGraphSandbox, RunningGraphSandbox } from '../src/dev/meta-sandbox';
 import { REFRESH_SCHEDULE_ID } from '../workflows/definitions';
 import { createTestDatabase, TestDatabase } from './helpers/db';
 import { collect, spawnEntry } from './helpers/process';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createLogger } from '../src/logger';
+import { createLogger } from '../src/boot/logger';
 import { createMetaClient } from '../src/meta/client';
 import { createTestDatabase, TestDatabase } from './helpers/db';
 import { connectTestTemporal, TestTemporal } from './helpers/temporal';

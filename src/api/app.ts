@@ -4,7 +4,7 @@ import Koa, { Middleware } from 'koa';
 import type { Config } from '../config';
 import type { TokenKeyring } from '../crypto';
 import type { Db } from '../db';
-import type { Logger } from '../logger';
+import type { Logger } from '../boot/logger';
 import { errorMiddleware } from './errors';
 import { createApiMetrics } from './metrics';
 import { answerUnrouted, createAuthorizer, createKeyChecker, createValidator, responseHeaders } from './middleware';

@@ -4,7 +4,7 @@ import { addDays, dayIn } from '../dates';
 import { cachedSource } from '../domain/freshness';
 import { METRIC_NAMES, type MetricName, metricsOf } from '../domain/vocabulary';
 import { isFinal } from '../domain/settled';
-import type { Logger } from '../logger';
+import type { Logger } from '../boot/logger';
 import { beyondMetaHistory } from '../domain/meta-history';
 import type { CacheData, CacheEntry, CacheStore } from '../stores/cache';
 import type { Client, ClientStore } from '../stores/clients';

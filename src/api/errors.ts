@@ -1,6 +1,6 @@
 import knex from 'knex';
 import type { Context, Next } from 'koa';
-import type { Logger } from '../logger';
+import type { Logger } from '../boot/logger';
 
 /** An error with an HTTP status and a stable code, safe to show to the caller. */
 export class HttpError extends Error {

@@ -1,9 +1,9 @@
 import type { Config, TemporalTls } from '../config';
 import type { TokenKeyring } from '../crypto';
 import type { Db } from '../db';
-import type { Lifecycle } from '../lifecycle';
-import type { Logger } from '../logger';
-import { StartupError } from '../main';
+import type { Lifecycle } from '../boot/lifecycle';
+import type { Logger } from '../boot/logger';
+import { StartupError } from '../boot/run-main';
 import { createTemporalClient } from '../temporal/client';
 import { createApp } from './app';
 import { closeGracefully, createHttpServer } from './http-server';

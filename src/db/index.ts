@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import knex, { Knex } from 'knex';
 import { Client, ClientConfig } from 'pg';
-import type { Logger } from '../logger';
-import { StartupError } from '../main';
+import type { Logger } from '../boot/logger';
+import { StartupError } from '../boot/run-main';
 
 export type Db = Knex;
 

@@ -1,7 +1,7 @@
 import type { Config } from '../config';
 import type { TokenKeyring } from '../crypto';
-import type { Logger } from '../logger';
-import { StartupError } from '../main';
+import type { Logger } from '../boot/logger';
+import { StartupError } from '../boot/run-main';
 import { createMetaClient, DEFAULT_GRAPH_URL } from './client';
 import type { MetaClient } from './types';
 

@@ -4,7 +4,7 @@
  */
 
 import type { z } from 'zod';
-import type { Logger } from '../logger';
+import type { Logger } from '../boot/logger';
 import { classifyMetaError, isSandboxUnknownTokenBody, redactToken } from './classify';
 import { MetaBadRequestError, MetaSandboxUnknownTokenError, MetaTransientError } from './errors';
 import type { MetaUsage } from './types';

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { dayBoundsUnix } from '../dates';
 import { atMetaHistoryEdge, beyondMetaHistory } from '../domain/meta-history';
-import type { Logger } from '../logger';
+import type { Logger } from '../boot/logger';
 import { isInvalidMetricError, isUnsupportedGetError } from './classify';
 import { MetaPermissionError, type MetaError } from './errors';
 import { type GraphCalls, parse } from './graph';

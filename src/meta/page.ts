@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { addDays, dayOfEndTime, daysBetween } from '../dates';
 import { atMetaHistoryEdge, beyondMetaHistory } from '../domain/meta-history';
-import type { Logger } from '../logger';
+import type { Logger } from '../boot/logger';
 import { isInvalidMetricError } from './classify';
 import { type GraphCalls, parse } from './graph';
 import type { MetricValue } from './types';

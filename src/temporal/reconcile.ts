@@ -1,6 +1,6 @@
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { CycleStatus } from '../domain/refresh';
-import type { Logger } from '../logger';
+import type { Logger } from '../boot/logger';
 import type { RefreshStore } from '../stores/refresh';
 
 /** How a closed workflow's status reads as a cycle's. */

@@ -1,5 +1,5 @@
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowNotFoundError } from '@temporalio/client';
-import type { Logger } from '../logger';
+import type { Logger } from '../boot/logger';
 import type { ClientStore } from '../stores/clients';
 import {
   CLIENT_ID_SEARCH_ATTRIBUTE,

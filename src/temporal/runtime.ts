@@ -1,5 +1,5 @@
 import { DefaultLogger, LogLevel, LogMetadata, Runtime } from '@temporalio/worker';
-import type { Logger } from '../logger';
+import type { Logger } from '../boot/logger';
 
 let installed = false;
 

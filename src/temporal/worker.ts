@@ -1,20 +1,20 @@
+import { createStores } from '../stores';
 import { Client, Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
 import type { Config, TemporalTls } from '../config';
 import type { TokenKeyring } from '../crypto';
-import type { Lifecycle } from '../lifecycle';
-import { StartupError } from '../main';
-import { SEARCH_ATTRIBUTES } from './dev-server';
+import type { Lifecycle } from '../boot/lifecycle';
+import { StartupError } from '../boot/run-main';
+import { SEARCH_ATTRIBUTES } from './search-attributes';
 import { waitFor } from '../net';
 import { TEMPORAL_CHANNEL_ARGS } from './client';
 import { installTemporalRuntime } from './runtime';
 import { reconcileCyclesPeriodically } from './reconcile';
 import { ensureRefreshSchedule } from './schedule';
-import { RefreshStore } from '../stores/refresh';
 import { ActivityDeps, createActivities } from '../../activities';
 import type { Db } from '../db';
-import type { Logger } from '../logger';
+import type { Logger } from '../boot/logger';
 import type { MetaClient } from '../meta/types';
 import { TASK_QUEUE } from '../../workflows/definitions';
 
@@ -104,7 +104,7 @@ export async function runWorker(config: Config, logger: Logger, lifecycle: Lifec
     }),
   );
   logger.info({ schedule, every: config.refresh.intervalMs }, `refresh schedule ${schedule}`);
-  const stopReconciling = reconcileCyclesPeriodically({ temporal: client, refresh: new RefreshStore(deps.db), logger });
+  const stopReconciling = reconcileCyclesPeriodically({ temporal: client, refresh: createStores(deps.db).refresh, logger });
   lifecycle.add('cycle reconciliation', async () => stopReconciling());
 
   const worker = await createWorker({

@@ -5,7 +5,7 @@ import type { Client as TemporalClient } from '@temporalio/client';
 import { createApp } from '../../src/api/app';
 import { createHttpServer } from '../../src/api/http-server';
 import { Config, loadConfig } from '../../src/config';
-import { createLogger } from '../../src/logger';
+import { createLogger } from '../../src/boot/logger';
 import { createRefreshStack, RefreshStack } from './stack';
 
 export const ADMIN_KEY = 'admin-key-for-tests-0123456789';

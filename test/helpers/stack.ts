@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Client as TemporalClient } from '@temporalio/client';
 import { createKeyring, TokenKeyring } from '../../src/crypto';
-import { createLogger, Logger } from '../../src/logger';
+import { createLogger, Logger } from '../../src/boot/logger';
 import { createMetaClient } from '../../src/meta/client';
 import type { MetaClient } from '../../src/meta/types';
-import { GraphSandboxOptions, RunningGraphSandbox, startGraphSandbox } from '../../src/meta-sandbox';
+import { GraphSandboxOptions, RunningGraphSandbox, startGraphSandbox } from '../../src/dev/meta-sandbox';
 import { CacheStore } from '../../src/stores/cache';
 import { Client, ClientStore } from '../../src/stores/clients';
 import { RefreshStore } from '../../src/stores/refresh';

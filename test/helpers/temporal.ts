@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { TokenKeyring } from '../../src/crypto';
 import type { Db } from '../../src/db';
-import { createLogger, Logger } from '../../src/logger';
+import { createLogger, Logger } from '../../src/boot/logger';
 import type { MetaClient } from '../../src/meta/types';
 import { createWorker, CreateWorkerOptions } from '../../src/temporal/worker';
 

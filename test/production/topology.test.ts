@@ -14,7 +14,7 @@ import { waitFor } from '../../src/net';
 import { CacheStore } from '../../src/stores/cache';
 import { ClientStore } from '../../src/stores/clients';
 import { dayIn } from '../../src/dates';
-import { ProdStack, startProdStack } from '../../src/stack/prod-stack';
+import { ProdStack, startProdStack } from '../../src/dev/stack/prod-stack';
 import { CLIENT_ID_SEARCH_ATTRIBUTE, REFRESH_SCHEDULE_ID } from '../../workflows/definitions';
 
 const CLIENTS = 200;

@@ -6,7 +6,7 @@ import type { Client as TemporalClient } from '@temporalio/client';
 import type { TokenKeyring } from '../../src/crypto';
 import type { Db } from '../../src/db';
 import { dayIn, lastDays } from '../../src/dates';
-import type { RunningGraphSandbox } from '../../src/meta-sandbox';
+import type { RunningGraphSandbox } from '../../src/dev/meta-sandbox';
 import { waitFor } from '../../src/net';
 import { CacheData, CacheStore } from '../../src/stores/cache';
 import { Client, ClientStore } from '../../src/stores/clients';

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort, waitFor } from '../../src/net';
 import { createTemporalClient } from '../../src/temporal/client';
-import { startTemporalDevServer, TemporalDevServer } from '../../src/temporal/dev-server';
+import { startTemporalDevServer, TemporalDevServer } from '../../src/dev/temporal-dev-server';
 import { startApi, TestApi } from '../helpers/api';
 import { createRefreshStack, RefreshStack } from '../helpers/stack';
 import { knownNumbers, today } from './helpers';

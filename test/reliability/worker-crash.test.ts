@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createKeyring } from '../../src/crypto';
-import { RunningGraphSandbox, startGraphSandbox } from '../../src/meta-sandbox';
+import { RunningGraphSandbox, startGraphSandbox } from '../../src/dev/meta-sandbox';
 import { RefreshTotals } from '../../workflows/definitions';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { connectTestTemporal, temporalAddress, TestTemporal } from '../helpers/temporal';

@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { startEmbeddedPostgres } from '../../src/db/embedded';
+import { startEmbeddedPostgres } from '../../src/dev/embedded-postgres';
 import { freePort } from '../../src/net';
-import { findOrBuildTemporalCli, NO_TEMPORAL_CLI_MESSAGE } from '../../src/temporal/cli-binary';
-import { dynamicConfigArgs, DEV_SERVER_DYNAMIC_CONFIG, SEARCH_ATTRIBUTES } from '../../src/temporal/dev-server';
+import { findOrBuildTemporalCli, NO_TEMPORAL_CLI_MESSAGE } from '../../src/dev/temporal-cli';
+import { dynamicConfigArgs, DEV_SERVER_DYNAMIC_CONFIG, SEARCH_ATTRIBUTES } from '../../src/dev/temporal-dev-server';
 import { WORKFLOWS_PATH } from '../../src/temporal/worker';
 import globalTeardown from './global-teardown';
 

@@ -3,7 +3,7 @@ import { badRequest } from '../errors';
 import { parseBody } from '../middleware';
 import * as schemas from '../schemas';
 import type { DayRead, RefreshStatus } from '../cache-reader';
-import { cacheHeaders, matchesEtag, setCacheHeaders } from '../services/http-cache';
+import { cacheHeaders, matchesEtag, setCacheHeaders } from '../support/http-cache';
 import { forceRefresh } from './refresh';
 import { defineRoute } from './types';
 import type { RouteContext, RouteDef } from './types';

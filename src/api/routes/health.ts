@@ -1,6 +1,6 @@
 import { pingDatabase } from '../../db';
 import { pingTemporal } from '../../temporal/client';
-import { reuseFor } from '../services/reuse';
+import { reuseFor } from '../support/reuse';
 import { defineRoute } from './types';
 import type { RouteContext, RouteDef } from './types';
 

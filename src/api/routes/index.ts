@@ -1,12 +1,10 @@
-import { CacheStore } from '../../stores/cache';
-import { ClientStore } from '../../stores/clients';
-import { RefreshStore } from '../../stores/refresh';
+import { createStores } from '../../stores';
 import { requestRefresh } from '../../temporal/request-refresh';
 import { TASK_QUEUE } from '../../../workflows/definitions';
 import { CacheReader } from '../cache-reader';
 import { clientNotFound } from '../errors';
-import { FreshAnswers } from '../services/http-cache';
-import { createRefreshStatus } from '../services/refresh-status';
+import { FreshAnswers } from '../support/http-cache';
+import { createRefreshStatus } from '../support/refresh-status';
 import { cacheRoutes } from './cache';
 import { clientRoutes } from './clients';
 import { healthRoutes } from './health';
@@ -20,9 +18,7 @@ export type { RouteDef, RouteDeps } from './types';
 export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: CacheReader } {
   const { config, temporal, logger, metrics } = deps;
   const taskQueue = deps.taskQueue ?? TASK_QUEUE;
-  const clients = new ClientStore(deps.db, deps.tokenKeys);
-  const cache = new CacheStore(deps.db);
-  const refresh = new RefreshStore(deps.db);
+  const { clients, cache, refresh } = createStores(deps.db, deps.tokenKeys);
   const refreshDeps = { temporal, clients, cooldownMs: config.refresh.cooldownMs, lookbackDays: config.refresh.lookbackDays, logger, taskQueue };
   const ask = async (clientId: string, options?: { force?: boolean; days?: string[] }) => {
     const result = await requestRefresh(refreshDeps, clientId, options);

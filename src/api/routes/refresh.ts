@@ -2,7 +2,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Context } from 'koa';
 import { findRunningCycle, startManualCycle } from '../../temporal/cycles';
 import { clientNotFound, conflict, HttpError, serviceUnavailable, tooManyRequests } from '../errors';
-import { refreshStatusResponseSchema } from '../services/refresh-status';
+import { refreshStatusResponseSchema } from '../support/refresh-status';
 import { defineRoute } from './types';
 import type { RouteContext, RouteDef } from './types';
 

@@ -8,7 +8,7 @@ import type { CacheData } from '../../stores/cache';
 import { StatusStore } from '../../stores/status';
 import { clientNotFound, HttpError } from '../errors';
 import { clientParams } from '../schemas';
-import { cachedScheduleDescriber } from '../services/refresh-status';
+import { cachedScheduleDescriber } from '../support/refresh-status';
 import type { SeriesDay } from '../status/charts';
 import { assertSameOrigin, createCsrf } from '../status/csrf';
 import { renderClientPage, RefreshMessage } from '../status/client-page';

@@ -4,7 +4,7 @@ import type { z, ZodType } from 'zod';
 import type { Config } from '../../config';
 import type { TokenKeyring } from '../../crypto';
 import type { Db } from '../../db';
-import type { Logger } from '../../logger';
+import type { Logger } from '../../boot/logger';
 import type { CacheStore } from '../../stores/cache';
 import type { Client, ClientStore } from '../../stores/clients';
 import type { RefreshStore } from '../../stores/refresh';
@@ -12,8 +12,8 @@ import type { RefreshRequestResult } from '../../temporal/request-refresh';
 import type { CacheReader } from '../cache-reader';
 import type { ApiMetrics } from '../metrics';
 import type { Access } from '../middleware';
-import type { FreshAnswers } from '../services/http-cache';
-import type { RefreshStatusService } from '../services/refresh-status';
+import type { FreshAnswers } from '../support/http-cache';
+import type { RefreshStatusService } from '../support/refresh-status';
 
 /** One route: how it is served and how the OpenAPI document describes it. */
 export interface RouteDef {

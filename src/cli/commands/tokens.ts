@@ -1,5 +1,5 @@
+import { createStores } from '../../stores';
 import { TokenDecryptError } from '../../crypto';
-import { ClientStore } from '../../stores/clients';
 import { CommandSpec, PROGRAM } from '../args';
 import { EXIT } from '../errors';
 
@@ -26,7 +26,7 @@ const reencrypt: CommandSpec = {
   ],
   async run(ctx) {
     const keys = ctx.tokenKeys();
-    const clients = new ClientStore(await ctx.database(), keys);
+    const { clients } = createStores(await ctx.database(), keys);
     const summary: ReencryptSummary = { keyId: keys.current.id, reencrypted: 0, alreadyCurrent: 0, failed: [] };
     let afterId: string | null = null;
     for (;;) {

@@ -1,13 +1,13 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { decodeKey, loadConfig } from './config';
-import { createKeyring } from './crypto';
-import { createDb } from './db';
+import { decodeKey, loadConfig } from '../config';
+import { createKeyring } from '../crypto';
+import { createDb } from '../db';
 import { loadOrCreateLocalSecrets } from './local-secrets';
-import { runMain, StartupError } from './main';
-import { seedDemoClients } from './services';
-import { createLogger } from './logger';
-import { ClientStore } from './stores/clients';
+import { runMain, StartupError } from '../boot/run-main';
+import { seedDemoClients } from './providers';
+import { createLogger } from '../boot/logger';
+import { ClientStore } from '../stores/clients';
 import { startProdStack } from './stack/prod-stack';
 import { TEMPORAL_SERVER_VERSION } from './stack/versions';
 
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', early);
   process.once('SIGTERM', early);
   const stack = await startProdStack({
-    repoRoot: path.resolve(__dirname, '..'),
+    repoRoot: path.resolve(__dirname, '..', '..'),
     workers,
     apis,
     dataDir,

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config';
-import { Lifecycle } from '../lifecycle';
-import { createLogger } from '../logger';
-import { runMain, StartupError } from '../main';
+import { loadConfig } from '../../config';
+import { Lifecycle } from '../../boot/lifecycle';
+import { createLogger } from '../../boot/logger';
+import { runMain, StartupError } from '../../boot/run-main';
 import { DEMO_ACCOUNTS } from './accounts';
 import { startGraphSandbox } from './app';
 

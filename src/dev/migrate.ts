@@ -1,8 +1,8 @@
-import { loadConfig } from './config';
-import { Lifecycle } from './lifecycle';
-import { createLogger } from './logger';
-import { runMain } from './main';
-import { provideDatabase } from './services';
+import { loadConfig } from '../config';
+import { Lifecycle } from '../boot/lifecycle';
+import { createLogger } from '../boot/logger';
+import { runMain } from '../boot/run-main';
+import { provideLocalDatabase } from './providers';
 
 /**
  * `npm run migrate`: brings DATABASE_URL (or, when unset, the embedded database of `npm start`)
@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, undefined, config.logFormat);
   const lifecycle = new Lifecycle(logger);
   try {
-    await provideDatabase(config, logger, lifecycle, { embedded: true });
+    await provideLocalDatabase(config, logger, lifecycle);
     logger.info('database schema is up to date');
   } finally {
     await lifecycle.shutdown('done');

@@ -2,7 +2,7 @@ import type { Client as TemporalClient } from '@temporalio/client';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { CYCLE_STATUSES, CYCLE_TRIGGERS } from '../../domain/vocabulary';
-import type { Logger } from '../../logger';
+import type { Logger } from '../../boot/logger';
 import type { CycleRecord, RefreshStore } from '../../stores/refresh';
 import { REFRESH_SCHEDULE_ID } from '../../../workflows/definitions';
 import { reuseFor } from './reuse';

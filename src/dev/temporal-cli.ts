@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { StartupError } from '../main';
+import { StartupError } from '../boot/run-main';
 
 /** The Temporal CLI release we build; later tags carry `replace` directives that `go install` rejects. */
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';

@@ -1,5 +1,5 @@
 import type Koa from 'koa';
-import type { Logger } from '../logger';
+import type { Logger } from '../../boot/logger';
 import { kindOfId } from './accounts';
 import {
   instagramFollowersOn,

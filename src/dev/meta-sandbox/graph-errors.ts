@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { SANDBOX_UNKNOWN_TOKEN_FIELD } from '../meta/classify';
+import { SANDBOX_UNKNOWN_TOKEN_FIELD } from '../../meta/classify';
 
 /** A Graph API error as Meta sends it: an HTTP status and `{"error":{…}}`. */
 export interface GraphErrorResponse {

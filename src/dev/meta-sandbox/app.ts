@@ -1,6 +1,6 @@
 import http from 'node:http';
 import Koa from 'koa';
-import type { Logger } from '../logger';
+import type { Logger } from '../../boot/logger';
 import { controlRoutes } from './control';
 import { graphMiddleware } from './graph';
 import { GraphSandboxControl, GraphSandboxOptions, SandboxState } from './state';

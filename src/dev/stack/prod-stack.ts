@@ -1,10 +1,10 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureDatabase, startEmbeddedPostgres } from '../db/embedded';
+import { ensureDatabase, startEmbeddedPostgres } from '../embedded-postgres';
 import { startGraphSandbox, type GraphSandboxOptions, type RunningGraphSandbox } from '../meta-sandbox';
-import { freePort, waitFor } from '../net';
-import { StartupError } from '../main';
+import { freePort, waitFor } from '../../net';
+import { StartupError } from '../../boot/run-main';
 import {
   findOrBuildTemporalServer,
   pickTemporalServerPorts,

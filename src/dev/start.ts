@@ -1,19 +1,18 @@
+import { createStores } from '../stores';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Config, decodeKey, loadConfig } from './config';
-import { createKeyring } from './crypto';
+import { Config, decodeKey, loadConfig } from '../config';
+import { createKeyring } from '../crypto';
 import { loadOrCreateLocalSecrets } from './local-secrets';
-import { ClientStore } from './stores/clients';
-import { RefreshStore } from './stores/refresh';
-import { createTemporalClient } from './temporal/client';
-import { startManualCycle } from './temporal/cycles';
-import type { Db } from './db';
-import { Lifecycle } from './lifecycle';
-import { createLogger, Logger } from './logger';
-import { runMain } from './main';
-import { runApi } from './api/server';
-import { provideDatabase, provideLocalMeta, provideTemporal, seedDemoClients } from './services';
-import { runWorker } from './temporal/worker';
+import { createTemporalClient } from '../temporal/client';
+import { startManualCycle } from '../temporal/cycles';
+import type { Db } from '../db';
+import { Lifecycle } from '../boot/lifecycle';
+import { createLogger, Logger } from '../boot/logger';
+import { runMain } from '../boot/run-main';
+import { runApi } from '../api/server';
+import { provideLocalDatabase, provideLocalMeta, provideLocalTemporal, seedDemoClients } from './providers';
+import { runWorker } from '../temporal/worker';
 
 /** `npm start`: Postgres, Temporal with its Web UI, migrations, the worker and the API in one process. */
 async function main(): Promise<void> {
@@ -31,11 +30,11 @@ async function main(): Promise<void> {
     tokenKeys: loaded.tokenKeys ?? createKeyring(decodeKey(secrets.tokenEncryptionKey)!),
   };
   try {
-    const database = await provideDatabase(config, logger, lifecycle, { embedded: true });
+    const database = await provideLocalDatabase(config, logger, lifecycle);
     const { tokenKeys } = config;
     const metaService = await provideLocalMeta(config, logger, lifecycle);
-    if (metaService.sandboxUrl) await seedDemoClients(new ClientStore(database.db, tokenKeys), logger);
-    const temporal = await provideTemporal(config, logger, lifecycle, { devServer: true });
+    if (metaService.sandboxUrl) await seedDemoClients(createStores(database.db, tokenKeys).clients, logger);
+    const temporal = await provideLocalTemporal(config, logger, lifecycle);
     await runWorker(config, logger, lifecycle, { db: database.db, address: temporal.address, tls: temporal.tls, meta: metaService.meta, tokenKeys });
     if (metaService.sandboxUrl) await runFirstDemoCycle(database.db, { address: temporal.address, namespace: config.temporal.namespace, refresh: config.refresh }, lifecycle, logger);
     const apiUrl = await runApi(config, logger, lifecycle, { db: database.db, address: temporal.address, tls: temporal.tls, tokenKeys, demo: !!metaService.sandboxUrl });
@@ -75,7 +74,7 @@ async function runFirstDemoCycle(
   lifecycle: Lifecycle,
   logger: Logger,
 ): Promise<void> {
-  if ((await new RefreshStore(db).recentCycles(1)).length) return;
+  if ((await createStores(db).refresh.recentCycles(1)).length) return;
   const temporal = createTemporalClient(address, namespace);
   lifecycle.add('temporal client (first cycle)', () => temporal.connection.close());
   const workflowId = await startManualCycle(temporal, refresh);

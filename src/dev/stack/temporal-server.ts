@@ -4,9 +4,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { StartupError } from '../main';
-import { followOutput, isListening, waitFor } from '../net';
-import { findGo, goInstall, isExecutable } from '../temporal/cli-binary';
+import { StartupError } from '../../boot/run-main';
+import { followOutput, isListening, waitFor } from '../../net';
+import { findGo, goInstall, isExecutable } from '../temporal-cli';
 import { TEMPORAL_DYNAMIC_CONFIG_FILE, TEMPORAL_SERVER_SETTINGS, TEMPORAL_SERVER_VERSION } from './versions';
 
 const SERVER_MODULE = 'go.temporal.io/server';

@@ -1,8 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CLIENT_ID_SEARCH_ATTRIBUTE } from '../../workflows/definitions';
-import { StartupError } from '../main';
+import { SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
+import { StartupError } from '../boot/run-main';
 import { followOutput, isListening, waitFor } from '../net';
 
 export interface TemporalDevServerOptions {
@@ -71,8 +71,7 @@ export function dynamicConfigArgs(config: Readonly<Record<string, unknown>>): st
   return Object.entries(config).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
 }
 
-/** Search attributes every namespace of ours needs; the Web UI filters a client's runs by them. */
-export const SEARCH_ATTRIBUTES = [CLIENT_ID_SEARCH_ATTRIBUTE];
+export { SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
 
 /** Dev servers of this process; killed when it exits, however it exits. */
 const children = new Set<ChildProcess>();

@@ -1,4 +1,4 @@
-import { ConfigError } from './config';
+import { ConfigError } from '../config';
 
 /** A failure that an operator can act on from one line; printed without a stack trace. */
 export class StartupError extends Error {

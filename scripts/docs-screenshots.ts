@@ -14,9 +14,9 @@ import { createHttpServer } from '../src/api/http-server';
 import { loadConfig } from '../src/config';
 import { addDays, dayIn } from '../src/dates';
 import { createDb, Db, migrateLatest } from '../src/db';
-import { ensureDatabase, startEmbeddedPostgres } from '../src/db/embedded';
-import { createLogger } from '../src/logger';
-import { launchBrowser } from './helpers/browser';
+import { ensureDatabase, startEmbeddedPostgres } from '../src/dev/embedded-postgres';
+import { createLogger } from '../src/boot/logger';
+import { launchBrowser } from '../test/helpers/browser';
 
 const ADMIN_KEY = 'docs-screenshots-admin-key-0123456789';
 const DOCS = path.join(__dirname, '..', 'docs');

@@ -12,18 +12,18 @@ import os from 'node:os';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { startEmbeddedPostgres } from '../../src/db/embedded';
-import { freePort, waitFor } from '../../src/net';
-import { findTemporalCli } from '../../src/temporal/cli-binary';
-import { startTemporalDevServer } from '../../src/temporal/dev-server';
-import { requestRefresh, RefreshRequestDeps } from '../../src/temporal/request-refresh';
-import { WORKFLOWS_PATH } from '../../src/temporal/worker';
-import { clientRefreshWorkflowId, RefreshAllInput } from '../../workflows/definitions';
-import { createRefreshStack, RefreshStack } from '../helpers/stack';
-import { historyText } from '../helpers/temporal';
-import { HistoryFixture, historyToPlain } from './history-json';
+import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
+import { freePort, waitFor } from '../src/net';
+import { findTemporalCli } from '../src/dev/temporal-cli';
+import { startTemporalDevServer } from '../src/dev/temporal-dev-server';
+import { requestRefresh, RefreshRequestDeps } from '../src/temporal/request-refresh';
+import { WORKFLOWS_PATH } from '../src/temporal/worker';
+import { clientRefreshWorkflowId, RefreshAllInput } from '../workflows/definitions';
+import { createRefreshStack, RefreshStack } from '../test/helpers/stack';
+import { historyText } from '../test/helpers/temporal';
+import { HistoryFixture, historyToPlain } from '../test/replay/history-json';
 
-const FIXTURES_DIR = path.resolve(__dirname, '../fixtures/histories');
+const FIXTURES_DIR = path.resolve(__dirname, '../test/fixtures/histories');
 
 const log = (line: string) => process.stderr.write(`[record] ${line}\n`);
 

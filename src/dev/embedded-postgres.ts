@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { StartupError } from '../main';
+import { StartupError } from '../boot/run-main';
 import { freePort, isListening } from '../net';
 
 /** A running embedded Postgres and how to reach it. */

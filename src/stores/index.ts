@@ -1,0 +1,18 @@
+import type { TokenKeyring } from '../crypto';
+import type { Db } from '../db';
+import { CacheStore } from './cache';
+import { ClientStore } from './clients';
+import { AppThrottleStore, RefreshStore } from './refresh';
+
+/** Every store over one database: the one place they are made (the API's routes, the activities, the worker, npm start). */
+export interface Stores {
+  clients: ClientStore;
+  cache: CacheStore;
+  refresh: RefreshStore;
+  appThrottle: AppThrottleStore;
+}
+
+/** The stores; without `tokenKeys` clients can be read but no token stored or opened. */
+export function createStores(db: Db, tokenKeys?: TokenKeyring): Stores {
+  return { clients: new ClientStore(db, tokenKeys), cache: new CacheStore(db), refresh: new RefreshStore(db), appThrottle: new AppThrottleStore(db) };
+}
