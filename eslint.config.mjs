@@ -2,9 +2,34 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = [
-  'assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs',
-  'fs/promises', 'http', 'http2', 'https', 'net', 'os', 'path', 'perf_hooks', 'process',
-  'readline', 'stream', 'timers', 'tls', 'url', 'util', 'v8', 'vm', 'worker_threads', 'zlib',
+  'assert',
+  'buffer',
+  'child_process',
+  'cluster',
+  'crypto',
+  'dgram',
+  'dns',
+  'events',
+  'fs',
+  'fs/promises',
+  'http',
+  'http2',
+  'https',
+  'net',
+  'os',
+  'path',
+  'perf_hooks',
+  'process',
+  'readline',
+  'stream',
+  'timers',
+  'tls',
+  'url',
+  'util',
+  'v8',
+  'vm',
+  'worker_threads',
+  'zlib',
 ];
 
 export default tseslint.config(
@@ -28,7 +53,18 @@ export default tseslint.config(
     files: ['src/**/*.ts', 'activities/**/*.ts', 'workflows/**/*.ts'],
     ignores: ['src/dev/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)dev(/|$)', message: 'src/dev is dev tooling, left out of the production build: only src/dev, test, bench and scripts use it.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)dev(/|$)',
+              message:
+                'src/dev is dev tooling, left out of the production build: only src/dev, test, bench and scripts use it.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -37,10 +73,9 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [
-            ...nodeBuiltins.flatMap((name) => [name, `node:${name}`]),
-            'knex', 'pg', 'koa', 'pino',
-          ].map((name) => ({ name, message: 'Workflow code must stay deterministic: no Node builtins, database or I/O.' })),
+          paths: [...nodeBuiltins.flatMap((name) => [name, `node:${name}`]), 'knex', 'pg', 'koa', 'pino'].map(
+            (name) => ({ name, message: 'Workflow code must stay deterministic: no Node builtins, database or I/O.' }),
+          ),
           patterns: [
             {
               regex: '(^|/)src/(?!domain/vocabulary$)',

@@ -26,14 +26,22 @@ export function cycleActivities(db: Db, { clients, refresh, appThrottle }: Activ
     },
 
     /** Records the start of a cycle (once per workflow id) and counts the clients it will visit. */
-    async startCycle(input: { workflowId: string; trigger: CycleTrigger }): Promise<{ cycleId: string; total: number }> {
+    async startCycle(input: {
+      workflowId: string;
+      trigger: CycleTrigger;
+    }): Promise<{ cycleId: string; total: number }> {
       const total = await clients.countWithToken();
       const cycleId = await refresh.startCycle(input.workflowId, input.trigger, total);
       return { cycleId, total };
     },
 
     /** Closes a cycle with totals counted from its results; refreshes not reported yet count as pending. */
-    async finishCycle(input: { cycleId: string; status: 'completed' | 'failed' | 'cancelled'; error?: string; totals?: RefreshTotals }): Promise<RefreshTotals> {
+    async finishCycle(input: {
+      cycleId: string;
+      status: 'completed' | 'failed' | 'cancelled';
+      error?: string;
+      totals?: RefreshTotals;
+    }): Promise<RefreshTotals> {
       return refresh.finishCycle(input.cycleId, input.status, { error: input.error });
     },
 
@@ -75,9 +83,14 @@ export function cycleActivities(db: Db, { clients, refresh, appThrottle }: Activ
 
     /** One page of clients with a Meta token, by id after `afterId`: ids, token status and last fetch (ISO). */
     async listClientsPage(input: { afterId: string | null; limit: number }): Promise<ClientsPage> {
-      const [page, pacing] = await Promise.all([clients.pageWithToken(input.afterId, input.limit), appThrottle.pacing(USAGE_FRESH_FOR_MS)]);
+      const [page, pacing] = await Promise.all([
+        clients.pageWithToken(input.afterId, input.limit),
+        appThrottle.pacing(USAGE_FRESH_FOR_MS),
+      ]);
       return {
-        clients: page.map(({ id, tokenStatus, lastFetchedAt }) => (lastFetchedAt ? { id, tokenStatus, lastFetchedAt: lastFetchedAt.toISOString() } : { id, tokenStatus })),
+        clients: page.map(({ id, tokenStatus, lastFetchedAt }) =>
+          lastFetchedAt ? { id, tokenStatus, lastFetchedAt: lastFetchedAt.toISOString() } : { id, tokenStatus },
+        ),
         ...(pacing.appPercent !== undefined ? { appPercent: pacing.appPercent } : {}),
         ...(pacing.throttledUntil ? { throttledUntil: pacing.throttledUntil.toISOString() } : {}),
       };

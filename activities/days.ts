@@ -24,7 +24,9 @@ export async function daysToFetch(
     .filter((day) => day <= today && !beyondMetaHistory('facebook', day, today))
     .sort();
   if (wanted.length === 0) return { days: [], rows: new Map() };
-  const rows = new Map((await cache.range(clientId, wanted[0], wanted[wanted.length - 1])).map((row) => [row.periodId, row]));
+  const rows = new Map(
+    (await cache.range(clientId, wanted[0], wanted[wanted.length - 1])).map((row) => [row.periodId, row]),
+  );
   return { days: wanted.filter((day) => !isFinal(day, timezone, rows.get(day))), rows };
 }
 

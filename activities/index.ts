@@ -9,12 +9,26 @@ import { recordClientResults as writeResults } from './records';
 import { refreshClientInsights as runInsights, refreshStep as runStep } from './refresh-activities';
 import { activityStores } from './stores';
 import type { RefreshDeps } from './outcome';
-import type { ActivityDeps, ClientResultInput, RefreshInsightsInput, RefreshInsightsResult, RefreshStep } from './types';
+import type {
+  ActivityDeps,
+  ClientResultInput,
+  RefreshInsightsInput,
+  RefreshInsightsResult,
+  RefreshStep,
+} from './types';
 
 export type * from './types';
 export type { ClientsPage } from './cycle';
 
-export function createActivities({ db, logger, meta, tokenKeys, throttleBackoffMs = 2 * 60_000, heartbeatIntervalMs = 5_000, backfillDays = 30 }: ActivityDeps) {
+export function createActivities({
+  db,
+  logger,
+  meta,
+  tokenKeys,
+  throttleBackoffMs = 2 * 60_000,
+  heartbeatIntervalMs = 5_000,
+  backfillDays = 30,
+}: ActivityDeps) {
   const stores = activityStores({ db, tokenKeys });
   const refreshDeps: RefreshDeps = { logger, meta, stores, throttleBackoffMs, heartbeatIntervalMs, backfillDays };
   return {

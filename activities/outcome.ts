@@ -21,7 +21,10 @@ export interface Refusal {
   appThrottledForMs?: number;
 }
 
-export type RefreshOutcome = { kind: 'done'; result: RefreshInsightsResult } | ({ kind: 'wait'; afterMs: number } & Refusal) | ({ kind: 'failed' } & Refusal);
+export type RefreshOutcome =
+  | { kind: 'done'; result: RefreshInsightsResult }
+  | ({ kind: 'wait'; afterMs: number } & Refusal)
+  | ({ kind: 'failed' } & Refusal);
 
 export interface RefreshDeps {
   logger: Logger;
@@ -48,7 +51,11 @@ export interface RefreshRun {
 
 /** A retryable failure without a wait: Temporal's retry policy (regular or local) asks again soon. */
 export function retrySoon(refusal: Refusal): ApplicationFailure {
-  return ApplicationFailure.create({ type: refusal.errorType, message: refusal.message, details: [failureDetails(refusal)] });
+  return ApplicationFailure.create({
+    type: refusal.errorType,
+    message: refusal.message,
+    details: [failureDetails(refusal)],
+  });
 }
 
 /** What a refusal leaves in an ApplicationFailure's details (no token, no data). */

@@ -27,7 +27,12 @@ export async function recordClientResults(refresh: RefreshStore, results: Client
  * Tells the refresh's cycle that it waits on Meta for `waitMs`: the client is `pending` there
  * until the refresh records its outcome, so the cycle ends without waiting for it.
  */
-export async function recordPendingIfLong(refresh: RefreshStore, input: RefreshInsightsInput, waitMs: number, code: string): Promise<void> {
+export async function recordPendingIfLong(
+  refresh: RefreshStore,
+  input: RefreshInsightsInput,
+  waitMs: number,
+  code: string,
+): Promise<void> {
   const { workflowExecution, attempt } = Context.current().info;
   if (!input.cycleId || !workflowExecution || !isLongWait(waitMs)) return;
   await refresh.recordResults([

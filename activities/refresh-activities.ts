@@ -16,7 +16,10 @@ import type { RefreshInsightsInput, RefreshInsightsResult, RefreshStep } from '.
  * carries Meta's estimate as `nextRetryDelay`; token and permission errors mark the client
  * and are not retried. The token is read here and goes nowhere else.
  */
-export async function refreshClientInsights(deps: RefreshDeps, input: RefreshInsightsInput): Promise<RefreshInsightsResult> {
+export async function refreshClientInsights(
+  deps: RefreshDeps,
+  input: RefreshInsightsInput,
+): Promise<RefreshInsightsResult> {
   const outcome = await refreshClient(deps, input);
   if (outcome.kind === 'done') return outcome.result;
   throw asApplicationFailure(outcome);
@@ -35,7 +38,10 @@ export async function refreshStep(deps: RefreshDeps, input: RefreshInsightsInput
   if (input.runStartedAt) {
     const fetchedAt = await deps.stores.cache.lastFetchedAt(input.clientId);
     if (fetchedAt && fetchedAt.getTime() >= Date.parse(input.runStartedAt)) {
-      return { kind: 'done', result: { outcome: 'refreshed', attempt: Context.current().info.attempt, daysWritten: 0, calls: 0 } };
+      return {
+        kind: 'done',
+        result: { outcome: 'refreshed', attempt: Context.current().info.attempt, daysWritten: 0, calls: 0 },
+      };
     }
   }
   // From the step's first scheduling (a wait for a slot and in-worker retries included), which
@@ -52,7 +58,14 @@ export async function refreshStep(deps: RefreshDeps, input: RefreshInsightsInput
     return { kind: 'failed', errorCode, errorType, message, attempt, appThrottledForMs };
   }
   const { result } = outcome;
-  if (!record || result.retry || result.deferred || result.followUpDays || Date.now() - scheduledTimestampMs >= record.withinMs) return { kind: 'done', result };
+  if (
+    !record ||
+    result.retry ||
+    result.deferred ||
+    result.followUpDays ||
+    Date.now() - scheduledTimestampMs >= record.withinMs
+  )
+    return { kind: 'done', result };
   await recordClientResults(deps.stores.refresh, [
     {
       cycleId: record.cycleId,

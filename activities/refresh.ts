@@ -32,7 +32,8 @@ export async function refreshClient(deps: RefreshDeps, input: RefreshInsightsInp
   const attempt = context.info.attempt + (input.attemptOffset ?? 0);
   const credentials = await readCredentials(deps, input, attempt);
   if ('kind' in credentials) return credentials;
-  if (credentials.tokenStatus === 'invalid') return done({ outcome: 'skipped_token_invalid', attempt, daysWritten: 0, calls: 0 });
+  if (credentials.tokenStatus === 'invalid')
+    return done({ outcome: 'skipped_token_invalid', attempt, daysWritten: 0, calls: 0 });
   const today = dayIn(credentials.timezone);
   const { days, rows } = await daysToFetch(cache, input.clientId, credentials.timezone, today, input);
   if (days.length === 0) return done({ outcome: 'refreshed', attempt, daysWritten: 0, calls: 0, written: [] });
@@ -44,7 +45,15 @@ export async function refreshClient(deps: RefreshDeps, input: RefreshInsightsInp
     const waitMs = appBlockWait(blockedUntil, Date.now());
     await recordPendingIfLong(refresh, input, waitMs, 'app_throttled');
     const message = `Meta throttles the app; calls resume in ${Math.ceil(waitMs / 1000)} s`;
-    return { kind: 'wait', afterMs: waitMs, errorType: FAILURE_TYPES.throttled, errorCode: 'app_throttled', message, attempt, appThrottledForMs: waitMs };
+    return {
+      kind: 'wait',
+      afterMs: waitMs,
+      errorType: FAILURE_TYPES.throttled,
+      errorCode: 'app_throttled',
+      message,
+      attempt,
+      appThrottledForMs: waitMs,
+    };
   }
 
   let result: FetchPlatformsResult;
@@ -76,7 +85,11 @@ export async function refreshClient(deps: RefreshDeps, input: RefreshInsightsInp
  * The client's token and ids, or the outcome of a refresh that cannot use them: a token no key
  * decrypts, a deleted client (both fail for good), no token or an invalid one (skipped).
  */
-async function readCredentials(deps: RefreshDeps, input: RefreshInsightsInput, attempt: number): Promise<ClientCredentials | RefreshOutcome> {
+async function readCredentials(
+  deps: RefreshDeps,
+  input: RefreshInsightsInput,
+  attempt: number,
+): Promise<ClientCredentials | RefreshOutcome> {
   const { clients } = deps.stores;
   let credentials: ClientCredentials | undefined;
   try {
@@ -85,12 +98,27 @@ async function readCredentials(deps: RefreshDeps, input: RefreshInsightsInput, a
     if (!(err instanceof TokenDecryptError)) throw err;
     // Retrying cannot help. The token is not marked invalid: a key left out of the config is
     // fixed by a restart, after which the client must be refreshed again without an admin's help.
-    deps.logger.warn({ clientId: input.clientId, attempt, reason: err.message }, 'refresh failed: the stored token cannot be decrypted');
+    deps.logger.warn(
+      { clientId: input.clientId, attempt, reason: err.message },
+      'refresh failed: the stored token cannot be decrypted',
+    );
     const message = `${err.message}; set the token again, or check TOKEN_ENCRYPTION_KEY and TOKEN_ENCRYPTION_KEY_PREVIOUS`;
-    return { kind: 'failed', errorType: FAILURE_TYPES.tokenUndecryptable, errorCode: 'token_undecryptable', message, attempt };
+    return {
+      kind: 'failed',
+      errorType: FAILURE_TYPES.tokenUndecryptable,
+      errorCode: 'token_undecryptable',
+      message,
+      attempt,
+    };
   }
   if (!credentials && !(await clients.get(input.clientId))) {
-    return { kind: 'failed', errorType: FAILURE_TYPES.clientRemoved, errorCode: 'client_removed', message: 'the client was deleted', attempt };
+    return {
+      kind: 'failed',
+      errorType: FAILURE_TYPES.clientRemoved,
+      errorCode: 'client_removed',
+      message: 'the client was deleted',
+      attempt,
+    };
   }
   return credentials ?? done({ outcome: 'skipped_token_invalid', attempt, daysWritten: 0, calls: 0 });
 }

@@ -1,7 +1,14 @@
 /** What a refresh does when Meta refuses it: the rows, the token and the app's block learn of it. */
 
 import { appThrottleMs, throttleBackoff } from '../src/domain/retry';
-import { MetaBadRequestError, MetaError, MetaPermissionError, MetaSandboxUnknownTokenError, MetaThrottledError, MetaTokenInvalidError } from '../src/meta/errors';
+import {
+  MetaBadRequestError,
+  MetaError,
+  MetaPermissionError,
+  MetaSandboxUnknownTokenError,
+  MetaThrottledError,
+  MetaTokenInvalidError,
+} from '../src/meta/errors';
 import { recordPendingIfLong } from './records';
 import { retrySoon, type RefreshDeps, type RefreshOutcome, type RefreshRun, type Refusal } from './outcome';
 
@@ -11,24 +18,44 @@ import { retrySoon, type RefreshDeps, type RefreshOutcome, type RefreshRun, type
  * estimate, or the backoff of `attemptsSoFar`; token, permission and bad-request errors fail for
  * good; anything else is thrown, for the retry policy.
  */
-export async function refuse(deps: RefreshDeps, run: RefreshRun, err: MetaError, attemptsSoFar: number): Promise<RefreshOutcome> {
+export async function refuse(
+  deps: RefreshDeps,
+  run: RefreshRun,
+  err: MetaError,
+  attemptsSoFar: number,
+): Promise<RefreshOutcome> {
   const { cache, clients, appThrottle, refresh } = deps.stores;
   const { input, attempt, credentials, days } = run;
   await cache.recordFailure(input.clientId, days, { code: err.errorCode, message: err.message });
   const tokenProblem = err instanceof MetaTokenInvalidError || err instanceof MetaPermissionError;
-  if (tokenProblem) await clients.markToken(input.clientId, 'invalid', `${err.errorCode}: ${err.message}`, credentials.tokenVersion);
+  if (tokenProblem)
+    await clients.markToken(input.clientId, 'invalid', `${err.errorCode}: ${err.message}`, credentials.tokenVersion);
   const throttled = err instanceof MetaThrottledError ? err : undefined;
-  const appThrottledForMs = throttled ? appThrottleMs(throttled.code, throttled.retryAfterMs, deps.throttleBackoffMs) : undefined;
+  const appThrottledForMs = throttled
+    ? appThrottleMs(throttled.code, throttled.retryAfterMs, deps.throttleBackoffMs)
+    : undefined;
   if (throttled && appThrottledForMs !== undefined) {
     await appThrottle.throttle(new Date(Date.now() + appThrottledForMs), `${throttled.code}: ${throttled.message}`);
   }
-  const nextRetryDelay = throttled ? (throttled.retryAfterMs ?? throttleBackoff(deps.throttleBackoffMs, attemptsSoFar)) : undefined;
+  const nextRetryDelay = throttled
+    ? (throttled.retryAfterMs ?? throttleBackoff(deps.throttleBackoffMs, attemptsSoFar))
+    : undefined;
   if (nextRetryDelay !== undefined) await recordPendingIfLong(refresh, input, nextRetryDelay, err.errorCode);
-  deps.logger.warn({ clientId: input.clientId, attempt, errorType: err.name, code: err.errorCode, nextRetryDelay }, 'Meta refused a refresh');
+  deps.logger.warn(
+    { clientId: input.clientId, attempt, errorType: err.name, code: err.errorCode, nextRetryDelay },
+    'Meta refused a refresh',
+  );
 
-  const refusal: Refusal = { errorType: err.name, errorCode: err.errorCode, message: err.message, attempt, appThrottledForMs };
+  const refusal: Refusal = {
+    errorType: err.name,
+    errorCode: err.errorCode,
+    message: err.message,
+    attempt,
+    appThrottledForMs,
+  };
   // The sandbox's unknown token is not retried, and says nothing about the token.
-  if (tokenProblem || err instanceof MetaBadRequestError || err instanceof MetaSandboxUnknownTokenError) return { kind: 'failed', ...refusal };
+  if (tokenProblem || err instanceof MetaBadRequestError || err instanceof MetaSandboxUnknownTokenError)
+    return { kind: 'failed', ...refusal };
   if (nextRetryDelay !== undefined) return { kind: 'wait', afterMs: nextRetryDelay, ...refusal };
   throw retrySoon(refusal);
 }

@@ -25,7 +25,12 @@ interface PlatformFailure {
 function instagramStatusOf(result: FetchPlatformsResult): InstagramStatus | undefined {
   const ig = result.instagram;
   if (ig.status === 'fetched') return ig.data.state;
-  if (ig.status === 'failed') return ig.error instanceof MetaThrottledError ? 'throttled' : ig.error instanceof MetaTransientError ? undefined : 'error';
+  if (ig.status === 'failed')
+    return ig.error instanceof MetaThrottledError
+      ? 'throttled'
+      : ig.error instanceof MetaTransientError
+        ? undefined
+        : 'error';
   return undefined;
 }
 
@@ -36,7 +41,9 @@ function retryablePlatformError(error: Error): error is MetaThrottledError | Met
 
 /** The failure to report when nothing was fetched: the throttle with the longest estimate, else the first. */
 function worstFailure(failures: PlatformFailure[]): MetaError {
-  const throttles = failures.map((f) => f.error).filter((e): e is MetaThrottledError => e instanceof MetaThrottledError);
+  const throttles = failures
+    .map((f) => f.error)
+    .filter((e): e is MetaThrottledError => e instanceof MetaThrottledError);
   return throttles.sort((a, b) => (b.retryAfterMs ?? 0) - (a.retryAfterMs ?? 0))[0] ?? failures[0].error;
 }
 
@@ -45,7 +52,11 @@ function worstFailure(failures: PlatformFailure[]): MetaError {
  * is retried, after Meta's estimate for a throttle); one platform written and another failed is
  * recorded beside the fresh numbers, and the failed one is asked again or reported as failed.
  */
-export async function settleFetch(deps: RefreshDeps, run: RefreshRun, result: FetchPlatformsResult): Promise<RefreshOutcome> {
+export async function settleFetch(
+  deps: RefreshDeps,
+  run: RefreshRun,
+  result: FetchPlatformsResult,
+): Promise<RefreshOutcome> {
   const { clients, cache, appThrottle } = deps.stores;
   const { input, attempt, round, credentials, today, days } = run;
   const failures = BOTH.flatMap((platform): PlatformFailure[] => {
@@ -57,15 +68,22 @@ export async function settleFetch(deps: RefreshDeps, run: RefreshRun, result: Fe
   // Instagram answering again after a refusal (permission granted, account relinked in Meta): its missing days are backfilled.
   // The status read with the token: only this client's refresh (one in flight) writes it.
   const instagramCameBack = igStatus === 'ok' && INSTAGRAM_REFUSED.has(credentials.instagramStatus);
-  if (igStatus && igStatus !== credentials.instagramStatus) await clients.markInstagram(input.clientId, igStatus, credentials.tokenVersion);
+  if (igStatus && igStatus !== credentials.instagramStatus)
+    await clients.markInstagram(input.clientId, igStatus, credentials.tokenVersion);
 
-  if (written.length === 0 && failures.length > 0) return refuse(deps, run, worstFailure(failures), attempt + round - 1);
+  if (written.length === 0 && failures.length > 0)
+    return refuse(deps, run, worstFailure(failures), attempt + round - 1);
 
   const deferred = result.instagram.status === 'fetched' ? result.instagram.data.deferred : undefined;
-  const pending: UnavailableReason = deferred?.days.length || failures.some((f) => f.error instanceof MetaThrottledError) ? 'throttled' : 'fetch_failed';
+  const pending: UnavailableReason =
+    deferred?.days.length || failures.some((f) => f.error instanceof MetaThrottledError) ? 'throttled' : 'fetch_failed';
   const daysWritten = written.length ? await writeInsights(cache, input.clientId, today, result, pending, run.rows) : 0;
-  if (written.length && credentials.tokenStatus !== 'valid') await clients.markToken(input.clientId, 'valid', null, credentials.tokenVersion);
-  const stillBlocked = result.usage.appPercent !== undefined ? await appThrottle.recordUsage(result.usage.appPercent) : await appThrottle.throttledUntil();
+  if (written.length && credentials.tokenStatus !== 'valid')
+    await clients.markToken(input.clientId, 'valid', null, credentials.tokenVersion);
+  const stillBlocked =
+    result.usage.appPercent !== undefined
+      ? await appThrottle.recordUsage(result.usage.appPercent)
+      : await appThrottle.throttledUntil();
   const base: RefreshInsightsResult = {
     outcome: 'refreshed',
     attempt,
@@ -82,13 +100,23 @@ export async function settleFetch(deps: RefreshDeps, run: RefreshRun, result: Fe
 }
 
 /** One platform written, another failed: the failure is recorded beside the fresh numbers. */
-async function partialFailure(deps: RefreshDeps, run: RefreshRun, base: RefreshInsightsResult, failures: PlatformFailure[], days: string[]): Promise<RefreshOutcome> {
+async function partialFailure(
+  deps: RefreshDeps,
+  run: RefreshRun,
+  base: RefreshInsightsResult,
+  failures: PlatformFailure[],
+  days: string[],
+): Promise<RefreshOutcome> {
   const { input, attempt, round } = run;
   const describeFailure = failures.map((f) => `${f.platform}: ${f.error.message}`).join('; ');
   const first = failures[0].error;
   await deps.stores.cache.recordFailure(input.clientId, days, { code: first.errorCode, message: describeFailure });
   deps.logger.warn(
-    { clientId: input.clientId, written: base.written, failed: failures.map((f) => `${f.platform}:${f.error.errorCode}`) },
+    {
+      clientId: input.clientId,
+      written: base.written,
+      failed: failures.map((f) => `${f.platform}:${f.error.errorCode}`),
+    },
     'Meta refused one platform; the other was written',
   );
   // Workflows started before per-platform refreshes retry the activity as a whole.
@@ -98,11 +126,22 @@ async function partialFailure(deps: RefreshDeps, run: RefreshRun, base: RefreshI
   if (retryable.length === failures.length) {
     const afterMs = Math.max(
       ...retryable.map(({ error }) =>
-        platformRetryDelay(error instanceof MetaThrottledError ? { throttled: true, retryAfterMs: error.retryAfterMs } : { throttled: false }, round, deps.throttleBackoffMs),
+        platformRetryDelay(
+          error instanceof MetaThrottledError
+            ? { throttled: true, retryAfterMs: error.retryAfterMs }
+            : { throttled: false },
+          round,
+          deps.throttleBackoffMs,
+        ),
       ),
     );
     await recordPendingIfLong(deps.stores.refresh, input, afterMs, first.errorCode);
-    const retry = { platforms: retryable.map((f) => f.platform), afterMs, errorCode: first.errorCode, message: describeFailure };
+    const retry = {
+      platforms: retryable.map((f) => f.platform),
+      afterMs,
+      errorCode: first.errorCode,
+      message: describeFailure,
+    };
     return { kind: 'done', result: { ...base, retry } };
   }
   return { kind: 'done', result: { ...base, outcome: 'failed', errorCode: first.errorCode, message: describeFailure } };

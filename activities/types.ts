@@ -90,7 +90,14 @@ export interface StepRecordInput {
 export type RefreshStep =
   | { kind: 'done'; result: RefreshInsightsResult; recorded?: true }
   | { kind: 'wait'; afterMs: number; errorCode: string; message: string; attempt: number; appThrottledForMs?: number }
-  | { kind: 'failed'; errorCode: string; errorType: string; message: string; attempt: number; appThrottledForMs?: number };
+  | {
+      kind: 'failed';
+      errorCode: string;
+      errorType: string;
+      message: string;
+      attempt: number;
+      appThrottledForMs?: number;
+    };
 
 export interface RefreshInsightsResult {
   /** `failed`: a platform failed for good while the other was written (see `errorCode`). */
@@ -127,4 +134,3 @@ export interface ClientResultInput {
   durationMs?: number | null;
   temporalRunId?: string | null;
 }
-

@@ -20,7 +20,12 @@ async function main(): Promise<void> {
     const body = Buffer.from(
       JSON.stringify({
         success: true,
-        data: { ...row.cache_data, lastUpdated: row.last_updated.toISOString(), fromCache: true, cacheAge: Date.now() - row.last_updated.getTime() },
+        data: {
+          ...row.cache_data,
+          lastUpdated: row.last_updated.toISOString(),
+          fromCache: true,
+          cacheAge: Date.now() - row.last_updated.getTime(),
+        },
         source: 'cache',
         period,
         refresh: { status: 'not_needed' },
@@ -40,7 +45,10 @@ async function main(): Promise<void> {
     const fixed = rows[0];
     const app = new Koa();
     app.use(async (ctx) => {
-      const row = mode === 'pg' ? (await pool.query('select cache_data, last_updated from social_media_cache where id = $1', [rowId])).rows[0] : fixed;
+      const row =
+        mode === 'pg'
+          ? (await pool.query('select cache_data, last_updated from social_media_cache where id = $1', [rowId])).rows[0]
+          : fixed;
       const cacheAge = Date.now() - row.last_updated.getTime();
       ctx.body = {
         success: true,

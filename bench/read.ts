@@ -44,9 +44,19 @@ function cpuMs(pid: number): number {
 async function startServer(args: string[]): Promise<{ child: ChildProcess; port: number }> {
   // BENCH_SERVER_NODE_ARGS (e.g. `--cpu-prof`) profiles the servers.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', pathToFileURL(require.resolve('tsx')).href, path.join(__dirname, 'read-server.ts'), ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...nodeArgs,
+      '--import',
+      pathToFileURL(require.resolve('tsx')).href,
+      path.join(__dirname, 'read-server.ts'),
+      ...args,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => {
       const match = /listening (\d+)/.exec(chunk.toString());
@@ -61,24 +71,33 @@ async function startServer(args: string[]): Promise<{ child: ChildProcess; port:
 async function startApi(databaseUrl: string): Promise<{ child: ChildProcess; port: number }> {
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, '--import', pathToFileURL(require.resolve('tsx')).href, path.join(__dirname, '..', 'src', 'api.ts')], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      READ_API_KEYS: KEY,
-      ADMIN_API_KEYS: `${KEY}-admin`,
-      TOKEN_ENCRYPTION_KEY: '0'.repeat(64),
-      // Fresh hits never reach Temporal: nothing listens there, and nothing is asked.
-      TEMPORAL_ADDRESS: '127.0.0.1:1',
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, '--import', pathToFileURL(require.resolve('tsx')).href, path.join(__dirname, '..', 'src', 'api.ts')],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: {
+        ...process.env,
+        DATABASE_URL: databaseUrl,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        READ_API_KEYS: KEY,
+        ADMIN_API_KEYS: `${KEY}-admin`,
+        TOKEN_ENCRYPTION_KEY: '0'.repeat(64),
+        // Fresh hits never reach Temporal: nothing listens there, and nothing is asked.
+        TEMPORAL_ADDRESS: '127.0.0.1:1',
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+      },
     },
-  });
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`the API exited with ${code}`))));
+  );
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`the API exited with ${code}`))),
+  );
   await Promise.race([
-    waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status === 200, { timeoutMs: 60_000, what: 'the API to listen' }),
+    waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status === 200, {
+      timeoutMs: 60_000,
+      what: 'the API to listen',
+    }),
     exited,
   ]);
   return { child, port };
@@ -97,14 +116,28 @@ async function measure(name: string, url: string, headers: Record<string, string
   // autocannon's own percentiles are whole milliseconds, too coarse when the answers take 1-3 ms
   // (2 vs 3 ms reads as 1.5×): every response's time is kept as measured, to the microsecond.
   const times: number[] = [];
-  const setupClient = (client: { on(event: 'response', listener: (status: number, bytes: number, ms: number) => void): void }) =>
-    client.on('response', (_status, _bytes, ms) => times.push(ms));
+  const setupClient = (client: {
+    on(event: 'response', listener: (status: number, bytes: number, ms: number) => void): void;
+  }) => client.on('response', (_status, _bytes, ms) => times.push(ms));
   const cpuBefore = cpuMs(pid);
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, headers, setupClient: setupClient as never });
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+    headers,
+    setupClient: setupClient as never,
+  });
   const cpuUs = ((cpuMs(pid) - cpuBefore) * 1000) / Math.max(1, result.requests.total);
   times.sort((x, y) => x - y);
   const percentile = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? NaN;
-  return { name, rps: result.requests.average, p50: percentile(0.5), p99: percentile(0.99), non2xx: result.non2xx + result.errors, cpuUs };
+  return {
+    name,
+    rps: result.requests.average,
+    p50: percentile(0.5),
+    p99: percentile(0.99),
+    non2xx: result.non2xx + result.errors,
+    cpuUs,
+  };
 }
 
 async function main(): Promise<void> {
@@ -135,7 +168,10 @@ async function main(): Promise<void> {
       d: '(d) npm run api, fresh hit',
     };
     for (const which of ['a', 'd', 'b', 'c', 'a', 'd'] as const) {
-      const { child, port } = which === 'd' ? await startApi(postgres.adminUrl) : await startServer([{ a: 'ceiling', b: 'bare', c: 'pg' }[which], ...args]);
+      const { child, port } =
+        which === 'd'
+          ? await startApi(postgres.adminUrl)
+          : await startServer([{ a: 'ceiling', b: 'bare', c: 'pg' }[which], ...args]);
       children.push(child);
       runs[which].push(await measure(names[which], `http://127.0.0.1:${port}${query}`, headers, child.pid!));
       await stop(child);

@@ -35,18 +35,34 @@ async function main(): Promise<void> {
   const db = createDb(env('DATABASE_URL'), { logger });
   const meta = createMetaClient({ graphUrl: env('META_GRAPH_URL'), graphVersion: 'v24.0', timeoutMs: 15_000, logger });
   const tokenKeys = createKeyring(Buffer.from(env('TOKEN_ENCRYPTION_KEY'), 'hex'));
-  const send = (message: BenchProcessMessage) => new Promise<void>((resolve) => process.send!(message, () => resolve()));
+  const send = (message: BenchProcessMessage) =>
+    new Promise<void>((resolve) => process.send!(message, () => resolve()));
 
   if (mode === 'worker') {
     installTemporalRuntime(logger);
     const connection = await NativeConnection.connect({ address: env('TEMPORAL_ADDRESS') });
     // BENCH_WORKER_TUNING (JSON) tries other worker settings than the service's own.
-    const tuning = process.env.BENCH_WORKER_TUNING ? (JSON.parse(process.env.BENCH_WORKER_TUNING) as WorkerTuning) : undefined;
-    const worker = await createWorker({ connection, namespace: 'default', taskQueue: TASK_QUEUE, db, logger, meta, tokenKeys, tuning });
+    const tuning = process.env.BENCH_WORKER_TUNING
+      ? (JSON.parse(process.env.BENCH_WORKER_TUNING) as WorkerTuning)
+      : undefined;
+    const worker = await createWorker({
+      connection,
+      namespace: 'default',
+      taskQueue: TASK_QUEUE,
+      db,
+      logger,
+      meta,
+      tokenKeys,
+      tuning,
+    });
     process.once('SIGTERM', () => worker.shutdown());
     const running = worker.run();
     const peakKb = Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1]);
-    await send({ type: 'ready', rssMb: Math.round(process.memoryUsage().rss / 2 ** 20), peakMb: Math.round(peakKb / 1024) });
+    await send({
+      type: 'ready',
+      rssMb: Math.round(process.memoryUsage().rss / 2 ** 20),
+      peakMb: Math.round(peakKb / 1024),
+    });
     await running;
     await connection.close();
     await db.destroy();
@@ -57,7 +73,9 @@ async function main(): Promise<void> {
     const concurrency = Number(env('CONCURRENCY'));
     const lookbackDays = Number(env('LOOKBACK_DAYS'));
     const activities = createActivities({ db, logger, meta, tokenKeys });
-    const ids: string[] = (await db('clients').whereNotNull('meta_access_token_encrypted').orderBy('id').select('id')).map((r: { id: string }) => r.id);
+    const ids: string[] = (
+      await db('clients').whereNotNull('meta_access_token_encrypted').orderBy('id').select('id')
+    ).map((r: { id: string }) => r.id);
     const durationsMs: number[] = [];
     let failures = 0;
     let next = 0;
@@ -69,7 +87,10 @@ async function main(): Promise<void> {
         const t0 = performance.now();
         const startedAt = new Date().toISOString();
         try {
-          const result: RefreshInsightsResult = await new MockActivityEnvironment().run(activities.refreshClientInsights, { clientId, lookbackDays });
+          const result: RefreshInsightsResult = await new MockActivityEnvironment().run(
+            activities.refreshClientInsights,
+            { clientId, lookbackDays },
+          );
           const record: ClientResultInput = {
             cycleId: null,
             clientId,
@@ -89,7 +110,13 @@ async function main(): Promise<void> {
     };
     await Promise.all(Array.from({ length: concurrency }, lane));
     const cpu = process.cpuUsage(cpuBefore);
-    await send({ type: 'loop-done', elapsedMs: performance.now() - started, durationsMs, failures, cpuMs: (cpu.user + cpu.system) / 1000 });
+    await send({
+      type: 'loop-done',
+      elapsedMs: performance.now() - started,
+      durationsMs,
+      failures,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+    });
     await db.destroy();
     return;
   }

@@ -63,7 +63,12 @@ import type { BenchProcessMessage } from './refresh-process';
 import { refreshAllClients } from '../workflows';
 
 const { values: flags } = parseArgs({
-  options: { stack: { type: 'string', default: 'dev' }, workers: { type: 'string', default: '1' }, 'skip-large': { type: 'boolean', default: false }, quick: { type: 'boolean', default: false } },
+  options: {
+    stack: { type: 'string', default: 'dev' },
+    workers: { type: 'string', default: '1' },
+    'skip-large': { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+  },
 });
 
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 1_000);
@@ -139,8 +144,17 @@ function build(): void {
   fs.rmSync(BUILD_DIR, { recursive: true, force: true });
   fs.mkdirSync(BUILD_DIR, { recursive: true });
   const config = path.join(BUILD_DIR, 'tsconfig.json');
-  const include = ['src', 'workflows', 'activities', 'migrations', 'bench/refresh-process.ts'].map((p) => path.join(ROOT, p));
-  fs.writeFileSync(config, JSON.stringify({ extends: path.join(ROOT, 'tsconfig.build.json'), compilerOptions: { outDir: BUILD_DIR, rootDir: ROOT, sourceMap: false }, include }));
+  const include = ['src', 'workflows', 'activities', 'migrations', 'bench/refresh-process.ts'].map((p) =>
+    path.join(ROOT, p),
+  );
+  fs.writeFileSync(
+    config,
+    JSON.stringify({
+      extends: path.join(ROOT, 'tsconfig.build.json'),
+      compilerOptions: { outDir: BUILD_DIR, rootDir: ROOT, sourceMap: false },
+      include,
+    }),
+  );
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', config], { stdio: 'inherit' });
   // What `npm run build` copies beside the JavaScript: the status pages' style sheet.
   fs.cpSync(path.join(ROOT, 'src/api/status/status.css'), path.join(BUILD_DIR, 'src/api/status/status.css'));
@@ -164,7 +178,8 @@ function treeCpuSeconds(pid: number | undefined): number {
     try {
       const fields = fs.readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1].split(' ');
       // ppid is field 4; utime, stime, cutime, cstime fields 14-17 (clock ticks of 1/100 s).
-      if (Number(entry) === pid) total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
+      if (Number(entry) === pid)
+        total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
       else if (Number(fields[1]) === pid) total += (Number(fields[11]) + Number(fields[12])) / 100;
     } catch {
       // The process ended meanwhile.
@@ -216,7 +231,13 @@ function profileArgs(): string[] {
   return process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : [];
 }
 
-function spawnBuilt(file: string, args: string[], env: NodeJS.ProcessEnv, ipc: boolean, nodeArgs: string[] = []): ChildProcess {
+function spawnBuilt(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ipc: boolean,
+  nodeArgs: string[] = [],
+): ChildProcess {
   const built = path.join(BUILD_DIR, path.relative(ROOT, file)).replace(/\.ts$/, '.js');
   return spawn(process.execPath, [...nodeArgs, built, ...args], {
     cwd: ROOT,
@@ -225,7 +246,10 @@ function spawnBuilt(file: string, args: string[], env: NodeJS.ProcessEnv, ipc: b
   });
 }
 
-function nextMessage<T extends BenchProcessMessage['type']>(child: ChildProcess, type: T): Promise<Extract<BenchProcessMessage, { type: T }>> {
+function nextMessage<T extends BenchProcessMessage['type']>(
+  child: ChildProcess,
+  type: T,
+): Promise<Extract<BenchProcessMessage, { type: T }>> {
   return new Promise((resolve, reject) => {
     const onMessage = (message: BenchProcessMessage) => {
       if (message.type !== type) return;
@@ -233,7 +257,9 @@ function nextMessage<T extends BenchProcessMessage['type']>(child: ChildProcess,
       resolve(message as Extract<BenchProcessMessage, { type: T }>);
     };
     child.on('message', onMessage);
-    child.once('exit', (code) => reject(new Error(`${path.basename(String(child.spawnargs[1]))} exited with ${code} before '${type}'`)));
+    child.once('exit', (code) =>
+      reject(new Error(`${path.basename(String(child.spawnargs[1]))} exited with ${code} before '${type}'`)),
+    );
   });
 }
 
@@ -294,14 +320,23 @@ function readLanes(apiUrl: string, lanes: number, nextPath: (n: number) => strin
     async stop(): Promise<ReadStats> {
       stopped = true;
       await Promise.all(running);
-      return { reads: latencies.length, statuses, p50Ms: round(percentile(latencies, 50)), p99Ms: round(percentile(latencies, 99)) };
+      return {
+        reads: latencies.length,
+        statuses,
+        p50Ms: round(percentile(latencies, 50)),
+        p99Ms: round(percentile(latencies, 99)),
+      };
     },
   };
 }
 
 /** Dashboards reading fresh rows and the cycle's status while a cycle runs, timed apart, until stopped. */
 function startReaders(apiUrl: string, clientIds: string[], period: string) {
-  const cache = readLanes(apiUrl, CACHE_READERS, (n) => `/api/social-media-cache?clientId=${clientIds[n % clientIds.length]}&period=${period}`);
+  const cache = readLanes(
+    apiUrl,
+    CACHE_READERS,
+    (n) => `/api/social-media-cache?clientId=${clientIds[n % clientIds.length]}&period=${period}`,
+  );
   const status = readLanes(apiUrl, STATUS_READERS, () => '/api/automated/refresh-social-media-cache');
   return {
     async stop(): Promise<{ cache: ReadStats; status: ReadStats }> {
@@ -312,13 +347,23 @@ function startReaders(apiUrl: string, clientIds: string[], period: string) {
   };
 }
 
-async function runCycle(client: Client, spacingMs: number): Promise<{ workflowId: string; elapsedMs: number; totals: RefreshTotals }> {
+async function runCycle(
+  client: Client,
+  spacingMs: number,
+): Promise<{ workflowId: string; elapsedMs: number; totals: RefreshTotals }> {
   const workflowId = `bench-cycle-${randomBytes(4).toString('hex')}`;
   const started = performance.now();
   const totals: RefreshTotals = await client.workflow.execute(refreshAllClients, {
     workflowId,
     taskQueue: TASK_QUEUE,
-    args: [{ trigger: 'manual', spacingMs, lookbackDays: LOOKBACK_DAYS, ...(PAGE_SIZE ? { pageSize: PAGE_SIZE } : {}) } satisfies RefreshAllInput],
+    args: [
+      {
+        trigger: 'manual',
+        spacingMs,
+        lookbackDays: LOOKBACK_DAYS,
+        ...(PAGE_SIZE ? { pageSize: PAGE_SIZE } : {}),
+      } satisfies RefreshAllInput,
+    ],
   });
   return { workflowId, elapsedMs: performance.now() - started, totals };
 }
@@ -346,7 +391,13 @@ async function eventsOfAllRuns(client: Client, workflowId: string): Promise<numb
  * events of `sample` children evenly spread over `clientIds` times the children started, over the
  * clients. Read before another cycle reuses the children's workflow ids.
  */
-async function historyPerClient(client: Client, parentRuns: number[], clientIds: string[], started: number, sample: number) {
+async function historyPerClient(
+  client: Client,
+  parentRuns: number[],
+  clientIds: string[],
+  started: number,
+  sample: number,
+) {
   const step = Math.max(1, Math.floor(clientIds.length / sample));
   const sampled = clientIds.filter((_, i) => i % step === 0).slice(0, sample);
   const childEvents = await Promise.all(sampled.map((id) => eventsOfAllRuns(client, clientRefreshWorkflowId(id))));
@@ -386,10 +437,26 @@ async function main(): Promise<void> {
     log(`starting Postgres, Temporal and the Graph sandbox (${META_LATENCY_MS} ms per call) in ${dir}`);
     const [postgres, temporal, sandbox] = await Promise.all([
       startEmbeddedPostgres({ dir: path.join(dir, 'pg') }),
-      (async () => startTemporalDevServer({ binary, port: await freePort(), dbFile: path.join(dir, 'temporal.db'), namespace: 'default', dynamicConfig: process.env.BENCH_DYNAMIC_CONFIG ? (JSON.parse(process.env.BENCH_DYNAMIC_CONFIG) as Record<string, unknown>) : undefined }))(),
-      startGraphSandbox({ appQuota: { calls: 100_000_000, windowMs: 3_600_000 }, objectQuota: { calls: 1_000_000, windowMs: 3_600_000 } }),
+      (async () =>
+        startTemporalDevServer({
+          binary,
+          port: await freePort(),
+          dbFile: path.join(dir, 'temporal.db'),
+          namespace: 'default',
+          dynamicConfig: process.env.BENCH_DYNAMIC_CONFIG
+            ? (JSON.parse(process.env.BENCH_DYNAMIC_CONFIG) as Record<string, unknown>)
+            : undefined,
+        }))(),
+      startGraphSandbox({
+        appQuota: { calls: 100_000_000, windowMs: 3_600_000 },
+        objectQuota: { calls: 1_000_000, windowMs: 3_600_000 },
+      }),
     ]);
-    stops.push(() => postgres.stop(), () => temporal.stop(), () => sandbox.close());
+    stops.push(
+      () => postgres.stop(),
+      () => temporal.stop(),
+      () => sandbox.close(),
+    );
     sandbox.control.inject({ objectId: '*', latencyMs: META_LATENCY_MS });
     await ensureDatabase(postgres.adminUrl, 'bench');
     const databaseUrl = postgres.urlFor('bench');
@@ -409,24 +476,39 @@ async function main(): Promise<void> {
     const worker = spawnBuilt(
       path.join(__dirname, 'refresh-process.ts'),
       ['worker'],
-      { ...childEnv, ...(workerNodeOptions ? { NODE_OPTIONS: workerNodeOptions } : {}), ...(process.env.BENCH_WORKER_TUNING ? { BENCH_WORKER_TUNING: process.env.BENCH_WORKER_TUNING } : {}) },
+      {
+        ...childEnv,
+        ...(workerNodeOptions ? { NODE_OPTIONS: workerNodeOptions } : {}),
+        ...(process.env.BENCH_WORKER_TUNING ? { BENCH_WORKER_TUNING: process.env.BENCH_WORKER_TUNING } : {}),
+      },
       true,
       profileArgs(),
     );
     children.push(worker);
     const workerStart = await nextMessage(worker, 'ready');
-    log(`worker ready (workflows bundled at start, as the production worker does): RSS ${workerStart.rssMb} MB, peak so far ${peakRssMb(worker.pid)} MB`);
+    log(
+      `worker ready (workflows bundled at start, as the production worker does): RSS ${workerStart.rssMb} MB, peak so far ${peakRssMb(worker.pid)} MB`,
+    );
 
     const apiPort = await freePort();
-    const api = spawnBuilt(path.join(ROOT, 'src', 'api.ts'), [], {
-      ...childEnv,
-      PORT: String(apiPort),
-      READ_API_KEYS: READ_KEY,
-      LOG_LEVEL: 'warn',
-    }, false, profileArgs());
+    const api = spawnBuilt(
+      path.join(ROOT, 'src', 'api.ts'),
+      [],
+      {
+        ...childEnv,
+        PORT: String(apiPort),
+        READ_API_KEYS: READ_KEY,
+        LOG_LEVEL: 'warn',
+      },
+      false,
+      profileArgs(),
+    );
     children.push(api);
     const apiUrl = `http://127.0.0.1:${apiPort}`;
-    await waitFor(async () => (await fetch(`${apiUrl}/readyz`).catch(() => undefined))?.status === 200, { timeoutMs: 60_000, what: 'the API to be ready' });
+    await waitFor(async () => (await fetch(`${apiUrl}/readyz`).catch(() => undefined))?.status === 200, {
+      timeoutMs: 60_000,
+      what: 'the API to be ready',
+    });
     log('API ready');
     // The API applied the migrations, by their compiled names as production records them.
     const token = `bench-token-${randomBytes(4).toString('hex')}`;
@@ -440,7 +522,13 @@ async function main(): Promise<void> {
       const lane = async () => {
         for (let i = next++; i < to; i = next++) {
           const n = String(i).padStart(6, '0');
-          const created = await clients.create({ name: `Bench ${n}`, facebookPageId: `5100${n}`, instagramAccountId: `178490${n}`, accessToken: token, timezone: 'Europe/Warsaw' });
+          const created = await clients.create({
+            name: `Bench ${n}`,
+            facebookPageId: `5100${n}`,
+            instagramAccountId: `178490${n}`,
+            accessToken: token,
+            timezone: 'Europe/Warsaw',
+          });
           ids.push(created.id);
           pageIds.set(created.id, `5100${n}`);
         }
@@ -457,7 +545,12 @@ async function main(): Promise<void> {
     const seed = async () => {
       const cache = new CacheStore(db);
       for (const id of readIds) {
-        await cache.writeDay(id, period, { facebookNewFollowers: 1, instagramFollowers: 100, instagramReach: 10, instagramProfileViews: 1 }, new Date(Date.now() - 60_000));
+        await cache.writeDay(
+          id,
+          period,
+          { facebookNewFollowers: 1, instagramFollowers: 100, instagramReach: 10, instagramProfileViews: 1 },
+          new Date(Date.now() - 60_000),
+        );
       }
     };
 
@@ -466,23 +559,47 @@ async function main(): Promise<void> {
     const client = new Client({ connection, namespace: 'default' });
 
     if (flags.quick) {
-      await quickThroughput(client, db, ids, { apiUrl, readIds, period, seed }, { temporalServer: pidOf(path.join(dir, 'temporal.db')), worker: worker.pid, api: api.pid, benchAndSandbox: process.pid }, Number(fs.readFileSync(path.join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]));
+      await quickThroughput(
+        client,
+        db,
+        ids,
+        { apiUrl, readIds, period, seed },
+        {
+          temporalServer: pidOf(path.join(dir, 'temporal.db')),
+          worker: worker.pid,
+          api: api.pid,
+          benchAndSandbox: process.pid,
+        },
+        Number(fs.readFileSync(path.join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]),
+      );
       return;
     }
 
     // (a) plain loop first, then the same clients through Temporal, each on empty cache rows.
     log(`(a) plain loop: ${CLIENTS} clients, concurrency ${CONCURRENCY}`);
     await resetRefreshRows(db);
-    const loopChild = spawnBuilt(path.join(__dirname, 'refresh-process.ts'), ['loop'], { ...childEnv, CONCURRENCY: String(CONCURRENCY), LOOKBACK_DAYS: String(LOOKBACK_DAYS) }, true);
+    const loopChild = spawnBuilt(
+      path.join(__dirname, 'refresh-process.ts'),
+      ['loop'],
+      { ...childEnv, CONCURRENCY: String(CONCURRENCY), LOOKBACK_DAYS: String(LOOKBACK_DAYS) },
+      true,
+    );
     children.push(loopChild);
     const loop = await nextMessage(loopChild, 'loop-done');
-    const loopRows = Number((await db('social_media_cache').whereNotNull('fetched_at').count<{ count: string }[]>('* as count'))[0].count);
+    const loopRows = Number(
+      (await db('social_media_cache').whereNotNull('fetched_at').count<{ count: string }[]>('* as count'))[0].count,
+    );
 
     log(`(a) Temporal: ${CLIENTS} clients, spacing 0`);
     await resetRefreshRows(db);
     await seed();
     const readersA = startReaders(apiUrl, readIds, period);
-    const processes = { temporalServer: pidOf(path.join(dir, 'temporal.db')), worker: worker.pid, api: api.pid, benchAndSandbox: process.pid };
+    const processes = {
+      temporalServer: pidOf(path.join(dir, 'temporal.db')),
+      worker: worker.pid,
+      api: api.pid,
+      benchAndSandbox: process.pid,
+    };
     const cpuBefore = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuSeconds(pid)]));
     const postgresPid = Number(fs.readFileSync(path.join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
     const postgresBefore = treeCpuSeconds(postgresPid);
@@ -490,15 +607,26 @@ async function main(): Promise<void> {
     const throughput = await runCycle(client, 0);
     // How many cores each process kept busy during the Temporal run, and the whole machine (other users' work too): what limits it.
     const coresUsed = {
-      ...Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, round((cpuSeconds(pid) - cpuBefore[name]) / (throughput.elapsedMs / 1000))])),
+      ...Object.fromEntries(
+        Object.entries(processes).map(([name, pid]) => [
+          name,
+          round((cpuSeconds(pid) - cpuBefore[name]) / (throughput.elapsedMs / 1000)),
+        ]),
+      ),
       postgres: round((treeCpuSeconds(postgresPid) - postgresBefore) / (throughput.elapsedMs / 1000)),
     };
     const machineAfter = machineCpuSeconds();
-    const machineBusy = round((machineAfter.busy - machineBefore.busy) / ((machineAfter.total - machineBefore.total) / os.cpus().length));
-    const cpuMsPerClient = Object.fromEntries(Object.entries(coresUsed).map(([name, cores]) => [name, round((cores * throughput.elapsedMs) / CLIENTS)]));
+    const machineBusy = round(
+      (machineAfter.busy - machineBefore.busy) / ((machineAfter.total - machineBefore.total) / os.cpus().length),
+    );
+    const cpuMsPerClient = Object.fromEntries(
+      Object.entries(coresUsed).map(([name, cores]) => [name, round((cores * throughput.elapsedMs) / CLIENTS)]),
+    );
     const readsA = await readersA.stop();
     const [cycleA] = await db('refresh_runs').where({ workflow_id: throughput.workflowId });
-    const temporalDurations = (await db('refresh_client_results').where({ run_id: cycleA.id }).select('duration_ms')).map((r: { duration_ms: number }) => r.duration_ms);
+    const temporalDurations = (
+      await db('refresh_client_results').where({ run_id: cycleA.id }).select('duration_ms')
+    ).map((r: { duration_ms: number }) => r.duration_ms);
     const historyA = await historyLengths(client, throughput.workflowId);
     log(`(a) history events per client: every parent run, ${Math.min(CHILD_SAMPLE, CLIENTS)} children sampled`);
     const perClientA = await historyPerClient(client, historyA, ids, childrenStarted(throughput.totals), CHILD_SAMPLE);
@@ -517,15 +645,24 @@ async function main(): Promise<void> {
     await seed();
     // The first matching injection answers, so the throttle goes before the latency of every call.
     sandbox.control.clearInjections();
-    sandbox.control.inject({ objectId: throttledPage, code: 80001, estimatedTimeToRegainAccess: THROTTLE_MINUTES, latencyMs: META_LATENCY_MS });
+    sandbox.control.inject({
+      objectId: throttledPage,
+      code: 80001,
+      estimatedTimeToRegainAccess: THROTTLE_MINUTES,
+      latencyMs: META_LATENCY_MS,
+    });
     sandbox.control.inject({ objectId: '*', latencyMs: META_LATENCY_MS });
     const readersD1 = startReaders(apiUrl, readIds, period);
     const throttled = await runCycle(client, 0);
     const readsD1 = await readersD1.stop();
     const [cycleD] = await db('refresh_runs').where({ workflow_id: throttled.workflowId });
-    const throttledRow = await db('refresh_client_results').where({ run_id: cycleD.id, client_id: throttledId }).first<{ outcome: string; error_code: string | null } | undefined>('outcome', 'error_code');
+    const throttledRow = await db('refresh_client_results')
+      .where({ run_id: cycleD.id, client_id: throttledId })
+      .first<{ outcome: string; error_code: string | null } | undefined>('outcome', 'error_code');
     // The throttled refresh would sleep on for an hour and meet the next cycles as `already_running`.
-    await client.workflow.getHandle(clientRefreshWorkflowId(throttledId)).terminate('bench: the throttled client of (d) is done with');
+    await client.workflow
+      .getHandle(clientRefreshWorkflowId(throttledId))
+      .terminate('bench: the throttled client of (d) is done with');
     sandbox.control.clearInjections();
     sandbox.control.inject({ objectId: '*', latencyMs: META_LATENCY_MS });
 
@@ -541,10 +678,23 @@ async function main(): Promise<void> {
 
     // (e) many clients at spacing 0: the clients (b) left out get their token back, more are added.
     let large:
-      | { clients: number; elapsedMs: number; clientsPerSecond: number; vsSmall: number; totals: RefreshTotals; maxEventsPerRun: number; parentRuns: number; workerPeakMb: number; apiPeakMb: number; reads: Awaited<ReturnType<ReturnType<typeof startReaders>['stop']>> }
+      | {
+          clients: number;
+          elapsedMs: number;
+          clientsPerSecond: number;
+          vsSmall: number;
+          totals: RefreshTotals;
+          maxEventsPerRun: number;
+          parentRuns: number;
+          workerPeakMb: number;
+          apiPeakMb: number;
+          reads: Awaited<ReturnType<ReturnType<typeof startReaders>['stop']>>;
+        }
       | undefined;
     if (LARGE_CLIENTS > 0) {
-      log(`(e) ${LARGE_CLIENTS} clients at spacing 0: restoring tokens, creating ${Math.max(0, LARGE_CLIENTS - CLIENTS)} more clients`);
+      log(
+        `(e) ${LARGE_CLIENTS} clients at spacing 0: restoring tokens, creating ${Math.max(0, LARGE_CLIENTS - CLIENTS)} more clients`,
+      );
       for (const id of ids.slice(PACING_CLIENTS)) await clients.update(id, { accessToken: token });
       await createClients(ids.length, LARGE_CLIENTS);
       await db('clients').whereNotIn('id', ids.slice(0, LARGE_CLIENTS)).update({ meta_access_token_encrypted: null });
@@ -630,11 +780,32 @@ async function main(): Promise<void> {
         clientOutcome: throttledRow?.outcome ?? null,
         clientErrorCode: throttledRow?.error_code ?? null,
       },
-      pacing: { elapsedMs: Math.round(pacingRun.elapsedMs), floorMs, ratio: round(pacingRun.elapsedMs / floorMs), totals: pacingRun.totals },
-      history: { throughputRuns: historyA, pacingRuns: historyB, maxEventsPerRun: Math.max(...historyA, ...historyB), perClient: perClientA },
-      rss: { workerPeakMb: workerRssMb, workerAfterStartMb: workerStart.rssMb, workerPeakAfterStartMb: workerStart.peakMb, apiPeakMb: apiRssMb },
+      pacing: {
+        elapsedMs: Math.round(pacingRun.elapsedMs),
+        floorMs,
+        ratio: round(pacingRun.elapsedMs / floorMs),
+        totals: pacingRun.totals,
+      },
+      history: {
+        throughputRuns: historyA,
+        pacingRuns: historyB,
+        maxEventsPerRun: Math.max(...historyA, ...historyB),
+        perClient: perClientA,
+      },
+      rss: {
+        workerPeakMb: workerRssMb,
+        workerAfterStartMb: workerStart.rssMb,
+        workerPeakAfterStartMb: workerStart.peakMb,
+        apiPeakMb: apiRssMb,
+      },
       large: large ?? null,
-      reads: { duringThroughput: readsA, duringThrottledWithout: readsD0, duringThrottledWith: readsD1, duringPacing: readsB, duringLarge: large?.reads ?? null },
+      reads: {
+        duringThroughput: readsA,
+        duringThrottledWithout: readsD0,
+        duringThrottledWith: readsD1,
+        duringPacing: readsB,
+        duringLarge: large?.reads ?? null,
+      },
     };
     const met = {
       temporalVsLoop: results.throughput.temporalVsLoop >= TARGETS.temporalVsLoop,
@@ -658,20 +829,41 @@ async function main(): Promise<void> {
         : {}),
     };
     fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
-    fs.writeFileSync(RESULTS_FILE, `${JSON.stringify({ ranAt: new Date().toISOString(), ...results, targets: TARGETS, met }, null, 2)}\n`);
+    fs.writeFileSync(
+      RESULTS_FILE,
+      `${JSON.stringify({ ranAt: new Date().toISOString(), ...results, targets: TARGETS, met }, null, 2)}\n`,
+    );
 
     const row = (name: string, value: string, target: string, ok: boolean | undefined) =>
       `${name.padEnd(52)} ${value.padStart(14)}  ${target.padEnd(16)} ${ok === undefined ? '' : ok ? 'met' : 'MISSED'}`;
-    const statuses = (r: ReadStats) => Object.entries(r.statuses).map(([s, c]) => `${c}× ${s}`).join(', ');
+    const statuses = (r: ReadStats) =>
+      Object.entries(r.statuses)
+        .map(([s, c]) => `${c}× ${s}`)
+        .join(', ');
     const reads = (r: { cache: ReadStats; status: ReadStats }) =>
       `cache ${r.cache.reads} reads (${statuses(r.cache)}), p50/p99 ${r.cache.p50Ms.toFixed(1)}/${r.cache.p99Ms.toFixed(1)} ms; ` +
       `status ${r.status.reads} reads (${statuses(r.status)}), p50/p99 ${r.status.p50Ms.toFixed(1)}/${r.status.p99Ms.toFixed(1)} ms`;
     const t = results.throttledClient;
     const largeRows = large
       ? [
-          row(`(e) Temporal, ${large.clients} clients, spacing 0`, `${large.clientsPerSecond.toFixed(1)} clients/s`, '', undefined),
-          row(`(e)   ÷ (a)'s ${temporalRate.toFixed(1)} clients/s`, large.vsSmall.toFixed(2), `>= ${TARGETS.largeRateVsSmall}`, met.largeRateVsSmall),
-          row(`(e) history events, largest of ${large.parentRuns} parent runs`, String(large.maxEventsPerRun), `<= ${TARGETS.historyEvents}`, met.largeHistoryEvents),
+          row(
+            `(e) Temporal, ${large.clients} clients, spacing 0`,
+            `${large.clientsPerSecond.toFixed(1)} clients/s`,
+            '',
+            undefined,
+          ),
+          row(
+            `(e)   ÷ (a)'s ${temporalRate.toFixed(1)} clients/s`,
+            large.vsSmall.toFixed(2),
+            `>= ${TARGETS.largeRateVsSmall}`,
+            met.largeRateVsSmall,
+          ),
+          row(
+            `(e) history events, largest of ${large.parentRuns} parent runs`,
+            String(large.maxEventsPerRun),
+            `<= ${TARGETS.historyEvents}`,
+            met.largeHistoryEvents,
+          ),
           row('(e) worker peak RSS', `${large.workerPeakMb} MB`, `<= ${TARGETS.workerRssMb} MB`, met.largeWorkerRssMb),
           row('(e) API peak RSS', `${large.apiPeakMb} MB`, `<= ${TARGETS.apiRssMb} MB`, met.largeApiRssMb),
         ]
@@ -681,25 +873,93 @@ async function main(): Promise<void> {
         '',
         `refresh benchmark: ${os.cpus().length} cores (load ${loadAtStart[0]} at start, ${round(os.loadavg()[0])} at end), Meta latency ${META_LATENCY_MS} ms, lookback ${LOOKBACK_DAYS} days (4 Graph calls per client), concurrency ${CONCURRENCY}, readers: ${CACHE_READERS} cache, ${STATUS_READERS} status`,
         row('measure', 'value', 'target', undefined),
-        row(`(a) Temporal, ${CLIENTS} clients, spacing 0`, `${temporalRate.toFixed(1)} clients/s`, `>= ${TARGETS.clientsPerSecond}`, met.clientsPerSecond),
-        row(`(a) plain loop, same activities, concurrency ${CONCURRENCY}`, `${loopRate.toFixed(1)} clients/s`, '', undefined),
-        `    plain loop: ${(loop.cpuMs / CLIENTS).toFixed(1)} CPU ms per client in its own process; Temporal: ${Object.entries(cpuMsPerClient).map(([name, ms]) => `${name} ${ms.toFixed(1)}`).join(', ')} CPU ms per client`,
-        row('(a) Temporal ÷ plain loop', results.throughput.temporalVsLoop.toFixed(2), `>= ${TARGETS.temporalVsLoop}`, met.temporalVsLoop),
-        row('(a) per-client refresh p50 / p99, Temporal', `${results.throughput.temporal.perClientP50Ms} / ${results.throughput.temporal.perClientP99Ms} ms`, '', undefined),
-        row('(a) per-client refresh p50 / p99, plain loop', `${results.throughput.plainLoop.perClientP50Ms.toFixed(0)} / ${results.throughput.plainLoop.perClientP99Ms.toFixed(0)} ms`, '', undefined),
-        row('(a) cache read p50 / p99, during the Temporal cycle', `${readsA.cache.p50Ms.toFixed(1)} / ${readsA.cache.p99Ms.toFixed(1)} ms`, `p99 <= ${TARGETS.cacheReadP99Ms} ms`, met.cacheReadP99Ms),
-        row('(a) status read p50 / p99, during the Temporal cycle', `${readsA.status.p50Ms.toFixed(1)} / ${readsA.status.p99Ms.toFixed(1)} ms`, `p99 <= ${TARGETS.statusReadP99Ms} ms`, met.statusReadP99Ms),
-        row('(a) history events per client, parent + child', perClientA.perClient.toFixed(2), `<= ${TARGETS.historyEventsPerClient}`, met.historyEventsPerClient),
+        row(
+          `(a) Temporal, ${CLIENTS} clients, spacing 0`,
+          `${temporalRate.toFixed(1)} clients/s`,
+          `>= ${TARGETS.clientsPerSecond}`,
+          met.clientsPerSecond,
+        ),
+        row(
+          `(a) plain loop, same activities, concurrency ${CONCURRENCY}`,
+          `${loopRate.toFixed(1)} clients/s`,
+          '',
+          undefined,
+        ),
+        `    plain loop: ${(loop.cpuMs / CLIENTS).toFixed(1)} CPU ms per client in its own process; Temporal: ${Object.entries(
+          cpuMsPerClient,
+        )
+          .map(([name, ms]) => `${name} ${ms.toFixed(1)}`)
+          .join(', ')} CPU ms per client`,
+        row(
+          '(a) Temporal ÷ plain loop',
+          results.throughput.temporalVsLoop.toFixed(2),
+          `>= ${TARGETS.temporalVsLoop}`,
+          met.temporalVsLoop,
+        ),
+        row(
+          '(a) per-client refresh p50 / p99, Temporal',
+          `${results.throughput.temporal.perClientP50Ms} / ${results.throughput.temporal.perClientP99Ms} ms`,
+          '',
+          undefined,
+        ),
+        row(
+          '(a) per-client refresh p50 / p99, plain loop',
+          `${results.throughput.plainLoop.perClientP50Ms.toFixed(0)} / ${results.throughput.plainLoop.perClientP99Ms.toFixed(0)} ms`,
+          '',
+          undefined,
+        ),
+        row(
+          '(a) cache read p50 / p99, during the Temporal cycle',
+          `${readsA.cache.p50Ms.toFixed(1)} / ${readsA.cache.p99Ms.toFixed(1)} ms`,
+          `p99 <= ${TARGETS.cacheReadP99Ms} ms`,
+          met.cacheReadP99Ms,
+        ),
+        row(
+          '(a) status read p50 / p99, during the Temporal cycle',
+          `${readsA.status.p50Ms.toFixed(1)} / ${readsA.status.p99Ms.toFixed(1)} ms`,
+          `p99 <= ${TARGETS.statusReadP99Ms} ms`,
+          met.statusReadP99Ms,
+        ),
+        row(
+          '(a) history events per client, parent + child',
+          perClientA.perClient.toFixed(2),
+          `<= ${TARGETS.historyEventsPerClient}`,
+          met.historyEventsPerClient,
+        ),
         `    ${perClientA.parentEvents} events in ${perClientA.parentRuns} parent runs; children: ${perClientA.meanChildEvents} events on average (largest ${perClientA.maxChildEvents}) over a sample of ${perClientA.childrenSampled} of the ${perClientA.childrenStarted} started`,
-        row(`(d) one client throttled ${THROTTLE_MINUTES} min: cycle ÷ without`, `${(t.withMs / 1000).toFixed(2)} s / ${(t.withoutMs / 1000).toFixed(2)} s = ${t.ratio.toFixed(3)}`, `<= ${TARGETS.throttledRatio}`, met.throttledRatio),
-        row('(d) the throttled client pending in the totals', `${throttled.totals.pending} pending, row ${t.clientOutcome ?? 'none'}`, '>= 1, pending', met.throttledPending),
-        row(`(b) pacing, ${PACING_CLIENTS} clients at ${SPACING_MS} ms: cycle ÷ floor`, `${(pacingRun.elapsedMs / 1000).toFixed(2)} s / ${(floorMs / 1000).toFixed(1)} s = ${results.pacing.ratio.toFixed(3)}`, `<= ${TARGETS.pacingRatio}`, met.pacingRatio),
-        row('(c) history events, largest parent run', String(results.history.maxEventsPerRun), `<= ${TARGETS.historyEvents}`, met.historyEvents),
+        row(
+          `(d) one client throttled ${THROTTLE_MINUTES} min: cycle ÷ without`,
+          `${(t.withMs / 1000).toFixed(2)} s / ${(t.withoutMs / 1000).toFixed(2)} s = ${t.ratio.toFixed(3)}`,
+          `<= ${TARGETS.throttledRatio}`,
+          met.throttledRatio,
+        ),
+        row(
+          '(d) the throttled client pending in the totals',
+          `${throttled.totals.pending} pending, row ${t.clientOutcome ?? 'none'}`,
+          '>= 1, pending',
+          met.throttledPending,
+        ),
+        row(
+          `(b) pacing, ${PACING_CLIENTS} clients at ${SPACING_MS} ms: cycle ÷ floor`,
+          `${(pacingRun.elapsedMs / 1000).toFixed(2)} s / ${(floorMs / 1000).toFixed(1)} s = ${results.pacing.ratio.toFixed(3)}`,
+          `<= ${TARGETS.pacingRatio}`,
+          met.pacingRatio,
+        ),
+        row(
+          '(c) history events, largest parent run',
+          String(results.history.maxEventsPerRun),
+          `<= ${TARGETS.historyEvents}`,
+          met.historyEvents,
+        ),
         row('(c) worker peak RSS', `${workerRssMb} MB`, `<= ${TARGETS.workerRssMb} MB`, met.workerRssMb),
         row('(c)   of which: peak by the end of start-up (bundling)', `${workerStart.peakMb} MB`, '', undefined),
         row('(c) API peak RSS', `${apiRssMb} MB`, `<= ${TARGETS.apiRssMb} MB`, met.apiRssMb),
         ...largeRows,
-        `cores kept busy during (a) Temporal: ${Object.entries(coresUsed).map(([name, cores]) => `${name} ${cores.toFixed(2)}`).join(', ')}; the whole machine ${machineBusy.toFixed(2)} of ${os.cpus().length} (other users' work included)`,
+        `cores kept busy during (a) Temporal: ${Object.entries(coresUsed)
+          .map(([name, cores]) => `${name} ${cores.toFixed(2)}`)
+          .join(
+            ', ',
+          )}; the whole machine ${machineBusy.toFixed(2)} of ${os.cpus().length} (other users' work included)`,
         `totals (a): ${JSON.stringify(throughput.totals)}; plain loop: ${loopRows} days written, ${loop.failures} failures`,
         `totals (d) without: ${JSON.stringify(unthrottled.totals)}`,
         `totals (d) with client ${throttledId} throttled: ${JSON.stringify(throttled.totals)}; its row: ${t.clientOutcome ?? 'none'} (${t.clientErrorCode ?? 'no code'})`,
@@ -748,7 +1008,8 @@ async function quickThroughput(
   const postgresBefore = treeCpuSeconds(postgresPid);
   const machineBefore = machineCpuSeconds();
   const threadsBefore = cpuSecondsByThread(processes.worker);
-  const xacts = async () => Number((await db.raw(`select sum(xact_commit + xact_rollback) as n from pg_stat_database`)).rows[0].n);
+  const xacts = async () =>
+    Number((await db.raw(`select sum(xact_commit + xact_rollback) as n from pg_stat_database`)).rows[0].n);
   const xactsBefore = await xacts();
   log(`(a) Temporal only: ${CLIENTS} clients, spacing 0`);
   const run = await runCycle(client, 0);
@@ -757,7 +1018,8 @@ async function quickThroughput(
   const seconds = run.elapsedMs / 1000;
   const postgresCores = (treeCpuSeconds(postgresPid) - postgresBefore) / seconds;
   const machineAfter = machineCpuSeconds();
-  const machineBusy = (machineAfter.busy - machineBefore.busy) / ((machineAfter.total - machineBefore.total) / os.cpus().length);
+  const machineBusy =
+    (machineAfter.busy - machineBefore.busy) / ((machineAfter.total - machineBefore.total) / os.cpus().length);
   const threadsAfter = cpuSecondsByThread(processes.worker);
   const workerThreads = Object.entries(threadsAfter)
     .map(([name, cpu]) => [name, (cpu - (threadsBefore[name] ?? 0)) / seconds] as const)
@@ -765,7 +1027,8 @@ async function quickThroughput(
     .sort((a, b) => b[1] - a[1])
     .map(([name, cores]) => `${name} ${cores.toFixed(2)}`);
   const coresUsed = Object.entries(processes).map(
-    ([name, pid]) => `${name} ${((cpuSeconds(pid) - cpuBefore[name]) / seconds).toFixed(2)} (${(((cpuSeconds(pid) - cpuBefore[name]) * 1000) / CLIENTS).toFixed(1)} CPU ms per client)`,
+    ([name, pid]) =>
+      `${name} ${((cpuSeconds(pid) - cpuBefore[name]) / seconds).toFixed(2)} (${(((cpuSeconds(pid) - cpuBefore[name]) * 1000) / CLIENTS).toFixed(1)} CPU ms per client)`,
   );
   const runs: { runId: string; startTime: Date; closeTime?: Date }[] = [];
   for await (const r of client.workflow.list({ query: `WorkflowId = '${run.workflowId}'` })) runs.push(r);
@@ -775,7 +1038,9 @@ async function quickThroughput(
   for (const r of runs) {
     const events = (await client.workflow.getHandle(run.workflowId, r.runId).fetchHistory()).events ?? [];
     const starts = events.filter((e) => e.childWorkflowExecutionStartedEventAttributes).map(eventMs);
-    parent.push(`${((r.startTime.getTime() - t0) / 1000).toFixed(1)}+${(((r.closeTime?.getTime() ?? 0) - r.startTime.getTime()) / 1000).toFixed(1)}s${starts.length ? `(last start ${((Math.max(...starts) - t0) / 1000).toFixed(1)})` : ''}`);
+    parent.push(
+      `${((r.startTime.getTime() - t0) / 1000).toFixed(1)}+${(((r.closeTime?.getTime() ?? 0) - r.startTime.getTime()) / 1000).toFixed(1)}s${starts.length ? `(last start ${((Math.max(...starts) - t0) / 1000).toFixed(1)})` : ''}`,
+    );
   }
   const step = Math.max(1, Math.floor(ids.length / CHILD_SAMPLE));
   const waits: number[] = [];
@@ -790,11 +1055,15 @@ async function quickThroughput(
     if (taskStarted && taskDone) tasks.push(eventMs(taskDone) - eventMs(taskStarted));
     ends.push((eventMs(events[events.length - 1]) - t0) / 1000);
   }
-  const p = (values: number[]) => `p50 ${percentile(values, 50).toFixed(0)} / p99 ${percentile(values, 99).toFixed(0)} ms`;
+  const p = (values: number[]) =>
+    `p50 ${percentile(values, 50).toFixed(0)} / p99 ${percentile(values, 99).toFixed(0)} ms`;
   process.stdout.write(
     [
       '',
-      `(a) Temporal, ${CLIENTS} clients, spacing 0: ${(CLIENTS / seconds).toFixed(1)} clients/s (${seconds.toFixed(2)} s), load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+      `(a) Temporal, ${CLIENTS} clients, spacing 0: ${(CLIENTS / seconds).toFixed(1)} clients/s (${seconds.toFixed(2)} s), load ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
       `totals: ${JSON.stringify(run.totals)}`,
       `reads during the cycle (${CACHE_READERS} cache, ${STATUS_READERS} status readers): cache ${JSON.stringify(reads.cache)}, status ${JSON.stringify(reads.status)}`,
       `cores kept busy: ${coresUsed.join(', ')}, postgres ${postgresCores.toFixed(2)}; the whole machine ${machineBusy.toFixed(2)} of ${os.cpus().length}; worker peak RSS ${peakRssMb(processes.worker)} MB`,
@@ -824,7 +1093,10 @@ async function mainProdStack(workers: number): Promise<void> {
     apis: 1,
     dataDir: dir,
     keys: { readApiKey: READ_KEY, adminApiKey: `${READ_KEY}-admin`, tokenEncryptionKey: tokenKey.toString('hex') },
-    sandboxOptions: { appQuota: { calls: 100_000_000, windowMs: 3_600_000 }, objectQuota: { calls: 1_000_000, windowMs: 3_600_000 } },
+    sandboxOptions: {
+      appQuota: { calls: 100_000_000, windowMs: 3_600_000 },
+      objectQuota: { calls: 1_000_000, windowMs: 3_600_000 },
+    },
     env: { LOG_LEVEL: 'info' },
     log,
   });
@@ -839,27 +1111,60 @@ async function mainProdStack(workers: number): Promise<void> {
     const ids: string[] = [];
     for (let i = 0; i < CLIENTS; i += 1) {
       const n = String(i).padStart(6, '0');
-      ids.push((await clients.create({ name: `Bench ${n}`, facebookPageId: `5100${n}`, instagramAccountId: `178490${n}`, accessToken: token, timezone: 'Europe/Warsaw' })).id);
+      ids.push(
+        (
+          await clients.create({
+            name: `Bench ${n}`,
+            facebookPageId: `5100${n}`,
+            instagramAccountId: `178490${n}`,
+            accessToken: token,
+            timezone: 'Europe/Warsaw',
+          })
+        ).id,
+      );
     }
     const period = dayIn('Europe/Warsaw');
     const readIds = ids.slice(0, 50);
     const cache = new CacheStore(db);
     for (const id of readIds) {
-      await cache.writeDay(id, period, { facebookNewFollowers: 1, instagramFollowers: 100, instagramReach: 10, instagramProfileViews: 1 }, new Date(Date.now() - 60_000));
+      await cache.writeDay(
+        id,
+        period,
+        { facebookNewFollowers: 1, instagramFollowers: 100, instagramReach: 10, instagramProfileViews: 1 },
+        new Date(Date.now() - 60_000),
+      );
     }
     log(`(a) Temporal on the production stack: ${CLIENTS} clients, spacing 0, ${workers} worker(s)`);
     const readers = startReaders(stack.apiUrls[0], readIds, period);
-    const processes: Record<string, number | undefined> = { temporalServer: stack.temporal.pid, ...Object.fromEntries(stack.workers.map((w) => [w.name, w.pid])), api: stack.apis[0].pid };
+    const processes: Record<string, number | undefined> = {
+      temporalServer: stack.temporal.pid,
+      ...Object.fromEntries(stack.workers.map((w) => [w.name, w.pid])),
+      api: stack.apis[0].pid,
+    };
     const cpuBefore = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuSeconds(pid)]));
     const run = await runCycle(client, 0);
-    const coresUsed = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, round((cpuSeconds(pid) - cpuBefore[name]) / (run.elapsedMs / 1000))]));
+    const coresUsed = Object.fromEntries(
+      Object.entries(processes).map(([name, pid]) => [
+        name,
+        round((cpuSeconds(pid) - cpuBefore[name]) / (run.elapsedMs / 1000)),
+      ]),
+    );
     const reads = await readers.stop();
     const [cycle] = await db('refresh_runs').where({ workflow_id: run.workflowId });
-    const durations = (await db('refresh_client_results').where({ run_id: cycle.id }).select('duration_ms')).map((r: { duration_ms: number }) => r.duration_ms);
+    const durations = (await db('refresh_client_results').where({ run_id: cycle.id }).select('duration_ms')).map(
+      (r: { duration_ms: number }) => r.duration_ms,
+    );
     const result = {
       ranAt: new Date().toISOString(),
       loadAverage: { start: loadAtStart, end: os.loadavg().map(round) },
-      settings: { clients: CLIENTS, metaLatencyMs: META_LATENCY_MS, lookbackDays: LOOKBACK_DAYS, cacheReaders: CACHE_READERS, statusReaders: STATUS_READERS, historyShards: 4 },
+      settings: {
+        clients: CLIENTS,
+        metaLatencyMs: META_LATENCY_MS,
+        lookbackDays: LOOKBACK_DAYS,
+        cacheReaders: CACHE_READERS,
+        statusReaders: STATUS_READERS,
+        historyShards: 4,
+      },
       elapsedMs: Math.round(run.elapsedMs),
       clientsPerSecond: round(CLIENTS / (run.elapsedMs / 1000)),
       totals: run.totals,
@@ -869,7 +1174,9 @@ async function mainProdStack(workers: number): Promise<void> {
       reads,
       startTimingsS: stack.timings,
     };
-    const all = fs.existsSync(PROD_RESULTS_FILE) ? (JSON.parse(fs.readFileSync(PROD_RESULTS_FILE, 'utf8')) as Record<string, unknown>) : {};
+    const all = fs.existsSync(PROD_RESULTS_FILE)
+      ? (JSON.parse(fs.readFileSync(PROD_RESULTS_FILE, 'utf8')) as Record<string, unknown>)
+      : {};
     all[`workers${workers}`] = result;
     fs.mkdirSync(path.dirname(PROD_RESULTS_FILE), { recursive: true });
     fs.writeFileSync(PROD_RESULTS_FILE, `${JSON.stringify(all, null, 2)}\n`);
@@ -878,11 +1185,15 @@ async function mainProdStack(workers: number): Promise<void> {
         '',
         `refresh benchmark, production stack (Temporal server ${TEMPORAL_SERVER_VERSION} on Postgres, 4 shards), ${workers} worker(s), ${os.cpus().length} cores, load ${loadAtStart[0]} at start`,
         `(a) Temporal, ${CLIENTS} clients, spacing 0: ${result.clientsPerSecond.toFixed(1)} clients/s (${(run.elapsedMs / 1000).toFixed(1)} s), per-client p50/p99 ${result.perClientP50Ms}/${result.perClientP99Ms} ms`,
-        `cores kept busy: ${Object.entries(coresUsed).map(([name, cores]) => `${name} ${cores.toFixed(2)}`).join(', ')} (Postgres not counted)`,
+        `cores kept busy: ${Object.entries(coresUsed)
+          .map(([name, cores]) => `${name} ${cores.toFixed(2)}`)
+          .join(', ')} (Postgres not counted)`,
         `totals: ${JSON.stringify(run.totals)}`,
         ...(['cache', 'status'] as const).map(
           (kind) =>
-            `API during the run, ${kind} reads: ${reads[kind].reads}, ${Object.entries(reads[kind].statuses).map(([st, c]) => `${c}× ${st}`).join(', ')}, p50/p99 ${reads[kind].p50Ms.toFixed(1)}/${reads[kind].p99Ms.toFixed(1)} ms`,
+            `API during the run, ${kind} reads: ${reads[kind].reads}, ${Object.entries(reads[kind].statuses)
+              .map(([st, c]) => `${c}× ${st}`)
+              .join(', ')}, p50/p99 ${reads[kind].p50Ms.toFixed(1)}/${reads[kind].p99Ms.toFixed(1)} ms`,
         ),
         `written to ${path.relative(ROOT, PROD_RESULTS_FILE)}`,
         '',

@@ -30,14 +30,24 @@ const REQUESTS = Number(process.env.BENCH_STATUS_REQUESTS ?? 30);
 const DAYS = 30;
 const CYCLES = 20;
 const ADMIN_KEY = 'bench-status-admin-key-0123456789';
-const TIMEZONES = ['America/Los_Angeles', 'America/New_York', 'Europe/London', 'Europe/Warsaw', 'Asia/Tokyo', 'Australia/Sydney', 'UTC', 'America/Sao_Paulo'];
+const TIMEZONES = [
+  'America/Los_Angeles',
+  'America/New_York',
+  'Europe/London',
+  'Europe/Warsaw',
+  'Asia/Tokyo',
+  'Australia/Sydney',
+  'UTC',
+  'America/Sao_Paulo',
+];
 
 /** A Temporal client whose Schedule does not exist: the pages ask nothing else of Temporal. */
 export const noTemporal = {
   connection: { withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn() },
   schedule: {
     getHandle: () => ({
-      describe: () => Promise.reject(new ScheduleNotFoundError('no schedule in this bench', 'social-media-cache-refresh')),
+      describe: () =>
+        Promise.reject(new ScheduleNotFoundError('no schedule in this bench', 'social-media-cache-refresh')),
     }),
   },
 } as unknown as TemporalClient;
@@ -98,9 +108,14 @@ export async function seed(db: ReturnType<typeof createDb>): Promise<void> {
     await db('refresh_runs')
       .where({ id })
       .update({
-        refreshed: db.raw(`(select count(*) from refresh_client_results where run_id = ? and outcome = 'refreshed')`, [id]),
+        refreshed: db.raw(`(select count(*) from refresh_client_results where run_id = ? and outcome = 'refreshed')`, [
+          id,
+        ]),
         failed: db.raw(`(select count(*) from refresh_client_results where run_id = ? and outcome = 'failed')`, [id]),
-        skipped_token_invalid: db.raw(`(select count(*) from refresh_client_results where run_id = ? and outcome = 'skipped_token_invalid')`, [id]),
+        skipped_token_invalid: db.raw(
+          `(select count(*) from refresh_client_results where run_id = ? and outcome = 'skipped_token_invalid')`,
+          [id],
+        ),
         started: CLIENTS,
       });
   }
@@ -110,10 +125,13 @@ export async function seed(db: ReturnType<typeof createDb>): Promise<void> {
     `select (select count(*) from clients) as clients, (select count(*) from social_media_cache) as rows, (select count(*) from refresh_client_results) as results`,
   );
   const c = counts.rows[0];
-  console.log(`seeded ${c.clients} clients, ${c.rows} cache rows, ${c.results} refresh results in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `seeded ${c.clients} clients, ${c.rows} cache rows, ${c.results} refresh results in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-status-'));
@@ -123,7 +141,12 @@ async function main(): Promise<void> {
   await ensureDatabase(postgres.adminUrl, 'bench_status');
   const db = createDb(postgres.urlFor('bench_status'));
   const server = createHttpServer(
-    createApp({ config: loadConfig({ ADMIN_API_KEYS: ADMIN_KEY, READ_API_KEYS: 'bench-status-read-key-0123456789' }), db, temporal: noTemporal, logger: createLogger('silent') }),
+    createApp({
+      config: loadConfig({ ADMIN_API_KEYS: ADMIN_KEY, READ_API_KEYS: 'bench-status-read-key-0123456789' }),
+      db,
+      temporal: noTemporal,
+      logger: createLogger('silent'),
+    }),
   );
   try {
     await migrateLatest(db);
@@ -143,7 +166,10 @@ async function main(): Promise<void> {
       queries += 1;
     });
     const lines = [
-      `bench:status — ${new Date().toISOString()} — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load ${os.loadavg().map((n) => n.toFixed(2)).join(' ')}`,
+      `bench:status — ${new Date().toISOString()} — ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, load ${os
+        .loadavg()
+        .map((n) => n.toFixed(2))
+        .join(' ')}`,
       `${CLIENTS} clients × ${DAYS} days of cache rows, ${CYCLES} cycles of results; ${REQUESTS} sequential requests per page after 3 warm-up`,
       '',
       `${'page'.padEnd(34)} ${'median'.padStart(8)} ${'p95'.padStart(8)} ${'target'.padStart(8)} ${'queries'.padStart(8)} ${'bytes'.padStart(9)}`,
@@ -160,7 +186,8 @@ async function main(): Promise<void> {
         const ms = performance.now() - t0;
         if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${body.slice(0, 200)}`);
         if (i >= 3) times.push(ms);
-        if (perRequest >= 0 && perRequest !== queries) throw new Error(`${url}: ${queries} queries, earlier ${perRequest}`);
+        if (perRequest >= 0 && perRequest !== queries)
+          throw new Error(`${url}: ${queries} queries, earlier ${perRequest}`);
         perRequest = queries;
         bytes = body.length;
       }

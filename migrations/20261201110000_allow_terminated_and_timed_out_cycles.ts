@@ -11,5 +11,7 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   await knex('refresh_runs').whereIn('status', ['terminated', 'timed_out']).update({ status: 'failed' });
   await knex.raw('alter table refresh_runs drop constraint refresh_runs_status_check');
-  await knex.raw("alter table refresh_runs add constraint refresh_runs_status_check check (status in ('running', 'completed', 'failed', 'cancelled'))");
+  await knex.raw(
+    "alter table refresh_runs add constraint refresh_runs_status_check check (status in ('running', 'completed', 'failed', 'cancelled'))",
+  );
 }

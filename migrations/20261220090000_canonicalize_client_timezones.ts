@@ -16,7 +16,8 @@ export async function up(knex: Knex): Promise<void> {
     } catch {
       continue;
     }
-    if (canonical !== timezone && postgresZones.has(canonical)) await knex('clients').where({ timezone }).update({ timezone: canonical });
+    if (canonical !== timezone && postgresZones.has(canonical))
+      await knex('clients').where({ timezone }).update({ timezone: canonical });
   }
 }
 

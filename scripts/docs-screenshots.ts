@@ -103,7 +103,9 @@ async function seed(db: Db): Promise<string> {
         trigger: cycle === 8 ? 'manual' : 'schedule',
         status: running ? 'running' : 'completed',
         started_at: startedAt,
-        finished_at: running ? null : new Date(startedAt.getTime() + ids.length * spacingMs + 9_000 + (cycle % 5) * 4_000),
+        finished_at: running
+          ? null
+          : new Date(startedAt.getTime() + ids.length * spacingMs + 9_000 + (cycle % 5) * 4_000),
         total: ids.length - 1,
         started: running ? 7 : ids.length - 1,
         current_client_id: running ? ids[6] : null,
@@ -113,7 +115,14 @@ async function seed(db: Db): Promise<string> {
     const results = ids.flatMap((clientId, i) => {
       if (i === 11 || (running && i >= 7)) return [];
       const failed = (i === 6 && cycle <= 2) || (cycle % 9 === 4 && i === 1);
-      const outcome = i === 3 && cycle <= 1 ? 'skipped_token_invalid' : failed ? 'failed' : cycle % 6 === 2 && i === 10 ? 'skipped_fresh' : 'refreshed';
+      const outcome =
+        i === 3 && cycle <= 1
+          ? 'skipped_token_invalid'
+          : failed
+            ? 'failed'
+            : cycle % 6 === 2 && i === 10
+              ? 'skipped_fresh'
+              : 'refreshed';
       return [
         {
           run_id: runId,
@@ -122,7 +131,11 @@ async function seed(db: Db): Promise<string> {
           trigger: 'schedule',
           outcome,
           error_code: failed ? (i === 6 ? '80001' : '2') : null,
-          error_message: failed ? (i === 6 ? 'There have been too many calls to this Page account. Wait a bit and try again.' : 'Service temporarily unavailable') : null,
+          error_message: failed
+            ? i === 6
+              ? 'There have been too many calls to this Page account. Wait a bit and try again.'
+              : 'Service temporarily unavailable'
+            : null,
           attempts: failed ? 5 : 1,
           started_at: new Date(startedAt.getTime() + i * spacingMs),
           finished_at: new Date(startedAt.getTime() + i * spacingMs + 1_500),
@@ -136,7 +149,12 @@ async function seed(db: Db): Promise<string> {
       const count = (o: string) => results.filter((r) => r.outcome === o).length;
       await db('refresh_runs')
         .where({ id: runId })
-        .update({ refreshed: count('refreshed'), failed: count('failed'), skipped_token_invalid: count('skipped_token_invalid'), skipped_fresh: count('skipped_fresh') });
+        .update({
+          refreshed: count('refreshed'),
+          failed: count('failed'),
+          skipped_token_invalid: count('skipped_token_invalid'),
+          skipped_fresh: count('skipped_fresh'),
+        });
     }
   }
   await db('meta_app_usage').insert({ id: 1, app_percent: 58, reported_at: new Date(Date.now() - 4 * 60_000) });
@@ -150,7 +168,11 @@ async function main(): Promise<void> {
   const postgres = await startEmbeddedPostgres({ dir: path.join(dir, 'pg') });
   await ensureDatabase(postgres.adminUrl, 'docs');
   const db = createDb(postgres.urlFor('docs'));
-  const config = loadConfig({ ADMIN_API_KEYS: ADMIN_KEY, READ_API_KEYS: 'docs-screenshots-read-key-0123456789', TEMPORAL_UI_URL: 'http://127.0.0.1:8233' });
+  const config = loadConfig({
+    ADMIN_API_KEYS: ADMIN_KEY,
+    READ_API_KEYS: 'docs-screenshots-read-key-0123456789',
+    TEMPORAL_UI_URL: 'http://127.0.0.1:8233',
+  });
   const server = createHttpServer(createApp({ config, db, temporal: noTemporal, logger: createLogger('silent') }));
   const browser = await launchBrowser();
   try {
@@ -158,7 +180,10 @@ async function main(): Promise<void> {
     const acme = await seed(db);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    const page = await browser.newPage({ extraHTTPHeaders: { Authorization: `Bearer ${ADMIN_KEY}` }, viewport: { width: 1280, height: 900 } });
+    const page = await browser.newPage({
+      extraHTTPHeaders: { Authorization: `Bearer ${ADMIN_KEY}` },
+      viewport: { width: 1280, height: 900 },
+    });
     fs.mkdirSync(DOCS, { recursive: true });
     for (const [url, file] of [
       ['/status', 'status-overview.jpg'],

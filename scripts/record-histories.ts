@@ -31,7 +31,8 @@ async function waitForTemporalCli(): Promise<string> {
   for (let waited = 0; ; waited += 10) {
     const binary = findTemporalCli(process.env.TEMPORAL_CLI_PATH);
     if (binary) return binary;
-    if (waited >= 1_800) throw new Error('no Temporal CLI after 30 minutes: build it (see README) or set TEMPORAL_CLI_PATH');
+    if (waited >= 1_800)
+      throw new Error('no Temporal CLI after 30 minutes: build it (see README) or set TEMPORAL_CLI_PATH');
     if (waited % 60 === 0) log('waiting for the Temporal CLI to be built…');
     await new Promise((resolve) => setTimeout(resolve, 10_000));
   }
@@ -53,10 +54,15 @@ async function main(): Promise<void> {
     const binary = await waitForTemporalCli();
     const [postgres, temporal, bundle] = await Promise.all([
       startEmbeddedPostgres({ dir: path.join(tmp, 'postgres') }),
-      freePort().then((port) => startTemporalDevServer({ binary, port, dbFile: path.join(tmp, 'temporal.db'), namespace: 'default' })),
+      freePort().then((port) =>
+        startTemporalDevServer({ binary, port, dbFile: path.join(tmp, 'temporal.db'), namespace: 'default' }),
+      ),
       bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH }),
     ]);
-    stops.push(() => postgres.stop(), () => temporal.stop());
+    stops.push(
+      () => postgres.stop(),
+      () => temporal.stop(),
+    );
     const bundleFile = path.join(tmp, 'workflow-bundle.js');
     fs.writeFileSync(bundleFile, bundle.code);
     process.env.TEST_DATABASE_URL = postgres.adminUrl;
@@ -94,7 +100,13 @@ async function main(): Promise<void> {
 
 async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map<string, HistoryFixture>> {
   const fixtures = new Map<string, HistoryFixture>();
-  const deps: RefreshRequestDeps = { temporal: stack.client, clients: stack.clients, cooldownMs: 0, lookbackDays: 2, taskQueue: stack.taskQueue };
+  const deps: RefreshRequestDeps = {
+    temporal: stack.client,
+    clients: stack.clients,
+    cooldownMs: 0,
+    lookbackDays: 2,
+    taskQueue: stack.taskQueue,
+  };
   let cycles = 0;
 
   async function save(name: string, scenario: string, handle: WorkflowHandle, runId?: string): Promise<void> {
@@ -139,7 +151,11 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     return added;
   }
 
-  async function historyHas(handle: WorkflowHandle, runId: string | undefined, predicate: (e: Record<string, unknown>) => boolean) {
+  async function historyHas(
+    handle: WorkflowHandle,
+    runId: string | undefined,
+    predicate: (e: Record<string, unknown>) => boolean,
+  ) {
     const history = await stack.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
     return (history.events ?? []).some((e) => predicate(e as Record<string, unknown>));
   }
@@ -151,13 +167,27 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     const handle = await startCycle({ spacingMs: 1_000, pageSize: 2 });
     await handle.result();
     const [first, second] = await runIds(handle.workflowId);
-    await save('refresh-all-spacing-1s-page-1-continued', 'cycle of 3 clients at 1 s spacing, page size 2: first run, continues as new', handle, first);
-    await save('refresh-all-spacing-1s-page-2-completed', 'the same cycle: second run, carries the cursor and totals, completes', handle, second);
+    await save(
+      'refresh-all-spacing-1s-page-1-continued',
+      'cycle of 3 clients at 1 s spacing, page size 2: first run, continues as new',
+      handle,
+      first,
+    );
+    await save(
+      'refresh-all-spacing-1s-page-2-completed',
+      'the same cycle: second run, carries the cursor and totals, completes',
+      handle,
+      second,
+    );
     // (b) one of its children, which refreshed.
     const child = stack.client.workflow.getHandle(clientRefreshWorkflowId(clients[0].id));
     // Its row is written by its step, a moment before the run completes.
     await child.result();
-    await save('refresh-client-refreshed', 'scheduled-style child of a cycle that refreshed at the first attempt', child);
+    await save(
+      'refresh-client-refreshed',
+      'scheduled-style child of a cycle that refreshed at the first attempt',
+      child,
+    );
   }
 
   // (a) sub-second spacing: 300 ms starts groups of 4 with one 1.2 s timer per group. Pages of 3
@@ -173,7 +203,12 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     if (runs.length !== 3) throw new Error(`300 ms cycle: ${runs.length} runs`);
     const scenario = 'cycle of 7 clients (one with an invalid token, skipped) at 300 ms spacing, page size 3';
     await save('refresh-all-spacing-300ms-page-1-continued', `${scenario}: first run, starts a group`, handle, runs[0]);
-    await save('refresh-all-spacing-300ms-page-2-continued', `${scenario}: second run, fills the group, waits its timer`, handle, runs[1]);
+    await save(
+      'refresh-all-spacing-300ms-page-2-continued',
+      `${scenario}: second run, fills the group, waits its timer`,
+      handle,
+      runs[1],
+    );
     await save('refresh-all-spacing-300ms-page-3-completed', `${scenario}: last run, completes`, handle, runs[2]);
   }
 
@@ -187,9 +222,15 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     await requestRefresh(deps, client.id);
     const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
     const result = await handle.result();
-    if (result.outcome !== 'refreshed' || result.attempts !== 2) throw new Error(`throttled refresh: ${JSON.stringify(result)}`);
-    if (!(await historyHas(handle, undefined, (e) => !!e.timerStartedEventAttributes))) throw new Error('throttled refresh: no timer');
-    await save('refresh-client-throttled-then-refreshed', 'on-demand refresh of a Page without Instagram throttled (80001) once: a durable timer, then the step refreshed and recorded', handle);
+    if (result.outcome !== 'refreshed' || result.attempts !== 2)
+      throw new Error(`throttled refresh: ${JSON.stringify(result)}`);
+    if (!(await historyHas(handle, undefined, (e) => !!e.timerStartedEventAttributes)))
+      throw new Error('throttled refresh: no timer');
+    await save(
+      'refresh-client-throttled-then-refreshed',
+      'on-demand refresh of a Page without Instagram throttled (80001) once: a durable timer, then the step refreshed and recorded',
+      handle,
+    );
   }
 
   // (d) a refresh whose token Meta calls invalid (190): not retried, marks the token.
@@ -200,8 +241,13 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     await requestRefresh(deps, client.id);
     const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
     const result = await handle.result();
-    if (result.outcome !== 'failed' || result.errorCode !== '190') throw new Error(`invalid token refresh: ${JSON.stringify(result)}`);
-    await save('refresh-client-token-invalid', 'on-demand refresh failed on an invalid token (190), not retried', handle);
+    if (result.outcome !== 'failed' || result.errorCode !== '190')
+      throw new Error(`invalid token refresh: ${JSON.stringify(result)}`);
+    await save(
+      'refresh-client-token-invalid',
+      'on-demand refresh failed on an invalid token (190), not retried',
+      handle,
+    );
   }
 
   // (e) on-demand requests arriving while a refresh runs are signals folded into it. The server
@@ -219,13 +265,23 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     });
     await requestRefresh(deps, client.id);
     await requestRefresh(deps, client.id);
-    await waitFor(async () => (await stack.client.workflow.getHandle(handle.workflowId).fetchHistory()).events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length >= 3, {
-      timeoutMs: 20_000,
-      what: 'three signals in the history',
-    });
+    await waitFor(
+      async () =>
+        (await stack.client.workflow.getHandle(handle.workflowId).fetchHistory()).events!.filter(
+          (e) => e.workflowExecutionSignaledEventAttributes,
+        ).length >= 3,
+      {
+        timeoutMs: 20_000,
+        what: 'three signals in the history',
+      },
+    );
     const result = await handle.result();
     if (result.coalescedRequests < 3) throw new Error(`coalesced refresh: ${JSON.stringify(result)}`);
-    await save('refresh-client-coalesced', 'on-demand refresh that folded two more requests (signals) into itself', handle);
+    await save(
+      'refresh-client-coalesced',
+      'on-demand refresh that folded two more requests (signals) into itself',
+      handle,
+    );
   }
 
   // (f) a cycle meeting an on-demand refresh of the same client: counted as already running.
@@ -237,7 +293,11 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     const handle = await startCycle({ spacingMs: 0 });
     const totals = await handle.result();
     if (totals.alreadyRunning !== 1) throw new Error(`already running cycle: ${JSON.stringify(totals)}`);
-    await save('refresh-all-already-running', 'cycle of 2 clients at spacing 0 whose first client was being refreshed on demand', handle);
+    await save(
+      'refresh-all-already-running',
+      'cycle of 2 clients at spacing 0 whose first client was being refreshed on demand',
+      handle,
+    );
     await stack.client.workflow.getHandle(clientRefreshWorkflowId(busy.id)).result();
   }
 
@@ -246,11 +306,18 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     log('cycle cut mid-way');
     await freshClients(3);
     const handle = await startCycle({ spacingMs: 2_000 });
-    await waitFor(async () => historyHas(handle, undefined, (e) => !!e.childWorkflowExecutionCompletedEventAttributes), {
-      timeoutMs: 20_000,
-      what: 'the first child to complete',
-    });
-    await saveCut('refresh-all-running', 'cycle of 3 clients at 2 s spacing, cut after its first child completed', handle);
+    await waitFor(
+      async () => historyHas(handle, undefined, (e) => !!e.childWorkflowExecutionCompletedEventAttributes),
+      {
+        timeoutMs: 20_000,
+        what: 'the first child to complete',
+      },
+    );
+    await saveCut(
+      'refresh-all-running',
+      'cycle of 3 clients at 2 s spacing, cut after its first child completed',
+      handle,
+    );
     await handle.result();
   }
 
@@ -264,8 +331,18 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     const runs = await runIds(handle.workflowId);
     if (runs.length !== 2) throw new Error(`spacing 0 cycle: ${runs.length} runs`);
     const scenario = 'cycle of 3 clients at spacing 0, page size 2';
-    await save('refresh-all-spacing-0-page-1-continued', `${scenario}: first run, continues as new once its starts are acknowledged`, handle, runs[0]);
-    await save('refresh-all-spacing-0-page-2-completed', `${scenario}: last run, waits for its child and Postgres, completes`, handle, runs[1]);
+    await save(
+      'refresh-all-spacing-0-page-1-continued',
+      `${scenario}: first run, continues as new once its starts are acknowledged`,
+      handle,
+      runs[0],
+    );
+    await save(
+      'refresh-all-spacing-0-page-2-completed',
+      `${scenario}: last run, waits for its child and Postgres, completes`,
+      handle,
+      runs[1],
+    );
   }
 
   // (h) a cycle cut while its last page's child is held back by a slow Meta.
@@ -279,7 +356,11 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
       timeoutMs: 20_000,
       what: 'the cycle to wait for its results',
     });
-    await saveCut('refresh-all-waiting-for-results-running', 'cycle of 1 client at spacing 0, cut while it waits for its slow child to report', handle);
+    await saveCut(
+      'refresh-all-waiting-for-results-running',
+      'cycle of 1 client at spacing 0, cut while it waits for its slow child to report',
+      handle,
+    );
     await handle.result();
   }
 
@@ -291,7 +372,11 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
     const result = await handle.result();
     if (result.outcome !== 'refreshed') throw new Error(`on-demand refresh: ${JSON.stringify(result)}`);
-    await save('refresh-client-on-demand', 'on-demand refresh (signal-with-start): one local step fetches and records', handle);
+    await save(
+      'refresh-client-on-demand',
+      'on-demand refresh (signal-with-start): one local step fetches and records',
+      handle,
+    );
   }
 
   // (j) per platform: the Page throttled alone (80001), Instagram written, Facebook fetched after a
@@ -303,20 +388,35 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     await requestRefresh(deps, client.id);
     const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
     const result = await handle.result();
-    if (result.outcome !== 'refreshed' || result.attempts !== 2) throw new Error(`Page retried alone: ${JSON.stringify(result)}`);
-    await save('refresh-client-page-retried-alone', 'on-demand refresh: the Page throttled (80001) alone, Instagram written, Facebook fetched after a timer', handle);
+    if (result.outcome !== 'refreshed' || result.attempts !== 2)
+      throw new Error(`Page retried alone: ${JSON.stringify(result)}`);
+    await save(
+      'refresh-client-page-retried-alone',
+      'on-demand refresh: the Page throttled (80001) alone, Instagram written, Facebook fetched after a timer',
+      handle,
+    );
   }
 
   // (k) per platform: Instagram throttled alone, Facebook written, Instagram fetched after a timer.
   {
     log('refresh with Instagram throttled alone');
     const [client] = await freshClients(1);
-    stack.sandbox.control.setInstagramMode({ igId: client.instagramAccountId!, mode: 'throttled', estimatedTimeToRegainAccess: 0.02, times: 1 });
+    stack.sandbox.control.setInstagramMode({
+      igId: client.instagramAccountId!,
+      mode: 'throttled',
+      estimatedTimeToRegainAccess: 0.02,
+      times: 1,
+    });
     await requestRefresh(deps, client.id);
     const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
     const result = await handle.result();
-    if (result.outcome !== 'refreshed' || result.attempts !== 2) throw new Error(`per-platform refresh: ${JSON.stringify(result)}`);
-    await save('refresh-client-instagram-retried-alone', 'on-demand refresh: Instagram throttled (80002) alone, Facebook written, Instagram fetched after a timer', handle);
+    if (result.outcome !== 'refreshed' || result.attempts !== 2)
+      throw new Error(`per-platform refresh: ${JSON.stringify(result)}`);
+    await save(
+      'refresh-client-instagram-retried-alone',
+      'on-demand refresh: Instagram throttled (80002) alone, Facebook written, Instagram fetched after a timer',
+      handle,
+    );
   }
 
   // (l) requested days: a start with days, then more days signalled while Meta answers slowly;
@@ -330,15 +430,26 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     stack.sandbox.control.inject({ objectId: client.facebookPageId, latencyMs: 3_000, times: 1 });
     await requestRefresh(deps, client.id, { days: pastDays(5, 2) });
     const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
-    await waitFor(async () => stack.sandbox.control.requests().some((r) => r.objectId === client.facebookPageId), { timeoutMs: 20_000, what: 'the slow call' });
-    await requestRefresh(deps, client.id, { days: pastDays(9, 2) });
-    await waitFor(async () => (await handle.fetchHistory()).events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length >= 2, {
+    await waitFor(async () => stack.sandbox.control.requests().some((r) => r.objectId === client.facebookPageId), {
       timeoutMs: 20_000,
-      what: 'two signals in the history',
+      what: 'the slow call',
     });
+    await requestRefresh(deps, client.id, { days: pastDays(9, 2) });
+    await waitFor(
+      async () =>
+        (await handle.fetchHistory()).events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length >= 2,
+      {
+        timeoutMs: 20_000,
+        what: 'two signals in the history',
+      },
+    );
     const result = await handle.result();
     if (result.outcome !== 'refreshed') throw new Error(`requested days refresh: ${JSON.stringify(result)}`);
-    await save('refresh-client-requested-days', 'refresh started with two past days; two more days signalled while Meta answered slowly, fetched with them', handle);
+    await save(
+      'refresh-client-requested-days',
+      'refresh started with two past days; two more days signalled while Meta answered slowly, fetched with them',
+      handle,
+    );
   }
 
   // (m) a refresh cut while it sleeps out Meta's wait for Instagram (6 s) on a durable timer, after
@@ -349,10 +460,18 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     const [client] = await freshClients(1);
     const pastDays = (from: number, n: number) =>
       Array.from({ length: n }, (_, i) => new Date(Date.now() - (from + i) * 86_400_000).toISOString().slice(0, 10));
-    stack.sandbox.control.setInstagramMode({ igId: client.instagramAccountId!, mode: 'throttled', estimatedTimeToRegainAccess: 0.1, times: 1 });
+    stack.sandbox.control.setInstagramMode({
+      igId: client.instagramAccountId!,
+      mode: 'throttled',
+      estimatedTimeToRegainAccess: 0.1,
+      times: 1,
+    });
     await requestRefresh(deps, client.id);
     const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
-    await waitFor(async () => historyHas(handle, undefined, (e) => !!e.timerStartedEventAttributes), { timeoutMs: 20_000, what: 'the retry timer' });
+    await waitFor(async () => historyHas(handle, undefined, (e) => !!e.timerStartedEventAttributes), {
+      timeoutMs: 20_000,
+      what: 'the retry timer',
+    });
     await requestRefresh(deps, client.id, { days: pastDays(6, 2) });
     await waitFor(
       async () => {
@@ -364,10 +483,19 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
       },
       { timeoutMs: 5_000, what: 'the signal handled during the timer' },
     );
-    await saveCut('refresh-client-retry-timer-running', "on-demand refresh cut while it waits out Meta's wait for Instagram on a durable timer, after a request for two past days", handle);
+    await saveCut(
+      'refresh-client-retry-timer-running',
+      "on-demand refresh cut while it waits out Meta's wait for Instagram on a durable timer, after a request for two past days",
+      handle,
+    );
     const result = await handle.result();
-    if (result.outcome !== 'refreshed' || result.coalescedRequests !== 2) throw new Error(`retry timer refresh: ${JSON.stringify(result)}`);
-    await save('refresh-client-retry-timer-with-days', 'the same refresh finished: Instagram fetched after the timer, then the two signalled days in an extra round', handle);
+    if (result.outcome !== 'refreshed' || result.coalescedRequests !== 2)
+      throw new Error(`retry timer refresh: ${JSON.stringify(result)}`);
+    await save(
+      'refresh-client-retry-timer-with-days',
+      'the same refresh finished: Instagram fetched after the timer, then the two signalled days in an extra round',
+      handle,
+    );
   }
   return fixtures;
 }

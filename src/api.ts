@@ -16,10 +16,17 @@ async function main(): Promise<void> {
     const database = await provideDatabase(config, logger, lifecycle);
     const temporal = provideTemporal(config);
     if (!config.readApiKeys.length && !config.adminApiKeys.length) {
-      throw new StartupError('set READ_API_KEYS and/or ADMIN_API_KEYS: without keys every route but the health checks answers 401');
+      throw new StartupError(
+        'set READ_API_KEYS and/or ADMIN_API_KEYS: without keys every route but the health checks answers 401',
+      );
     }
     const tokenKeys = requireTokenKeys(config);
-    const url = await runApi(config, logger, lifecycle, { db: database.db, address: temporal.address, tls: temporal.tls, tokenKeys });
+    const url = await runApi(config, logger, lifecycle, {
+      db: database.db,
+      address: temporal.address,
+      tls: temporal.tls,
+      tokenKeys,
+    });
     logger.info({ url, temporal: temporal.address }, 'API listening');
   } catch (err) {
     await lifecycle.shutdown('startup failed');

@@ -22,7 +22,12 @@ export function parseDuration(text: string): number | undefined {
 
 /** Formats milliseconds the way the env variables are written (`2s`, `3h`, `1500ms`). */
 export function formatDuration(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;
@@ -36,7 +41,10 @@ const duration = (min: number, max = Number.MAX_SAFE_INTEGER) =>
       return z.NEVER;
     }
     if (ms < min || ms > max) {
-      const range = max === Number.MAX_SAFE_INTEGER ? `at least ${formatDuration(min)}` : `from ${formatDuration(min)} to ${formatDuration(max)}`;
+      const range =
+        max === Number.MAX_SAFE_INTEGER
+          ? `at least ${formatDuration(min)}`
+          : `from ${formatDuration(min)} to ${formatDuration(max)}`;
       ctx.addIssue({ code: 'custom', message: `expected a duration ${range}` });
       return z.NEVER;
     }
@@ -77,7 +85,11 @@ const url = (what: string, protocols: string[]) =>
 const apiKeys = list.superRefine((keys, ctx) => {
   // Which key and how long it is, never the key itself: the message is printed at startup.
   const short = keys.flatMap((key, i) => (key.length < 16 ? [`key ${i + 1} of ${keys.length} has ${key.length}`] : []));
-  if (short.length) ctx.addIssue({ code: 'custom', message: `expected a comma-separated list of keys of at least 16 characters each (${short.join(', ')})` });
+  if (short.length)
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a comma-separated list of keys of at least 16 characters each (${short.join(', ')})`,
+    });
 });
 
 const encryptionKey = z.string().refine((text) => decodeKey(text) !== undefined, {
@@ -151,7 +163,12 @@ const schema = z.object({
 type Env = z.output<typeof schema>;
 
 /** Variables whose value is a secret (or holds one): a problem with them names the variable and never shows the value. */
-const SECRET_VARIABLES = new Set(['READ_API_KEYS', 'ADMIN_API_KEYS', 'TOKEN_ENCRYPTION_KEY', 'TOKEN_ENCRYPTION_KEY_PREVIOUS']);
+const SECRET_VARIABLES = new Set([
+  'READ_API_KEYS',
+  'ADMIN_API_KEYS',
+  'TOKEN_ENCRYPTION_KEY',
+  'TOKEN_ENCRYPTION_KEY_PREVIOUS',
+]);
 /** URLs may carry a user and password: shown with those masked, or not at all when they do not parse. */
 const URL_VARIABLES = new Set(['DATABASE_URL', 'META_GRAPH_URL', 'TEMPORAL_UI_URL']);
 
@@ -298,7 +315,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     readApiKeys: e.READ_API_KEYS,
     adminApiKeys: e.ADMIN_API_KEYS,
-    tokenKeys: e.TOKEN_ENCRYPTION_KEY ? createKeyring(decodeKey(e.TOKEN_ENCRYPTION_KEY)!, e.TOKEN_ENCRYPTION_KEY_PREVIOUS ? decodeKey(e.TOKEN_ENCRYPTION_KEY_PREVIOUS) : undefined) : undefined,
+    tokenKeys: e.TOKEN_ENCRYPTION_KEY
+      ? createKeyring(
+          decodeKey(e.TOKEN_ENCRYPTION_KEY)!,
+          e.TOKEN_ENCRYPTION_KEY_PREVIOUS ? decodeKey(e.TOKEN_ENCRYPTION_KEY_PREVIOUS) : undefined,
+        )
+      : undefined,
     corsOrigins: e.CORS_ORIGINS,
     workerMetricsPort: e.WORKER_METRICS_PORT,
     shutdownGraceMs: e.SHUTDOWN_GRACE,
@@ -316,10 +338,13 @@ function readTemporalTls(e: Env): TemporalTls | undefined {
     if (!file) return undefined;
     try {
       const pem = fs.readFileSync(file);
-      if (!pem.includes('-----BEGIN ')) problems.push(`${name}=${JSON.stringify(file)}: expected a PEM file (-----BEGIN …)`);
+      if (!pem.includes('-----BEGIN '))
+        problems.push(`${name}=${JSON.stringify(file)}: expected a PEM file (-----BEGIN …)`);
       return pem;
     } catch (err) {
-      problems.push(`${name}=${JSON.stringify(file)}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+      problems.push(
+        `${name}=${JSON.stringify(file)}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
       return undefined;
     }
   };

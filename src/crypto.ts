@@ -29,7 +29,10 @@ export function keyId(key: Buffer): string {
 }
 
 export function createKeyring(current: Buffer, previous?: Buffer): TokenKeyring {
-  return { current: { id: keyId(current), key: current }, ...(previous ? { previous: { id: keyId(previous), key: previous } } : {}) };
+  return {
+    current: { id: keyId(current), key: current },
+    ...(previous ? { previous: { id: keyId(previous), key: previous } } : {}),
+  };
 }
 
 function seal(key: Buffer, plaintext: string, aad: Buffer): { iv: Buffer; tag: Buffer; ciphertext: Buffer } {
@@ -64,11 +67,21 @@ const clientAad = (clientId: string) => Buffer.from(`client:${clientId.toLowerCa
  */
 export function encryptToken(keyring: TokenKeyring, clientId: string, token: string): string {
   const { iv, tag, ciphertext } = seal(keyring.current.key, token, clientAad(clientId));
-  return ['v2', keyring.current.id, iv.toString('base64url'), tag.toString('base64url'), ciphertext.toString('base64url')].join(':');
+  return [
+    'v2',
+    keyring.current.id,
+    iv.toString('base64url'),
+    tag.toString('base64url'),
+    ciphertext.toString('base64url'),
+  ].join(':');
 }
 
 function decodeParts(iv: string, tag: string, ciphertext: string) {
-  const parts = { iv: Buffer.from(iv, 'base64url'), tag: Buffer.from(tag, 'base64url'), ciphertext: Buffer.from(ciphertext, 'base64url') };
+  const parts = {
+    iv: Buffer.from(iv, 'base64url'),
+    tag: Buffer.from(tag, 'base64url'),
+    ciphertext: Buffer.from(ciphertext, 'base64url'),
+  };
   if (parts.iv.length !== IV_BYTES) throw new TokenDecryptError(`the IV is not ${IV_BYTES} bytes`);
   // GCM would accept a shorter tag and with it a much easier forgery.
   if (parts.tag.length !== TAG_BYTES) throw new TokenDecryptError(`the authentication tag is not ${TAG_BYTES} bytes`);
@@ -81,19 +94,28 @@ function decodeParts(iv: string, tag: string, ciphertext: string) {
  * `current` is false when the value should be re-encrypted (v1, or the previous key).
  * Throws `TokenDecryptError`, whose message never holds the value.
  */
-export function decryptToken(keyring: TokenKeyring, clientId: string, stored: string): { token: string; current: boolean } {
+export function decryptToken(
+  keyring: TokenKeyring,
+  clientId: string,
+  stored: string,
+): { token: string; current: boolean } {
   const fields = stored.split(':');
   const keys = [keyring.current, ...(keyring.previous ? [keyring.previous] : [])];
   if (fields[0] === 'v2' && fields.length === 5) {
     const [, kid, iv, tag, ciphertext] = fields;
     const candidates = keys.filter((k) => k.id === kid);
-    if (!candidates.length) throw new TokenDecryptError(`it was encrypted with key ${kid}, which is neither TOKEN_ENCRYPTION_KEY nor TOKEN_ENCRYPTION_KEY_PREVIOUS`);
+    if (!candidates.length)
+      throw new TokenDecryptError(
+        `it was encrypted with key ${kid}, which is neither TOKEN_ENCRYPTION_KEY nor TOKEN_ENCRYPTION_KEY_PREVIOUS`,
+      );
     const parts = decodeParts(iv, tag, ciphertext);
     for (const k of candidates) {
       const token = open(k.key, parts, clientAad(clientId));
       if (token !== undefined) return { token, current: k === keyring.current };
     }
-    throw new TokenDecryptError(`key ${kid} does not authenticate it for this client (copied from another client, or altered)`);
+    throw new TokenDecryptError(
+      `key ${kid} does not authenticate it for this client (copied from another client, or altered)`,
+    );
   }
   if (fields[0] === 'v1' && fields.length === 4) {
     const parts = decodeParts(fields[1], fields[2], fields[3]);
@@ -101,7 +123,9 @@ export function decryptToken(keyring: TokenKeyring, clientId: string, stored: st
       const token = open(k.key, parts);
       if (token !== undefined) return { token, current: false };
     }
-    throw new TokenDecryptError('neither TOKEN_ENCRYPTION_KEY nor TOKEN_ENCRYPTION_KEY_PREVIOUS authenticates it (v1 value)');
+    throw new TokenDecryptError(
+      'neither TOKEN_ENCRYPTION_KEY nor TOKEN_ENCRYPTION_KEY_PREVIOUS authenticates it (v1 value)',
+    );
   }
   throw new TokenDecryptError('unrecognised format');
 }

@@ -17,7 +17,13 @@ async function main(): Promise<void> {
     const temporal = provideTemporal(config);
     const tokenKeys = requireTokenKeys(config);
     const meta = metaClientFromConfig(config, logger);
-    await runWorker(config, logger, lifecycle, { db: database.db, address: temporal.address, tls: temporal.tls, meta, tokenKeys });
+    await runWorker(config, logger, lifecycle, {
+      db: database.db,
+      address: temporal.address,
+      tls: temporal.tls,
+      meta,
+      tokenKeys,
+    });
     logger.info({ temporal: temporal.address }, 'worker running');
   } catch (err) {
     await lifecycle.shutdown('startup failed');

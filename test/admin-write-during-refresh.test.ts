@@ -22,8 +22,15 @@ describe('an admin write while a refresh waits on Meta', () => {
   it('survives the refresh: its numbers stay, the fetch fills in only what it lacked', async () => {
     const client = await stack.addClient();
     const today = dayIn(client.timezone);
-    const deps = { temporal: stack.client, clients: stack.clients, cooldownMs: 0, lookbackDays: 1, taskQueue: stack.taskQueue };
-    const handle = () => stack.client.workflow.getHandle<() => Promise<RefreshClientResult>>(clientRefreshWorkflowId(client.id));
+    const deps = {
+      temporal: stack.client,
+      clients: stack.clients,
+      cooldownMs: 0,
+      lookbackDays: 1,
+      taskQueue: stack.taskQueue,
+    };
+    const handle = () =>
+      stack.client.workflow.getHandle<() => Promise<RefreshClientResult>>(clientRefreshWorkflowId(client.id));
     // A first refresh, so the row holds Meta's numbers the refresh below reads before it fetches.
     await requestRefresh(deps, client.id);
     expect((await handle().result()).outcome).toBe('refreshed');
@@ -34,20 +41,40 @@ describe('an admin write while a refresh waits on Meta', () => {
     stack.sandbox.control.reset('calls');
     stack.sandbox.control.inject({ objectId: client.instagramAccountId!, latencyMs: 3_000, times: 1 });
     await requestRefresh(deps, client.id);
-    await waitFor(async () => stack.sandbox.control.requests().some((r) => r.objectId === client.facebookPageId), { timeoutMs: 15_000, what: 'the refresh to reach Meta' });
-    const admin = { facebookNewFollowers: 7_777, instagramFollowers: 99_999, instagramReach: 55_555, instagramProfileViews: null };
+    await waitFor(async () => stack.sandbox.control.requests().some((r) => r.objectId === client.facebookPageId), {
+      timeoutMs: 15_000,
+      what: 'the refresh to reach Meta',
+    });
+    const admin = {
+      facebookNewFollowers: 7_777,
+      instagramFollowers: 99_999,
+      instagramReach: 55_555,
+      instagramProfileViews: null,
+    };
     const writtenAt = Date.now();
-    const written = await api.request('/api/social-media-cache', { method: 'POST', key: ADMIN_KEY, body: { clientId: client.id, period: today, data: admin } });
+    const written = await api.request('/api/social-media-cache', {
+      method: 'POST',
+      key: ADMIN_KEY,
+      body: { clientId: client.id, period: today, data: admin },
+    });
     expect(written.status).toBe(200);
     expect(written.body.data).toMatchObject(admin);
 
     expect((await handle().result()).outcome).toBe('refreshed');
     // The held Instagram call was answered after the write: the fetch ended after it.
-    const instagramAnswered = stack.sandbox.control.requests().filter((r) => r.objectId === client.instagramAccountId).map((r) => Date.parse(r.at));
+    const instagramAnswered = stack.sandbox.control
+      .requests()
+      .filter((r) => r.objectId === client.instagramAccountId)
+      .map((r) => Date.parse(r.at));
     expect(Math.max(...instagramAnswered)).toBeGreaterThan(writtenAt);
     const after = (await api.request(`/api/social-media-cache?clientId=${client.id}`)).body.data;
     // The admin's numbers, newer than the fetch's start, stay; the number it lacked comes from Meta.
-    expect(after).toMatchObject({ facebookNewFollowers: 7_777, instagramFollowers: 99_999, instagramReach: 55_555, instagramProfileViews: expect.any(Number) });
+    expect(after).toMatchObject({
+      facebookNewFollowers: 7_777,
+      instagramFollowers: 99_999,
+      instagramReach: 55_555,
+      instagramProfileViews: expect.any(Number),
+    });
     expect(after.unavailable?.instagramProfileViews).toBeUndefined();
   });
 });

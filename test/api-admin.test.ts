@@ -25,7 +25,13 @@ describe('admin routes', () => {
     const created = await api.request('/api/clients', {
       method: 'POST',
       key: ADMIN_KEY,
-      body: { name: 'Acme', facebookPageId: '123456', instagramAccountId: '17841400009999', accessToken: TOKEN, timezone: 'Europe/Warsaw' },
+      body: {
+        name: 'Acme',
+        facebookPageId: '123456',
+        instagramAccountId: '17841400009999',
+        accessToken: TOKEN,
+        timezone: 'Europe/Warsaw',
+      },
     });
     expect(created.status).toBe(201);
     expect(created.body.data).toEqual({
@@ -50,8 +56,17 @@ describe('admin routes', () => {
     expect(one.body.data.name).toBe('Acme');
 
     await stack.clients.markToken(id, 'invalid', '190: expired');
-    const changed = await api.request(`/api/clients/${id}`, { method: 'PATCH', key: ADMIN_KEY, body: { name: 'Acme Ltd', accessToken: `${TOKEN}-new` } });
-    expect(changed.body.data).toMatchObject({ name: 'Acme Ltd', tokenStatus: 'unknown', tokenError: null, hasToken: true });
+    const changed = await api.request(`/api/clients/${id}`, {
+      method: 'PATCH',
+      key: ADMIN_KEY,
+      body: { name: 'Acme Ltd', accessToken: `${TOKEN}-new` },
+    });
+    expect(changed.body.data).toMatchObject({
+      name: 'Acme Ltd',
+      tokenStatus: 'unknown',
+      tokenError: null,
+      hasToken: true,
+    });
 
     const raw = await stack.database.db('clients').where({ id }).first();
     expect(JSON.stringify(raw)).not.toContain(TOKEN);
@@ -66,22 +81,44 @@ describe('admin routes', () => {
   it('writes a day of numbers through POST, never older than what is there', async () => {
     const client = await stack.addClient();
     const period = dayIn(client.timezone);
-    const data = { facebookNewFollowers: 3, instagramFollowers: 1520, instagramReach: 12275, instagramProfileViews: null };
-    const res = await api.request('/api/social-media-cache', { method: 'POST', key: ADMIN_KEY, body: { clientId: client.id, period, data } });
+    const data = {
+      facebookNewFollowers: 3,
+      instagramFollowers: 1520,
+      instagramReach: 12275,
+      instagramProfileViews: null,
+    };
+    const res = await api.request('/api/social-media-cache', {
+      method: 'POST',
+      key: ADMIN_KEY,
+      body: { clientId: client.id, period, data },
+    });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ success: true, written: true, source: 'cache', data: { ...data, unavailable: { instagramProfileViews: 'no_data' } } });
+    expect(res.body).toMatchObject({
+      success: true,
+      written: true,
+      source: 'cache',
+      data: { ...data, unavailable: { instagramProfileViews: 'no_data' } },
+    });
     const read = await api.request(`/api/social-media-cache?clientId=${client.id}&period=${period}`);
     expect(read.body.data).toMatchObject(data);
   });
 
   it('refuses a forced refresh inside the cooldown with 429 and Retry-After, and starts one after it', async () => {
     const client = await stack.addClient();
-    const first = await api.request('/api/social-media-cache?forceRefresh=true', { method: 'POST', key: ADMIN_KEY, body: { clientId: client.id } });
+    const first = await api.request('/api/social-media-cache?forceRefresh=true', {
+      method: 'POST',
+      key: ADMIN_KEY,
+      body: { clientId: client.id },
+    });
     expect(first.status).toBe(202);
     expect(first.body).toEqual({ success: true, data: { clientId: client.id }, refresh: { status: 'started' } });
     await stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id)).result();
 
-    const again = await api.request('/api/social-media-cache?forceRefresh=true', { method: 'POST', key: ADMIN_KEY, body: { clientId: client.id } });
+    const again = await api.request('/api/social-media-cache?forceRefresh=true', {
+      method: 'POST',
+      key: ADMIN_KEY,
+      body: { clientId: client.id },
+    });
     expect(again.status).toBe(429);
     expect(again.body.error.code).toBe('refresh_cooldown');
     const retryAfter = Number(again.headers.get('retry-after'));
@@ -91,7 +128,11 @@ describe('admin routes', () => {
     let later = again;
     await waitFor(
       async () => {
-        later = await api.request('/api/social-media-cache?forceRefresh=true', { method: 'POST', key: ADMIN_KEY, body: { clientId: client.id } });
+        later = await api.request('/api/social-media-cache?forceRefresh=true', {
+          method: 'POST',
+          key: ADMIN_KEY,
+          body: { clientId: client.id },
+        });
         return later.status !== 429;
       },
       { timeoutMs: 10_000, intervalMs: 500, what: 'the cooldown to end' },
@@ -103,7 +144,11 @@ describe('admin routes', () => {
   it('refuses a forced refresh for a client whose token is invalid', async () => {
     const client = await stack.addClient();
     await stack.clients.markToken(client.id, 'invalid', '190: expired');
-    const res = await api.request('/api/social-media-cache?forceRefresh=true', { method: 'POST', key: ADMIN_KEY, body: { clientId: client.id } });
+    const res = await api.request('/api/social-media-cache?forceRefresh=true', {
+      method: 'POST',
+      key: ADMIN_KEY,
+      body: { clientId: client.id },
+    });
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe('token_invalid');
   });
@@ -114,7 +159,9 @@ describe('admin routes', () => {
     const describes = jest.spyOn(temporal.schedule, 'getHandle');
     const polled = await startApi(stack, { temporal });
     try {
-      const answers = await Promise.all(Array.from({ length: 20 }, () => polled.request('/api/automated/refresh-social-media-cache')));
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => polled.request('/api/automated/refresh-social-media-cache')),
+      );
       expect(answers.map((a) => a.status)).toEqual(Array(20).fill(200));
       expect(new Set(answers.map((a) => a.body.data.temporal))).toEqual(new Set(['ok']));
       expect((await polled.request('/api/automated/refresh-social-media-cache')).status).toBe(200);
@@ -136,10 +183,15 @@ describe('admin routes', () => {
     const workflowId = started.body.data.workflowId as string;
 
     let during = await api.request('/api/automated/refresh-social-media-cache', { key: ADMIN_KEY });
-    await waitFor(async () => (during = await api.request('/api/automated/refresh-social-media-cache', { key: ADMIN_KEY })).body.data.running !== null, {
-      timeoutMs: 10_000,
-      what: 'the cycle to show as running',
-    });
+    await waitFor(
+      async () =>
+        (during = await api.request('/api/automated/refresh-social-media-cache', { key: ADMIN_KEY })).body.data
+          .running !== null,
+      {
+        timeoutMs: 10_000,
+        what: 'the cycle to show as running',
+      },
+    );
     expect(during.body.data.running).toMatchObject({ workflowId, total: 3 });
     const second = await api.request('/api/automated/refresh-social-media-cache', { method: 'POST', key: ADMIN_KEY });
     expect(second.status).toBe(409);
@@ -148,10 +200,15 @@ describe('admin routes', () => {
     await stack.client.workflow.getHandle(workflowId).result();
     // The status is reused for about a second: the end shows within it.
     let after = await api.request('/api/automated/refresh-social-media-cache', { key: ADMIN_KEY });
-    await waitFor(async () => (after = await api.request('/api/automated/refresh-social-media-cache', { key: ADMIN_KEY })).body.data.running === null, {
-      timeoutMs: 5_000,
-      what: 'the cycle to show as ended',
-    });
+    await waitFor(
+      async () =>
+        (after = await api.request('/api/automated/refresh-social-media-cache', { key: ADMIN_KEY })).body.data
+          .running === null,
+      {
+        timeoutMs: 5_000,
+        what: 'the cycle to show as ended',
+      },
+    );
     expect(after.body.data).toMatchObject({
       running: null,
       temporal: 'ok',
@@ -174,7 +231,9 @@ describe('admin routes', () => {
     const res = await api.request('/metrics', { key: null });
     expect(res.status).toBe(200);
     expect(res.text).toMatch(/http_requests_total\{method="GET",route="\/api\/social-media-cache",status="200"\} \d+/);
-    expect(res.text).toMatch(/http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/api\/social-media-cache"\}/);
+    expect(res.text).toMatch(
+      /http_request_duration_seconds_bucket\{le="0.005",method="GET",route="\/api\/social-media-cache"\}/,
+    );
     expect(res.text).toMatch(/social_media_cache_reads_total\{source="cache"\} \d+/);
     expect(res.text).toMatch(/social_media_cache_refresh_requests_total\{status="started"\} \d+/);
     expect(res.text).not.toMatch(/route="\/api\/clients\/[0-9a-f-]{36}"/);
@@ -190,7 +249,11 @@ describe('admin routes', () => {
     const preflight = await api.request('/api/social-media-cache', {
       method: 'OPTIONS',
       key: null,
-      headers: { Origin: 'https://dashboard.example', 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'authorization' },
+      headers: {
+        Origin: 'https://dashboard.example',
+        'Access-Control-Request-Method': 'GET',
+        'Access-Control-Request-Headers': 'authorization',
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-headers')).toMatch(/Authorization/);

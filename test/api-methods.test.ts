@@ -4,7 +4,9 @@ import { ADMIN_KEY, rawRequest, RawResponse, READ_KEY, startApi, TestApi } from 
 import { createRefreshStack, RefreshStack } from './helpers/stack';
 
 const shaped = (res: RawResponse) =>
-  res.body?.success === false && typeof res.body.error?.code === 'string' && typeof res.body.error?.message === 'string';
+  res.body?.success === false &&
+  typeof res.body.error?.code === 'string' &&
+  typeof res.body.error?.message === 'string';
 
 describe('every HTTP method on every path', () => {
   let stack: RefreshStack;
@@ -14,7 +16,9 @@ describe('every HTTP method on every path', () => {
   beforeAll(async () => {
     stack = await createRefreshStack();
     api = await startApi(stack, { env: { CORS_ORIGINS: 'https://dashboard.example' } });
-    const document = (await api.request('/openapi.json', { key: null })).body as { paths: Record<string, Record<string, unknown>> };
+    const document = (await api.request('/openapi.json', { key: null })).body as {
+      paths: Record<string, Record<string, unknown>>;
+    };
     const client = await stack.addClient();
     paths = Object.entries(document.paths).map(([path, methods]) => ({
       path: path.replace(/\{\w+\}/g, client.id),
@@ -42,12 +46,17 @@ describe('every HTTP method on every path', () => {
         if (res.status >= 500) problems.push(label);
         else if (served.has(method)) continue;
         else if (method === 'OPTIONS' && methods.length) {
-          if (res.status !== 204 || !res.headers.allow?.includes(methods[0])) problems.push(`${label} (expected 204 with Allow)`);
+          if (res.status !== 204 || !res.headers.allow?.includes(methods[0]))
+            problems.push(`${label} (expected 204 with Allow)`);
         } else if (!methods.length) {
           // CONNECT names no path Koa could route: it is refused as a method before any path is looked at.
           const expected = method === 'CONNECT' ? 405 : 404;
-          if (method !== 'HEAD' && (res.status !== expected || !shaped(res))) problems.push(`${label} (expected ${expected} in the error shape)`);
-        } else if (res.status !== 405 || (method !== 'HEAD' && (!shaped(res) || res.body.error.code !== 'method_not_allowed'))) {
+          if (method !== 'HEAD' && (res.status !== expected || !shaped(res)))
+            problems.push(`${label} (expected ${expected} in the error shape)`);
+        } else if (
+          res.status !== 405 ||
+          (method !== 'HEAD' && (!shaped(res) || res.body.error.code !== 'method_not_allowed'))
+        ) {
           // A HEAD answer has no body (a POST-only path, such as a form's, answers HEAD with a bare 405).
           problems.push(`${label} (expected 405 method_not_allowed)`);
         } else if (!methods.every((m) => res.headers.allow?.split(', ').includes(m))) {
@@ -62,7 +71,11 @@ describe('every HTTP method on every path', () => {
   it('answers TRACE, PROPFIND and CONNECT on /healthz with 405 and the routes it serves', async () => {
     for (const method of ['TRACE', 'PROPFIND', 'CONNECT']) {
       const res = await rawRequest(api.url, { method, path: '/healthz' });
-      expect({ method, status: res.status, code: res.body?.error?.code }).toEqual({ method, status: 405, code: 'method_not_allowed' });
+      expect({ method, status: res.status, code: res.body?.error?.code }).toEqual({
+        method,
+        status: 405,
+        code: 'method_not_allowed',
+      });
       expect(res.headers.allow).toMatch(/GET/);
     }
   });
@@ -71,7 +84,11 @@ describe('every HTTP method on every path', () => {
     const preflight = await rawRequest(api.url, {
       method: 'OPTIONS',
       path: '/api/social-media-cache',
-      headers: { Origin: 'https://dashboard.example', 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'authorization' },
+      headers: {
+        Origin: 'https://dashboard.example',
+        'Access-Control-Request-Method': 'GET',
+        'Access-Control-Request-Headers': 'authorization',
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers['access-control-allow-origin']).toBe('https://dashboard.example');
@@ -79,12 +96,20 @@ describe('every HTTP method on every path', () => {
     const plain = await rawRequest(api.url, { method: 'OPTIONS', path: '/api/clients' });
     expect(plain.status).toBe(204);
     expect(plain.headers.allow?.split(', ').sort()).toEqual(['GET', 'HEAD', 'OPTIONS', 'POST']);
-    const stranger = await rawRequest(api.url, { method: 'OPTIONS', path: '/api/clients', headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST' } });
+    const stranger = await rawRequest(api.url, {
+      method: 'OPTIONS',
+      path: '/api/clients',
+      headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST' },
+    });
     expect(stranger.headers['access-control-allow-origin']).toBeUndefined();
   });
 
   it('answers headers larger than Node accepts with 431 in the error shape', async () => {
-    const res = await rawRequest(api.url, { method: 'GET', path: '/healthz', headers: { 'X-Padding': 'x'.repeat(20_000) } });
+    const res = await rawRequest(api.url, {
+      method: 'GET',
+      path: '/healthz',
+      headers: { 'X-Padding': 'x'.repeat(20_000) },
+    });
     expect(res.status).toBe(431);
     expect(res.body).toEqual({ success: false, error: { code: 'headers_too_large', message: expect.any(String) } });
   });
@@ -94,7 +119,11 @@ describe('every HTTP method on every path', () => {
     const json = await rawRequest(api.url, { method: 'GET', path: '/api/clients', headers: basic(ADMIN_KEY) });
     expect(json.status).toBe(401);
     expect(json.body.error).toEqual({ code: 'unauthorized', message: 'send the key as `Authorization: Bearer <key>`' });
-    const read = await rawRequest(api.url, { method: 'GET', path: '/api/automated/refresh-social-media-cache', headers: basic(READ_KEY) });
+    const read = await rawRequest(api.url, {
+      method: 'GET',
+      path: '/api/automated/refresh-social-media-cache',
+      headers: basic(READ_KEY),
+    });
     expect(read.status).toBe(401);
     const write = await rawRequest(api.url, {
       method: 'POST',
@@ -116,7 +145,11 @@ describe('every HTTP method on every path', () => {
         headers: { Authorization: `Bearer ${ADMIN_KEY}`, 'Content-Type': contentType },
         body: 'name=Acme',
       });
-      expect({ contentType, status: res.status, code: res.body?.error?.code }).toEqual({ contentType, status: 415, code: 'unsupported_media_type' });
+      expect({ contentType, status: res.status, code: res.body?.error?.code }).toEqual({
+        contentType,
+        status: 415,
+        code: 'unsupported_media_type',
+      });
     }
   });
 });

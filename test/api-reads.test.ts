@@ -65,7 +65,9 @@ describe('reading the cache', () => {
     const { client, today } = await clientWithRow(HOUR);
     const first = await api.request(`/api/social-media-cache?clientId=${client.id}&period=${today}`);
     const etag = first.headers.get('etag')!;
-    const again = await api.request(`/api/social-media-cache?clientId=${client.id}&period=${today}`, { headers: { 'If-None-Match': etag } });
+    const again = await api.request(`/api/social-media-cache?clientId=${client.id}&period=${today}`, {
+      headers: { 'If-None-Match': etag },
+    });
     expect(again.status).toBe(304);
     expect(again.text).toBe('');
 
@@ -74,14 +76,20 @@ describe('reading the cache', () => {
       key: 'admin-key-for-tests-0123456789',
       body: { clientId: client.id, period: today, data: { ...OLD, instagramReach: 1 } },
     });
-    const changed = await api.request(`/api/social-media-cache?clientId=${client.id}&period=${today}`, { headers: { 'If-None-Match': etag } });
+    const changed = await api.request(`/api/social-media-cache?clientId=${client.id}&period=${today}`, {
+      headers: { 'If-None-Match': etag },
+    });
     expect(changed.status).toBe(200);
     expect(changed.body.data.instagramReach).toBe(1);
     expect(changed.headers.get('etag')).not.toBe(etag);
   });
 
   /** Reads one day without pause until `done` holds for an answer; every answer on the way is returned. */
-  async function readUntil(url: string, done: (body: { source: string; data: typeof OLD; refresh: { status: string } }) => boolean, timeoutMs = 5_000) {
+  async function readUntil(
+    url: string,
+    done: (body: { source: string; data: typeof OLD; refresh: { status: string } }) => boolean,
+    timeoutMs = 5_000,
+  ) {
     const seen: { source: string; data: typeof OLD; refresh: { status: string } }[] = [];
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
@@ -117,7 +125,11 @@ describe('reading the cache', () => {
   it('serves stale data at once and starts one refresh that brings fresh numbers', async () => {
     const { client } = await clientWithRow(4 * HOUR);
     const res = await api.request(`/api/social-media-cache?clientId=${client.id}`);
-    expect(res.body).toMatchObject({ source: 'stale-cache', data: { ...OLD, fromCache: true }, refresh: { status: 'started' } });
+    expect(res.body).toMatchObject({
+      source: 'stale-cache',
+      data: { ...OLD, fromCache: true },
+      refresh: { status: 'started' },
+    });
     expect(res.headers.get('cache-control')).toMatch(/max-age=0,/);
 
     await stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id)).result();
@@ -154,7 +166,9 @@ describe('reading the cache', () => {
   it('runs exactly one refresh and one set of Meta calls for 50 concurrent stale reads', async () => {
     const { client } = await clientWithRow(4 * HOUR);
     stack.sandbox.control.inject({ objectId: client.facebookPageId, latencyMs: 1_000, times: 1 });
-    const reads = await Promise.all(Array.from({ length: 50 }, () => api.request(`/api/social-media-cache?clientId=${client.id}`)));
+    const reads = await Promise.all(
+      Array.from({ length: 50 }, () => api.request(`/api/social-media-cache?clientId=${client.id}`)),
+    );
     expect(reads.every((r) => r.status === 200 && r.body.source === 'stale-cache')).toBe(true);
     const statuses = reads.map((r) => r.body.refresh.status);
     expect(statuses.filter((s) => s === 'started')).toHaveLength(1);
@@ -168,7 +182,8 @@ describe('reading the cache', () => {
   it('does not make stale or empty reads wait for a slow Meta', async () => {
     const stale = await clientWithRow(4 * HOUR);
     const empty = await clientWithRow(null);
-    for (const { client } of [stale, empty]) stack.sandbox.control.inject({ objectId: client.facebookPageId, latencyMs: 5_000, times: 1 });
+    for (const { client } of [stale, empty])
+      stack.sandbox.control.inject({ objectId: client.facebookPageId, latencyMs: 5_000, times: 1 });
     for (const { client } of [stale, empty]) {
       const started = Date.now();
       const res = await api.request(`/api/social-media-cache?clientId=${client.id}`);
@@ -192,23 +207,27 @@ describe('reading the cache', () => {
     expect(res.body.refresh.status).toBe('started');
   });
 
-  it.each([1, 10, 92])('gives a %i-day range a new ETag when only today changes, and 304 while nothing did', async (days) => {
-    const { client, today } = await clientWithRow(HOUR);
-    const from = addDays(today, -(days - 1));
-    for (let day = from; day < today; day = addDays(day, 1)) await stack.cache.writeDay(client.id, day, OLD, new Date(Date.now() - 2 * HOUR));
-    const url = `/api/social-media-cache/range?clientId=${client.id}&from=${from}&to=${today}`;
-    const first = await api.request(url);
-    expect(first.status).toBe(200);
-    expect(first.body.data).toHaveLength(days);
-    const etag = first.headers.get('etag')!;
-    expect((await api.request(url, { headers: { 'If-None-Match': etag } })).status).toBe(304);
+  it.each([1, 10, 92])(
+    'gives a %i-day range a new ETag when only today changes, and 304 while nothing did',
+    async (days) => {
+      const { client, today } = await clientWithRow(HOUR);
+      const from = addDays(today, -(days - 1));
+      for (let day = from; day < today; day = addDays(day, 1))
+        await stack.cache.writeDay(client.id, day, OLD, new Date(Date.now() - 2 * HOUR));
+      const url = `/api/social-media-cache/range?clientId=${client.id}&from=${from}&to=${today}`;
+      const first = await api.request(url);
+      expect(first.status).toBe(200);
+      expect(first.body.data).toHaveLength(days);
+      const etag = first.headers.get('etag')!;
+      expect((await api.request(url, { headers: { 'If-None-Match': etag } })).status).toBe(304);
 
-    await stack.cache.writeDay(client.id, today, { ...OLD, instagramReach: OLD.instagramReach + 1 }, new Date());
-    const changed = await api.request(url, { headers: { 'If-None-Match': etag } });
-    expect(changed.status).toBe(200);
-    expect(changed.headers.get('etag')).not.toBe(etag);
-    expect(changed.body.data.at(-1)).toMatchObject({ period: today, instagramReach: OLD.instagramReach + 1 });
-  });
+      await stack.cache.writeDay(client.id, today, { ...OLD, instagramReach: OLD.instagramReach + 1 }, new Date());
+      const changed = await api.request(url, { headers: { 'If-None-Match': etag } });
+      expect(changed.status).toBe(200);
+      expect(changed.headers.get('etag')).not.toBe(etag);
+      expect(changed.body.data.at(-1)).toMatchObject({ period: today, instagramReach: OLD.instagramReach + 1 });
+    },
+  );
 });
 
 describe('reading the cache while Temporal is down', () => {
@@ -227,7 +246,10 @@ describe('reading the cache while Temporal is down', () => {
       namespace: 'default',
     });
     stopTemporal = server.stop;
-    api = await startApi(stack, { env: { CACHE_TTL: '3h' }, temporal: createTemporalClient(server.address, 'default') });
+    api = await startApi(stack, {
+      env: { CACHE_TTL: '3h' },
+      temporal: createTemporalClient(server.address, 'default'),
+    });
   });
 
   afterAll(async () => {

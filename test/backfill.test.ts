@@ -19,7 +19,13 @@ describe('backfilling missing days and settling recent ones, through the API, th
   beforeAll(async () => {
     stack = await createRefreshStack();
     api = await startApi(stack);
-    deps = { temporal: stack.client, clients: stack.clients, cooldownMs: 0, lookbackDays: 4, taskQueue: stack.taskQueue };
+    deps = {
+      temporal: stack.client,
+      clients: stack.clients,
+      cooldownMs: 0,
+      lookbackDays: 4,
+      taskQueue: stack.taskQueue,
+    };
   });
 
   afterAll(async () => {
@@ -49,19 +55,31 @@ describe('backfilling missing days and settling recent ones, through the API, th
     const res = await api.request('/api/clients', {
       method: 'POST',
       key: ADMIN_KEY,
-      body: { name: `Backfill ${sequence}`, facebookPageId: ids.facebookPageId, instagramAccountId: ids.instagramAccountId, accessToken: ids.token, timezone: TIMEZONE },
+      body: {
+        name: `Backfill ${sequence}`,
+        facebookPageId: ids.facebookPageId,
+        instagramAccountId: ids.instagramAccountId,
+        accessToken: ids.token,
+        timezone: TIMEZONE,
+      },
     });
     expect(res.status).toBe(201);
     return { id: res.body.data.id as string, ...ids, backfill: res.body.backfill as { status: string; days: number } };
   }
 
-  const refreshResult = (clientId: string) => stack.client.workflow.getHandle(clientRefreshWorkflowId(clientId)).result();
+  const refreshResult = (clientId: string) =>
+    stack.client.workflow.getHandle(clientRefreshWorkflowId(clientId)).result();
 
   async function readRange(clientId: string, from: string, to: string) {
     const res = await api.request(`/api/social-media-cache/range?clientId=${clientId}&from=${from}&to=${to}`);
     expect(res.status).toBe(200);
     return res.body as {
-      data: ({ period: string; final: boolean; refresh: { status: string }; unavailable?: Record<string, string> } & Record<string, unknown>)[];
+      data: ({
+        period: string;
+        final: boolean;
+        refresh: { status: string };
+        unavailable?: Record<string, string>;
+      } & Record<string, unknown>)[];
       refresh: { status: string };
     };
   }
@@ -82,7 +100,12 @@ describe('backfilling missing days and settling recent ones, through the API, th
     process.stdout.write(
       `backfill of 30 days, Graph calls: ${calls.total} (Page insights ${pageInsights}, Instagram insights ${igInsights}, Instagram followers ${igFollowers})\n`,
     );
-    expect({ total: calls.total, pageInsights, igInsights, igFollowers }).toEqual({ total: 32, pageInsights: 1, igInsights: 30, igFollowers: 1 });
+    expect({ total: calls.total, pageInsights, igInsights, igFollowers }).toEqual({
+      total: 32,
+      pageInsights: 1,
+      igInsights: 30,
+      igFollowers: 1,
+    });
 
     const today = dayIn(TIMEZONE);
     const week = await readRange(client.id, addDays(today, -6), today);
@@ -100,7 +123,10 @@ describe('backfilling missing days and settling recent ones, through the API, th
         expect(day.unavailable).toEqual({ instagramFollowers: 'no_snapshot' });
       }
       // Fetched now: final once 48 h passed since the day's end, i.e. for days at least 3 days old.
-      expect({ period: day.period, final: day.final }).toEqual({ period: day.period, final: day.period <= addDays(today, -3) });
+      expect({ period: day.period, final: day.final }).toEqual({
+        period: day.period,
+        final: day.period <= addDays(today, -3),
+      });
     }
   }, 60_000);
 
@@ -112,7 +138,9 @@ describe('backfilling missing days and settling recent ones, through the API, th
     expect((await requestRefresh(deps, client.id)).status).toBe('started');
     expect(await refreshResult(client.id)).toMatchObject({ outcome: 'refreshed' });
     const calls = await graphCalls();
-    process.stdout.write(`a cycle's refresh after the backfill (lookback 4, the oldest day final), Graph calls: ${calls.total}\n`);
+    process.stdout.write(
+      `a cycle's refresh after the backfill (lookback 4, the oldest day final), Graph calls: ${calls.total}\n`,
+    );
     // Today and the 2 days before: 1 Page call, 3 Instagram insights calls, 1 followers call; the 4th day is final.
     expect(calls.byPath[`/${client.instagramAccountId}/insights`]).toBe(3);
     expect(calls.total).toBe(5);
@@ -141,14 +169,19 @@ describe('backfilling missing days and settling recent ones, through the API, th
     expect(await runsOf(client.id)).toBe(1);
     const filled = await readRange(client.id, from, to);
     for (const day of filled.data) {
-      expect(day).toMatchObject({ source: 'cache', final: true, refresh: { status: 'not_needed' }, instagramFollowers: null });
+      expect(day).toMatchObject({
+        source: 'cache',
+        final: true,
+        refresh: { status: 'not_needed' },
+        instagramFollowers: null,
+      });
       expect(day.facebookNewFollowers).toEqual(expect.any(Number));
       expect(day.instagramReach).toEqual(expect.any(Number));
     }
     expect(await runsOf(client.id)).toBe(1);
   }, 60_000);
 
-  it("answers beyond_meta_history for days Meta no longer keeps, and asks no refresh", async () => {
+  it('answers beyond_meta_history for days Meta no longer keeps, and asks no refresh', async () => {
     const client = await stack.addClient({ timezone: TIMEZONE });
     const today = dayIn(TIMEZONE);
     const range = await readRange(client.id, addDays(today, -800), addDays(today, -795));
@@ -166,18 +199,24 @@ describe('backfilling missing days and settling recent ones, through the API, th
         },
       });
     }
-    await expect(stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+    await expect(stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id)).describe()).rejects.toBeInstanceOf(
+      WorkflowNotFoundError,
+    );
     expect((await graphCalls()).total).toBe(0);
   });
 
-  it("has the sandbox answer like Meta beyond its history: an empty data set, not an error", async () => {
+  it('has the sandbox answer like Meta beyond its history: an empty data set, not an error', async () => {
     const { facebookPageId, instagramAccountId, token } = newIds();
     const today = dayIn(TIMEZONE);
-    const page = await fetch(`${stack.sandbox.url}/v24.0/${facebookPageId}/insights?metric=page_daily_follows_unique&period=day&since=${addDays(today, -800)}&until=${addDays(today, -790)}&access_token=${token}`);
+    const page = await fetch(
+      `${stack.sandbox.url}/v24.0/${facebookPageId}/insights?metric=page_daily_follows_unique&period=day&since=${addDays(today, -800)}&until=${addDays(today, -790)}&access_token=${token}`,
+    );
     expect(page.status).toBe(200);
     expect(((await page.json()) as { data: { values: unknown[] }[] }).data[0].values).toEqual([]);
     const since = Math.floor(Date.now() / 1000) - 100 * 86_400;
-    const ig = await fetch(`${stack.sandbox.url}/v24.0/${instagramAccountId}/insights?metric=reach&period=day&metric_type=total_value&since=${since}&until=${since + 86_400}&access_token=${token}`);
+    const ig = await fetch(
+      `${stack.sandbox.url}/v24.0/${instagramAccountId}/insights?metric=reach&period=day&metric_type=total_value&since=${since}&until=${since + 86_400}&access_token=${token}`,
+    );
     expect(ig.status).toBe(200);
     expect(await ig.json()).toEqual({ data: [] });
   });
@@ -186,11 +225,17 @@ describe('backfilling missing days and settling recent ones, through the API, th
     const client = await stack.addClient({ timezone: TIMEZONE });
     const day = addDays(dayIn(TIMEZONE), -120);
     const first = await readRange(client.id, day, day);
-    expect(first.data[0]).toMatchObject({ refresh: { status: 'started' }, unavailable: { instagramReach: 'beyond_meta_history' } });
+    expect(first.data[0]).toMatchObject({
+      refresh: { status: 'started' },
+      unavailable: { instagramReach: 'beyond_meta_history' },
+    });
     await refreshResult(client.id);
     const [read] = (await readRange(client.id, day, day)).data;
     expect(read.facebookNewFollowers).toEqual(expect.any(Number));
-    expect(read).toMatchObject({ instagramReach: null, unavailable: { instagramReach: 'beyond_meta_history', instagramProfileViews: 'beyond_meta_history' } });
+    expect(read).toMatchObject({
+      instagramReach: null,
+      unavailable: { instagramReach: 'beyond_meta_history', instagramProfileViews: 'beyond_meta_history' },
+    });
     // The day is fetched alone, without the lookback: nothing at all is asked of Instagram.
     const igCalls = stack.sandbox.control.requests().filter((r) => r.objectId === client.instagramAccountId);
     expect(igCalls).toHaveLength(0);
@@ -212,7 +257,10 @@ describe('backfilling missing days and settling recent ones, through the API, th
     expect(after.data.map((d) => d.refresh.status)).toEqual(['started', 'started']);
     expect(await handle.result()).toMatchObject({ outcome: 'refreshed' });
     expect(await runsOf(client.id)).toBe(2);
-    expect((await readRange(client.id, addDays(today, -9), addDays(today, -8))).data.map((d) => d.source)).toEqual(['cache', 'cache']);
+    expect((await readRange(client.id, addDays(today, -9), addDays(today, -8))).data.map((d) => d.source)).toEqual([
+      'cache',
+      'cache',
+    ]);
   }, 60_000);
 
   it("stops Instagram's per-day calls before the account's budget runs out and defers the rest", async () => {
@@ -243,11 +291,19 @@ describe('backfilling missing days and settling recent ones, through the API, th
     const client = await stack.addClient({ timezone: TIMEZONE });
     await stack.clients.markToken(client.id, 'invalid', '190: Error validating access token');
     const { token } = newIds();
-    const res = await api.request(`/api/clients/${client.id}`, { method: 'PATCH', key: ADMIN_KEY, body: { accessToken: token } });
+    const res = await api.request(`/api/clients/${client.id}`, {
+      method: 'PATCH',
+      key: ADMIN_KEY,
+      body: { accessToken: token },
+    });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ data: { tokenStatus: 'unknown' }, backfill: { status: 'started', days: 30 } });
     expect(await refreshResult(client.id)).toMatchObject({ outcome: 'refreshed' });
-    const rows = await stack.database.db('social_media_cache').where({ client_id: client.id }).whereNotNull('fetched_at').count<{ n: string }[]>('* as n');
+    const rows = await stack.database
+      .db('social_media_cache')
+      .where({ client_id: client.id })
+      .whereNotNull('fetched_at')
+      .count<{ n: string }[]>('* as n');
     expect(Number(rows[0].n)).toBe(30);
     expect(await stack.clients.get(client.id)).toMatchObject({ tokenStatus: 'valid' });
   }, 60_000);

@@ -41,7 +41,10 @@ describe('the social-media-cache CLI', () => {
   });
 
   /** Runs the CLI as `npm run cli` does, against this file's API and Temporal. */
-  async function cli(args: string[], { input, env = {} }: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
+  async function cli(
+    args: string[],
+    { input, env = {} }: { input?: string; env?: Record<string, string> } = {},
+  ): Promise<Run> {
     const child = spawnEntry(
       'cli.ts',
       {
@@ -66,12 +69,30 @@ describe('the social-media-cache CLI', () => {
 
   it('adds a client with the token from stdin, refreshes it with --wait, and status then shows it fresh', async () => {
     const added = await cli(
-      ['--json', 'clients', 'add', '--name', 'Acme CLI', '--page-id', '4242000001', '--instagram-id', '17841400004242', '--timezone', 'America/Los_Angeles', '--token-stdin'],
+      [
+        '--json',
+        'clients',
+        'add',
+        '--name',
+        'Acme CLI',
+        '--page-id',
+        '4242000001',
+        '--instagram-id',
+        '17841400004242',
+        '--timezone',
+        'America/Los_Angeles',
+        '--token-stdin',
+      ],
       { input: `${TOKEN}\n` },
     );
     expect(added.code).toBe(0);
     const client = JSON.parse(added.stdout);
-    expect(client).toMatchObject({ name: 'Acme CLI', facebookPageId: '4242000001', hasToken: true, tokenStatus: 'unknown' });
+    expect(client).toMatchObject({
+      name: 'Acme CLI',
+      facebookPageId: '4242000001',
+      hasToken: true,
+      tokenStatus: 'unknown',
+    });
 
     const refreshed = await cli(['refresh', '--client', client.id, '--wait']);
     expect(refreshed.stderr).toContain('Waiting for it to finish');
@@ -82,12 +103,18 @@ describe('the social-media-cache CLI', () => {
     const status = await cli(['status']);
     expect(status.code).toBe(0);
     expect(status.stdout).toContain('Refresh\n  Last cycle');
-    expect(rowOf(status.stdout, client.id)).toMatch(/^\s+Acme CLI\s+\S+\s+\d{4}-\d{2}-\d{2}\s+fresh\s+\d+s\s+valid\s*$/);
+    expect(rowOf(status.stdout, client.id)).toMatch(
+      /^\s+Acme CLI\s+\S+\s+\d{4}-\d{2}-\d{2}\s+fresh\s+\d+s\s+valid\s*$/,
+    );
 
     const json = await cli(['status', '--json']);
     const parsed = JSON.parse(json.stdout);
     expect(parsed.refresh).toMatchObject({ temporal: 'ok' });
-    expect(parsed.clients.find((c: { id: string }) => c.id === client.id)).toMatchObject({ freshness: 'fresh', tokenStatus: 'valid', refresh: 'not_needed' });
+    expect(parsed.clients.find((c: { id: string }) => c.id === client.id)).toMatchObject({
+      freshness: 'fresh',
+      tokenStatus: 'valid',
+      refresh: 'not_needed',
+    });
   });
 
   it('says when to try again when a forced refresh comes inside the cooldown', async () => {
@@ -99,11 +126,19 @@ describe('the social-media-cache CLI', () => {
 
     const second = await cli(['refresh', '--client', client.id]);
     expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(/^error: this client was refreshed less than 300 s ago; try again later\nhint: try again in \d+ s\n$/);
+    expect(second.stderr).toMatch(
+      /^error: this client was refreshed less than 300 s ago; try again later\nhint: try again in \d+ s\n$/,
+    );
 
     const json = await cli(['--json', 'refresh', '--client', client.id]);
     expect(JSON.parse(json.stdout)).toEqual({
-      error: { code: 'refresh_cooldown', message: expect.any(String), hint: expect.any(String), status: 429, retryAfterSeconds: expect.any(Number) },
+      error: {
+        code: 'refresh_cooldown',
+        message: expect.any(String),
+        hint: expect.any(String),
+        status: 429,
+        retryAfterSeconds: expect.any(Number),
+      },
     });
   });
 
@@ -124,7 +159,10 @@ describe('the social-media-cache CLI', () => {
   it('refuses a client id that is not a UUID before asking the API, with exit code 2', async () => {
     // An API URL nothing listens on: the answer must come from the CLI itself.
     const env = { SMC_API_URL: `http://127.0.0.1:${await freePort()}` };
-    const runs = await Promise.all([cli(['refresh', '--client', '42'], { env }), cli(['clients', 'remove', 'acme'], { env })]);
+    const runs = await Promise.all([
+      cli(['refresh', '--client', '42'], { env }),
+      cli(['clients', 'remove', 'acme'], { env }),
+    ]);
     expect(runs[0]).toMatchObject({ code: 2, stdout: '' });
     expect(runs[0].stderr).toContain('error: --client is not a UUID (client ids look like');
     expect(runs[1]).toMatchObject({ code: 2, stdout: '' });
@@ -142,14 +180,24 @@ describe('the social-media-cache CLI', () => {
       cli(['--json', 'status'], { env: { SMC_API_URL: `http://127.0.0.1:${await freePort()}` } }),
     ]);
     expect(list.code).toBe(0);
-    expect(JSON.parse(list.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ id: client.id, name: 'Json Inc', hasToken: true })]));
+    expect(JSON.parse(list.stdout)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ id: client.id, name: 'Json Inc', hasToken: true })]),
+    );
     expect(JSON.parse(shown.stdout)).toMatchObject({ id: client.id, name: 'Json Inc' });
     expect(missing.code).toBe(1);
-    expect(JSON.parse(missing.stdout)).toEqual({ error: { code: 'client_not_found', message: `no client with id ${unknown}`, status: 404 } });
+    expect(JSON.parse(missing.stdout)).toEqual({
+      error: { code: 'client_not_found', message: `no client with id ${unknown}`, status: 404 },
+    });
     expect(badId.code).toBe(2);
-    expect(JSON.parse(badId.stdout).error).toMatchObject({ code: 'usage', message: expect.stringContaining('is not a UUID') });
+    expect(JSON.parse(badId.stdout).error).toMatchObject({
+      code: 'usage',
+      message: expect.stringContaining('is not a UUID'),
+    });
     expect(unreachable.code).toBe(3);
-    expect(JSON.parse(unreachable.stdout).error).toMatchObject({ code: 'unreachable', message: expect.stringContaining('could not reach the API') });
+    expect(JSON.parse(unreachable.stdout).error).toMatchObject({
+      code: 'unreachable',
+      message: expect.stringContaining('could not reach the API'),
+    });
     for (const run of [list, shown, missing, badId, unreachable]) expect(run.stderr).toBe('');
   });
 
@@ -158,14 +206,19 @@ describe('the social-media-cache CLI', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('error: the Meta token is never taken from the command line');
 
-    const added = await cli(['--json', 'clients', 'add', '--name', 'Env Co', '--page-id', '4242000003', '--token-env', 'ACME_TOKEN'], {
-      env: { ACME_TOKEN: ENV_TOKEN },
-    });
+    const added = await cli(
+      ['--json', 'clients', 'add', '--name', 'Env Co', '--page-id', '4242000003', '--token-env', 'ACME_TOKEN'],
+      {
+        env: { ACME_TOKEN: ENV_TOKEN },
+      },
+    );
     expect(added.code).toBe(0);
     const client = JSON.parse(added.stdout);
     expect(client).toMatchObject({ name: 'Env Co', instagramAccountId: null, hasToken: true });
 
-    const updated = await cli(['clients', 'update', client.id, '--name', 'Env Company', '--token-env', 'NEW_TOKEN'], { env: { NEW_TOKEN: `${ENV_TOKEN}-2` } });
+    const updated = await cli(['clients', 'update', client.id, '--name', 'Env Company', '--token-env', 'NEW_TOKEN'], {
+      env: { NEW_TOKEN: `${ENV_TOKEN}-2` },
+    });
     expect(updated.code).toBe(0);
     expect(updated.stdout).toContain(`Updated client Env Company (${client.id}).`);
     expect(updated.stdout).toContain('Its new token is stored encrypted');
@@ -174,7 +227,10 @@ describe('the social-media-cache CLI', () => {
       cli(['clients', 'update', client.id, '--token-env', 'NOT_SET']),
       cli(['clients', 'update', client.id, '--token-stdin'], { input: '' }),
     ]);
-    expect(unset).toMatchObject({ code: 2, stderr: 'error: the env variable NOT_SET (from --token-env) is not set or empty\n' });
+    expect(unset).toMatchObject({
+      code: 2,
+      stderr: 'error: the env variable NOT_SET (from --token-env) is not set or empty\n',
+    });
     expect(empty.code).toBe(2);
     expect(empty.stderr).toContain('error: --token-stdin: stdin held no token');
   });
@@ -188,8 +244,14 @@ describe('the social-media-cache CLI', () => {
       cli(['refresh', '--help']),
       cli([]),
     ]);
-    expect(unknownFlag).toMatchObject({ code: 2, stderr: "error: Unknown option '--nme'\nhint: run `social-media-cache clients add --help`\n" });
-    expect(missing).toMatchObject({ code: 2, stderr: 'error: --name is required\nhint: run `social-media-cache clients add --help`\n' });
+    expect(unknownFlag).toMatchObject({
+      code: 2,
+      stderr: "error: Unknown option '--nme'\nhint: run `social-media-cache clients add --help`\n",
+    });
+    expect(missing).toMatchObject({
+      code: 2,
+      stderr: 'error: --name is required\nhint: run `social-media-cache clients add --help`\n',
+    });
     expect(invalid).toMatchObject({ code: 2, stderr: 'error: --page-id: must be a numeric Meta id\n' });
     expect(nothing).toMatchObject({ code: 2 });
     expect(nothing.stderr).toContain('error: nothing to change');
@@ -206,12 +268,14 @@ describe('the social-media-cache CLI', () => {
       cli(['schedule', 'pause'], { env: { TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}` } }),
     ]);
     expect(api404.code).toBe(3);
-    expect(api404.stderr).toMatch(/^error: could not reach the API at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED\nhint: is the API running/);
+    expect(api404.stderr).toMatch(
+      /^error: could not reach the API at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED\nhint: is the API running/,
+    );
     expect(temporal.code).toBe(3);
     expect(temporal.stderr).toMatch(/^error: Temporal is not reachable at 127\.0\.0\.1:\d+/);
   });
 
-  it('starts a cycle with refresh --wait, prints its progress as plain lines, and ends with the summary and Meta\'s error code of a failure', async () => {
+  it("starts a cycle with refresh --wait, prints its progress as plain lines, and ends with the summary and Meta's error code of a failure", async () => {
     const good = await stack.addClient({ name: 'Cycle Good' });
     const expired = await stack.addClient({ name: 'Cycle Expired' });
     stack.sandbox.control.setToken({ token: expired.token, status: 'expired' });
@@ -220,10 +284,15 @@ describe('the social-media-cache CLI', () => {
     expect(run.stderr).toMatch(/^Started refresh cycle \S+; waiting for it to finish\.\n$/);
     expect(run.stdout).toMatch(/^progress: \d+\/\d+ clients done, \d+ failed$/m);
     expect(run.stdout).not.toContain('\u2588');
-    const summary = /^Cycle (\S+) finished: (\d+) clients, (\d+) refreshed, 1 failed, 0 skipped \(invalid token\), 0 skipped \(fresh\), 0 already running\.$/m.exec(run.stdout);
+    const summary =
+      /^Cycle (\S+) finished: (\d+) clients, (\d+) refreshed, 1 failed, 0 skipped \(invalid token\), 0 skipped \(fresh\), 0 already running\.$/m.exec(
+        run.stdout,
+      );
     expect(summary).not.toBeNull();
     expect(Number(summary![3])).toBe(Number(summary![2]) - 1);
-    expect(run.stdout).toMatch(new RegExp(`^  failed: Cycle Expired \\(${expired.id}\\): Meta error 190 — .+ \\(1 attempt\\)$`, 'm'));
+    expect(run.stdout).toMatch(
+      new RegExp(`^  failed: Cycle Expired \\(${expired.id}\\): Meta error 190 — .+ \\(1 attempt\\)$`, 'm'),
+    );
     expect(run.code).toBe(1);
 
     const status = await cli(['status']);
@@ -241,11 +310,20 @@ describe('the social-media-cache CLI', () => {
 
   it('pauses, resumes and triggers the refresh Schedule', async () => {
     const scheduleId = `test-cli-schedule-${randomBytes(4).toString('hex')}`;
-    await ensureRefreshSchedule(stack.client, { scheduleId, taskQueue: stack.taskQueue, intervalMs: 3 * 3_600_000, spacingMs: 0, lookbackDays: 2 });
+    await ensureRefreshSchedule(stack.client, {
+      scheduleId,
+      taskQueue: stack.taskQueue,
+      intervalMs: 3 * 3_600_000,
+      spacingMs: 0,
+      lookbackDays: 2,
+    });
     const handle = stack.client.schedule.getHandle(scheduleId);
     try {
       const paused = await cli(['schedule', 'pause', '--schedule-id', scheduleId, '--note', 'maintenance']);
-      expect(paused).toMatchObject({ code: 0, stdout: `Paused Schedule ${scheduleId}; no cycle starts until \`social-media-cache schedule resume\`.\n` });
+      expect(paused).toMatchObject({
+        code: 0,
+        stdout: `Paused Schedule ${scheduleId}; no cycle starts until \`social-media-cache schedule resume\`.\n`,
+      });
       expect((await handle.describe()).state).toMatchObject({ paused: true, note: 'maintenance' });
 
       const resumed = await cli(['--json', 'schedule', 'resume', '--schedule-id', scheduleId]);
@@ -256,7 +334,10 @@ describe('the social-media-cache CLI', () => {
       const triggered = await cli(['schedule', 'trigger', '--schedule-id', scheduleId]);
       expect(triggered.code).toBe(0);
       expect(triggered.stdout).toContain(`Triggered Schedule ${scheduleId}: a cycle starts now unless one is running.`);
-      await waitFor(async () => (await handle.describe()).info.recentActions.length > 0, { timeoutMs: 20_000, what: 'the triggered cycle' });
+      await waitFor(async () => (await handle.describe()).info.recentActions.length > 0, {
+        timeoutMs: 20_000,
+        what: 'the triggered cycle',
+      });
       const action = (await handle.describe()).info.recentActions[0].action;
       // The triggered cycle runs on this file's worker; it ends before the stack closes.
       await stack.client.workflow.getHandle(action.workflow.workflowId).result();

@@ -75,19 +75,32 @@ describe('the typed HTTP client', () => {
     const client = await stack.addClient();
     const today = dayIn(client.timezone);
     const yesterday = addDays(today, -1);
-    const written = await api.request('/api/social-media-cache', { method: 'POST', key: ADMIN_KEY, body: { clientId: client.id, period: today, data: NUMBERS } });
+    const written = await api.request('/api/social-media-cache', {
+      method: 'POST',
+      key: ADMIN_KEY,
+      body: { clientId: client.id, period: today, data: NUMBERS },
+    });
     expect(written.status).toBe(200);
 
     const day = await reader.getDay(client.id);
     expect(day).toEqual({
       success: true,
-      data: { ...NUMBERS, lastUpdated: expect.any(String), fromCache: true, cacheAge: expect.any(Number), final: false },
+      data: {
+        ...NUMBERS,
+        lastUpdated: expect.any(String),
+        fromCache: true,
+        cacheAge: expect.any(Number),
+        final: false,
+      },
       source: 'cache',
       period: today,
       refresh: { status: 'not_needed' },
     });
     const raw = await api.request(`/api/social-media-cache?clientId=${client.id}&period=${today}`);
-    expect({ ...(await reader.getDay(client.id, today)), data: { ...day.data, cacheAge: 0 } }).toEqual({ ...raw.body, data: { ...raw.body.data, cacheAge: 0 } });
+    expect({ ...(await reader.getDay(client.id, today)), data: { ...day.data, cacheAge: 0 } }).toEqual({
+      ...raw.body,
+      data: { ...raw.body.data, cacheAge: 0 },
+    });
 
     const range = await reader.getRange(client.id, yesterday, today);
     expect(range.data.map((d) => [d.period, d.source])).toEqual([
@@ -109,8 +122,18 @@ describe('the typed HTTP client', () => {
 
   it('adds, changes, lists, force-refreshes and removes a client with an admin key', async () => {
     stack.sandbox.control.setToken({ token: TOKEN });
-    const added = await admin.addClient({ name: 'Typed', facebookPageId: '5151000001', instagramAccountId: '17841400005151', accessToken: TOKEN });
-    expect(added.data).toMatchObject({ name: 'Typed', facebookPageId: '5151000001', tokenStatus: 'unknown', hasToken: true });
+    const added = await admin.addClient({
+      name: 'Typed',
+      facebookPageId: '5151000001',
+      instagramAccountId: '17841400005151',
+      accessToken: TOKEN,
+    });
+    expect(added.data).toMatchObject({
+      name: 'Typed',
+      facebookPageId: '5151000001',
+      tokenStatus: 'unknown',
+      hasToken: true,
+    });
     const id = added.data.id;
     expect(JSON.stringify(added)).not.toContain(TOKEN);
 
@@ -121,7 +144,11 @@ describe('the typed HTTP client', () => {
 
     expect(added.backfill).toEqual({ status: 'started', days: 30 });
     // Adding the client started its backfill: a forced refresh joins it, or starts anew once it ended.
-    expect(await admin.forceRefresh(id)).toEqual({ success: true, data: { clientId: id }, refresh: { status: expect.stringMatching(/^(in_progress|started)$/) } });
+    expect(await admin.forceRefresh(id)).toEqual({
+      success: true,
+      data: { clientId: id },
+      refresh: { status: expect.stringMatching(/^(in_progress|started)$/) },
+    });
     const result = await stack.client.workflow.getHandle(clientRefreshWorkflowId(id)).result();
     expect(result.outcome).toBe('refreshed');
     expect((await reader.getDay(id)).source).toBe('cache');
@@ -133,8 +160,17 @@ describe('the typed HTTP client', () => {
   it('turns API errors into ApiError with status, code and message, and a cooldown into retryAfterSeconds', async () => {
     const unknown = randomUUID();
     const notFound = await failure(reader.getDay(unknown));
-    expect(notFound).toMatchObject({ name: 'ApiError', status: 404, code: 'client_not_found', message: `no client with id ${unknown}` });
-    expect(await failure(reader.getDay('not-a-uuid'))).toMatchObject({ status: 400, code: 'validation_failed', message: 'query.clientId: must be a UUID' });
+    expect(notFound).toMatchObject({
+      name: 'ApiError',
+      status: 404,
+      code: 'client_not_found',
+      message: `no client with id ${unknown}`,
+    });
+    expect(await failure(reader.getDay('not-a-uuid'))).toMatchObject({
+      status: 400,
+      code: 'validation_failed',
+      message: 'query.clientId: must be a UUID',
+    });
     expect(await failure(reader.listClients())).toMatchObject({ status: 403, code: 'forbidden' });
     const badKey = createSocialMediaCacheClient({ baseUrl: api.url, apiKey: 'not-a-key-of-this-api-000000' });
     expect(await failure(badKey.getRefreshStatus())).toMatchObject({ status: 401, code: 'unauthorized' });
@@ -149,13 +185,20 @@ describe('the typed HTTP client', () => {
     const cycle = await admin.startCycle();
     expect(cycle).toEqual({ success: true, data: { workflowId: expect.any(String), status: 'started' } });
     const running = await failure(admin.startCycle());
-    expect(running).toMatchObject({ status: 409, code: 'cycle_running', details: { workflowId: cycle.data.workflowId } });
+    expect(running).toMatchObject({
+      status: 409,
+      code: 'cycle_running',
+      details: { workflowId: cycle.data.workflowId },
+    });
     await stack.client.workflow.getHandle(cycle.data.workflowId).result();
   });
 
   it('reports an unreachable API and a timeout with status 0, and never puts the key in an error', async () => {
     const key = 'a-secret-api-key-that-must-stay-hidden';
-    const unreachable = createSocialMediaCacheClient({ baseUrl: `http://someone:hunter2@127.0.0.1:${await freePort()}`, apiKey: key });
+    const unreachable = createSocialMediaCacheClient({
+      baseUrl: `http://someone:hunter2@127.0.0.1:${await freePort()}`,
+      apiKey: key,
+    });
     const refused = await failure(unreachable.getRefreshStatus());
     expect(refused).toMatchObject({ status: 0, code: 'unreachable' });
     expect(refused.message).toMatch(/^could not reach the API at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED$/);
@@ -163,7 +206,11 @@ describe('the typed HTTP client', () => {
     const silent = http.createServer(() => undefined);
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     try {
-      const slow = createSocialMediaCacheClient({ baseUrl: `http://127.0.0.1:${(silent.address() as { port: number }).port}`, apiKey: key, timeoutMs: 200 });
+      const slow = createSocialMediaCacheClient({
+        baseUrl: `http://127.0.0.1:${(silent.address() as { port: number }).port}`,
+        apiKey: key,
+        timeoutMs: 200,
+      });
       const timedOut = await failure(slow.getDay(randomUUID()));
       expect(timedOut).toMatchObject({ status: 0, code: 'timeout' });
       expect(timedOut.message).toContain('within 200 ms');
@@ -181,22 +228,47 @@ describe('the typed HTTP client', () => {
   it('sends through the fetch it is given, under the base URL path, and names a non-JSON answer', async () => {
     const sent: { url: string; method: string; headers: Record<string, string>; body?: string }[] = [];
     const fakeFetch: typeof fetch = async (input, init) => {
-      sent.push({ url: String(input), method: init?.method ?? 'GET', headers: init?.headers as Record<string, string>, body: init?.body as string | undefined });
-      if (sent.length === 1) return new Response(JSON.stringify({ success: true, data: { clientId: 'x' }, refresh: { status: 'started' } }), { status: 202 });
+      sent.push({
+        url: String(input),
+        method: init?.method ?? 'GET',
+        headers: init?.headers as Record<string, string>,
+        body: init?.body as string | undefined,
+      });
+      if (sent.length === 1)
+        return new Response(
+          JSON.stringify({ success: true, data: { clientId: 'x' }, refresh: { status: 'started' } }),
+          { status: 202 },
+        );
       return new Response('<html>502 Bad Gateway</html>', { status: 502, headers: { 'Content-Type': 'text/html' } });
     };
-    const client = createSocialMediaCacheClient({ baseUrl: 'https://cache.example/smc/', apiKey: 'k-0123456789abcdef', fetch: fakeFetch });
+    const client = createSocialMediaCacheClient({
+      baseUrl: 'https://cache.example/smc/',
+      apiKey: 'k-0123456789abcdef',
+      fetch: fakeFetch,
+    });
     const id = randomUUID();
-    expect(await client.forceRefresh(id)).toEqual({ success: true, data: { clientId: 'x' }, refresh: { status: 'started' } });
+    expect(await client.forceRefresh(id)).toEqual({
+      success: true,
+      data: { clientId: 'x' },
+      refresh: { status: 'started' },
+    });
     expect(sent[0]).toEqual({
       url: 'https://cache.example/smc/api/social-media-cache?forceRefresh=true',
       method: 'POST',
-      headers: { Accept: 'application/json', Authorization: 'Bearer k-0123456789abcdef', 'Content-Type': 'application/json' },
+      headers: {
+        Accept: 'application/json',
+        Authorization: 'Bearer k-0123456789abcdef',
+        'Content-Type': 'application/json',
+      },
       body: JSON.stringify({ clientId: id }),
     });
     const gateway = await failure(client.getRange(id, '2026-11-01', '2026-11-07'));
-    expect(sent[1].url).toBe(`https://cache.example/smc/api/social-media-cache/range?clientId=${id}&from=2026-11-01&to=2026-11-07`);
+    expect(sent[1].url).toBe(
+      `https://cache.example/smc/api/social-media-cache/range?clientId=${id}&from=2026-11-01&to=2026-11-07`,
+    );
     expect(gateway).toMatchObject({ status: 502, code: 'invalid_response' });
-    expect(gateway.message).toBe(`GET https://cache.example/smc/api/social-media-cache/range answered HTTP 502 without the API's JSON body`);
+    expect(gateway.message).toBe(
+      `GET https://cache.example/smc/api/social-media-cache/range answered HTTP 502 without the API's JSON body`,
+    );
   });
 });

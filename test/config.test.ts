@@ -15,7 +15,14 @@ describe('configuration', () => {
       temporal: { address: undefined, namespace: 'default', port: 7233, uiPort: 8233 },
       meta: { mode: undefined, graphVersion: 'v24.0' },
       cacheTtlMs: 4 * 3_600_000,
-      refresh: { intervalMs: 3 * 3_600_000, spacingMs: 2_000, lookbackDays: 4, cooldownMs: 5 * 60_000, skipIfFresherMs: 90 * 60_000, backfillDays: 30 },
+      refresh: {
+        intervalMs: 3 * 3_600_000,
+        spacingMs: 2_000,
+        lookbackDays: 4,
+        cooldownMs: 5 * 60_000,
+        skipIfFresherMs: 90 * 60_000,
+        backfillDays: 30,
+      },
       readApiKeys: [],
       adminApiKeys: [],
       corsOrigins: [],
@@ -24,7 +31,10 @@ describe('configuration', () => {
   });
 
   it('derives CACHE_TTL and REFRESH_SKIP_IF_FRESHER from REFRESH_INTERVAL unless they are set', () => {
-    expect(loadConfig({ REFRESH_INTERVAL: '1h' })).toMatchObject({ cacheTtlMs: 2 * 3_600_000, refresh: { skipIfFresherMs: 30 * 60_000 } });
+    expect(loadConfig({ REFRESH_INTERVAL: '1h' })).toMatchObject({
+      cacheTtlMs: 2 * 3_600_000,
+      refresh: { skipIfFresherMs: 30 * 60_000 },
+    });
     expect(loadConfig({ REFRESH_INTERVAL: '1h', CACHE_TTL: '3h', REFRESH_SKIP_IF_FRESHER: '0s' })).toMatchObject({
       cacheTtlMs: 3 * 3_600_000,
       refresh: { skipIfFresherMs: 0 },
@@ -47,7 +57,13 @@ describe('configuration', () => {
   it('lists every bad value at once with what is expected', () => {
     let error: unknown;
     try {
-      loadConfig({ REFRESH_SPACING: 'abc', PORT: '70000', META_MODE: 'mock', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud' });
+      loadConfig({
+        REFRESH_SPACING: 'abc',
+        PORT: '70000',
+        META_MODE: 'mock',
+        DATABASE_URL: 'mysql://x',
+        LOG_LEVEL: 'loud',
+      });
     } catch (err) {
       error = err;
     }
@@ -92,9 +108,12 @@ describe('configuration', () => {
     ]);
     for (const text of [message, ...problems]) {
       expect(text).not.toContain(password);
-      for (const value of ['reader-key-0123456789', 'rk-short9', 'admin-short', 'tek-not-32-bytes-long']) expect(text).not.toContain(value);
+      for (const value of ['reader-key-0123456789', 'rk-short9', 'admin-short', 'tek-not-32-bytes-long'])
+        expect(text).not.toContain(value);
     }
-    expect(() => loadConfig({ TOKEN_ENCRYPTION_KEY: 'a'.repeat(64), TOKEN_ENCRYPTION_KEY_PREVIOUS: 'b-not-a-key' })).toThrow(/^Invalid configuration:\n {2}- TOKEN_ENCRYPTION_KEY_PREVIOUS=\(value hidden\): expected 32 bytes/);
+    expect(() =>
+      loadConfig({ TOKEN_ENCRYPTION_KEY: 'a'.repeat(64), TOKEN_ENCRYPTION_KEY_PREVIOUS: 'b-not-a-key' }),
+    ).toThrow(/^Invalid configuration:\n {2}- TOKEN_ENCRYPTION_KEY_PREVIOUS=\(value hidden\): expected 32 bytes/);
   });
 
   it('reads the Temporal TLS files at start, and names a missing or wrong one', () => {
@@ -107,19 +126,32 @@ describe('configuration', () => {
     try {
       expect(loadConfig({}).temporal.tls).toBeUndefined();
       const ca = pem('CA');
-      const tls = loadConfig({ TEMPORAL_TLS_CA: ca, TEMPORAL_TLS_CERT: pem('CERT'), TEMPORAL_TLS_KEY: pem('KEY'), TEMPORAL_TLS_SERVER_NAME: 'temporal.internal' }).temporal.tls;
+      const tls = loadConfig({
+        TEMPORAL_TLS_CA: ca,
+        TEMPORAL_TLS_CERT: pem('CERT'),
+        TEMPORAL_TLS_KEY: pem('KEY'),
+        TEMPORAL_TLS_SERVER_NAME: 'temporal.internal',
+      }).temporal.tls;
       expect(tls?.serverRootCACertificate?.toString()).toContain('BEGIN CA');
       expect(tls?.clientCertPair?.crt.toString()).toContain('BEGIN CERT');
       expect(tls?.clientCertPair?.key.toString()).toContain('BEGIN KEY');
       expect(tls?.serverNameOverride).toBe('temporal.internal');
       // A CA alone: TLS without a client certificate.
-      expect(loadConfig({ TEMPORAL_TLS_CA: ca }).temporal.tls).toEqual({ serverRootCACertificate: fs.readFileSync(ca) });
-      expect(() => loadConfig({ TEMPORAL_TLS_CERT: pem('CERT') })).toThrow(/TEMPORAL_TLS_KEY=\(unset\): set TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY together/);
+      expect(loadConfig({ TEMPORAL_TLS_CA: ca }).temporal.tls).toEqual({
+        serverRootCACertificate: fs.readFileSync(ca),
+      });
+      expect(() => loadConfig({ TEMPORAL_TLS_CERT: pem('CERT') })).toThrow(
+        /TEMPORAL_TLS_KEY=\(unset\): set TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY together/,
+      );
       const notPem = path.join(dir, 'key.txt');
       fs.writeFileSync(notPem, 'secret key material');
       let error: unknown;
       try {
-        loadConfig({ TEMPORAL_TLS_CA: path.join(dir, 'missing.pem'), TEMPORAL_TLS_CERT: pem('CERT'), TEMPORAL_TLS_KEY: notPem });
+        loadConfig({
+          TEMPORAL_TLS_CA: path.join(dir, 'missing.pem'),
+          TEMPORAL_TLS_CERT: pem('CERT'),
+          TEMPORAL_TLS_KEY: notPem,
+        });
       } catch (err) {
         error = err;
       }
@@ -134,7 +166,9 @@ describe('configuration', () => {
   });
 
   it('rejects keys and encryption keys that are too weak', () => {
-    expect(() => loadConfig({ ADMIN_API_KEYS: 'short' })).toThrow(/ADMIN_API_KEYS=\(value hidden\): expected a comma-separated list/);
+    expect(() => loadConfig({ ADMIN_API_KEYS: 'short' })).toThrow(
+      /ADMIN_API_KEYS=\(value hidden\): expected a comma-separated list/,
+    );
     expect(() => loadConfig({ TOKEN_ENCRYPTION_KEY: 'abcd' })).toThrow(/TOKEN_ENCRYPTION_KEY=.*expected 32 bytes/);
     const key = 'a'.repeat(64);
     expect(loadConfig({ TOKEN_ENCRYPTION_KEY: key }).tokenKeys?.current.key).toHaveLength(32);
@@ -157,7 +191,9 @@ describe('configuration', () => {
 
   it('refuses a previous token key alone or malformed, without printing the key', () => {
     const previous = 'b'.repeat(64);
-    expect(() => loadConfig({ TOKEN_ENCRYPTION_KEY_PREVIOUS: previous })).toThrow(/TOKEN_ENCRYPTION_KEY_PREVIOUS=\(value hidden\): set only beside TOKEN_ENCRYPTION_KEY/);
+    expect(() => loadConfig({ TOKEN_ENCRYPTION_KEY_PREVIOUS: previous })).toThrow(
+      /TOKEN_ENCRYPTION_KEY_PREVIOUS=\(value hidden\): set only beside TOKEN_ENCRYPTION_KEY/,
+    );
     const truncated = 'c'.repeat(63);
     let error: unknown;
     try {
@@ -165,7 +201,9 @@ describe('configuration', () => {
     } catch (err) {
       error = err;
     }
-    expect((error as ConfigError).problems).toEqual(['TOKEN_ENCRYPTION_KEY_PREVIOUS=(value hidden): expected 32 bytes as 64 hex characters or base64 (e.g. `openssl rand -hex 32`)']);
+    expect((error as ConfigError).problems).toEqual([
+      'TOKEN_ENCRYPTION_KEY_PREVIOUS=(value hidden): expected 32 bytes as 64 hex characters or base64 (e.g. `openssl rand -hex 32`)',
+    ]);
     expect((error as Error).message).not.toContain(truncated);
   });
 

@@ -18,17 +18,39 @@ describe('a cycle whose workflow is gone', () => {
       args: [{ trigger: 'manual', spacingMs: 2_000, lookbackDays: 1 } satisfies RefreshAllInput],
       workflowExecutionTimeout: '2m',
     });
-    await waitFor(async () => (await harness.stack.database.db('refresh_client_results').where({ outcome: 'refreshed' }).whereIn('client_id', clients.map((c) => c.id))).length >= 1, {
-      timeoutMs: 20_000,
-      what: 'the first client to be refreshed',
-    });
+    await waitFor(
+      async () =>
+        (
+          await harness.stack.database
+            .db('refresh_client_results')
+            .where({ outcome: 'refreshed' })
+            .whereIn(
+              'client_id',
+              clients.map((c) => c.id),
+            )
+        ).length >= 1,
+      {
+        timeoutMs: 20_000,
+        what: 'the first client to be refreshed',
+      },
+    );
     await handle.terminate('an operator stopped it');
     const [row] = await harness.stack.database.db('refresh_runs').where({ workflow_id: workflowId });
     expect(row.status).toBe('running');
 
-    expect(await reconcileCycles({ temporal: harness.stack.client, refresh: harness.stack.refresh, logger: createLogger('silent') })).toBeGreaterThanOrEqual(1);
+    expect(
+      await reconcileCycles({
+        temporal: harness.stack.client,
+        refresh: harness.stack.refresh,
+        logger: createLogger('silent'),
+      }),
+    ).toBeGreaterThanOrEqual(1);
     const [cycle] = await harness.stack.refresh.recentCycles(1);
-    expect(cycle).toMatchObject({ workflowId, status: 'terminated', totals: { total: 3, refreshed: expect.any(Number) } });
+    expect(cycle).toMatchObject({
+      workflowId,
+      status: 'terminated',
+      totals: { total: 3, refreshed: expect.any(Number) },
+    });
     expect(cycle.totals.refreshed).toBeGreaterThanOrEqual(1);
     expect(cycle.error).toMatch(/terminated/);
 
@@ -37,6 +59,12 @@ describe('a cycle whose workflow is gone', () => {
     expect(status.body.data.lastCycle).toMatchObject({ workflowId, status: 'terminated', total: 3 });
     expect(status.body.data.running).toBeNull();
     // A second pass changes nothing: only running rows are looked at.
-    expect(await reconcileCycles({ temporal: harness.stack.client, refresh: harness.stack.refresh, logger: createLogger('silent') })).toBe(0);
+    expect(
+      await reconcileCycles({
+        temporal: harness.stack.client,
+        refresh: harness.stack.refresh,
+        logger: createLogger('silent'),
+      }),
+    ).toBe(0);
   });
 });

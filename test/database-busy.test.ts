@@ -56,12 +56,22 @@ describe('a database with no connection free', () => {
     const clientRead = `/api/social-media-cache?clientId=${randomUUID()}`;
     const held: Knex.Transaction[] = await Promise.all([db.transaction(), db.transaction()]);
     try {
-      for (const [path, key] of [['/api/clients', ADMIN_KEY], [clientRead, READ_KEY]] as const) {
+      for (const [path, key] of [
+        ['/api/clients', ADMIN_KEY],
+        [clientRead, READ_KEY],
+      ] as const) {
         const busy = await get(path, key);
         expect(busy).toEqual({
           status: 503,
           retryAfter: '2',
-          body: { success: false, error: { code: 'database_busy', message: 'the database is busy; try again shortly', details: { retryAfterSeconds: 2 } } },
+          body: {
+            success: false,
+            error: {
+              code: 'database_busy',
+              message: 'the database is busy; try again shortly',
+              details: { retryAfterSeconds: 2 },
+            },
+          },
         });
       }
     } finally {
@@ -71,6 +81,9 @@ describe('a database with no connection free', () => {
     expect(logs.join('')).toContain('no database connection free within the acquire timeout');
 
     expect(await get('/api/clients', ADMIN_KEY)).toMatchObject({ status: 200, body: { success: true, data: [] } });
-    expect(await get(clientRead, READ_KEY)).toMatchObject({ status: 404, body: { error: { code: 'client_not_found' } } });
+    expect(await get(clientRead, READ_KEY)).toMatchObject({
+      status: 404,
+      body: { error: { code: 'client_not_found' } },
+    });
   });
 });

@@ -31,7 +31,15 @@ describe('memory under hostile input', () => {
     const client = await harness.stack.addClient();
     const period = dayIn(client.timezone);
     const data = { facebookNewFollowers: 1, instagramFollowers: 2, instagramReach: 3, instagramProfileViews: 4 };
-    expect((await harness.api.request('/api/social-media-cache', { method: 'POST', key: ADMIN_KEY, body: { clientId: client.id, period, data } })).status).toBe(200);
+    expect(
+      (
+        await harness.api.request('/api/social-media-cache', {
+          method: 'POST',
+          key: ADMIN_KEY,
+          body: { clientId: client.id, period, data },
+        })
+      ).status,
+    ).toBe(200);
     const day = `/api/social-media-cache?clientId=${client.id}&period=${period}`;
     const range = `/api/social-media-cache/range?clientId=${client.id}&from=${period}&to=${period}`;
     // Warm up every path once, so what is measured is what the padding adds.

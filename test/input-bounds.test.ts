@@ -13,7 +13,12 @@ describe('days and timezones the API takes', () => {
     const { id } = await harness.stack.addClient();
     const day = (period: string) => `/api/social-media-cache?clientId=${id}&period=${period}`;
     const range = (from: string, to: string) => `/api/social-media-cache/range?clientId=${id}&from=${from}&to=${to}`;
-    const write = (period: string) => ({ path: '/api/social-media-cache', method: 'POST', key: ADMIN_KEY, body: { clientId: id, period, data: DATA } });
+    const write = (period: string) => ({
+      path: '/api/social-media-cache',
+      method: 'POST',
+      key: ADMIN_KEY,
+      body: { clientId: id, period, data: DATA },
+    });
     const refused: { path: string; method?: string; key?: string; body?: { period: string } }[] = [
       { path: day('9999-12-31') },
       { path: day('1999-12-31') },
@@ -27,7 +32,12 @@ describe('days and timezones the API takes', () => {
     ];
     for (const request of refused) {
       const res = await harness.api.request(request.path, { key: READ_KEY, ...request });
-      expect({ request: request.path, period: request.body?.period, status: res.status, code: res.body?.error?.code }).toEqual({
+      expect({
+        request: request.path,
+        period: request.body?.period,
+        status: res.status,
+        code: res.body?.error?.code,
+      }).toEqual({
         request: request.path,
         period: request.body?.period,
         status: 400,
@@ -35,7 +45,12 @@ describe('days and timezones the API takes', () => {
       });
       expect(res.body.error.message).toContain('must be a day from 2000-01-01 to 2100-12-31');
     }
-    const taken: { path: string; method?: string; key?: string; body?: unknown }[] = [{ path: day('2000-01-01') }, { path: day('2100-12-31') }, { path: range('2000-01-01', '2000-01-07') }, write('2000-01-01')];
+    const taken: { path: string; method?: string; key?: string; body?: unknown }[] = [
+      { path: day('2000-01-01') },
+      { path: day('2100-12-31') },
+      { path: range('2000-01-01', '2000-01-07') },
+      write('2000-01-01'),
+    ];
     for (const request of taken) {
       expect((await harness.api.request(request.path, { key: READ_KEY, ...request })).status).toBe(200);
     }
@@ -50,7 +65,11 @@ describe('days and timezones the API takes', () => {
     expect(created.status).toBe(201);
     expect(created.body.data.timezone).toBe('America/Los_Angeles');
     const { id } = created.body.data as { id: string };
-    const patched = await harness.api.request(`/api/clients/${id}`, { method: 'PATCH', key: ADMIN_KEY, body: { timezone: 'EUROPE/warsaw' } });
+    const patched = await harness.api.request(`/api/clients/${id}`, {
+      method: 'PATCH',
+      key: ADMIN_KEY,
+      body: { timezone: 'EUROPE/warsaw' },
+    });
     expect(patched.body.data.timezone).toBe('Europe/Warsaw');
     expect((await harness.stack.database.db('clients').where({ id }).first()).timezone).toBe('Europe/Warsaw');
   });
@@ -68,8 +87,15 @@ describe('days and timezones the API takes', () => {
       issues: [{ path: 'body.timezone', message: expect.stringContaining('Postgres') }],
     });
     const { id } = await harness.stack.addClient();
-    const patched = await harness.api.request(`/api/clients/${id}`, { method: 'PATCH', key: ADMIN_KEY, body: { timezone: zone } });
-    expect({ status: patched.status, code: patched.body.error?.code }).toEqual({ status: 400, code: 'validation_failed' });
+    const patched = await harness.api.request(`/api/clients/${id}`, {
+      method: 'PATCH',
+      key: ADMIN_KEY,
+      body: { timezone: zone },
+    });
+    expect({ status: patched.status, code: patched.body.error?.code }).toEqual({
+      status: 400,
+      code: 'validation_failed',
+    });
     expect((await harness.stack.database.db('clients').where({ timezone: zone })).length).toBe(0);
     expect((await harness.api.request('/status', { key: ADMIN_KEY })).status).toBe(200);
   });
@@ -82,7 +108,8 @@ describe('the migration to canonical timezone names', () => {
       const config = migrationConfig();
       await database.db.migrate.latest(config);
       // Back to just before this migration, however many came after it.
-      while ((await database.db.migrate.currentVersion(config)) >= '20261220090000') await database.db.migrate.down(config);
+      while ((await database.db.migrate.currentVersion(config)) >= '20261220090000')
+        await database.db.migrate.down(config);
       const rows = [
         { name: 'Alias', facebook_page_id: '1', timezone: 'US/Pacific' },
         { name: 'Lower', facebook_page_id: '2', timezone: 'europe/warsaw' },
@@ -91,7 +118,11 @@ describe('the migration to canonical timezone names', () => {
       await database.db('clients').insert(rows.map((r) => ({ id: randomUUID(), ...r })));
       await database.db.migrate.latest(config);
       const after = await database.db('clients').orderBy('facebook_page_id').select('timezone');
-      expect(after.map((r: { timezone: string }) => r.timezone)).toEqual(['America/Los_Angeles', 'Europe/Warsaw', 'Asia/Tokyo']);
+      expect(after.map((r: { timezone: string }) => r.timezone)).toEqual([
+        'America/Los_Angeles',
+        'Europe/Warsaw',
+        'Asia/Tokyo',
+      ]);
     } finally {
       await database.drop();
     }

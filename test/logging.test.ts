@@ -25,7 +25,8 @@ describe('log lines', () => {
   });
 
   async function migrate(env: NodeJS.ProcessEnv): Promise<string[]> {
-    const { code, stdout, stderr } = await collect(spawnEntry('dev/migrate.ts', { DATABASE_URL: database.url, ...env })).exited;
+    const { code, stdout, stderr } = await collect(spawnEntry('dev/migrate.ts', { DATABASE_URL: database.url, ...env }))
+      .exited;
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     return stdout.trim().split('\n');
   }
@@ -43,19 +44,28 @@ describe('log lines', () => {
   });
 
   it('refuses an unknown LOG_FORMAT by name', async () => {
-    const { code, stderr } = await collect(spawnEntry('dev/migrate.ts', { DATABASE_URL: database.url, LOG_FORMAT: 'xml' })).exited;
+    const { code, stderr } = await collect(
+      spawnEntry('dev/migrate.ts', { DATABASE_URL: database.url, LOG_FORMAT: 'xml' }),
+    ).exited;
     expect(code).not.toBe(0);
     expect(stderr).toMatch(/LOG_FORMAT.*expected one of auto, json, pretty/);
   });
 
   it('pretty-prints by default on a terminal only', () => {
-    expect([isPretty('auto', { isTTY: true }), isPretty('auto', { isTTY: false }), isPretty('auto', {})]).toEqual([true, false, false]);
+    expect([isPretty('auto', { isTTY: true }), isPretty('auto', { isTTY: false }), isPretty('auto', {})]).toEqual([
+      true,
+      false,
+      false,
+    ]);
     expect([isPretty('json', { isTTY: true }), isPretty('pretty', { isTTY: false })]).toEqual([false, true]);
   });
 
   it("puts the workflow bundler's report at debug, and keeps Temporal's other lines at their level", async () => {
     const lines: { level: LogLevel; message: string }[] = [];
-    await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('TRACE', ({ level, message }) => lines.push({ level, message })) });
+    await bundleWorkflowCode({
+      workflowsPath: WORKFLOWS_PATH,
+      logger: new DefaultLogger('TRACE', ({ level, message }) => lines.push({ level, message })),
+    });
     const info = lines.filter((l) => l.level === 'INFO');
     expect(info.some((l) => l.message.includes('\n'))).toBe(true); // webpack's build output, the screenful
     expect(info.map((l) => temporalLogMethod(l.level, l.message))).toEqual(info.map(() => 'debug'));

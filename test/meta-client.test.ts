@@ -50,7 +50,12 @@ describe('the Meta Graph client against the Graph sandbox', () => {
 
   beforeAll(async () => {
     sandbox = await startGraphSandbox({ now: () => NOW });
-    client = createMetaClient({ graphUrl: sandbox.url, graphVersion: 'v24.0', timeoutMs: 5_000, logger: createLogger('silent') });
+    client = createMetaClient({
+      graphUrl: sandbox.url,
+      graphVersion: 'v24.0',
+      timeoutMs: 5_000,
+      logger: createLogger('silent'),
+    });
   });
   afterAll(() => sandbox.close());
 
@@ -69,8 +74,12 @@ describe('the Meta Graph client against the Graph sandbox', () => {
       DAYS.map((day, i) => ({
         day,
         facebookNewFollowers: { value: pageDailyFollows(PAGE, day) },
-        instagramReach: { value: instagramTotalValue(IG, 'reach', WARSAW_BOUNDS[i].since, WARSAW_BOUNDS[i].until, nowSeconds) },
-        instagramProfileViews: { value: instagramTotalValue(IG, 'profile_views', WARSAW_BOUNDS[i].since, WARSAW_BOUNDS[i].until, nowSeconds) },
+        instagramReach: {
+          value: instagramTotalValue(IG, 'reach', WARSAW_BOUNDS[i].since, WARSAW_BOUNDS[i].until, nowSeconds),
+        },
+        instagramProfileViews: {
+          value: instagramTotalValue(IG, 'profile_views', WARSAW_BOUNDS[i].since, WARSAW_BOUNDS[i].until, nowSeconds),
+        },
       })),
     );
     for (const day of result.days) expect(day.instagramReach.value).toBeGreaterThan(0);
@@ -83,12 +92,22 @@ describe('the Meta Graph client against the Graph sandbox', () => {
       byObject: { [PAGE]: 1, [IG]: 3 },
     });
     expect(sandbox.control.requests().map((r) => [r.version, r.path, r.query])).toEqual([
-      ['v24.0', `/${PAGE}/insights`, { metric: 'page_daily_follows_unique', period: 'day', since: '2026-11-23', until: '2026-11-25' }],
+      [
+        'v24.0',
+        `/${PAGE}/insights`,
+        { metric: 'page_daily_follows_unique', period: 'day', since: '2026-11-23', until: '2026-11-25' },
+      ],
       ['v24.0', `/${IG}`, { fields: 'followers_count' }],
       ...WARSAW_BOUNDS.map(({ since, until }) => [
         'v24.0',
         `/${IG}/insights`,
-        { metric: 'reach,profile_views', period: 'day', metric_type: 'total_value', since: String(since), until: String(until) },
+        {
+          metric: 'reach,profile_views',
+          period: 'day',
+          metric_type: 'total_value',
+          since: String(since),
+          until: String(until),
+        },
       ]),
     ]);
   });
@@ -101,13 +120,22 @@ describe('the Meta Graph client against the Graph sandbox', () => {
   });
 
   it('calls the Graph version it was configured with', async () => {
-    const v25 = createMetaClient({ graphUrl: sandbox.url, graphVersion: 'v25.0', timeoutMs: 5_000, logger: createLogger('silent') });
+    const v25 = createMetaClient({
+      graphUrl: sandbox.url,
+      graphVersion: 'v25.0',
+      timeoutMs: 5_000,
+      logger: createLogger('silent'),
+    });
     await fetchInsights(v25, input({ instagramAccountId: null }));
     expect(sandbox.control.requests().map((r) => r.version)).toEqual(['v25.0']);
   });
 
   describe("classifying Meta's errors by code", () => {
-    const table: [string, { code?: number; subcode?: number; isTransient?: boolean; httpStatus?: number }, new (...args: never[]) => MetaError][] = [
+    const table: [
+      string,
+      { code?: number; subcode?: number; isTransient?: boolean; httpStatus?: number },
+      new (...args: never[]) => MetaError,
+    ][] = [
       ['code 1 (unknown error)', { code: 1 }, MetaTransientError],
       ['code 2 (service error)', { code: 2 }, MetaTransientError],
       ['code 4 (app throttled)', { code: 4 }, MetaThrottledError],
@@ -135,7 +163,10 @@ describe('the Meta Graph client against the Graph sandbox', () => {
 
     it.each(table)('turns %s into the matching error', async (_title, injected, expected) => {
       // On Page insights a bare 100 is the invalid-metric answer (a number, not an error): it is asked of the Instagram node instead.
-      const target = injected.code === 100 && injected.subcode === undefined ? { objectId: IG, edge: 'node' as const } : { objectId: PAGE, edge: 'insights' as const };
+      const target =
+        injected.code === 100 && injected.subcode === undefined
+          ? { objectId: IG, edge: 'node' as const }
+          : { objectId: PAGE, edge: 'insights' as const };
       sandbox.control.inject({ ...target, ...injected });
       const error = await failure(fetchInsights(client, input()));
       expect(error).toBeInstanceOf(expected);
@@ -176,7 +207,11 @@ describe('the Meta Graph client against the Graph sandbox', () => {
       expect(error).toBeInstanceOf(MetaThrottledError);
       expect(error.code).toBe(80002);
       expect((error as MetaThrottledError).retryAfterMs).toBe(60 * 60_000);
-      expect(sandbox.control.calls().byPath).toEqual({ [`/${PAGE}/insights`]: 1, [`/${IG}`]: 1, [`/${IG}/insights`]: 2 });
+      expect(sandbox.control.calls().byPath).toEqual({
+        [`/${PAGE}/insights`]: 1,
+        [`/${IG}`]: 1,
+        [`/${IG}/insights`]: 2,
+      });
     });
 
     it('answers an expired token with a token-invalid error and an unknown one likewise', async () => {
@@ -199,14 +234,20 @@ describe('the Meta Graph client against the Graph sandbox', () => {
   });
 
   describe('each platform on its own', () => {
-    const reasons = (reason: string) => ({ instagramReach: { value: null, reason }, instagramProfileViews: { value: null, reason } });
+    const reasons = (reason: string) => ({
+      instagramReach: { value: null, reason },
+      instagramProfileViews: { value: null, reason },
+    });
 
     it.each([10, 200] as const)(
       'gives Facebook numbers and Instagram numbers unavailable with instagram_permission_missing when Instagram answers code %i',
       async (code) => {
         sandbox.control.setInstagramMode({ igId: IG, mode: 'permission_missing', code });
         const result = await client.fetchPlatforms(input());
-        expect(result.facebook).toEqual({ status: 'fetched', data: { days: Object.fromEntries(DAYS.map((day) => [day, { value: pageDailyFollows(PAGE, day) }])) } });
+        expect(result.facebook).toEqual({
+          status: 'fetched',
+          data: { days: Object.fromEntries(DAYS.map((day) => [day, { value: pageDailyFollows(PAGE, day) }])) },
+        });
         expect(result.instagram).toEqual({
           status: 'fetched',
           data: {
@@ -229,15 +270,23 @@ describe('the Meta Graph client against the Graph sandbox', () => {
     it('keeps the followers count when only Instagram insights are refused for permission', async () => {
       sandbox.control.inject({ objectId: IG, edge: 'insights', code: 10 });
       const result = await client.fetchPlatforms(input());
-      expect(result.instagram).toMatchObject({ status: 'fetched', data: { state: 'permission_missing', followers: { value: expect.any(Number) } } });
-      expect(result.instagram.status === 'fetched' && result.instagram.data.days[DAYS[1]]).toEqual(reasons('instagram_permission_missing'));
+      expect(result.instagram).toMatchObject({
+        status: 'fetched',
+        data: { state: 'permission_missing', followers: { value: expect.any(Number) } },
+      });
+      expect(result.instagram.status === 'fetched' && result.instagram.data.days[DAYS[1]]).toEqual(
+        reasons('instagram_permission_missing'),
+      );
     });
 
     it('reports an Instagram account Meta answers 100/33 for as instagram_not_linked', async () => {
       sandbox.control.setInstagramMode({ igId: IG, mode: 'not_linked' });
       const result = await client.fetchPlatforms(input());
       expect(result.facebook.status).toBe('fetched');
-      expect(result.instagram).toMatchObject({ status: 'fetched', data: { state: 'not_linked', followers: { value: null, reason: 'instagram_not_linked' } } });
+      expect(result.instagram).toMatchObject({
+        status: 'fetched',
+        data: { state: 'not_linked', followers: { value: null, reason: 'instagram_not_linked' } },
+      });
       expect(sandbox.control.requests().find((r) => r.objectId === IG)).toMatchObject({ status: 400, code: 100 });
     });
 
@@ -279,7 +328,13 @@ describe('the Meta Graph client against the Graph sandbox', () => {
 
   describe('the sandbox and tokens it does not know', () => {
     it('reads the sandbox marker as sandbox_unknown_token only in a client built for the sandbox', async () => {
-      const demo = createMetaClient({ graphUrl: sandbox.url, graphVersion: 'v24.0', timeoutMs: 5_000, logger: createLogger('silent'), sandbox: true });
+      const demo = createMetaClient({
+        graphUrl: sandbox.url,
+        graphVersion: 'v24.0',
+        timeoutMs: 5_000,
+        logger: createLogger('silent'),
+        sandbox: true,
+      });
       const unknown = await failure(demo.fetchPlatforms(input({ accessToken: 'EAAG-a-real-token' })));
       expect(unknown).toBeInstanceOf(MetaSandboxUnknownTokenError);
       expect(unknown.errorCode).toBe('sandbox_unknown_token');
@@ -288,7 +343,9 @@ describe('the Meta Graph client against the Graph sandbox', () => {
       sandbox.control.setToken({ token, status: 'expired' });
       expect(await failure(demo.fetchPlatforms(input()))).toBeInstanceOf(MetaTokenInvalidError);
       // A live client never reads the marker: to it, the body is Meta's 190.
-      expect(await failure(client.fetchPlatforms(input({ accessToken: 'EAAG-a-real-token' })))).toBeInstanceOf(MetaTokenInvalidError);
+      expect(await failure(client.fetchPlatforms(input({ accessToken: 'EAAG-a-real-token' })))).toBeInstanceOf(
+        MetaTokenInvalidError,
+      );
     });
   });
 
@@ -299,7 +356,12 @@ describe('the Meta Graph client against the Graph sandbox', () => {
         const other = await startGraphSandbox({ now: () => NOW });
         try {
           other.control.setToken({ token });
-          const c = createMetaClient({ graphUrl: other.url, graphVersion: 'v24.0', timeoutMs: 5_000, logger: createLogger('silent') });
+          const c = createMetaClient({
+            graphUrl: other.url,
+            graphVersion: 'v24.0',
+            timeoutMs: 5_000,
+            logger: createLogger('silent'),
+          });
           return await fetchInsights(c, input());
         } finally {
           await other.close();
@@ -313,12 +375,12 @@ describe('the Meta Graph client against the Graph sandbox', () => {
         healthy.days.map((day) => ({ ...day, instagramProfileViews: { value: null, reason: 'metric_unsupported' } })),
       );
       // Day one: both metrics refused together, then each alone; day two: reach alone.
-      expect(sandbox.control.requests().filter((r) => r.path === `/${IG}/insights`).map((r) => r.query.metric)).toEqual([
-        'reach,profile_views',
-        'reach',
-        'profile_views',
-        'reach',
-      ]);
+      expect(
+        sandbox.control
+          .requests()
+          .filter((r) => r.path === `/${IG}/insights`)
+          .map((r) => r.query.metric),
+      ).toEqual(['reach,profile_views', 'reach', 'profile_views', 'reach']);
       expect(result.calls).toBe(6);
     });
 
@@ -371,7 +433,11 @@ describe('the Meta Graph client against the Graph sandbox', () => {
     it('returns the usage of the Page, the Instagram account and the app, growing with each call', async () => {
       const first = await fetchInsights(client, input());
       expect(first.usage.business[PAGE]).toEqual({ type: 'pages', percent: 1, estimatedTimeToRegainAccessMinutes: 0 });
-      expect(first.usage.business[IG]).toEqual({ type: 'instagram', percent: 3, estimatedTimeToRegainAccessMinutes: 0 });
+      expect(first.usage.business[IG]).toEqual({
+        type: 'instagram',
+        percent: 3,
+        estimatedTimeToRegainAccessMinutes: 0,
+      });
       expect(first.usage.appPercent).toBe(1);
       expect(first.usage.maxPercent).toBe(3);
 
@@ -392,7 +458,12 @@ describe('the Meta Graph client against the Graph sandbox', () => {
 
   describe('timeouts, failures and tokens', () => {
     it('cuts a hanging request at the configured timeout as a transient error', async () => {
-      const quick = createMetaClient({ graphUrl: sandbox.url, graphVersion: 'v24.0', timeoutMs: 300, logger: createLogger('silent') });
+      const quick = createMetaClient({
+        graphUrl: sandbox.url,
+        graphVersion: 'v24.0',
+        timeoutMs: 300,
+        logger: createLogger('silent'),
+      });
       sandbox.control.inject({ objectId: PAGE, hang: true });
       const started = Date.now();
       const error = await failure(fetchInsights(quick, input()));
@@ -406,7 +477,12 @@ describe('the Meta Graph client against the Graph sandbox', () => {
     });
 
     it('answers within the timeout when Meta is merely slow', async () => {
-      const patient = createMetaClient({ graphUrl: sandbox.url, graphVersion: 'v24.0', timeoutMs: 2_000, logger: createLogger('silent') });
+      const patient = createMetaClient({
+        graphUrl: sandbox.url,
+        graphVersion: 'v24.0',
+        timeoutMs: 2_000,
+        logger: createLogger('silent'),
+      });
       sandbox.control.inject({ objectId: PAGE, latencyMs: 100, times: 1 });
       const result = await fetchInsights(patient, input());
       expect(result.days[0].facebookNewFollowers.value).toEqual(expect.any(Number));
@@ -417,14 +493,23 @@ describe('the Meta Graph client against the Graph sandbox', () => {
       const controller = new AbortController();
       const reason = new Error('activity cancelled');
       const pending = fetchInsights(client, input({ signal: controller.signal })).catch((err: unknown) => err);
-      await waitFor(async () => sandbox.control.calls().total === 1, { timeoutMs: 5_000, intervalMs: 10, what: 'the call to reach the sandbox' });
+      await waitFor(async () => sandbox.control.calls().total === 1, {
+        timeoutMs: 5_000,
+        intervalMs: 10,
+        what: 'the call to reach the sandbox',
+      });
       controller.abort(reason);
       expect(await pending).toBe(reason);
     });
 
     it('turns a refused connection into a transient error', async () => {
       const port = await freePort();
-      const nowhere = createMetaClient({ graphUrl: `http://127.0.0.1:${port}`, graphVersion: 'v24.0', timeoutMs: 2_000, logger: createLogger('silent') });
+      const nowhere = createMetaClient({
+        graphUrl: `http://127.0.0.1:${port}`,
+        graphVersion: 'v24.0',
+        timeoutMs: 2_000,
+        logger: createLogger('silent'),
+      });
       const error = await failure(fetchInsights(nowhere, input()));
       expect(error).toBeInstanceOf(MetaTransientError);
       expect(error.message).toContain('ECONNREFUSED');
@@ -442,7 +527,8 @@ describe('the Meta Graph client against the Graph sandbox', () => {
       const logger = createLogger('debug', { write: (line: string) => lines.push(line) });
       const secret = `EAAG-secret-${randomUUID()}`;
       sandbox.control.setToken({ token: secret });
-      const make = (graphUrl: string, timeoutMs = 5_000) => createMetaClient({ graphUrl, graphVersion: 'v24.0', timeoutMs, logger });
+      const make = (graphUrl: string, timeoutMs = 5_000) =>
+        createMetaClient({ graphUrl, graphVersion: 'v24.0', timeoutMs, logger });
       const withSecret = input({ accessToken: secret });
 
       await fetchInsights(make(sandbox.url), withSecret);
@@ -473,7 +559,8 @@ describe('the Meta Graph client against the Graph sandbox', () => {
       for (const line of lines) expect(line).not.toContain(secret);
       for (const error of errors) {
         const err = error as Error;
-        for (const text of [err.message, err.stack ?? '', JSON.stringify(err), String(err)]) expect(text).not.toContain(secret);
+        for (const text of [err.message, err.stack ?? '', JSON.stringify(err), String(err)])
+          expect(text).not.toContain(secret);
       }
     });
   });

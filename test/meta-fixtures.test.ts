@@ -69,8 +69,10 @@ function shape(value: unknown): unknown {
 describe("Meta's JSON read by the client", () => {
   it('reads the four numbers from the Page, Instagram user and Instagram insights bodies', async () => {
     const { client, requests } = clientAnswering((url) => {
-      if (decodeURIComponent(url.pathname).endsWith('/{page-id}/insights')) return { body: fixture('page-insights.json'), headers: usageHeaders };
-      if (decodeURIComponent(url.pathname).endsWith('/{ig-user-id}/insights')) return { body: fixture('instagram-insights.json') };
+      if (decodeURIComponent(url.pathname).endsWith('/{page-id}/insights'))
+        return { body: fixture('page-insights.json'), headers: usageHeaders };
+      if (decodeURIComponent(url.pathname).endsWith('/{ig-user-id}/insights'))
+        return { body: fixture('instagram-insights.json') };
       return { body: fixture('instagram-user.json') };
     });
 
@@ -78,7 +80,12 @@ describe("Meta's JSON read by the client", () => {
 
     expect(result.instagramFollowers).toEqual({ value: 1520 });
     expect(result.days).toEqual([
-      { day: '2026-01-01', facebookNewFollowers: { value: 3 }, instagramReach: { value: 224 }, instagramProfileViews: { value: 41 } },
+      {
+        day: '2026-01-01',
+        facebookNewFollowers: { value: 3 },
+        instagramReach: { value: 224 },
+        instagramProfileViews: { value: 41 },
+      },
     ]);
     expect(result.calls).toBe(3);
     expect(requests.map((url) => url.pathname)).toEqual([
@@ -122,10 +129,16 @@ describe("Meta's JSON read by the client", () => {
   it("turns Meta's Page throttling body into a throttled error with the header's estimate", async () => {
     const throttledHeaders = {
       'X-Business-Use-Case-Usage': JSON.stringify({
-        '{page-id}': [{ type: 'pages', call_count: 103, total_cputime: 23, total_time: 23, estimated_time_to_regain_access: 7 }],
+        '{page-id}': [
+          { type: 'pages', call_count: 103, total_cputime: 23, total_time: 23, estimated_time_to_regain_access: 7 },
+        ],
       }),
     };
-    const { client } = clientAnswering(() => ({ status: 400, body: fixture('error-page-throttled.json'), headers: throttledHeaders }));
+    const { client } = clientAnswering(() => ({
+      status: 400,
+      body: fixture('error-page-throttled.json'),
+      headers: throttledHeaders,
+    }));
     const error = await fetchInsights(client, input).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(MetaThrottledError);
     expect(error).toMatchObject({ code: 80001, httpStatus: 400, retryAfterMs: 7 * 60_000 });
@@ -134,7 +147,8 @@ describe("Meta's JSON read by the client", () => {
   it("keeps reach when Meta's invalid-metric body refuses profile_views", async () => {
     const { client, requests } = clientAnswering((url) => {
       const metric = url.searchParams.get('metric');
-      if (decodeURIComponent(url.pathname).endsWith('/{page-id}/insights')) return { body: fixture('page-insights.json') };
+      if (decodeURIComponent(url.pathname).endsWith('/{page-id}/insights'))
+        return { body: fixture('page-insights.json') };
       if (!decodeURIComponent(url.pathname).endsWith('/insights')) return { body: fixture('instagram-user.json') };
       if (metric === 'reach') return { body: fixture('instagram-insights.json') };
       return { status: 400, body: fixture('error-invalid-metric.json') };
@@ -148,35 +162,52 @@ describe("Meta's JSON read by the client", () => {
       instagramReach: { value: 224 },
       instagramProfileViews: { value: null, reason: 'metric_unsupported' },
     });
-    expect(requests.slice(2).map((url) => url.searchParams.get('metric'))).toEqual(['reach,profile_views', 'reach', 'profile_views']);
+    expect(requests.slice(2).map((url) => url.searchParams.get('metric'))).toEqual([
+      'reach,profile_views',
+      'reach',
+      'profile_views',
+    ]);
   });
 });
 
 describe("Meta's Instagram refusals read by the client, each platform on its own", () => {
   /** Meta answers the Page; the Instagram account answers `error` (its status, and BUC headers when given). */
   const refusingInstagram = (error: Reply) =>
-    clientAnswering((url) => (decodeURIComponent(url.pathname).endsWith('/{page-id}/insights') ? { body: fixture('page-insights.json') } : error));
+    clientAnswering((url) =>
+      decodeURIComponent(url.pathname).endsWith('/{page-id}/insights')
+        ? { body: fixture('page-insights.json') }
+        : error,
+    );
   const unavailable = (reason: string) => ({ value: null, reason });
 
   it.each([
     ['error-instagram-permission.json', 400, 'permission_missing', 'instagram_permission_missing'],
     ['error-instagram-permission-200.json', 403, 'permission_missing', 'instagram_permission_missing'],
     ['error-instagram-not-linked.json', 400, 'not_linked', 'instagram_not_linked'],
-  ])('reads %s as Instagram numbers unavailable, with the Facebook numbers kept', async (file, status, state, reason) => {
-    const { client, requests } = refusingInstagram({ status, body: fixture(file) });
-    const result = await client.fetchPlatforms(input);
-    expect(result.facebook).toEqual({ status: 'fetched', data: { days: { '2026-01-01': { value: 3 } } } });
-    expect(result.instagram).toEqual({
-      status: 'fetched',
-      data: { state, followers: unavailable(reason), days: { '2026-01-01': { instagramReach: unavailable(reason), instagramProfileViews: unavailable(reason) } } },
-    });
-    expect(requests).toHaveLength(2);
-  });
+  ])(
+    'reads %s as Instagram numbers unavailable, with the Facebook numbers kept',
+    async (file, status, state, reason) => {
+      const { client, requests } = refusingInstagram({ status, body: fixture(file) });
+      const result = await client.fetchPlatforms(input);
+      expect(result.facebook).toEqual({ status: 'fetched', data: { days: { '2026-01-01': { value: 3 } } } });
+      expect(result.instagram).toEqual({
+        status: 'fetched',
+        data: {
+          state,
+          followers: unavailable(reason),
+          days: { '2026-01-01': { instagramReach: unavailable(reason), instagramProfileViews: unavailable(reason) } },
+        },
+      });
+      expect(requests).toHaveLength(2);
+    },
+  );
 
   it("reads Meta's Instagram throttling body as a throttle of Instagram alone, with the header's estimate", async () => {
     const headers = {
       'X-Business-Use-Case-Usage': JSON.stringify({
-        '{ig-user-id}': [{ type: 'instagram', call_count: 100, total_cputime: 12, total_time: 14, estimated_time_to_regain_access: 5 }],
+        '{ig-user-id}': [
+          { type: 'instagram', call_count: 100, total_cputime: 12, total_time: 14, estimated_time_to_regain_access: 5 },
+        ],
       }),
     };
     const { client } = refusingInstagram({ status: 400, body: fixture('error-instagram-throttled.json'), headers });
@@ -207,16 +238,24 @@ describe("the sandbox's JSON compared with Meta's", () => {
   };
 
   it('answers Page insights in the shape of the fixture, with the same usage headers', async () => {
-    const { response, body } = await get(`${pageId}/insights?metric=page_daily_follows_unique&period=day&since=2026-01-01&until=2026-01-03`);
+    const { response, body } = await get(
+      `${pageId}/insights?metric=page_daily_follows_unique&period=day&since=2026-01-01&until=2026-01-03`,
+    );
     expect(shape(body)).toEqual(shape(json('page-insights.json')));
-    expect(shape(JSON.parse(response.headers.get('x-app-usage') ?? 'null'))).toEqual(shape(JSON.parse(usageHeaders['X-App-Usage'])));
+    expect(shape(JSON.parse(response.headers.get('x-app-usage') ?? 'null'))).toEqual(
+      shape(JSON.parse(usageHeaders['X-App-Usage'])),
+    );
     const buc = JSON.parse(response.headers.get('x-business-use-case-usage') ?? 'null') as Record<string, unknown>;
     expect(Object.keys(buc)).toEqual([pageId]);
-    expect(shape(buc[pageId])).toEqual(shape(Object.values(JSON.parse(usageHeaders['X-Business-Use-Case-Usage']) as object)[0]));
+    expect(shape(buc[pageId])).toEqual(
+      shape(Object.values(JSON.parse(usageHeaders['X-Business-Use-Case-Usage']) as object)[0]),
+    );
   });
 
   it('answers Instagram total_value insights and the followers count in the shapes of the fixtures', async () => {
-    const insights = await get(`${igId}/insights?metric=reach,profile_views&period=day&metric_type=total_value&since=1795132800&until=1795219200`);
+    const insights = await get(
+      `${igId}/insights?metric=reach,profile_views&period=day&metric_type=total_value&since=1795132800&until=1795219200`,
+    );
     expect(shape(insights.body)).toEqual(shape(json('instagram-insights.json')));
     const user = await get(`${igId}?fields=followers_count`);
     expect(shape(user.body)).toEqual(shape(json('instagram-user.json')));
@@ -230,10 +269,14 @@ describe("the sandbox's JSON compared with Meta's", () => {
     const invalid = await get(`${igId}/insights?metric=impressions&period=day&metric_type=total_value`);
     expect(invalid.response.status).toBe(400);
     expect(shape(invalid.body)).toEqual(shape(json('error-invalid-metric.json')));
-    expect(invalid.body).toMatchObject({ error: { code: 100, message: '(#100) The value must be a valid insights metric' } });
+    expect(invalid.body).toMatchObject({
+      error: { code: 100, message: '(#100) The value must be a valid insights metric' },
+    });
 
     sandbox.control.setQuota({ objectId: pageId, calls: 1, used: 1 });
-    const throttled = await get(`${pageId}/insights?metric=page_daily_follows_unique&period=day&since=2026-01-01&until=2026-01-02`);
+    const throttled = await get(
+      `${pageId}/insights?metric=page_daily_follows_unique&period=day&since=2026-01-01&until=2026-01-02`,
+    );
     expect(throttled.response.status).toBe(400);
     expect(shape(throttled.body)).toEqual(shape(json('error-page-throttled.json')));
     expect((throttled.body as { error: { message: string } }).error.message).toContain(
@@ -255,14 +298,27 @@ describe("the sandbox's JSON compared with Meta's", () => {
       expect(shape(answer.body)).toEqual(shape(json(file)));
       const expected = (json(file) as { error: { message: string; type: string; code: number } }).error;
       expect(answer.body).toMatchObject({ error: { type: expected.type, code: expected.code } });
-      if (mode.mode !== 'not_linked') expect((answer.body as { error: { message: string } }).error.message).toContain(expected.message);
-      if (mode.mode === 'not_linked') expect((answer.body as { error: { message: string } }).error.message).toContain(`Object with ID '${igId}' does not exist`);
+      if (mode.mode !== 'not_linked')
+        expect((answer.body as { error: { message: string } }).error.message).toContain(expected.message);
+      if (mode.mode === 'not_linked')
+        expect((answer.body as { error: { message: string } }).error.message).toContain(
+          `Object with ID '${igId}' does not exist`,
+        );
       if (mode.mode === 'throttled') {
-        const buc = JSON.parse(answer.response.headers.get('x-business-use-case-usage') ?? 'null') as Record<string, [{ type: string; estimated_time_to_regain_access: number }]>;
+        const buc = JSON.parse(answer.response.headers.get('x-business-use-case-usage') ?? 'null') as Record<
+          string,
+          [{ type: string; estimated_time_to_regain_access: number }]
+        >;
         expect(buc[igId][0]).toMatchObject({ type: 'instagram', estimated_time_to_regain_access: 5 });
       }
       // The Page still answers (another Page: the test above spent this one's quota).
-      expect((await get(`104000000000778/insights?metric=page_daily_follows_unique&period=day&since=2026-01-01&until=2026-01-02`)).response.status).toBe(200);
+      expect(
+        (
+          await get(
+            `104000000000778/insights?metric=page_daily_follows_unique&period=day&since=2026-01-01&until=2026-01-02`,
+          )
+        ).response.status,
+      ).toBe(200);
     }
     sandbox.control.setInstagramMode({ igId, mode: 'ok' });
     expect((await get(`${igId}?fields=followers_count`)).response.status).toBe(200);

@@ -10,7 +10,14 @@ const PAGE = '104000000000456';
 const IG = '17841400000000456';
 
 interface GraphError {
-  error: { message: string; type: string; code: number; error_subcode?: number; is_transient: boolean; fbtrace_id: string };
+  error: {
+    message: string;
+    type: string;
+    code: number;
+    error_subcode?: number;
+    is_transient: boolean;
+    fbtrace_id: string;
+  };
 }
 
 describe('the Graph API sandbox', () => {
@@ -35,9 +42,13 @@ describe('the Graph API sandbox', () => {
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: response.status, body: response.status === 204 ? undefined : ((await response.json()) as unknown) };
+    return {
+      status: response.status,
+      body: response.status === 204 ? undefined : ((await response.json()) as unknown),
+    };
   };
-  const buc = (headers: Headers) => JSON.parse(headers.get('x-business-use-case-usage') ?? 'null') as Record<string, Record<string, unknown>[]>;
+  const buc = (headers: Headers) =>
+    JSON.parse(headers.get('x-business-use-case-usage') ?? 'null') as Record<string, Record<string, unknown>[]>;
   const app = (headers: Headers) => JSON.parse(headers.get('x-app-usage') ?? 'null') as Record<string, number>;
   const pageInsights = (since = '2026-11-20', until = '2026-11-23') =>
     graph(`${PAGE}/insights?metric=page_daily_follows_unique&period=day&since=${since}&until=${until}`);
@@ -57,10 +68,15 @@ describe('the Graph API sandbox', () => {
     it('serves one Page value per day, stamped with the next US-Pacific midnight in UTC', async () => {
       const { status, body } = await pageInsights('2026-03-07', '2026-03-10');
       expect(status).toBe(200);
-      const [series] = (body as { data: { name: string; values: { value: number; end_time: string }[]; id: string }[] }).data;
+      const [series] = (body as { data: { name: string; values: { value: number; end_time: string }[]; id: string }[] })
+        .data;
       expect(series.name).toBe('page_daily_follows_unique');
       expect(series.id).toBe(`${PAGE}/insights/page_daily_follows_unique/day`);
-      expect(series.values.map((v) => v.end_time)).toEqual(['2026-03-08T08:00:00+0000', '2026-03-09T07:00:00+0000', '2026-03-10T07:00:00+0000']);
+      expect(series.values.map((v) => v.end_time)).toEqual([
+        '2026-03-08T08:00:00+0000',
+        '2026-03-09T07:00:00+0000',
+        '2026-03-10T07:00:00+0000',
+      ]);
       for (const { value } of series.values) expect(Number.isInteger(value) && value >= 0).toBe(true);
     });
 
@@ -84,9 +100,9 @@ describe('the Graph API sandbox', () => {
       const followers = (body as { followers_count: number }).followers_count;
       expect(followers).toBeGreaterThan(500);
       const reach = (since: number) =>
-        graph(`${IG}/insights?metric=reach&period=day&metric_type=total_value&since=${since}&until=${since + 86_400}`).then(
-          (r) => (r.body as { data: { total_value: { value: number } }[] }).data[0].total_value.value,
-        );
+        graph(
+          `${IG}/insights?metric=reach&period=day&metric_type=total_value&since=${since}&until=${since + 86_400}`,
+        ).then((r) => (r.body as { data: { total_value: { value: number } }[] }).data[0].total_value.value);
       const days = await Promise.all([1795305600, 1795392000, 1795478400].map(reach));
       expect(new Set(days).size).toBe(3);
       for (const value of days) expect(value).toBeGreaterThan(0);
@@ -98,20 +114,24 @@ describe('the Graph API sandbox', () => {
       expect(body).toEqual({ data: [] });
     });
 
-    it("links a demo Page to its Instagram account, and leaves the field out when there is none", async () => {
+    it('links a demo Page to its Instagram account, and leaves the field out when there is none', async () => {
       const [withIg] = DEMO_ACCOUNTS;
       const withoutIg = DEMO_ACCOUNTS.find((a) => a.igId === null)!;
       expect((await graph(`${withIg.pageId}?fields=instagram_business_account`, withIg.token)).body).toEqual({
         instagram_business_account: { id: withIg.igId },
         id: withIg.pageId,
       });
-      expect((await graph(`${withoutIg.pageId}?fields=instagram_business_account`, withoutIg.token)).body).toEqual({ id: withoutIg.pageId });
+      expect((await graph(`${withoutIg.pageId}?fields=instagram_business_account`, withoutIg.token)).body).toEqual({
+        id: withoutIg.pageId,
+      });
     });
 
     it('tells a token apart with debug_token', async () => {
       sandbox.control.setToken({ token: 'expired-one', status: 'expired' });
       const valid = await graph(`debug_token?input_token=${TOKEN}`);
-      expect(valid.body).toMatchObject({ data: { is_valid: true, expires_at: 0, scopes: expect.arrayContaining(['read_insights']) } });
+      expect(valid.body).toMatchObject({
+        data: { is_valid: true, expires_at: 0, scopes: expect.arrayContaining(['read_insights']) },
+      });
       const expired = await graph('debug_token?input_token=expired-one');
       expect(expired.body).toMatchObject({ data: { is_valid: false, error: { code: 190, subcode: 463 } } });
     });
@@ -121,19 +141,29 @@ describe('the Graph API sandbox', () => {
     it('answers a missing token with 104, an unknown one with 190, an expired one with 190/463 and one without permission with 10', async () => {
       sandbox.control.setToken({ token: 'expired-one', status: 'expired' });
       sandbox.control.setToken({ token: 'no-rights', status: 'no_permission' });
-      const answers = await Promise.all([null, 'never-issued', 'expired-one', 'no-rights'].map((token) => graph(`${PAGE}?fields=name`, token)));
+      const answers = await Promise.all(
+        [null, 'never-issued', 'expired-one', 'no-rights'].map((token) => graph(`${PAGE}?fields=name`, token)),
+      );
       expect(answers.map((a) => a.status)).toEqual([400, 400, 400, 400]);
-      expect(answers.map((a) => [(a.body as GraphError).error.code, (a.body as GraphError).error.error_subcode])).toEqual([
+      expect(
+        answers.map((a) => [(a.body as GraphError).error.code, (a.body as GraphError).error.error_subcode]),
+      ).toEqual([
         [104, undefined],
         [190, undefined],
         [190, 463],
         [10, undefined],
       ]);
-      for (const answer of answers) expect((answer.body as GraphError).error).toMatchObject({ type: 'OAuthException', is_transient: false });
+      for (const answer of answers)
+        expect((answer.body as GraphError).error).toMatchObject({ type: 'OAuthException', is_transient: false });
     });
 
     it('answers an unknown path, edge or field with a Graph error 100', async () => {
-      for (const route of [`${PAGE}/feed/extra`, `${PAGE}/nonsense`, `${PAGE}?fields=nonsense`, `${IG}/insights?metric=impressions&period=day`]) {
+      for (const route of [
+        `${PAGE}/feed/extra`,
+        `${PAGE}/nonsense`,
+        `${PAGE}?fields=nonsense`,
+        `${IG}/insights?metric=impressions&period=day`,
+      ]) {
         const { status, body } = await graph(route);
         expect(status).toBe(400);
         expect((body as GraphError).error.code).toBe(100);
@@ -151,25 +181,41 @@ describe('the Graph API sandbox', () => {
 
     it('serves a demo token its own Page and Instagram account and nothing else', async () => {
       const [first, second] = DEMO_ACCOUNTS;
-      expect((await graph(`${first.pageId}?fields=name`, first.token)).body).toEqual({ name: first.name, id: first.pageId });
+      expect((await graph(`${first.pageId}?fields=name`, first.token)).body).toEqual({
+        name: first.name,
+        id: first.pageId,
+      });
       expect((await graph(`${first.igId}?fields=followers_count`, first.token)).status).toBe(200);
       const foreign = await graph(`${second.pageId}?fields=name`, first.token);
       expect(foreign.status).toBe(400);
-      expect((foreign.body as GraphError).error).toMatchObject({ code: 100, error_subcode: 33, type: 'GraphMethodException' });
+      expect((foreign.body as GraphError).error).toMatchObject({
+        code: 100,
+        error_subcode: 33,
+        type: 'GraphMethodException',
+      });
     });
 
     it('keeps the demo scenarios: an expired token, an unsupported profile_views, a small Instagram quota', async () => {
       const expired = DEMO_ACCOUNTS.find((a) => a.scenario === 'token_expired')!;
-      expect(((await graph(`${expired.pageId}?fields=name`, expired.token)).body as GraphError).error).toMatchObject({ code: 190, error_subcode: 463 });
+      expect(((await graph(`${expired.pageId}?fields=name`, expired.token)).body as GraphError).error).toMatchObject({
+        code: 190,
+        error_subcode: 463,
+      });
 
       const noViews = DEMO_ACCOUNTS.find((a) => a.scenario === 'profile_views_unsupported')!;
-      const refused = await graph(`${noViews.igId}/insights?metric=reach,profile_views&period=day&metric_type=total_value`, noViews.token);
+      const refused = await graph(
+        `${noViews.igId}/insights?metric=reach,profile_views&period=day&metric_type=total_value`,
+        noViews.token,
+      );
       expect((refused.body as GraphError).error.message).toBe('(#100) The value must be a valid insights metric');
-      expect((await graph(`${noViews.igId}/insights?metric=reach&period=day&metric_type=total_value`, noViews.token)).status).toBe(200);
+      expect(
+        (await graph(`${noViews.igId}/insights?metric=reach&period=day&metric_type=total_value`, noViews.token)).status,
+      ).toBe(200);
 
       const busy = DEMO_ACCOUNTS.find((a) => a.scenario === 'instagram_quota_small')!;
       const statuses: number[] = [];
-      for (let i = 0; i < 7; i += 1) statuses.push((await graph(`${busy.igId}?fields=followers_count`, busy.token)).status);
+      for (let i = 0; i < 7; i += 1)
+        statuses.push((await graph(`${busy.igId}?fields=followers_count`, busy.token)).status);
       expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 400]);
     });
   });
@@ -180,17 +226,34 @@ describe('the Graph API sandbox', () => {
       expect((await graph(`${refused.pageId}?fields=name`, refused.token)).status).toBe(200);
       const permission = await graph(`${refused.igId}?fields=followers_count`, refused.token);
       expect(permission.status).toBe(400);
-      expect((permission.body as GraphError).error).toMatchObject({ code: 10, type: 'OAuthException', message: '(#10) Application does not have permission for this action' });
+      expect((permission.body as GraphError).error).toMatchObject({
+        code: 10,
+        type: 'OAuthException',
+        message: '(#10) Application does not have permission for this action',
+      });
 
       const unlinked = DEMO_ACCOUNTS.find((a) => a.scenario === 'instagram_not_linked')!;
-      expect((await graph(`${unlinked.pageId}/insights?metric=page_daily_follows_unique&period=day`, unlinked.token)).status).toBe(200);
-      const missing = await graph(`${unlinked.igId}/insights?metric=reach&period=day&metric_type=total_value`, unlinked.token);
-      expect((missing.body as GraphError).error).toMatchObject({ code: 100, error_subcode: 33, type: 'GraphMethodException' });
-      expect((missing.body as GraphError).error.message).toContain(`Object with ID '${unlinked.igId}' does not exist, cannot be loaded due to missing permissions`);
+      expect(
+        (await graph(`${unlinked.pageId}/insights?metric=page_daily_follows_unique&period=day`, unlinked.token)).status,
+      ).toBe(200);
+      const missing = await graph(
+        `${unlinked.igId}/insights?metric=reach&period=day&metric_type=total_value`,
+        unlinked.token,
+      );
+      expect((missing.body as GraphError).error).toMatchObject({
+        code: 100,
+        error_subcode: 33,
+        type: 'GraphMethodException',
+      });
+      expect((missing.body as GraphError).error.message).toContain(
+        `Object with ID '${unlinked.igId}' does not exist, cannot be loaded due to missing permissions`,
+      );
     });
 
     it('throttles one Instagram account alone over HTTP, with the estimate in its usage header, for N calls', async () => {
-      expect(await control('POST', '/instagram', { igId: IG, mode: 'throttled', estimatedTimeToRegainAccess: 3, times: 2 })).toMatchObject({
+      expect(
+        await control('POST', '/instagram', { igId: IG, mode: 'throttled', estimatedTimeToRegainAccess: 3, times: 2 }),
+      ).toMatchObject({
         status: 200,
         body: { igId: IG, mode: 'throttled', remaining: 2 },
       });
@@ -215,7 +278,9 @@ describe('the Graph API sandbox', () => {
 
     it('marks its 190 for a token it never issued, and only that one', async () => {
       const unknown = await graph(`${PAGE}?fields=name`, 'never-issued');
-      expect(unknown.body).toMatchObject({ error: { code: 190, type: 'OAuthException', x_sandbox_unknown_token: true } });
+      expect(unknown.body).toMatchObject({
+        error: { code: 190, type: 'OAuthException', x_sandbox_unknown_token: true },
+      });
       sandbox.control.setToken({ token: 'expired-one', status: 'expired' });
       const expired = await graph(`${PAGE}?fields=name`, 'expired-one');
       expect((expired.body as GraphError).error.code).toBe(190);
@@ -229,7 +294,9 @@ describe('the Graph API sandbox', () => {
       const first = await pageInsights();
       const second = await pageInsights();
       expect(buc(first.headers)).toEqual({
-        [PAGE]: [{ type: 'pages', call_count: 10, total_cputime: 3, total_time: 3, estimated_time_to_regain_access: 0 }],
+        [PAGE]: [
+          { type: 'pages', call_count: 10, total_cputime: 3, total_time: 3, estimated_time_to_regain_access: 0 },
+        ],
       });
       expect(buc(second.headers)[PAGE][0]).toMatchObject({ call_count: 20, estimated_time_to_regain_access: 0 });
       expect(app(first.headers)).toEqual({ call_count: 1, total_time: 0, total_cputime: 0 });
@@ -261,7 +328,10 @@ describe('the Graph API sandbox', () => {
       await pageInsights();
       await igInsights();
       const throttled = await pageInsights();
-      expect((throttled.body as GraphError).error).toMatchObject({ code: 4, message: '(#4) Application request limit reached' });
+      expect((throttled.body as GraphError).error).toMatchObject({
+        code: 4,
+        message: '(#4) Application request limit reached',
+      });
       expect(app(throttled.headers).call_count).toBe(150);
       expect(buc(throttled.headers)[PAGE][0]).toMatchObject({ estimated_time_to_regain_access: 10 });
     });
@@ -272,7 +342,8 @@ describe('the Graph API sandbox', () => {
       try {
         clocked.control.setToken({ token: TOKEN });
         clocked.control.setQuota({ objectId: PAGE, calls: 1, windowMs: 60_000 });
-        const call = () => fetch(`${clocked.url}/v24.0/${PAGE}?fields=name&access_token=${TOKEN}`).then((r) => r.status);
+        const call = () =>
+          fetch(`${clocked.url}/v24.0/${PAGE}?fields=name&access_token=${TOKEN}`).then((r) => r.status);
         expect([await call(), await call()]).toEqual([200, 400]);
         now += 60_000;
         expect(await call()).toBe(200);
@@ -316,10 +387,14 @@ describe('the Graph API sandbox', () => {
     it('keeps a hanging call open until the caller gives up', async () => {
       sandbox.control.inject({ objectId: PAGE, hang: true, times: 1 });
       const controller = new AbortController();
-      const pending = fetch(`${sandbox.url}/v24.0/${PAGE}?fields=name&access_token=${TOKEN}`, { signal: controller.signal }).catch(
-        (err: unknown) => err,
-      );
-      await waitFor(async () => sandbox.control.calls().total === 1, { timeoutMs: 5_000, intervalMs: 10, what: 'the call to arrive' });
+      const pending = fetch(`${sandbox.url}/v24.0/${PAGE}?fields=name&access_token=${TOKEN}`, {
+        signal: controller.signal,
+      }).catch((err: unknown) => err);
+      await waitFor(async () => sandbox.control.calls().total === 1, {
+        timeoutMs: 5_000,
+        intervalMs: 10,
+        what: 'the call to arrive',
+      });
       controller.abort();
       expect(await pending).toMatchObject({ name: 'AbortError' });
       expect((await graph(`${PAGE}?fields=name`)).status).toBe(200);
@@ -376,7 +451,11 @@ describe('the Graph API sandbox', () => {
         byPath: { [`/${PAGE}/insights`]: 1, [`/${IG}`]: 1, [`/${IG}/insights`]: 2 },
         byObject: { [PAGE]: 1, [IG]: 3 },
       });
-      const requests = (await control('GET', '/requests')).body as { path: string; query: Record<string, string>; status: number }[];
+      const requests = (await control('GET', '/requests')).body as {
+        path: string;
+        query: Record<string, string>;
+        status: number;
+      }[];
       expect(requests).toHaveLength(4);
       expect(requests[1]).toMatchObject({ path: `/${IG}`, query: { fields: 'followers_count' }, status: 200 });
       expect(JSON.stringify(requests)).not.toContain(TOKEN);
@@ -394,8 +473,16 @@ describe('the Graph API sandbox', () => {
       expect((await graph(`${PAGE}?fields=name`, 'http-token')).status).toBe(200);
       expect((await graph(`${IG}?fields=name`, 'http-token')).status).toBe(400);
 
-      const injected = await control('POST', '/inject', { objectId: PAGE, code: 80001, estimatedTimeToRegainAccess: 7, times: 1 });
-      expect(injected).toMatchObject({ status: 201, body: { id: expect.any(String), objectId: PAGE, code: 80001, remaining: 1 } });
+      const injected = await control('POST', '/inject', {
+        objectId: PAGE,
+        code: 80001,
+        estimatedTimeToRegainAccess: 7,
+        times: 1,
+      });
+      expect(injected).toMatchObject({
+        status: 201,
+        body: { id: expect.any(String), objectId: PAGE, code: 80001, remaining: 1 },
+      });
       const throttled = await pageInsights();
       expect((throttled.body as GraphError).error.code).toBe(80001);
       expect(buc(throttled.headers)[PAGE][0].estimated_time_to_regain_access).toBe(7);
@@ -403,12 +490,18 @@ describe('the Graph API sandbox', () => {
       await control('POST', '/inject', { objectId: '*', code: 1 });
       expect(await control('DELETE', '/inject')).toEqual({ status: 200, body: { cleared: 1 } });
 
-      expect((await control('POST', '/quota', { objectId: IG, calls: 1, used: 1 })).body).toMatchObject({ calls: 1, used: 1 });
+      expect((await control('POST', '/quota', { objectId: IG, calls: 1, used: 1 })).body).toMatchObject({
+        calls: 1,
+        used: 1,
+      });
       expect(((await igInsights()).body as GraphError).error.code).toBe(80002);
 
       expect((await control('POST', '/settings', { usageHeaders: false })).body).toEqual({ usageHeaders: false });
       expect((await control('DELETE', '/tokens/http-token')).status).toBe(204);
-      expect((await control('GET', '/')).body).toMatchObject({ settings: { usageHeaders: false }, accounts: DEMO_ACCOUNTS });
+      expect((await control('GET', '/')).body).toMatchObject({
+        settings: { usageHeaders: false },
+        accounts: DEMO_ACCOUNTS,
+      });
 
       expect(await control('POST', '/reset')).toEqual({ status: 200, body: { reset: 'all' } });
       expect(((await graph(`${PAGE}?fields=name`, 'http-token')).body as GraphError).error.code).toBe(190);
@@ -424,14 +517,21 @@ describe('the Graph API sandbox', () => {
   });
 
   it('runs alone with npm run sandbox, printing its URL, the demo ids and tokens, and stops on SIGTERM', async () => {
-    const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(ROOT, 'src', 'dev', 'meta-sandbox', 'main.ts'), '--port', '0'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      path.join(ROOT, 'node_modules', '.bin', 'tsx'),
+      [path.join(ROOT, 'src', 'dev', 'meta-sandbox', 'main.ts'), '--port', '0'],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const { output, exited } = collect(child);
     try {
-      await waitFor(async () => output().includes('Press Ctrl-C'), { timeoutMs: 20_000, what: 'the sandbox to print its URL' });
+      await waitFor(async () => output().includes('Press Ctrl-C'), {
+        timeoutMs: 20_000,
+        what: 'the sandbox to print its URL',
+      });
       const url = /URL:\s+(http:\/\/\S+)/.exec(output())?.[1];
       expect(url).toBeDefined();
       for (const account of DEMO_ACCOUNTS) {

@@ -41,8 +41,10 @@ describe('the quota bound: what dashboard reads can make the service ask of Meta
   });
 
   const handleOf = (clientId: string) => stack.client.workflow.getHandle(clientRefreshWorkflowId(clientId));
-  const runsOf = async (clientId: string) => (await stack.client.workflow.count(`WorkflowId = "${clientRefreshWorkflowId(clientId)}"`)).count;
-  const callsTo = (...objectIds: string[]) => stack.sandbox.control.requests().filter((r) => objectIds.includes(r.objectId));
+  const runsOf = async (clientId: string) =>
+    (await stack.client.workflow.count(`WorkflowId = "${clientRefreshWorkflowId(clientId)}"`)).count;
+  const callsTo = (...objectIds: string[]) =>
+    stack.sandbox.control.requests().filter((r) => objectIds.includes(r.objectId));
 
   async function read(path: string) {
     const res = await api.request(path);
@@ -63,15 +65,25 @@ describe('the quota bound: what dashboard reads can make the service ask of Meta
     for (const period of [settled, addDays(today, -10)]) {
       for (let i = 0; i < 3; i++) {
         const day = await read(`/api/social-media-cache?clientId=${client.id}&period=${period}`);
-        expect(day).toMatchObject({ source: 'cache', data: { ...NUMBERS, final: true, fromCache: true }, refresh: { status: 'not_needed' } });
+        expect(day).toMatchObject({
+          source: 'cache',
+          data: { ...NUMBERS, final: true, fromCache: true },
+          refresh: { status: 'not_needed' },
+        });
         expect(day.data.cacheAge).toBeGreaterThanOrEqual(1_000);
       }
     }
-    const week = await read(`/api/social-media-cache/range?clientId=${client.id}&from=${addDays(today, -13)}&to=${addDays(today, -7)}`);
-    expect(week.refresh.status).toBe('not_needed');
-    expect(week.data.map((d: { source: string; final: boolean; refresh: { status: string } }) => [d.source, d.final, d.refresh.status])).toEqual(
-      Array(7).fill(['cache', true, 'not_needed']),
+    const week = await read(
+      `/api/social-media-cache/range?clientId=${client.id}&from=${addDays(today, -13)}&to=${addDays(today, -7)}`,
     );
+    expect(week.refresh.status).toBe('not_needed');
+    expect(
+      week.data.map((d: { source: string; final: boolean; refresh: { status: string } }) => [
+        d.source,
+        d.final,
+        d.refresh.status,
+      ]),
+    ).toEqual(Array(7).fill(['cache', true, 'not_needed']));
     expect(await runsOf(client.id)).toBe(0);
     expect(callsTo(client.facebookPageId, client.instagramAccountId!)).toHaveLength(0);
   });
@@ -85,9 +97,18 @@ describe('the quota bound: what dashboard reads can make the service ask of Meta
     for (let day = addDays(today, -6); day < today; day = addDays(day, 1)) {
       await stack.cache.writeDay(client.id, day, NUMBERS, new Date(Date.now() - (day < lookbackStart ? 5 : 30) * HOUR));
     }
-    const week = await read(`/api/social-media-cache/range?clientId=${client.id}&from=${addDays(today, -6)}&to=${today}`);
+    const week = await read(
+      `/api/social-media-cache/range?clientId=${client.id}&from=${addDays(today, -6)}&to=${today}`,
+    );
     expect(week.refresh.status).toBe('started');
-    const statuses = week.data.map((d: { period: string; source: string; final: boolean; refresh: { status: string } }) => [d.period, d.source, d.final, d.refresh.status]);
+    const statuses = week.data.map(
+      (d: { period: string; source: string; final: boolean; refresh: { status: string } }) => [
+        d.period,
+        d.source,
+        d.final,
+        d.refresh.status,
+      ],
+    );
     expect(statuses).toEqual(
       week.data.map((d: { period: string }) =>
         d.period === today
@@ -109,13 +130,15 @@ describe('the quota bound: what dashboard reads can make the service ask of Meta
     expect(await handleOf(client.id).result()).toMatchObject({ outcome: 'refreshed' });
 
     const calls = callsTo(client.facebookPageId, client.instagramAccountId!);
-    expect(calls.map((c) => [c.path, c.query.since, c.query.until])).toEqual([[`/${client.facebookPageId}/insights`, day, addDays(day, 1)]]);
+    expect(calls.map((c) => [c.path, c.query.since, c.query.until])).toEqual([
+      [`/${client.facebookPageId}/insights`, day, addDays(day, 1)],
+    ]);
     const filled = await read(`/api/social-media-cache?clientId=${client.id}&period=${day}`);
     expect(filled).toMatchObject({ source: 'cache', data: { final: true }, refresh: { status: 'not_needed' } });
     expect(filled.data.facebookNewFollowers).toEqual(expect.any(Number));
   }, 60_000);
 
-  it("spends one fetch of missing old days per client per cooldown: another new day waits for the next window", async () => {
+  it('spends one fetch of missing old days per client per cooldown: another new day waits for the next window', async () => {
     const client = await stack.addClient({ timezone: TIMEZONE });
     const today = dayIn(TIMEZONE);
     const [a, b, c] = [addDays(today, -200), addDays(today, -201), addDays(today, -202)];
@@ -141,7 +164,10 @@ describe('the quota bound: what dashboard reads can make the service ask of Meta
     await handleOf(client.id).result();
     const pageCalls = callsTo(client.facebookPageId).map((call) => [call.query.since, call.query.until]);
     // One Page insights window for both days.
-    expect(pageCalls).toEqual([[a, addDays(a, 1)], [c, addDays(b, 1)]]);
+    expect(pageCalls).toEqual([
+      [a, addDays(a, 1)],
+      [c, addDays(b, 1)],
+    ]);
     expect(callsTo(client.instagramAccountId!)).toHaveLength(0);
   }, 60_000);
 });
@@ -172,7 +198,10 @@ describe('a minute of hostile reads from one read key stays within the quota bou
   it('a settled day, weekly ranges, a new old day every second, the id in upper case, padded queries: Graph calls ≤ the bound', async () => {
     const token = `test-token-flood-${Date.now()}`;
     stack.sandbox.control.setToken({ token });
-    const ids = { facebookPageId: `55${Date.now() % 1_000_000_000}`, instagramAccountId: `1784555${Date.now() % 1_000_000}` };
+    const ids = {
+      facebookPageId: `55${Date.now() % 1_000_000_000}`,
+      instagramAccountId: `1784555${Date.now() % 1_000_000}`,
+    };
     const added = await apis[0].request('/api/clients', {
       method: 'POST',
       key: ADMIN_KEY,
@@ -188,13 +217,18 @@ describe('a minute of hostile reads from one read key stays within the quota bou
     // The lookback's oldest day: the backfill fetched it after it settled, so it is final; by age it is stale within 2 s.
     const settled = addDays(today, -(LOOKBACK_DAYS - 1));
     const upper = id.toUpperCase();
-    const reads: { path: string; status: number; body: { source?: string; refresh?: { status: string }; data?: unknown } }[] = [];
+    const reads: {
+      path: string;
+      status: number;
+      body: { source?: string; refresh?: { status: string }; data?: unknown };
+    }[] = [];
     const get = async (n: number, path: string) => {
       const res = await apis[n % 2].request(path);
       reads.push({ path, status: res.status, body: res.body });
       return res;
     };
-    const settledPath = (n: number) => `/api/social-media-cache?clientId=${upper}${PADDING}&period=${settled}&${'&'.repeat(n)}`;
+    const settledPath = (n: number) =>
+      `/api/social-media-cache?clientId=${upper}${PADDING}&period=${settled}&${'&'.repeat(n)}`;
 
     const started = Date.now();
     let seconds = 0;
@@ -207,7 +241,10 @@ describe('a minute of hostile reads from one read key stays within the quota bou
         get(second, settledPath(second)),
         get(second + 1, settledPath(second + 1)),
         get(second, `/api/social-media-cache/range?clientId=${upper}&from=${addDays(today, -6)}&to=${today}${PADDING}`),
-        get(second + 1, `/api/social-media-cache/range?${PADDING}clientId=${id}&from=${addDays(today, -13)}&to=${addDays(today, -7)}`),
+        get(
+          second + 1,
+          `/api/social-media-cache/range?${PADDING}clientId=${id}&from=${addDays(today, -13)}&to=${addDays(today, -7)}`,
+        ),
         get(second, `/api/social-media-cache?clientId=${second % 3 ? upper : id}&period=${oldDay}${PADDING}`),
         get(second + 1, `/api/social-media-cache/range?clientId=${upper}&from=${oldDay}&to=${oldDay}&${PADDING}`),
       ]);
@@ -228,10 +265,13 @@ describe('a minute of hostile reads from one read key stays within the quota bou
         `${clientCalls} Graph calls (Page insights ${calls.byPath[`/${ids.facebookPageId}/insights`] ?? 0}, Instagram insights ${calls.byPath[`/${ids.instagramAccountId}/insights`] ?? 0}, ` +
         `Instagram followers ${calls.byPath[`/${ids.instagramAccountId}`] ?? 0}); bound ${bound}\n`,
     );
-    expect(reads.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.path.replace(/&{2,}/g, '&…')}`)).toEqual([]);
+    expect(reads.filter((r) => r.status !== 200).map((r) => `${r.status} ${r.path.replace(/&{2,}/g, '&…')}`)).toEqual(
+      [],
+    );
     const settledReads = reads.filter((r) => r.path.includes(`period=${settled}`));
     expect(settledReads).toHaveLength(2 * seconds);
-    for (const r of settledReads) expect(r.body).toMatchObject({ source: 'cache', data: { final: true }, refresh: { status: 'not_needed' } });
+    for (const r of settledReads)
+      expect(r.body).toMatchObject({ source: 'cache', data: { final: true }, refresh: { status: 'not_needed' } });
     expect(calls.total).toBe(clientCalls);
     expect(clientCalls).toBeLessThanOrEqual(bound);
     // Each line of the budget on its own: a lookback refresh calls for followers once, so at most one a window.

@@ -72,7 +72,11 @@ describe('/healthz and /readyz', () => {
     // The answer is reused for a second: the outage shows within it (plus the check's own time).
     const stoppedAt = Date.now();
     let down = await probe();
-    await waitFor(async () => (down = await probe()).status === 503, { timeoutMs: 10_000, intervalMs: 50, what: '/readyz to report the outage' });
+    await waitFor(async () => (down = await probe()).status === 503, {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      what: '/readyz to report the outage',
+    });
     expect(Date.now() - stoppedAt).toBeLessThan(READINESS_TTL_MS + 2_000);
     const { text } = down;
     expect(JSON.parse(text)).toEqual({ status: 'unavailable', checks: { postgres: 'down', temporal: 'up' } });
@@ -84,7 +88,11 @@ describe('/healthz and /readyz', () => {
     postgres = await startEmbeddedPostgres({ dir: path.join(dir, 'pg'), port: postgres.port });
     const startedAt = Date.now();
     let back = await probe();
-    await waitFor(async () => (back = await probe()).status === 200, { timeoutMs: 10_000, intervalMs: 50, what: '/readyz to report the recovery' });
+    await waitFor(async () => (back = await probe()).status === 200, {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      what: '/readyz to report the recovery',
+    });
     expect(Date.now() - startedAt).toBeLessThan(READINESS_TTL_MS + 2_000);
     expect(JSON.parse(back.text)).toMatchObject({ status: 'ready', checks: { postgres: 'up' } });
   });
@@ -100,7 +108,12 @@ describe('/healthz and /readyz', () => {
     });
     // Temporal unreachable: each of its checks writes a log line, which is what is counted.
     const unreachable = createTemporalClient('127.0.0.1:1', 'default');
-    const app = createApp({ config: loadConfig({}), db: counted, temporal: unreachable, logger: createLogger('warn', destination) });
+    const app = createApp({
+      config: loadConfig({}),
+      db: counted,
+      temporal: unreachable,
+      logger: createLogger('warn', destination),
+    });
     const other = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => other.once('listening', resolve));
     const url = `http://127.0.0.1:${(other.address() as { port: number }).port}/readyz`;
@@ -108,9 +121,14 @@ describe('/healthz and /readyz', () => {
     counted.on('query', () => (queries += 1));
     const temporalLines = () => lines.filter((line) => line.includes('readiness: temporal is down')).length;
     try {
-      const burst = await Promise.all(Array.from({ length: 50 }, () => fetch(url).then(async (res) => ({ status: res.status, body: await res.json() }))));
+      const burst = await Promise.all(
+        Array.from({ length: 50 }, () =>
+          fetch(url).then(async (res) => ({ status: res.status, body: await res.json() })),
+        ),
+      );
       expect(burst.map((r) => r.status)).toEqual(Array(50).fill(200));
-      for (const { body } of burst) expect(body).toEqual({ status: 'ready', checks: { postgres: 'up', temporal: 'down' } });
+      for (const { body } of burst)
+        expect(body).toEqual({ status: 'ready', checks: { postgres: 'up', temporal: 'down' } });
       expect(queries).toBe(1);
       expect(temporalLines()).toBe(1);
     } finally {

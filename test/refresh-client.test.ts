@@ -16,7 +16,13 @@ describe('refreshing one client', () => {
 
   beforeAll(async () => {
     stack = await createRefreshStack();
-    deps = { temporal: stack.client, clients: stack.clients, cooldownMs: 0, lookbackDays: 2, taskQueue: stack.taskQueue };
+    deps = {
+      temporal: stack.client,
+      clients: stack.clients,
+      cooldownMs: 0,
+      lookbackDays: 2,
+      taskQueue: stack.taskQueue,
+    };
   });
 
   afterAll(async () => {
@@ -93,15 +99,31 @@ describe('refreshing one client', () => {
     const today = dayIn(client.timezone);
     await stack.cache.writeDay(client.id, today, GOOD, new Date(Date.now() - 4 * 3_600_000));
     // Both platforms throttled: nothing can be written, so the activity itself is retried.
-    stack.sandbox.control.inject({ objectId: client.facebookPageId, code: 80001, httpStatus: 400, estimatedTimeToRegainAccess: 1, times: 1 });
-    stack.sandbox.control.inject({ objectId: client.instagramAccountId!, code: 80002, httpStatus: 400, estimatedTimeToRegainAccess: 1, times: 1 });
+    stack.sandbox.control.inject({
+      objectId: client.facebookPageId,
+      code: 80001,
+      httpStatus: 400,
+      estimatedTimeToRegainAccess: 1,
+      times: 1,
+    });
+    stack.sandbox.control.inject({
+      objectId: client.instagramAccountId!,
+      code: 80002,
+      httpStatus: 400,
+      estimatedTimeToRegainAccess: 1,
+      times: 1,
+    });
 
     expect((await requestRefresh(deps, client.id)).status).toBe('started');
     const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
-    await waitFor(async () => stack.sandbox.control.requests().some((r) => r.objectId === client.facebookPageId && r.code === 80001), {
-      timeoutMs: 20_000,
-      what: 'the throttled call',
-    });
+    await waitFor(
+      async () =>
+        stack.sandbox.control.requests().some((r) => r.objectId === client.facebookPageId && r.code === 80001),
+      {
+        timeoutMs: 20_000,
+        what: 'the throttled call',
+      },
+    );
     // While Meta asks us to wait, the row keeps its numbers and records the throttling.
     const during = await stack.cache.get(client.id, today);
     expect(during).toMatchObject({ data: GOOD, lastErrorCode: '80001' });
@@ -141,7 +163,15 @@ describe('refreshing one client', () => {
       workflowExecutionTimeout: '2m',
     });
     workflowIds.add(workflowId);
-    expect(totals).toEqual({ total: 3, refreshed: 2, failed: 0, skippedTokenInvalid: 0, skippedFresh: 0, alreadyRunning: 1, pending: 0 });
+    expect(totals).toEqual({
+      total: 3,
+      refreshed: 2,
+      failed: 0,
+      skippedTokenInvalid: 0,
+      skippedFresh: 0,
+      alreadyRunning: 1,
+      pending: 0,
+    });
     const [cycle] = await stack.refresh.recentCycles(1);
     const rows = await stack.refresh.resultsOfCycle(cycle.id);
     expect(rows.find((r) => r.clientId === busy.id)?.outcome).toBe('already_running');
@@ -163,7 +193,10 @@ describe('refreshing one client', () => {
     expect(row?.data?.unavailable?.instagramProfileViews).toBeUndefined();
     // A day never fetched before has no number to keep: the reason shows instead.
     const yesterday = await stack.cache.get(client.id, addDays(today, -1));
-    expect(yesterday?.data).toMatchObject({ instagramProfileViews: null, unavailable: { instagramProfileViews: 'metric_unsupported' } });
+    expect(yesterday?.data).toMatchObject({
+      instagramProfileViews: null,
+      unavailable: { instagramProfileViews: 'metric_unsupported' },
+    });
     stack.sandbox.control.clearInjections(client.instagramAccountId!);
   });
 
@@ -205,12 +238,17 @@ describe('refreshing one client', () => {
     const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
     expect((await handle.result()).outcome).toBe('refreshed');
     const events = (await handle.fetchHistory()).events ?? [];
-    const markers = events.flatMap((e) => (e.markerRecordedEventAttributes ? [e.markerRecordedEventAttributes.markerName] : []));
+    const markers = events.flatMap((e) =>
+      e.markerRecordedEventAttributes ? [e.markerRecordedEventAttributes.markerName] : [],
+    );
     // Started, the admin's signal, one workflow task (scheduled, started, completed), the refresh
     // that records its own outcome (one local activity), completed.
     expect({ events: events.length, markers }).toEqual({ events: 7, markers: ['core_local_activity'] });
     // The Web UI's and the CLI's filter.
-    await waitFor(async () => (await stack.client.workflow.count(`ClientId = '${client.id}'`)).count === 1, { timeoutMs: 10_000, what: 'the run by ClientId' });
+    await waitFor(async () => (await stack.client.workflow.count(`ClientId = '${client.id}'`)).count === 1, {
+      timeoutMs: 10_000,
+      what: 'the run by ClientId',
+    });
   });
 
   it('puts no access token in any workflow history', async () => {
@@ -225,4 +263,3 @@ describe('refreshing one client', () => {
     }
   });
 });
-

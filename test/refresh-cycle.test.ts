@@ -9,7 +9,9 @@ import { historyText } from './helpers/temporal';
 import { AppThrottleStore } from '../src/stores/refresh';
 import { nextSpacing } from '../workflows/refresh-all';
 
-type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<RefreshStack['client']['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
+type HistoryEvent = NonNullable<
+  Awaited<ReturnType<ReturnType<RefreshStack['client']['workflow']['getHandle']>['fetchHistory']>>['events']
+>[number];
 
 function timerMs(event: HistoryEvent): number {
   const timeout = event.timerStartedEventAttributes!.startToFireTimeout!;
@@ -66,7 +68,10 @@ describe('the refresh cycle', () => {
       expect(result.refreshed).toBe(2);
       const stretched = nextSpacing(100, 90, 0);
       expect(stretched).toBe(4_000);
-      const timers = (await historiesOfAllRuns(stack, workflowId)).flat().filter((e) => e.timerStartedEventAttributes).map(timerMs);
+      const timers = (await historiesOfAllRuns(stack, workflowId))
+        .flat()
+        .filter((e) => e.timerStartedEventAttributes)
+        .map(timerMs);
       // One timer of the stretched spacing between the two starts (100 ms alone would be a group of 10, no timer).
       expect(timers).toContain(stretched);
       const row = await stack.database.db('refresh_runs').where({ workflow_id: workflowId }).first();
@@ -78,14 +83,24 @@ describe('the refresh cycle', () => {
 
   it('keeps a Schedule every REFRESH_INTERVAL with overlap SKIP, updated when the interval changes', async () => {
     const scheduleId = `test-schedule-${randomBytes(4).toString('hex')}`;
-    const settings = { scheduleId, taskQueue: stack.taskQueue, intervalMs: 3 * 3_600_000, spacingMs: 2_000, lookbackDays: 2 };
+    const settings = {
+      scheduleId,
+      taskQueue: stack.taskQueue,
+      intervalMs: 3 * 3_600_000,
+      spacingMs: 2_000,
+      lookbackDays: 2,
+    };
     try {
       expect(await ensureRefreshSchedule(stack.client, settings)).toBe('created');
       expect(await ensureRefreshSchedule(stack.client, settings)).toBe('unchanged');
       let described = await stack.client.schedule.getHandle(scheduleId).describe();
       expect(described.spec.intervals).toMatchObject([{ every: 3 * 3_600_000 }]);
       expect(described.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
-      expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'refreshAllClients', taskQueue: stack.taskQueue });
+      expect(described.action).toMatchObject({
+        type: 'startWorkflow',
+        workflowType: 'refreshAllClients',
+        taskQueue: stack.taskQueue,
+      });
 
       // A worker restarted with REFRESH_INTERVAL=1h updates the existing Schedule.
       expect(await ensureRefreshSchedule(stack.client, { ...settings, intervalMs: 3_600_000 })).toBe('updated');
@@ -100,7 +115,13 @@ describe('the refresh cycle', () => {
     const withToken = [await stack.addClient(), await stack.addClient({ instagram: false }), await stack.addClient()];
     const withoutToken = await stack.addClient({ token: null });
     const scheduleId = `test-schedule-${randomBytes(4).toString('hex')}`;
-    await ensureRefreshSchedule(stack.client, { scheduleId, taskQueue: stack.taskQueue, intervalMs: 3 * 3_600_000, spacingMs: 0, lookbackDays: 2 });
+    await ensureRefreshSchedule(stack.client, {
+      scheduleId,
+      taskQueue: stack.taskQueue,
+      intervalMs: 3 * 3_600_000,
+      spacingMs: 0,
+      lookbackDays: 2,
+    });
     const handle = stack.client.schedule.getHandle(scheduleId);
     try {
       await handle.trigger(ScheduleOverlapPolicy.SKIP);
@@ -114,10 +135,21 @@ describe('the refresh cycle', () => {
         { timeoutMs: 20_000, what: 'the triggered cycle to start' },
       );
       const totals: RefreshTotals = await stack.client.workflow.getHandle(workflowId).result();
-      expect(totals).toEqual({ total: 3, refreshed: 3, failed: 0, skippedTokenInvalid: 0, skippedFresh: 0, alreadyRunning: 0, pending: 0 });
+      expect(totals).toEqual({
+        total: 3,
+        refreshed: 3,
+        failed: 0,
+        skippedTokenInvalid: 0,
+        skippedFresh: 0,
+        alreadyRunning: 0,
+        pending: 0,
+      });
 
       for (const client of withToken) {
-        const rows = await stack.database.db('social_media_cache').where({ client_id: client.id }).whereNotNull('fetched_at');
+        const rows = await stack.database
+          .db('social_media_cache')
+          .where({ client_id: client.id })
+          .whereNotNull('fetched_at');
         expect(rows).toHaveLength(2);
       }
       expect(await stack.database.db('social_media_cache').where({ client_id: withoutToken.id })).toEqual([]);
@@ -136,13 +168,17 @@ describe('the refresh cycle', () => {
     expect(result.refreshed).toBe(3);
 
     const [events] = await historiesOfAllRuns(stack, workflowId);
-    const starts = events.map((e, i) => (e.startChildWorkflowExecutionInitiatedEventAttributes ? i : -1)).filter((i) => i >= 0);
+    const starts = events
+      .map((e, i) => (e.startChildWorkflowExecutionInitiatedEventAttributes ? i : -1))
+      .filter((i) => i >= 0);
     expect(starts).toHaveLength(3);
     // With a timer per child, as in production: the default page of 100 clients must stay far below
     // 4,096 events. Per client: from one start to the next; the cycle's end is a fixed cost.
     const perClient = (starts[2] - starts[0]) / 2;
     const end = events.length - starts[2];
-    process.stdout.write(`history events per client in the parent: ${perClient.toFixed(1)} (with spacing timers), ${end} to end the cycle\n`);
+    process.stdout.write(
+      `history events per client in the parent: ${perClient.toFixed(1)} (with spacing timers), ${end} to end the cycle\n`,
+    );
     expect(perClient * 100 + end).toBeLessThan(2_000);
     for (let k = 1; k < starts.length; k += 1) {
       const between = events.slice(starts[k - 1] + 1, starts[k]);
@@ -162,7 +198,9 @@ describe('the refresh cycle', () => {
 
     // 300 ms is below the timers' resolution: four clients start together, then one timer of 4 × 300 ms.
     const [events] = await historiesOfAllRuns(stack, workflowId);
-    const starts = events.map((e, i) => (e.startChildWorkflowExecutionInitiatedEventAttributes ? i : -1)).filter((i) => i >= 0);
+    const starts = events
+      .map((e, i) => (e.startChildWorkflowExecutionInitiatedEventAttributes ? i : -1))
+      .filter((i) => i >= 0);
     expect(starts).toHaveLength(5);
     // Pacing timers stand between starts; after the last start the cycle only waits for results.
     const timers = events.slice(0, starts[4]).filter((e) => e.timerStartedEventAttributes);
@@ -176,11 +214,21 @@ describe('the refresh cycle', () => {
     const count = 120;
     await Promise.all(Array.from({ length: count }, () => stack.addClient()));
     const { workflowId, result } = await runCycle(stack, { pageSize: 25, lookbackDays: 1 });
-    expect(result).toEqual({ total: count, refreshed: count, failed: 0, skippedTokenInvalid: 0, skippedFresh: 0, alreadyRunning: 0, pending: 0 });
+    expect(result).toEqual({
+      total: count,
+      refreshed: count,
+      failed: 0,
+      skippedTokenInvalid: 0,
+      skippedFresh: 0,
+      alreadyRunning: 0,
+      pending: 0,
+    });
 
     const histories = await historiesOfAllRuns(stack, workflowId);
     expect(histories.length).toBeGreaterThanOrEqual(5);
-    const continued = histories.filter((events) => events.some((e) => e.workflowExecutionContinuedAsNewEventAttributes));
+    const continued = histories.filter((events) =>
+      events.some((e) => e.workflowExecutionContinuedAsNewEventAttributes),
+    );
     expect(continued.length).toBeGreaterThanOrEqual(4);
     for (const events of histories) expect(events.length).toBeLessThan(4_096);
     const perClient = Math.max(...histories.map((events) => events.length)) / 25;
@@ -204,7 +252,8 @@ describe('the refresh cycle', () => {
       args: [{ trigger: 'manual', spacingMs: 1_500, lookbackDays: 1 } satisfies RefreshAllInput],
       workflowExecutionTimeout: '2m',
     });
-    let progress: { total: number; done: number; refreshed: number; failed: number; currentClientId: string | null } | undefined;
+    let progress:
+      { total: number; done: number; refreshed: number; failed: number; currentClientId: string | null } | undefined;
     await waitFor(
       async () => {
         progress = await handle.query('progress');
@@ -230,7 +279,9 @@ describe('the refresh cycle', () => {
     try {
       // The cycle visits clients in id order: the first one meets the throttle. A spacing of a
       // second starts them one by one (below it, clients start in groups and meet Meta together).
-      const [first, second] = [await throttling.addClient(), await throttling.addClient()].sort((a, b) => (a.id < b.id ? -1 : 1));
+      const [first, second] = [await throttling.addClient(), await throttling.addClient()].sort((a, b) =>
+        a.id < b.id ? -1 : 1,
+      );
       throttling.sandbox.control.inject({ objectId: first.facebookPageId, code: 4, httpStatus: 400, times: 1 });
       const workflowId = cycleId();
       const totals: RefreshTotals = await throttling.client.workflow.execute('refreshAllClients', {
@@ -263,8 +314,19 @@ describe('the refresh cycle', () => {
     stack.sandbox.control.setToken({ token: expired.token, status: 'expired' });
 
     const first = await runCycle(stack);
-    expect(first.result).toEqual({ total: 2, refreshed: 1, failed: 1, skippedTokenInvalid: 0, skippedFresh: 0, alreadyRunning: 0, pending: 0 });
-    expect(await stack.clients.get(expired.id)).toMatchObject({ tokenStatus: 'invalid', tokenError: expect.stringMatching(/^190: /) });
+    expect(first.result).toEqual({
+      total: 2,
+      refreshed: 1,
+      failed: 1,
+      skippedTokenInvalid: 0,
+      skippedFresh: 0,
+      alreadyRunning: 0,
+      pending: 0,
+    });
+    expect(await stack.clients.get(expired.id)).toMatchObject({
+      tokenStatus: 'invalid',
+      tokenError: expect.stringMatching(/^190: /),
+    });
     expect((await stack.cache.get(expired.id, day))?.data).toEqual(good);
     // No retry: one call was enough to learn the token is dead.
     expect(stack.sandbox.control.calls().byObject[expired.facebookPageId]).toBe(1);
@@ -275,7 +337,15 @@ describe('the refresh cycle', () => {
 
     stack.sandbox.control.reset('calls');
     const second = await runCycle(stack);
-    expect(second.result).toEqual({ total: 2, refreshed: 1, failed: 0, skippedTokenInvalid: 1, skippedFresh: 0, alreadyRunning: 0, pending: 0 });
+    expect(second.result).toEqual({
+      total: 2,
+      refreshed: 1,
+      failed: 0,
+      skippedTokenInvalid: 1,
+      skippedFresh: 0,
+      alreadyRunning: 0,
+      pending: 0,
+    });
     expect(stack.sandbox.control.calls().byObject[expired.facebookPageId]).toBeUndefined();
     expect(stack.sandbox.control.calls().byObject[healthy.facebookPageId]).toBe(1);
     expect((await stack.cache.get(expired.id, day))?.data).toEqual(good);

@@ -19,7 +19,13 @@ describe('refreshing Facebook and Instagram on their own, through the worker and
 
   beforeAll(async () => {
     stack = await createRefreshStack();
-    deps = { temporal: stack.client, clients: stack.clients, cooldownMs: 0, lookbackDays: 2, taskQueue: stack.taskQueue };
+    deps = {
+      temporal: stack.client,
+      clients: stack.clients,
+      cooldownMs: 0,
+      lookbackDays: 2,
+      taskQueue: stack.taskQueue,
+    };
   });
 
   afterAll(async () => {
@@ -55,8 +61,14 @@ describe('refreshing Facebook and Instagram on their own, through the worker and
     });
   }
 
-  async function lastResultRow(clientId: string): Promise<{ outcome: string; error_code: string | null; attempts: number }> {
-    return stack.database.db('refresh_client_results').where({ client_id: clientId }).orderBy('started_at', 'desc').first();
+  async function lastResultRow(
+    clientId: string,
+  ): Promise<{ outcome: string; error_code: string | null; attempts: number }> {
+    return stack.database
+      .db('refresh_client_results')
+      .where({ client_id: clientId })
+      .orderBy('started_at', 'desc')
+      .first();
   }
 
   const callsTo = (objectId: string) => stack.sandbox.control.requests().filter((r) => r.objectId === objectId);
@@ -83,7 +95,11 @@ describe('refreshing Facebook and Instagram on their own, through the worker and
       });
       expect(row!.fetchedAt!.getTime()).toBeGreaterThan(previousFetch);
       previousFetch = row!.fetchedAt!.getTime();
-      expect(await stack.clients.get(client.id)).toMatchObject({ tokenStatus: 'valid', tokenError: null, instagramStatus: 'permission_missing' });
+      expect(await stack.clients.get(client.id)).toMatchObject({
+        tokenStatus: 'valid',
+        tokenError: null,
+        instagramStatus: 'permission_missing',
+      });
       expect(callsTo(igId).at(-1)).toMatchObject({ status: code === 10 ? 400 : 403, code });
     }
     // Every cycle called the Page: the client was never skipped.
@@ -94,17 +110,28 @@ describe('refreshing Facebook and Instagram on their own, through the worker and
     const client = await addClient();
     const igId = client.instagramAccountId!;
     const today = dayIn(client.timezone);
-    stack.sandbox.control.setInstagramMode({ igId, mode: 'throttled', estimatedTimeToRegainAccess: ESTIMATE_MINUTES, times: 1 });
+    stack.sandbox.control.setInstagramMode({
+      igId,
+      mode: 'throttled',
+      estimatedTimeToRegainAccess: ESTIMATE_MINUTES,
+      times: 1,
+    });
 
     expect((await requestRefresh(deps, client.id)).status).toBe('started');
     const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
     // Facebook's numbers are there while Instagram waits out Meta's estimate.
-    await waitFor(async () => typeof (await stack.cache.get(client.id, today))?.data?.facebookNewFollowers === 'number', {
-      timeoutMs: 20_000,
-      what: "Facebook's numbers",
-    });
+    await waitFor(
+      async () => typeof (await stack.cache.get(client.id, today))?.data?.facebookNewFollowers === 'number',
+      {
+        timeoutMs: 20_000,
+        what: "Facebook's numbers",
+      },
+    );
     const during = await stack.cache.get(client.id, today);
-    expect(during?.data).toMatchObject({ instagramReach: null, unavailable: { instagramReach: 'throttled', instagramFollowers: 'throttled' } });
+    expect(during?.data).toMatchObject({
+      instagramReach: null,
+      unavailable: { instagramReach: 'throttled', instagramFollowers: 'throttled' },
+    });
     expect(during?.lastErrorCode).toBe('80002');
 
     const result = await handle.result();
@@ -139,10 +166,18 @@ describe('refreshing Facebook and Instagram on their own, through the worker and
     const igId = client.instagramAccountId!;
     // A longer estimate than the other tests': the days must be asked for while the timer runs,
     // even on a machine busy enough to take seconds between seeing the timer and signalling.
-    stack.sandbox.control.setInstagramMode({ igId, mode: 'throttled', estimatedTimeToRegainAccess: 3 * ESTIMATE_MINUTES, times: 1 });
+    stack.sandbox.control.setInstagramMode({
+      igId,
+      mode: 'throttled',
+      estimatedTimeToRegainAccess: 3 * ESTIMATE_MINUTES,
+      times: 1,
+    });
     expect((await requestRefresh(deps, client.id)).status).toBe('started');
     const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
-    await waitFor(async () => ((await handle.fetchHistory()).events ?? []).some((e) => e.timerStartedEventAttributes), { timeoutMs: 20_000, what: "the estimate's timer" });
+    await waitFor(async () => ((await handle.fetchHistory()).events ?? []).some((e) => e.timerStartedEventAttributes), {
+      timeoutMs: 20_000,
+      what: "the estimate's timer",
+    });
     // Days asked for during the timer: the retry's step must not record, the extra round follows it.
     const pastDay = new Date(Date.now() - 6 * 86_400_000).toISOString().slice(0, 10);
     // An admin's request (a backfill) joins the running refresh by signal; a read's would wait for it to end.
@@ -160,13 +195,21 @@ describe('refreshing Facebook and Instagram on their own, through the worker and
   it('writes Instagram at once when only the Page is throttled, and asks Instagram once', async () => {
     const client = await addClient();
     const today = dayIn(client.timezone);
-    stack.sandbox.control.inject({ objectId: client.facebookPageId, code: 80001, estimatedTimeToRegainAccess: ESTIMATE_MINUTES, times: 1 });
+    stack.sandbox.control.inject({
+      objectId: client.facebookPageId,
+      code: 80001,
+      estimatedTimeToRegainAccess: ESTIMATE_MINUTES,
+      times: 1,
+    });
     expect((await requestRefresh(deps, client.id)).status).toBe('started');
     await waitFor(async () => typeof (await stack.cache.get(client.id, today))?.data?.instagramReach === 'number', {
       timeoutMs: 20_000,
       what: "Instagram's numbers",
     });
-    expect((await stack.cache.get(client.id, today))?.data).toMatchObject({ facebookNewFollowers: null, unavailable: { facebookNewFollowers: 'throttled' } });
+    expect((await stack.cache.get(client.id, today))?.data).toMatchObject({
+      facebookNewFollowers: null,
+      unavailable: { facebookNewFollowers: 'throttled' },
+    });
     const result = await stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id)).result();
     expect(result).toMatchObject({ outcome: 'refreshed', attempts: 2 });
     expect((await stack.cache.get(client.id, today))?.data?.facebookNewFollowers).toEqual(expect.any(Number));
@@ -182,7 +225,11 @@ describe('refreshing Facebook and Instagram on their own, through the worker and
     expect(row?.data).toMatchObject({
       facebookNewFollowers: expect.any(Number),
       instagramReach: null,
-      unavailable: { instagramFollowers: 'instagram_not_linked', instagramReach: 'instagram_not_linked', instagramProfileViews: 'instagram_not_linked' },
+      unavailable: {
+        instagramFollowers: 'instagram_not_linked',
+        instagramReach: 'instagram_not_linked',
+        instagramProfileViews: 'instagram_not_linked',
+      },
     });
     expect(await stack.clients.get(client.id)).toMatchObject({ tokenStatus: 'valid', instagramStatus: 'not_linked' });
   });
@@ -203,12 +250,20 @@ describe('refreshing Facebook and Instagram on their own, through the worker and
     expect((await stack.clients.get(client.id))?.instagramStatus).toBe('permission_missing');
     // The kept numbers keep their own time, the first fetch's, through later fetches too.
     expect(after.fetchedAt!.toISOString() > firstFetch).toBe(true);
-    expect(keptFrom).toEqual({ instagramFollowers: firstFetch, instagramReach: firstFetch, instagramProfileViews: firstFetch });
+    expect(keptFrom).toEqual({
+      instagramFollowers: firstFetch,
+      instagramReach: firstFetch,
+      instagramProfileViews: firstFetch,
+    });
 
     const api = await startApi(stack);
     try {
       const read = await api.request(`/api/social-media-cache?clientId=${client.id}&period=${today}`);
-      expect(read.body.data).toMatchObject({ lastUpdated: after.fetchedAt!.toISOString(), keptFrom, instagramReach: before.instagramReach });
+      expect(read.body.data).toMatchObject({
+        lastUpdated: after.fetchedAt!.toISOString(),
+        keptFrom,
+        instagramReach: before.instagramReach,
+      });
       expect(read.body.data.keptFrom.facebookNewFollowers).toBeUndefined();
     } finally {
       await api.close();
@@ -219,10 +274,19 @@ describe('refreshing Facebook and Instagram on their own, through the worker and
     // A real client added while `npm start` runs against the sandbox: the sandbox never issued its token.
     const token = `real-client-token-${randomBytes(8).toString('hex')}`;
     tokens.add(token);
-    const client = await stack.clients.create({ name: 'Real Co', facebookPageId: '5550000000001', instagramAccountId: '17841455500001', accessToken: token });
+    const client = await stack.clients.create({
+      name: 'Real Co',
+      facebookPageId: '5550000000001',
+      instagramAccountId: '17841455500001',
+      accessToken: token,
+    });
     workflowIds.add(clientRefreshWorkflowId(client.id));
 
-    expect(await refreshNow(client.id)).toMatchObject({ outcome: 'failed', errorCode: 'sandbox_unknown_token', attempts: 1 });
+    expect(await refreshNow(client.id)).toMatchObject({
+      outcome: 'failed',
+      errorCode: 'sandbox_unknown_token',
+      attempts: 1,
+    });
     expect(await stack.clients.get(client.id)).toMatchObject({ tokenStatus: 'unknown', tokenError: null });
     expect(await lastResultRow(client.id)).toMatchObject({ outcome: 'failed', error_code: 'sandbox_unknown_token' });
     expect((await stack.cache.get(client.id, dayIn(client.timezone)))?.data ?? null).toBeNull();
@@ -235,12 +299,18 @@ describe('refreshing Facebook and Instagram on their own, through the worker and
     const expired = await addClient();
     stack.sandbox.control.setToken({ token: expired.token, status: 'expired' });
     expect(await refreshNow(expired.id)).toMatchObject({ outcome: 'failed', errorCode: '190' });
-    expect(await stack.clients.get(expired.id)).toMatchObject({ tokenStatus: 'invalid', tokenError: expect.stringMatching(/^190: /) });
+    expect(await stack.clients.get(expired.id)).toMatchObject({
+      tokenStatus: 'invalid',
+      tokenError: expect.stringMatching(/^190: /),
+    });
 
     const noPermission = await addClient();
     stack.sandbox.control.setToken({ token: noPermission.token, status: 'no_permission' });
     expect(await refreshNow(noPermission.id)).toMatchObject({ outcome: 'failed', errorCode: '10' });
-    expect(await stack.clients.get(noPermission.id)).toMatchObject({ tokenStatus: 'invalid', tokenError: expect.stringMatching(/^10: /) });
+    expect(await stack.clients.get(noPermission.id)).toMatchObject({
+      tokenStatus: 'invalid',
+      tokenError: expect.stringMatching(/^10: /),
+    });
 
     expect(await runCycle()).toMatchObject({ total: 2, skippedTokenInvalid: 2 });
   });

@@ -60,13 +60,23 @@ describe('the refresh status', () => {
 
   it("gives a read key counts and times only, and an admin key the failed clients with Meta's error text", async () => {
     let admin: Awaited<ReturnType<TestApi['request']>> | undefined;
-    await waitFor(async () => (admin = await api.request(STATUS, { key: ADMIN_KEY })).body.data.lastCycle?.workflowId === workflowId, {
-      timeoutMs: 10_000,
-      what: 'the finished cycle in the status',
-    });
+    await waitFor(
+      async () =>
+        (admin = await api.request(STATUS, { key: ADMIN_KEY })).body.data.lastCycle?.workflowId === workflowId,
+      {
+        timeoutMs: 10_000,
+        what: 'the finished cycle in the status',
+      },
+    );
     const failure = admin!.body.data.lastCycle.failures[0];
     expect(admin!.body.data.lastCycle.failures).toEqual([
-      { clientId: expired.id, clientName: 'Status Expired', errorCode: '190', errorMessage: expect.stringMatching(/.{10,}/), attempts: 1 },
+      {
+        clientId: expired.id,
+        clientName: 'Status Expired',
+        errorCode: '190',
+        errorMessage: expect.stringMatching(/.{10,}/),
+        attempts: 1,
+      },
     ]);
     expect(admin!.body.data).toHaveProperty('schedule');
 
@@ -93,14 +103,26 @@ describe('the refresh status', () => {
         temporal: 'ok',
       },
     });
-    for (const secret of [expired.id, good.id, 'Status Expired', 'Status Good', workflowId, failure.errorMessage]) expect(read.text).not.toContain(secret);
+    for (const secret of [expired.id, good.id, 'Status Expired', 'Status Good', workflowId, failure.errorMessage])
+      expect(read.text).not.toContain(secret);
   });
 
   it('builds each answer from a fixed number of queries whatever the fleet size, once for a burst of calls', async () => {
     // A running cycle, so the counts of its results are part of what is read.
     const runningId = await stack.refresh.startCycle(`test-status-running-${Date.now()}`, 'schedule', 2);
     await stack.refresh.recordResults([
-      { cycleId: runningId, clientId: good.id, workflowId: 'w-good', trigger: 'schedule', outcome: 'refreshed', errorCode: null, errorMessage: null, attempts: 1, startedAt: new Date(), durationMs: 10 },
+      {
+        cycleId: runningId,
+        clientId: good.id,
+        workflowId: 'w-good',
+        trigger: 'schedule',
+        outcome: 'refreshed',
+        errorCode: null,
+        errorMessage: null,
+        attempts: 1,
+        startedAt: new Date(),
+        durationMs: 10,
+      },
     ]);
     const once = async (key: string) => {
       const one = await freshApi();
@@ -134,17 +156,38 @@ describe('the refresh status', () => {
       const last = (await stack.refresh.recentCycles(10)).find((c) => c.workflowId === workflowId)!;
       const result = { trigger: 'schedule' as const, attempts: 2, startedAt: new Date(), durationMs: 10 };
       await stack.refresh.recordResults(
-        fleet.map((c) => ({ ...result, cycleId: last.id, clientId: c.id, workflowId: `w-${c.id}`, outcome: 'failed' as const, errorCode: '190', errorMessage: 'Error validating access token' })),
+        fleet.map((c) => ({
+          ...result,
+          cycleId: last.id,
+          clientId: c.id,
+          workflowId: `w-${c.id}`,
+          outcome: 'failed' as const,
+          errorCode: '190',
+          errorMessage: 'Error validating access token',
+        })),
       );
-      await stack.refresh.recordResults([{ ...result, cycleId: runningId, clientId: fleet[0].id, workflowId: 'w-fleet', outcome: 'refreshed', errorCode: null, errorMessage: null }]);
+      await stack.refresh.recordResults([
+        {
+          ...result,
+          cycleId: runningId,
+          clientId: fleet[0].id,
+          workflowId: 'w-fleet',
+          outcome: 'refreshed',
+          errorCode: null,
+          errorMessage: null,
+        },
+      ]);
 
       // The answer the steady API built before is reused for about a second, not kept.
       const seeded = Date.now();
-      await waitFor(async () => (await steady.request(STATUS, { key: ADMIN_KEY })).body.data.lastCycle?.failures.length === 151, {
-        timeoutMs: 5_000,
-        intervalMs: 50,
-        what: 'the new failures in a reused answer',
-      });
+      await waitFor(
+        async () => (await steady.request(STATUS, { key: ADMIN_KEY })).body.data.lastCycle?.failures.length === 151,
+        {
+          timeoutMs: 5_000,
+          intervalMs: 50,
+          what: 'the new failures in a reused answer',
+        },
+      );
       expect(Date.now() - seeded).toBeLessThan(3_000);
 
       const large = { read: await burst(READ_KEY), admin: await burst(ADMIN_KEY) };
@@ -156,8 +199,22 @@ describe('the refresh status', () => {
       const admin = (await steady.request(STATUS, { key: ADMIN_KEY })).body.data;
       expect(admin.running).toMatchObject({ cycleId: runningId, refreshed: 2, done: 2 });
       let read: { running: unknown } | undefined;
-      await waitFor(async () => (read = (await api.request(STATUS, { key: READ_KEY })).body.data).running?.refreshed === 2, { timeoutMs: 5_000, what: 'the running cycle counts' });
-      expect(read!.running).toEqual({ trigger: 'schedule', total: 2, refreshed: 2, failed: 0, skippedTokenInvalid: 0, skippedFresh: 0, alreadyRunning: 0, pending: 0, done: 2, started: 0 });
+      await waitFor(
+        async () => (read = (await api.request(STATUS, { key: READ_KEY })).body.data).running?.refreshed === 2,
+        { timeoutMs: 5_000, what: 'the running cycle counts' },
+      );
+      expect(read!.running).toEqual({
+        trigger: 'schedule',
+        total: 2,
+        refreshed: 2,
+        failed: 0,
+        skippedTokenInvalid: 0,
+        skippedFresh: 0,
+        alreadyRunning: 0,
+        pending: 0,
+        done: 2,
+        started: 0,
+      });
     } finally {
       await steady.close();
     }
@@ -168,7 +225,10 @@ describe('the refresh status', () => {
     const operation = document.paths[STATUS].get;
     const schema = operation.responses['200'].content['application/json'].schema;
     const branches = Object.fromEntries(
-      (schema.properties.data.anyOf as { title: string }[]).map((branch) => [branch.title, z.fromJSONSchema({ ...schema, properties: { ...schema.properties, data: branch } })]),
+      (schema.properties.data.anyOf as { title: string }[]).map((branch) => [
+        branch.title,
+        z.fromJSONSchema({ ...schema, properties: { ...schema.properties, data: branch } }),
+      ]),
     );
     expect(Object.keys(branches).sort()).toEqual(['RefreshStatus', 'RefreshStatusSummary']);
     expect(operation.summary).toMatch(/read key gets counts and times only/);

@@ -20,7 +20,9 @@ function loadFixtures(): { file: string; text: string; fixture: HistoryFixture }
     });
 }
 
-async function replay(histories: { workflowId: string; history: HistoryFixture['history'] }[]): Promise<ReplayResult[]> {
+async function replay(
+  histories: { workflowId: string; history: HistoryFixture['history'] }[],
+): Promise<ReplayResult[]> {
   quietRuntime();
   const results: ReplayResult[] = [];
   const replaying = Worker.runReplayHistories(
@@ -35,15 +37,23 @@ describe('replaying recorded workflow histories', () => {
   const fixtures = loadFixtures();
 
   it('has recorded histories of both workflows, finished and still running', () => {
-    const kinds = new Set(fixtures.map(({ fixture }) => `${fixture.workflowType}:${fixture.complete ? 'complete' : 'running'}`));
-    expect([...kinds].sort()).toEqual(['refreshAllClients:complete', 'refreshAllClients:running', 'refreshClient:complete', 'refreshClient:running']);
+    const kinds = new Set(
+      fixtures.map(({ fixture }) => `${fixture.workflowType}:${fixture.complete ? 'complete' : 'running'}`),
+    );
+    expect([...kinds].sort()).toEqual([
+      'refreshAllClients:complete',
+      'refreshAllClients:running',
+      'refreshClient:complete',
+      'refreshClient:running',
+    ]);
   });
 
   it('keeps every Meta access token out of the recorded histories', () => {
     for (const { file, text, fixture } of fixtures) {
       // Payloads are base64 in the files: scan them decoded as well as raw.
       for (const scanned of [text, historyText(fixture.history)]) {
-        for (const pattern of TOKEN_PATTERNS) expect({ file, found: pattern.exec(scanned)?.[0] }).toEqual({ file, found: undefined });
+        for (const pattern of TOKEN_PATTERNS)
+          expect({ file, found: pattern.exec(scanned)?.[0] }).toEqual({ file, found: undefined });
       }
     }
   });
@@ -53,16 +63,25 @@ describe('replaying recorded workflow histories', () => {
     const results = await replay(fixtures.map(({ fixture }) => fixture));
 
     expect(results).toHaveLength(fixtures.length);
-    const outcomes = results.map((result, i) => ({ file: fixtures[i].file, error: result.error ? String(result.error) : undefined }));
+    const outcomes = results.map((result, i) => ({
+      file: fixtures[i].file,
+      error: result.error ? String(result.error) : undefined,
+    }));
     expect(outcomes).toEqual(fixtures.map(({ file }) => ({ file, error: undefined })));
   });
 
   it('reports a nondeterminism error when the code would schedule something other than the history holds', async () => {
     // A cycle: a client refresh schedules no activity (its steps are local activities, markers).
-    const { fixture } = fixtures.find(({ fixture }) => fixture.workflowType === 'refreshAllClients' && fixture.complete)!;
+    const { fixture } = fixtures.find(
+      ({ fixture }) => fixture.workflowType === 'refreshAllClients' && fixture.complete,
+    )!;
     // As if the code had renamed the activity it schedules first.
-    const events = structuredClone(fixture.history.events) as { activityTaskScheduledEventAttributes?: { activityType: { name: string } } }[];
-    events.find((e) => e.activityTaskScheduledEventAttributes)!.activityTaskScheduledEventAttributes!.activityType.name = 'renamedActivity';
+    const events = structuredClone(fixture.history.events) as {
+      activityTaskScheduledEventAttributes?: { activityType: { name: string } };
+    }[];
+    events.find(
+      (e) => e.activityTaskScheduledEventAttributes,
+    )!.activityTaskScheduledEventAttributes!.activityType.name = 'renamedActivity';
     const [result] = await replay([{ workflowId: fixture.workflowId, history: { events } }]);
     expect(String(result.error)).toMatch(/nondetermin/i);
   });

@@ -42,7 +42,10 @@ describe('stopping the API', () => {
     });
     const run = collect(child);
     const url = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, { timeoutMs: 30_000, what: `the API to start:\n${run.output()}` });
+    await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200, {
+      timeoutMs: 30_000,
+      what: `the API to start:\n${run.output()}`,
+    });
     return { child, run, port, url };
   }
 
@@ -74,13 +77,18 @@ describe('stopping the API', () => {
     // The request has reached Postgres and waits on the lock.
     await waitFor(
       async () => {
-        const { rows } = await database.db.raw("select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%clients%'");
+        const { rows } = await database.db.raw(
+          "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%clients%'",
+        );
         return rows[0].n > 0;
       },
       { timeoutMs: 10_000, what: 'the POST to wait on the lock' },
     );
     api.child.kill('SIGTERM');
-    await waitFor(async () => !(await accepts(api.port)), { timeoutMs: 5_000, what: 'the API to stop accepting connections' });
+    await waitFor(async () => !(await accepts(api.port)), {
+      timeoutMs: 5_000,
+      what: 'the API to stop accepting connections',
+    });
     await lock.release();
 
     const res = await answer;
@@ -102,7 +110,9 @@ describe('stopping the API', () => {
       );
       await waitFor(
         async () => {
-          const { rows } = await database.db.raw("select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%clients%'");
+          const { rows } = await database.db.raw(
+            "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%clients%'",
+          );
           return rows[0].n > 0;
         },
         { timeoutMs: 10_000, what: 'the POST to wait on the lock' },

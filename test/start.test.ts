@@ -45,7 +45,12 @@ describe('npm start', () => {
   }
 
   it('runs Postgres, Temporal with its UI, the worker and the API; stops cleanly; keeps its data', async () => {
-    const ports = { api: await freePort(), postgres: await freePort(), temporal: await freePort(), ui: await freePort() };
+    const ports = {
+      api: await freePort(),
+      postgres: await freePort(),
+      temporal: await freePort(),
+      ui: await freePort(),
+    };
     const first = await start(ports);
     const api = `http://127.0.0.1:${ports.api}`;
     expect(first.run.output()).toContain(`API:          ${api}`);
@@ -60,11 +65,18 @@ describe('npm start', () => {
     expect(first.run.output()).toContain(`Admin key:    ${adminApiKey}`);
     const get = async (route: string, key = readApiKey) =>
       (await fetch(`${api}${route}`, { headers: { Authorization: `Bearer ${key}` } })).json() as Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-    await waitFor(async () => (await get('/api/automated/refresh-social-media-cache')).data.lastCycle?.status === 'completed', {
-      timeoutMs: 60_000,
-      what: 'the first demo cycle',
-    });
-    const clients = (await get('/api/clients', adminApiKey)).data as { id: string; name: string; tokenStatus: string }[];
+    await waitFor(
+      async () => (await get('/api/automated/refresh-social-media-cache')).data.lastCycle?.status === 'completed',
+      {
+        timeoutMs: 60_000,
+        what: 'the first demo cycle',
+      },
+    );
+    const clients = (await get('/api/clients', adminApiKey)).data as {
+      id: string;
+      name: string;
+      tokenStatus: string;
+    }[];
     expect(clients.length).toBeGreaterThanOrEqual(5);
     expect(clients.every((c) => c.name.endsWith('(demo)'))).toBe(true);
     for (const client of clients.filter((c) => c.tokenStatus === 'valid')) {
@@ -72,20 +84,31 @@ describe('npm start', () => {
     }
     // The Web UI lists the cycle and one run per client.
     const listed = async (type: string) =>
-      ((await (await fetch(`http://127.0.0.1:${ports.ui}/api/v1/namespaces/default/workflows?query=${encodeURIComponent(`WorkflowType='${type}'`)}`)).json()) as { executions?: unknown[] })
-        .executions ?? [];
+      (
+        (await (
+          await fetch(
+            `http://127.0.0.1:${ports.ui}/api/v1/namespaces/default/workflows?query=${encodeURIComponent(`WorkflowType='${type}'`)}`,
+          )
+        ).json()) as { executions?: unknown[] }
+      ).executions ?? [];
     expect(await listed('refreshAllClients')).toHaveLength(1);
     expect(await listed('refreshClient')).toHaveLength(clients.length);
 
     // Leave a mark in both stores: a client row, and a workflow run done by the in-process worker.
-    const pg = new Client({ connectionString: `postgres://postgres:postgres@127.0.0.1:${ports.postgres}/social_media_cache` });
+    const pg = new Client({
+      connectionString: `postgres://postgres:postgres@127.0.0.1:${ports.postgres}/social_media_cache`,
+    });
     await pg.connect();
     await pg.query("insert into clients (name, facebook_page_id) values ('Survivor', '42')");
     await pg.end();
     const connection = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
     const temporal = new TemporalClient({ connection });
     const workflowId = `start-test-${Date.now()}`;
-    await temporal.workflow.execute('workerHealthCheck', { workflowId, taskQueue: TASK_QUEUE, workflowExecutionTimeout: '30s' });
+    await temporal.workflow.execute('workerHealthCheck', {
+      workflowId,
+      taskQueue: TASK_QUEUE,
+      workflowExecutionTimeout: '30s',
+    });
     await connection.close();
 
     first.child.kill('SIGINT');
@@ -95,13 +118,17 @@ describe('npm start', () => {
 
     const second = await start(ports);
     try {
-      const pg2 = new Client({ connectionString: `postgres://postgres:postgres@127.0.0.1:${ports.postgres}/social_media_cache` });
+      const pg2 = new Client({
+        connectionString: `postgres://postgres:postgres@127.0.0.1:${ports.postgres}/social_media_cache`,
+      });
       await pg2.connect();
       const { rows } = await pg2.query("select name from clients where name = 'Survivor'");
       await pg2.end();
       expect(rows).toEqual([{ name: 'Survivor' }]);
       const connection2 = await Connection.connect({ address: `127.0.0.1:${ports.temporal}` });
-      const description = await new TemporalClient({ connection: connection2 }).workflow.getHandle(workflowId).describe();
+      const description = await new TemporalClient({ connection: connection2 }).workflow
+        .getHandle(workflowId)
+        .describe();
       await connection2.close();
       expect(description.status.name).toBe('COMPLETED');
     } finally {
@@ -113,11 +140,15 @@ describe('npm start', () => {
 
   it('fails fast with one clear line when DATABASE_URL cannot be reached', async () => {
     const started = Date.now();
-    const run = collect(spawnEntry('api.ts', { DATABASE_URL: `postgres://nobody:secret@127.0.0.1:${await freePort()}/none` }));
+    const run = collect(
+      spawnEntry('api.ts', { DATABASE_URL: `postgres://nobody:secret@127.0.0.1:${await freePort()}/none` }),
+    );
     const { code, stderr } = await run.exited;
     expect(code).toBe(1);
     expect(stderr.trim().split('\n')).toEqual([
-      expect.stringMatching(/^error: cannot reach Postgres at postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:\d+\/none: .*ECONNREFUSED/),
+      expect.stringMatching(
+        /^error: cannot reach Postgres at postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:\d+\/none: .*ECONNREFUSED/,
+      ),
     ]);
     expect(stderr).not.toContain('secret');
     expect(Date.now() - started).toBeLessThan(15_000);

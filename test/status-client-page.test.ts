@@ -35,7 +35,13 @@ describe("one client's status page", () => {
       await stack.cache.writeDay(
         client.id,
         day,
-        { facebookNewFollowers: 3 + (d % 5), instagramFollowers: 1520 - d * 2, instagramReach: 12_000 + wave, instagramProfileViews: d > 60 ? null : 41 + (d % 9), ...(d > 60 ? { unavailable: { instagramProfileViews: 'metric_unsupported' } } : {}) },
+        {
+          facebookNewFollowers: 3 + (d % 5),
+          instagramFollowers: 1520 - d * 2,
+          instagramReach: 12_000 + wave,
+          instagramProfileViews: d > 60 ? null : 41 + (d % 9),
+          ...(d > 60 ? { unavailable: { instagramProfileViews: 'metric_unsupported' } } : {}),
+        },
         new Date(Date.now() - 2 * HOUR),
       );
     }
@@ -63,10 +69,15 @@ describe("one client's status page", () => {
   });
 
   it('needs the admin key, and answers an unknown client with a 404 and a bad id with a 400', async () => {
-    expect((await api.request(`/status/clients/${client.id}`, { key: null })).headers.get('www-authenticate')).toMatch(/^Basic/);
+    expect((await api.request(`/status/clients/${client.id}`, { key: null })).headers.get('www-authenticate')).toMatch(
+      /^Basic/,
+    );
     expect((await api.request(`/status/clients/${client.id}`, { key: READ_KEY })).status).toBe(403);
     const unknown = await api.request(`/status/clients/${randomUUID()}`, { key: ADMIN_KEY });
-    expect({ status: unknown.status, code: unknown.body.error.code }).toEqual({ status: 404, code: 'client_not_found' });
+    expect({ status: unknown.status, code: unknown.body.error.code }).toEqual({
+      status: 404,
+      code: 'client_not_found',
+    });
     const bad = await api.request('/status/clients/not-a-uuid', { key: ADMIN_KEY });
     expect({ status: bad.status, code: bad.body.error.code }).toEqual({ status: 400, code: 'validation_failed' });
   });
@@ -93,7 +104,9 @@ describe("one client's status page", () => {
       const rows = page.locator('#result-table tbody tr');
       expect(await rows.count()).toBe(2);
       expect(await rows.first().textContent()).toContain('Meta 17');
-      expect(await rows.first().locator('a').getAttribute('href')).toMatch(/^http:\/\/temporal-ui\.example:8233\/namespaces\/default\/workflows\/social-media-cache-refresh-[\w-]+\/[\w-]+\/history$/);
+      expect(await rows.first().locator('a').getAttribute('href')).toMatch(
+        /^http:\/\/temporal-ui\.example:8233\/namespaces\/default\/workflows\/social-media-cache-refresh-[\w-]+\/[\w-]+\/history$/,
+      );
       expect(await page.locator('#state').textContent()).toContain('token: unknown');
       expect(await page.locator('#state a').getAttribute('href')).toBe(
         `http://temporal-ui.example:8233/namespaces/default/workflows?query=${encodeURIComponent(`ClientId="${client.id}"`)}`,
@@ -123,12 +136,16 @@ describe("one client's status page", () => {
       const [second] = await Promise.all([page.waitForNavigation(), page.locator('#refresh-now').click()]);
       expect(second?.status()).toBe(429);
       expect(Number(await second!.headerValue('retry-after'))).toBeGreaterThan(0);
-      expect(await page.locator('#refresh-message').textContent()).toMatch(/^Refreshed recently, try again in \d+ s\.$/);
+      expect(await page.locator('#refresh-message').textContent()).toMatch(
+        /^Refreshed recently, try again in \d+ s\.$/,
+      );
 
       // The refresh brought today's numbers.
       await page.goto(`${api.url}/status/clients/${client.id}`);
       expect(await page.locator('#today .badge').textContent()).toBe('fresh');
-      expect(await page.locator('#today dd[data-metric="facebookNewFollowers"] .num').textContent()).toMatch(/^[\d,]+$/);
+      expect(await page.locator('#today dd[data-metric="facebookNewFollowers"] .num').textContent()).toMatch(
+        /^[\d,]+$/,
+      );
     } finally {
       await page.context().close();
     }
@@ -137,7 +154,12 @@ describe("one client's status page", () => {
   it('refuses a refresh without the page’s CSRF token or from another site, and never shows the key', async () => {
     const other = await stack.addClient({ name: 'Other Client' });
     const form = (body: string, headers: Record<string, string> = {}) =>
-      api.request(`/status/clients/${other.id}/refresh`, { method: 'POST', key: ADMIN_KEY, rawBody: body, headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers } });
+      api.request(`/status/clients/${other.id}/refresh`, {
+        method: 'POST',
+        key: ADMIN_KEY,
+        rawBody: body,
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers },
+      });
     const page = await api.request(`/status/clients/${other.id}`, { key: ADMIN_KEY });
     expect(page.text).not.toContain(ADMIN_KEY);
     const token = /name="csrf" value="([^"]+)"/.exec(page.text)![1];
@@ -146,16 +168,33 @@ describe("one client's status page", () => {
     expect((await form('')).body.error.code).toBe('csrf_invalid');
     expect((await form('csrf=1.AAAA')).status).toBe(403);
     // A token is for one client only.
-    const own = /name="csrf" value="([^"]+)"/.exec((await api.request(`/status/clients/${client.id}`, { key: ADMIN_KEY })).text)![1];
+    const own = /name="csrf" value="([^"]+)"/.exec(
+      (await api.request(`/status/clients/${client.id}`, { key: ADMIN_KEY })).text,
+    )![1];
     expect((await form(`csrf=${encodeURIComponent(own)}`)).body.error.code).toBe('csrf_invalid');
-    const crossSite = await form(`csrf=${encodeURIComponent(token)}`, { Origin: 'https://evil.example', 'Sec-Fetch-Site': 'cross-site' });
-    expect({ status: crossSite.status, code: crossSite.body.error.code }).toEqual({ status: 403, code: 'cross_site_request' });
-    const json = await api.request(`/status/clients/${other.id}/refresh`, { method: 'POST', key: ADMIN_KEY, body: { csrf: token } });
+    const crossSite = await form(`csrf=${encodeURIComponent(token)}`, {
+      Origin: 'https://evil.example',
+      'Sec-Fetch-Site': 'cross-site',
+    });
+    expect({ status: crossSite.status, code: crossSite.body.error.code }).toEqual({
+      status: 403,
+      code: 'cross_site_request',
+    });
+    const json = await api.request(`/status/clients/${other.id}/refresh`, {
+      method: 'POST',
+      key: ADMIN_KEY,
+      body: { csrf: token },
+    });
     expect(json.status).toBe(415);
     // A read key never gets that far.
-    expect((await api.request(`/status/clients/${other.id}/refresh`, { method: 'POST', key: READ_KEY })).status).toBe(403);
+    expect((await api.request(`/status/clients/${other.id}/refresh`, { method: 'POST', key: READ_KEY })).status).toBe(
+      403,
+    );
 
-    const accepted = await form(`csrf=${encodeURIComponent(token)}`, { Origin: api.url, 'Sec-Fetch-Site': 'same-origin' });
+    const accepted = await form(`csrf=${encodeURIComponent(token)}`, {
+      Origin: api.url,
+      'Sec-Fetch-Site': 'same-origin',
+    });
     expect(accepted.status).toBe(202);
     expect(accepted.headers.get('content-security-policy')).toContain("form-action 'self'");
     expect(accepted.text).toContain('Refresh started');

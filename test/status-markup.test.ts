@@ -12,8 +12,12 @@ const HOSTILE = `<img src=x onerror="globalThis.pwned=1">"'`;
 describe('status markup', () => {
   it('escapes every interpolation; only markup built by html or named raw passes through', () => {
     const name = `<b onclick="x">&'`;
-    expect(html`<p title="${name}">${name}</p>`.toString()).toBe('<p title="&lt;b onclick=&quot;x&quot;&gt;&amp;&#39;">&lt;b onclick=&quot;x&quot;&gt;&amp;&#39;</p>');
-    expect(html`<ul>${[name, html`<li>${name}</li>`]}</ul>`.toString()).toBe('<ul>&lt;b onclick=&quot;x&quot;&gt;&amp;&#39;<li>&lt;b onclick=&quot;x&quot;&gt;&amp;&#39;</li></ul>');
+    expect(html`<p title="${name}">${name}</p>`.toString()).toBe(
+      '<p title="&lt;b onclick=&quot;x&quot;&gt;&amp;&#39;">&lt;b onclick=&quot;x&quot;&gt;&amp;&#39;</p>',
+    );
+    expect(html`<ul>${[name, html`<li>${name}</li>`]}</ul>`.toString()).toBe(
+      '<ul>&lt;b onclick=&quot;x&quot;&gt;&amp;&#39;<li>&lt;b onclick=&quot;x&quot;&gt;&amp;&#39;</li></ul>',
+    );
     expect(html`${null}${undefined}${false}${true}${0}`.toString()).toBe('0');
     expect(html`${raw('<br>')}`.toString()).toBe('<br>');
     expect(join([name, html`<br>`], ', ').toString()).toBe('&lt;b onclick=&quot;x&quot;&gt;&amp;&#39;, <br>');
@@ -38,7 +42,10 @@ describe('status markup', () => {
 
     it('shows them as text on the overview and on its page, and nothing of them runs', async () => {
       const client = await stack.addClient({ name: HOSTILE });
-      await stack.database.db('clients').where({ id: client.id }).update({ token_status: 'invalid', token_error: HOSTILE });
+      await stack.database
+        .db('clients')
+        .where({ id: client.id })
+        .update({ token_status: 'invalid', token_error: HOSTILE });
       await stack.cache.writeDay(client.id, dayIn(client.timezone), NUMBERS, new Date());
       await stack.database.db('refresh_client_results').insert({
         client_id: client.id,
@@ -56,7 +63,11 @@ describe('status markup', () => {
       // The CSP would block an injected handler anyway: bypass it, so only the markup is tested.
       const page = await adminPage(browser, { bypassCSP: true });
       try {
-        for (const url of [`${api.url}/status?q=${encodeURIComponent(HOSTILE)}`, `${api.url}/status`, `${api.url}/status/clients/${client.id}`]) {
+        for (const url of [
+          `${api.url}/status?q=${encodeURIComponent(HOSTILE)}`,
+          `${api.url}/status`,
+          `${api.url}/status/clients/${client.id}`,
+        ]) {
           expect((await page.goto(url))?.status()).toBe(200);
           expect({ url, images: await page.locator('img').count() }).toEqual({ url, images: 0 });
           expect(await page.evaluate(() => (globalThis as { pwned?: number }).pwned)).toBeUndefined();

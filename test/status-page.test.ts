@@ -40,7 +40,9 @@ describe('the status page', () => {
     expect(viaBasic.status).toBe(200);
     expect(viaBasic.headers.get('content-type')).toMatch(/^text\/html/);
     // No script may run, and forms post back here only.
-    expect(viaBasic.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'");
+    expect(viaBasic.headers.get('content-security-policy')).toBe(
+      "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
+    );
     expect(viaBasic.text).not.toContain('<script');
     expect(viaBasic.text).not.toContain(ADMIN_KEY);
   });
@@ -48,7 +50,11 @@ describe('the status page', () => {
   it('answers a bad query with a 400 in the error shape', async () => {
     for (const query of ['?page=0', '?page=abc', '?sort=size', '?unknown=1', `?q=${'x'.repeat(201)}`]) {
       const res = await api.request(`/status${query}`, { key: ADMIN_KEY });
-      expect({ query, status: res.status, code: res.body?.error?.code }).toEqual({ query, status: 400, code: 'validation_failed' });
+      expect({ query, status: res.status, code: res.body?.error?.code }).toEqual({
+        query,
+        status: 400,
+        code: 'validation_failed',
+      });
     }
   });
 
@@ -57,10 +63,16 @@ describe('the status page', () => {
     const stale = await stack.addClient({ name: 'Stale Studio', token: null });
     const empty = await stack.addClient({ name: 'Empty Café <b>&</b>', token: null });
     await stack.cache.writeDay(fresh.id, dayIn(fresh.timezone), NUMBERS, new Date(Date.now() - HOUR));
-    await stack.cache.writeDay(stale.id, dayIn(stale.timezone), { ...NUMBERS, instagramProfileViews: null, unavailable: { instagramProfileViews: 'metric_unsupported' } }, new Date(Date.now() - 5 * HOUR));
+    await stack.cache.writeDay(
+      stale.id,
+      dayIn(stale.timezone),
+      { ...NUMBERS, instagramProfileViews: null, unavailable: { instagramProfileViews: 'metric_unsupported' } },
+      new Date(Date.now() - 5 * HOUR),
+    );
     await stack.database.db('clients').where({ id: stale.id }).update({ instagram_status: 'permission_missing' });
     const slow = [await stack.addClient({ name: 'Slow One' }), await stack.addClient({ name: 'Slow Two' })];
-    for (const client of slow) stack.sandbox.control.inject({ objectId: client.facebookPageId, latencyMs: 4_000, times: 1 });
+    for (const client of slow)
+      stack.sandbox.control.inject({ objectId: client.facebookPageId, latencyMs: 4_000, times: 1 });
 
     const cycle = await stack.client.workflow.start('refreshAllClients', {
       workflowId: `test-status-cycle-${Date.now()}`,
@@ -68,10 +80,13 @@ describe('the status page', () => {
       args: [{ trigger: 'manual', spacingMs: 0, lookbackDays: 1 } satisfies RefreshAllInput],
       workflowExecutionTimeout: '2m',
     });
-    await waitFor(async () => (await api.request('/api/automated/refresh-social-media-cache')).body.data.running?.total === 3, {
-      timeoutMs: 15_000,
-      what: 'the cycle to run',
-    });
+    await waitFor(
+      async () => (await api.request('/api/automated/refresh-social-media-cache')).body.data.running?.total === 3,
+      {
+        timeoutMs: 15_000,
+        what: 'the cycle to run',
+      },
+    );
 
     const page = await adminPage(browser);
     try {
@@ -91,7 +106,12 @@ describe('the status page', () => {
         [fresh, stale, empty].map((c) =>
           row(c.id)
             .locator('.badge')
-            .evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor),
+            .evaluate(
+              (el) =>
+                (
+                  globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }
+                ).getComputedStyle(el).backgroundColor,
+            ),
         ),
       );
       expect(new Set(colours).size).toBe(3);
@@ -108,7 +128,9 @@ describe('the status page', () => {
       expect(await updated.getAttribute('title')).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
       // Instagram's state beside the token's, and what to do about it among the problems.
       expect(await row(stale.id).locator('.instagram').textContent()).toBe('Instagram: permission missing');
-      expect(await page.locator(`#problems tr[data-client-id="${stale.id}"]`).textContent()).toContain('instagram_manage_insights');
+      expect(await page.locator(`#problems tr[data-client-id="${stale.id}"]`).textContent()).toContain(
+        'instagram_manage_insights',
+      );
       // Names are shown as text, never as markup.
       expect(await row(empty.id).locator('th').textContent()).toContain('Empty Café <b>&</b>');
 
@@ -116,7 +138,9 @@ describe('the status page', () => {
       expect(await progress.getAttribute('max')).toBe('3');
       expect(await page.locator('#running').textContent()).toMatch(/\d \/ 3\s+clients done/);
       const link = await row(fresh.id).locator('a', { hasText: 'runs in Temporal' }).getAttribute('href');
-      expect(link).toBe(`http://temporal-ui.example:8233/namespaces/default/workflows?query=${encodeURIComponent(`ClientId="${fresh.id}"`)}`);
+      expect(link).toBe(
+        `http://temporal-ui.example:8233/namespaces/default/workflows?query=${encodeURIComponent(`ClientId="${fresh.id}"`)}`,
+      );
     } finally {
       await page.context().close();
     }
@@ -129,12 +153,20 @@ describe('the status page', () => {
     const missing = addDays(today, -10);
     for (let d = 0; d < 30; d++) {
       const day = addDays(today, -d);
-      if (day !== missing) await stack.cache.writeDay(client.id, day, { ...NUMBERS, instagramReach: 1000 + d }, new Date(Date.now() - HOUR));
+      if (day !== missing)
+        await stack.cache.writeDay(
+          client.id,
+          day,
+          { ...NUMBERS, instagramReach: 1000 + d },
+          new Date(Date.now() - HOUR),
+        );
     }
     const page = await adminPage(browser);
     try {
       await page.goto(`${api.url}/status?q=${encodeURIComponent('Gappy')}`);
-      const spark = page.locator(`#client-table tr[data-client-id="${client.id}"] td[data-metric="instagramReach"] svg`);
+      const spark = page.locator(
+        `#client-table tr[data-client-id="${client.id}"] td[data-metric="instagramReach"] svg`,
+      );
       expect(await spark.getAttribute('role')).toBe('img');
       expect(await spark.getAttribute('aria-label')).toContain('1 day without numbers');
       // The line breaks at the missing day: two runs, 29 points, none on that day.
@@ -152,7 +184,9 @@ describe('the status page', () => {
   it('puts clients needing action on top with what to do, pages the rest by 50, searches and sorts by freshness, with a constant number of queries', async () => {
     const { db } = stack.database;
     const invalid = await stack.addClient({ name: 'Zed Invalid Token' });
-    await db('clients').where({ id: invalid.id }).update({ token_status: 'invalid', token_error: 'Meta 190: the session has expired' });
+    await db('clients')
+      .where({ id: invalid.id })
+      .update({ token_status: 'invalid', token_error: 'Meta 190: the session has expired' });
     const failing = await stack.addClient({ name: 'Yak Failing Farm' });
     await stack.cache.writeDay(failing.id, dayIn(failing.timezone), NUMBERS, new Date(Date.now() - HOUR));
     await db('refresh_client_results').insert(
@@ -172,17 +206,26 @@ describe('the status page', () => {
     // The query count of each page, on a knex instance of the test's own (the worker shares the stack's).
     const counted = createDb(stack.database.url);
     const countingApi = await startApi({ ...stack, database: { ...stack.database, db: counted } });
-    const queriesOf = (url: string) => countQueries(counted, async () => expect((await countingApi.request(url, { key: ADMIN_KEY })).status).toBe(200));
+    const queriesOf = (url: string) =>
+      countQueries(counted, async () => expect((await countingApi.request(url, { key: ADMIN_KEY })).status).toBe(200));
     try {
       const smallFleet = await db('clients').count<{ n: string }[]>('* as n');
-      const before = { overview: await queriesOf('/status'), search: await queriesOf('/status?q=Fleet&sort=freshness&page=2'), client: await queriesOf(`/status/clients/${invalid.id}`) };
+      const before = {
+        overview: await queriesOf('/status'),
+        search: await queriesOf('/status?q=Fleet&sort=freshness&page=2'),
+        client: await queriesOf(`/status/clients/${invalid.id}`),
+      };
 
       const fleet = await seedFleet(db, { prefix: 'Fleet', count: 120, days: 30 });
       const staleOne = fleet[77];
       await db('social_media_cache')
         .where({ client_id: staleOne.id, period_id: dayIn('America/Los_Angeles') })
         .update({ last_updated: new Date(Date.now() - 7 * HOUR), fetched_at: new Date(Date.now() - 7 * HOUR) });
-      const after = { overview: await queriesOf('/status'), search: await queriesOf('/status?q=Fleet&sort=freshness&page=2'), client: await queriesOf(`/status/clients/${fleet[0].id}`) };
+      const after = {
+        overview: await queriesOf('/status'),
+        search: await queriesOf('/status?q=Fleet&sort=freshness&page=2'),
+        client: await queriesOf(`/status/clients/${fleet[0].id}`),
+      };
       expect(Number(smallFleet[0].n)).toBeLessThan(15);
       expect(after).toEqual(before);
       expect(after).toEqual({ overview: 4, search: 4, client: 3 });
@@ -202,7 +245,11 @@ describe('the status page', () => {
         expect(problemsBox!.y + problemsBox!.height).toBeLessThanOrEqual(clientsBox!.y);
 
         // 50 a page, with a way to the next.
-        const total = Number(await db('clients').count<{ n: string }[]>('* as n').then((r) => r[0].n));
+        const total = Number(
+          await db('clients')
+            .count<{ n: string }[]>('* as n')
+            .then((r) => r[0].n),
+        );
         expect(await page.locator('#client-table tbody tr').count()).toBe(50);
         expect(await page.locator('#range').textContent()).toContain(`1–50 of ${total}`);
         await page.locator('nav.pages a', { hasText: 'Next' }).click();
@@ -227,12 +274,18 @@ describe('the status page', () => {
         await page.locator('form.search button').click();
         expect(await page.locator('#client-table tbody tr').first().getAttribute('data-client-id')).toBe(staleOne.id);
         expect(await page.locator('#client-table tbody tr').first().getAttribute('data-freshness')).toBe('stale');
-        expect(await page.locator('nav.pages a', { hasText: 'Next' }).getAttribute('href')).toBe('/status?q=Fleet&sort=freshness&page=2');
+        expect(await page.locator('nav.pages a', { hasText: 'Next' }).getAttribute('href')).toBe(
+          '/status?q=Fleet&sort=freshness&page=2',
+        );
 
         // One h1, then a section heading per part; tables with column and row headers.
         await page.goto(`${api.url}/status`);
         expect(await page.locator('h1').count()).toBe(1);
-        expect(await page.locator('main h2').allTextContents()).toEqual([`Needs action (${await page.locator('#problems tbody tr').count()})`, `Clients (${total})`, 'Refresh cycles']);
+        expect(await page.locator('main h2').allTextContents()).toEqual([
+          `Needs action (${await page.locator('#problems tbody tr').count()})`,
+          `Clients (${total})`,
+          'Refresh cycles',
+        ]);
         expect(await page.locator('#client-table thead th[scope="col"]').count()).toBe(8);
         expect(await page.locator('#client-table tbody th[scope="row"]').count()).toBe(50);
 
@@ -240,9 +293,13 @@ describe('the status page', () => {
         // Meta's app usage its refreshes reported, as a gauge with the 75 % line.
         const cycles = await db('refresh_runs').count<{ n: string }[]>('* as n');
         expect(await page.locator('#cycle-chart g').count()).toBe(Number(cycles[0].n));
-        expect(await page.locator('#cycle-chart g title').first().textContent()).toMatch(/\d+ refreshed, \d+ failed, \d+ skipped, took /);
+        expect(await page.locator('#cycle-chart g title').first().textContent()).toMatch(
+          /\d+ refreshed, \d+ failed, \d+ skipped, took /,
+        );
         expect(await page.locator('#cycle-table tbody tr').count()).toBe(Number(cycles[0].n));
-        expect(await page.locator('#usage-gauge').getAttribute('aria-label')).toMatch(/^Meta app usage: \d+ % of the app's budget/);
+        expect(await page.locator('#usage-gauge').getAttribute('aria-label')).toMatch(
+          /^Meta app usage: \d+ % of the app's budget/,
+        );
         expect(await page.locator('#usage-gauge text', { hasText: '75 % stretch' }).count()).toBe(1);
 
         // The keyboard reaches the pagination.
@@ -266,8 +323,16 @@ describe('the status page', () => {
 
   it('sends the page gzipped to a browser that takes it, and as it is to one that does not', async () => {
     const headers = { Authorization: `Bearer ${ADMIN_KEY}` };
-    const gzipped = await rawRequest(api.url, { method: 'GET', path: '/status', headers: { ...headers, 'Accept-Encoding': 'gzip, deflate, br' } });
-    const plain = await rawRequest(api.url, { method: 'GET', path: '/status', headers: { ...headers, 'Accept-Encoding': 'identity' } });
+    const gzipped = await rawRequest(api.url, {
+      method: 'GET',
+      path: '/status',
+      headers: { ...headers, 'Accept-Encoding': 'gzip, deflate, br' },
+    });
+    const plain = await rawRequest(api.url, {
+      method: 'GET',
+      path: '/status',
+      headers: { ...headers, 'Accept-Encoding': 'identity' },
+    });
     expect(gzipped.status).toBe(200);
     expect(gzipped.headers['content-encoding']).toBe('gzip');
     expect(gzipped.headers.vary).toMatch(/Accept-Encoding/);

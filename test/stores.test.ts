@@ -6,7 +6,12 @@ import { createTestDatabase, TestDatabase } from './helpers/db';
 
 const KEYS = createKeyring(randomBytes(32));
 const TOKEN = 'EAAB-test-token-that-must-never-be-stored-in-clear';
-const numbers = (n: number) => ({ facebookNewFollowers: n, instagramFollowers: 1000 + n, instagramReach: 10 * n, instagramProfileViews: n + 1 });
+const numbers = (n: number) => ({
+  facebookNewFollowers: n,
+  instagramFollowers: 1000 + n,
+  instagramReach: 10 * n,
+  instagramProfileViews: n + 1,
+});
 
 describe('stores', () => {
   let database: TestDatabase;
@@ -24,7 +29,12 @@ describe('stores', () => {
   });
 
   it('keeps tokens encrypted at rest and shows only whether a client has one', async () => {
-    const client = await clients.create({ name: 'Acme', facebookPageId: '111', accessToken: TOKEN, timezone: 'Europe/Warsaw' });
+    const client = await clients.create({
+      name: 'Acme',
+      facebookPageId: '111',
+      accessToken: TOKEN,
+      timezone: 'Europe/Warsaw',
+    });
     expect(client).toMatchObject({ hasToken: true, tokenStatus: 'unknown', timezone: 'Europe/Warsaw' });
     expect(JSON.stringify(client)).not.toContain(TOKEN);
 
@@ -62,10 +72,19 @@ describe('stores', () => {
 
     await cache.recordFailure(client.id, [day, '2026-11-21'], { code: '80001', message: 'throttled' });
     const kept = await cache.get(client.id, day);
-    expect(kept).toMatchObject({ data: numbers(5), fetchedAt: t1, lastErrorCode: '80001', lastErrorMessage: 'throttled' });
+    expect(kept).toMatchObject({
+      data: numbers(5),
+      fetchedAt: t1,
+      lastErrorCode: '80001',
+      lastErrorMessage: 'throttled',
+    });
     expect(kept?.lastAttemptAt).toBeInstanceOf(Date);
     // A day that never succeeded is recorded as attempted, with no numbers at all.
-    expect(await cache.get(client.id, '2026-11-21')).toMatchObject({ data: null, fetchedAt: null, lastErrorCode: '80001' });
+    expect(await cache.get(client.id, '2026-11-21')).toMatchObject({
+      data: null,
+      fetchedAt: null,
+      lastErrorCode: '80001',
+    });
 
     expect(await cache.writeDay(client.id, day, numbers(7), t2)).toBe(true);
     expect(await cache.get(client.id, day)).toMatchObject({ data: numbers(7), fetchedAt: t2, lastErrorCode: null });
@@ -87,7 +106,9 @@ describe('stores', () => {
   it("keeps a client's missing-days slot apart from its refresh slot, each one winner per cooldown", async () => {
     const client = await clients.create({ name: 'Gamma days', facebookPageId: '335', accessToken: TOKEN });
     expect((await clients.claimRefreshSlot(client.id, 60_000)).claimed).toBe(true);
-    const claims = await Promise.all(Array.from({ length: 10 }, () => clients.claimRefreshSlot(client.id, 60_000, 'days')));
+    const claims = await Promise.all(
+      Array.from({ length: 10 }, () => clients.claimRefreshSlot(client.id, 60_000, 'days')),
+    );
     expect(claims.filter((c) => c.claimed)).toHaveLength(1);
     const won = claims.find((c) => c.claimed) as { previous: Date | null };
     await clients.releaseRefreshSlot(client.id, won.previous, 'days');

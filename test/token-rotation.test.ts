@@ -36,7 +36,11 @@ describe('rotating the token encryption key', () => {
 
   /** Runs `npm run cli -- tokens reencrypt` against this file's database with the given keys. */
   async function reencrypt(env: Record<string, string>, args: string[] = []): Promise<Run> {
-    const child = spawnEntry('cli.ts', { DATABASE_URL: stack.database.url, ...env }, { args: ['tokens', 'reencrypt', ...args] });
+    const child = spawnEntry(
+      'cli.ts',
+      { DATABASE_URL: stack.database.url, ...env },
+      { args: ['tokens', 'reencrypt', ...args] },
+    );
     const run = await collect(child).exited;
     transcript.push(run.stdout, run.stderr);
     return run;
@@ -55,7 +59,10 @@ describe('rotating the token encryption key', () => {
   }
 
   async function stored(clientId: string): Promise<string> {
-    const row: { meta_access_token_encrypted: string } = await stack.database.db('clients').where({ id: clientId }).first();
+    const row: { meta_access_token_encrypted: string } = await stack.database
+      .db('clients')
+      .where({ id: clientId })
+      .first();
     return row.meta_access_token_encrypted;
   }
 
@@ -68,7 +75,10 @@ describe('rotating the token encryption key', () => {
     secrets.push(...clients.map((c) => c.token));
     expect(await outcomes(ids)).toEqual(Array(4).fill('refreshed'));
     // One client still in the format written before key ids.
-    await stack.database.db('clients').where({ id: ids[3] }).update({ meta_access_token_encrypted: encryptV1(keyA, clients[3].token) });
+    await stack.database
+      .db('clients')
+      .where({ id: ids[3] })
+      .update({ meta_access_token_encrypted: encryptV1(keyA, clients[3].token) });
     secrets.push(...(await storedValues()));
 
     await stack.restartWorker(createKeyring(keyB, keyA));
@@ -103,9 +113,18 @@ describe('rotating the token encryption key', () => {
 
     const run = await reencrypt(keys, ['--json']);
     expect(run.code).toBe(1);
-    const summary = JSON.parse(run.stdout) as { reencrypted: number; alreadyCurrent: number; failed: { clientId: string; reason: string }[] };
+    const summary = JSON.parse(run.stdout) as {
+      reencrypted: number;
+      alreadyCurrent: number;
+      failed: { clientId: string; reason: string }[];
+    };
     expect(summary).toMatchObject({ reencrypted: 0, alreadyCurrent: 4 });
-    expect(summary.failed).toEqual([{ clientId: lost.id, reason: expect.stringMatching(/neither TOKEN_ENCRYPTION_KEY nor TOKEN_ENCRYPTION_KEY_PREVIOUS/) }]);
+    expect(summary.failed).toEqual([
+      {
+        clientId: lost.id,
+        reason: expect.stringMatching(/neither TOKEN_ENCRYPTION_KEY nor TOKEN_ENCRYPTION_KEY_PREVIOUS/),
+      },
+    ]);
 
     const text = await reencrypt(keys);
     expect(text.code).toBe(1);
@@ -123,7 +142,13 @@ describe('rotating the token encryption key', () => {
     expect(noKey.code).toBe(2);
     expect(noKey.stderr).toContain('error: TOKEN_ENCRYPTION_KEY is not set');
 
-    const unreachable = await reencrypt({ ...keys, DATABASE_URL: `postgres://postgres:db-password-${randomBytes(4).toString('hex')}@127.0.0.1:${await freePort()}/nowhere` }, ['--json']);
+    const unreachable = await reencrypt(
+      {
+        ...keys,
+        DATABASE_URL: `postgres://postgres:db-password-${randomBytes(4).toString('hex')}@127.0.0.1:${await freePort()}/nowhere`,
+      },
+      ['--json'],
+    );
     expect(unreachable.code).toBe(3);
     expect(JSON.parse(unreachable.stdout)).toMatchObject({ error: { code: 'database_unreachable' } });
     expect(unreachable.stdout).not.toContain('db-password');
@@ -131,6 +156,7 @@ describe('rotating the token encryption key', () => {
 
   it('never printed a key, a token or a stored ciphertext', () => {
     const output = transcript.join('\n');
-    for (const secret of [...secrets, keyA.toString('base64'), keyB.toString('base64')]) expect(output).not.toContain(secret);
+    for (const secret of [...secrets, keyA.toString('base64'), keyB.toString('base64')])
+      expect(output).not.toContain(secret);
   });
 });

@@ -28,7 +28,10 @@ describe('Meta tokens at rest', () => {
   });
 
   async function stored(clientId: string): Promise<string> {
-    const row: { meta_access_token_encrypted: string } = await stack.database.db('clients').where({ id: clientId }).first();
+    const row: { meta_access_token_encrypted: string } = await stack.database
+      .db('clients')
+      .where({ id: clientId })
+      .first();
     return row.meta_access_token_encrypted;
   }
 
@@ -53,7 +56,12 @@ describe('Meta tokens at rest', () => {
 
     await expect(stack.clients.credentials(b.id)).rejects.toThrow(TokenDecryptError);
     const result = await refresh(b.id);
-    expect(result).toMatchObject({ outcome: 'failed', errorCode: 'token_undecryptable', errorType: 'TokenUndecryptable', attempts: 1 });
+    expect(result).toMatchObject({
+      outcome: 'failed',
+      errorCode: 'token_undecryptable',
+      errorType: 'TokenUndecryptable',
+      attempts: 1,
+    });
     expect(result.message).toMatch(/copied from another client, or altered/);
     expect(stack.sandbox.control.calls().byObject[b.facebookPageId]).toBeUndefined();
     // Not judged invalid: the token may be fine and the keys misconfigured.

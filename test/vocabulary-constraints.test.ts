@@ -1,4 +1,11 @@
-import { CLIENT_OUTCOMES, CYCLE_STATUSES, CYCLE_TRIGGERS, INSTAGRAM_STATUSES, REFRESH_TRIGGERS, TOKEN_STATUSES } from '../src/domain/vocabulary';
+import {
+  CLIENT_OUTCOMES,
+  CYCLE_STATUSES,
+  CYCLE_TRIGGERS,
+  INSTAGRAM_STATUSES,
+  REFRESH_TRIGGERS,
+  TOKEN_STATUSES,
+} from '../src/domain/vocabulary';
 import { createTestDatabase, TestDatabase } from './helpers/db';
 
 describe("the database's CHECK constraints", () => {
@@ -14,7 +21,10 @@ describe("the database's CHECK constraints", () => {
 
   /** The values a `check (column in (…))` constraint allows, as Postgres prints its definition. */
   async function allowed(constraint: string): Promise<string[]> {
-    const { rows } = await database.db.raw<{ rows: { definition: string }[] }>('select pg_get_constraintdef(oid) as definition from pg_constraint where conname = ?', [constraint]);
+    const { rows } = await database.db.raw<{ rows: { definition: string }[] }>(
+      'select pg_get_constraintdef(oid) as definition from pg_constraint where conname = ?',
+      [constraint],
+    );
     expect(rows).toHaveLength(1);
     return [...rows[0].definition.matchAll(/'([^']*)'::text/g)].map((m) => m[1]).sort();
   }

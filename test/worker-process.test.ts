@@ -40,7 +40,10 @@ describe('npm run worker', () => {
     try {
       let exited = false;
       void run.exited.then(() => (exited = true));
-      await waitFor(async () => exited || run.output().includes('worker running'), { timeoutMs: 60_000, what: 'the worker to run' });
+      await waitFor(async () => exited || run.output().includes('worker running'), {
+        timeoutMs: 60_000,
+        what: 'the worker to run',
+      });
       expect({ exited, output: exited ? run.output() : '' }).toEqual({ exited: false, output: '' });
       const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       expect(metrics).toMatch(/^temporal_\w+/m);
@@ -50,7 +53,9 @@ describe('npm run worker', () => {
         const client = new Client({ connection, namespace });
         const schedule = await client.schedule.getHandle(REFRESH_SCHEDULE_ID).describe();
         expect(schedule.spec.intervals).toMatchObject([{ every: 2 * 3_600_000 }]);
-        const { keys } = await connection.operatorService.listSearchAttributes({ namespace }).then((r) => ({ keys: Object.keys(r.customAttributes ?? {}) }));
+        const { keys } = await connection.operatorService
+          .listSearchAttributes({ namespace })
+          .then((r) => ({ keys: Object.keys(r.customAttributes ?? {}) }));
         expect(keys).toContain('ClientId');
       } finally {
         await connection.close();

@@ -18,7 +18,12 @@ describe('the Temporal worker', () => {
   });
 
   it('executes a workflow on the real dev server, its activity reading Postgres', async () => {
-    const meta = createMetaClient({ graphUrl: 'http://127.0.0.1:9', graphVersion: 'v24.0', timeoutMs: 1_000, logger: createLogger('silent') });
+    const meta = createMetaClient({
+      graphUrl: 'http://127.0.0.1:9',
+      graphVersion: 'v24.0',
+      timeoutMs: 1_000,
+      logger: createLogger('silent'),
+    });
     const { stop } = await temporal.startWorker({ db: database.db, meta });
     try {
       const workflowId = `health-${randomUUID()}`;

@@ -27,11 +27,12 @@ import {
 } from './definitions';
 import { refreshClient } from './refresh-client';
 
-const { startCycle, finishCycle, listClientsPage, recordClientResults, recordCycleProgress, countCycleResults } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  // Database activities ride out a Postgres restart.
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
-});
+const { startCycle, finishCycle, listClientsPage, recordClientResults, recordCycleProgress, countCycleResults } =
+  proxyActivities<Activities>({
+    startToCloseTimeout: '30s',
+    // Database activities ride out a Postgres restart.
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20 },
+  });
 
 /** Above this share of the app-level budget (X-App-Usage), the spacing between clients stretches. */
 const USAGE_STRETCH_THRESHOLD = 75;
@@ -79,7 +80,12 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
   const pageSize = input.pageSize ?? DEFAULT_PAGE_SIZE;
   // The query answers from the first moment, before the cycle's row exists.
   const totals: RefreshTotals = completeTotals(input.state?.totals);
-  const progress = { cycleId: input.state?.cycleId ?? null, currentClientId: null as string | null, currentSpacingMs: input.spacingMs, started: input.state?.started ?? 0 };
+  const progress = {
+    cycleId: input.state?.cycleId ?? null,
+    currentClientId: null as string | null,
+    currentSpacingMs: input.spacingMs,
+    started: input.state?.started ?? 0,
+  };
   setHandler(progressQuery, (): CycleProgress => ({
     cycleId: progress.cycleId,
     trigger: input.trigger,
@@ -104,9 +110,16 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
   const lastPageResults: Promise<void>[] = [];
   try {
     for (;;) {
-      const listed: ClientsPage | ClientsPage['clients'] = await listClientsPage({ afterId: state.cursor, limit: pageSize });
+      const listed: ClientsPage | ClientsPage['clients'] = await listClientsPage({
+        afterId: state.cursor,
+        limit: pageSize,
+      });
       // Histories recorded before a page carried Meta's app usage hold the clients alone.
-      const { clients: page, appPercent, throttledUntil } = Array.isArray(listed) ? { clients: listed, appPercent: undefined, throttledUntil: undefined } : listed;
+      const {
+        clients: page,
+        appPercent,
+        throttledUntil,
+      } = Array.isArray(listed) ? { clients: listed, appPercent: undefined, throttledUntil: undefined } : listed;
       // The page's pace: its starts stretch while Meta's app usage is high, and wait out an app-level throttle.
       state.lastAppPercent = appPercent;
       state.notBefore = throttledUntil ? Date.parse(throttledUntil) : undefined;
@@ -122,7 +135,9 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
         try {
           child = await startChild(refreshClient, {
             workflowId: base.workflowId,
-            args: [{ clientId: client.id, trigger: childTrigger, lookbackDays: input.lookbackDays, cycleId: state.cycleId }],
+            args: [
+              { clientId: client.id, trigger: childTrigger, lookbackDays: input.lookbackDays, cycleId: state.cycleId },
+            ],
             typedSearchAttributes: [{ key: CLIENT_ID_SEARCH_ATTRIBUTE, value: client.id }],
             // A refresh in flight finishes even if the cycle is terminated.
             parentClosePolicy: ParentClosePolicy.ABANDON,
@@ -138,21 +153,42 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
         // The child records its own result; only the last page's children are waited for, as the
         // cheapest sign that the cycle's end is near.
         startedHere.push({ clientId: client.id, workflowId: base.workflowId, startedAt: now() });
-        if (lastPage) lastPageResults.push(child.result().then(() => undefined, () => undefined));
+        if (lastPage)
+          lastPageResults.push(
+            child.result().then(
+              () => undefined,
+              () => undefined,
+            ),
+          );
       };
 
       for (const client of page) {
         state.cursor = client.id;
         const workflowId = clientRefreshWorkflowId(client.id);
-        const base = { cycleId: state.cycleId, clientId: client.id, workflowId, trigger: childTrigger, attempts: 0 } as const;
+        const base = {
+          cycleId: state.cycleId,
+          clientId: client.id,
+          workflowId,
+          trigger: childTrigger,
+          attempts: 0,
+        } as const;
         if (client.tokenStatus === 'invalid') {
           totals.skippedTokenInvalid += 1;
-          recordedHere.push({ ...base, outcome: 'skipped_token_invalid', errorCode: 'token_invalid', startedAt: now() });
+          recordedHere.push({
+            ...base,
+            outcome: 'skipped_token_invalid',
+            errorCode: 'token_invalid',
+            startedAt: now(),
+          });
           continue;
         }
         // Numbers fetched moments before (an on-demand refresh a dashboard started) are not
         // fetched again: Meta's quota is spent once. A cycle started without a threshold skips nothing.
-        if (input.skipIfFresherMs && client.lastFetchedAt && Date.now() - Date.parse(client.lastFetchedAt) < input.skipIfFresherMs) {
+        if (
+          input.skipIfFresherMs &&
+          client.lastFetchedAt &&
+          Date.now() - Date.parse(client.lastFetchedAt) < input.skipIfFresherMs
+        ) {
           totals.skippedFresh += 1;
           recordedHere.push({ ...base, outcome: 'skipped_fresh', startedAt: now() });
           continue;
@@ -217,7 +253,9 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
     return await finishCycle({ cycleId: state.cycleId, status: 'completed' });
   } catch (err) {
     if (isCancellation(err)) {
-      await CancellationScope.nonCancellable(() => finishCycle({ cycleId: state.cycleId, totals, status: 'cancelled' }));
+      await CancellationScope.nonCancellable(() =>
+        finishCycle({ cycleId: state.cycleId, totals, status: 'cancelled' }),
+      );
     } else if (!(err instanceof ContinueAsNew)) {
       await finishCycle({ cycleId: state.cycleId, totals, status: 'failed', error: String(err) });
     }

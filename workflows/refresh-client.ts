@@ -38,7 +38,15 @@ const MAX_THROTTLE_WAITS = 5;
 
 /** A Meta failure handed back by a local step, turned into the refresh's failed result. */
 class StepFailure extends Error {
-  constructor(readonly step: { errorCode: string; errorType?: string; message: string; attempt: number; appThrottledForMs?: number }) {
+  constructor(
+    readonly step: {
+      errorCode: string;
+      errorType?: string;
+      message: string;
+      attempt: number;
+      appThrottledForMs?: number;
+    },
+  ) {
     super(step.message);
   }
 }
@@ -81,12 +89,17 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
     for (let waits = 0; ; waits++) {
       // Days signalled meanwhile (during a throttle's timer) mean more rounds: the step then records nothing.
       const { record, ...rest } = args;
-      const step = await local.refreshStep({ ...rest, attemptOffset: waits, ...(record && requestedDays.size === 0 ? { record } : {}) });
+      const step = await local.refreshStep({
+        ...rest,
+        attemptOffset: waits,
+        ...(record && requestedDays.size === 0 ? { record } : {}),
+      });
       if (step.kind === 'done') {
         if (step.recorded) recordedByStep = true;
         return step.result;
       }
-      if (step.kind === 'failed' || waits >= MAX_THROTTLE_WAITS || step.afterMs > MAX_PLATFORM_RETRY_WAIT_MS) throw new StepFailure(step);
+      if (step.kind === 'failed' || waits >= MAX_THROTTLE_WAITS || step.afterMs > MAX_PLATFORM_RETRY_WAIT_MS)
+        throw new StepFailure(step);
       await sleep(step.afterMs);
     }
   };
@@ -118,13 +131,20 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
       // task timeout), which delivers signals mid-step whose days add rounds: it records nothing.
       withinMs: Math.floor(workflowInfo().taskTimeoutMs / 2),
     };
-    let fetched = await refreshInsights(guard ? { ...args, record, runStartedAt: workflowInfo().startTime.toISOString() } : { ...args, record });
+    let fetched = await refreshInsights(
+      guard ? { ...args, record, runStartedAt: workflowInfo().startTime.toISOString() } : { ...args, record },
+    );
     let attempts = fetched.attempt;
     if (fetched.retry && fetched.retry.afterMs <= MAX_PLATFORM_RETRY_WAIT_MS) {
       attemptsBefore = attempts;
       await sleep(fetched.retry.afterMs);
       // The platform's retry records too when it ends the refresh, counting the first fetch's attempts.
-      fetched = await refreshInsights({ ...args, platforms: fetched.retry.platforms, round: 2, record: { ...record, attemptsBefore } });
+      fetched = await refreshInsights({
+        ...args,
+        platforms: fetched.retry.platforms,
+        round: 2,
+        record: { ...record, attemptsBefore },
+      });
       attempts += fetched.attempt;
     } else if (fetched.retry) {
       fetched = { ...fetched, outcome: 'failed', errorCode: fetched.retry.errorCode, message: fetched.retry.message };
@@ -144,14 +164,25 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
       }
       if (waitMs > 0) await sleep(waitMs);
       attemptsBefore = attempts;
-      outcome = await refreshInsights({ clientId: input.clientId, lookbackDays: 0, perPlatform: true, days: takeRequested() });
+      outcome = await refreshInsights({
+        clientId: input.clientId,
+        lookbackDays: 0,
+        perPlatform: true,
+        days: takeRequested(),
+      });
       attempts += outcome.attempt;
       if (outcome.retry) {
         // A platform throttled in a later round: its days wait for the next request or cycle.
         outcome = { ...outcome, deferred: undefined };
       }
-      if (fetched.outcome === 'refreshed' && outcome.outcome !== 'refreshed') fetched = { ...outcome, attempt: fetched.attempt };
-      else fetched = { ...fetched, appPercent: outcome.appPercent ?? fetched.appPercent, appThrottledForMs: outcome.appThrottledForMs };
+      if (fetched.outcome === 'refreshed' && outcome.outcome !== 'refreshed')
+        fetched = { ...outcome, attempt: fetched.attempt };
+      else
+        fetched = {
+          ...fetched,
+          appPercent: outcome.appPercent ?? fetched.appPercent,
+          appThrottledForMs: outcome.appThrottledForMs,
+        };
     }
     result = {
       clientId: input.clientId,
@@ -184,8 +215,12 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
     // A step's error its local retries did not mend (5xx, timeouts, Postgres away): Meta's arrive as
     // ApplicationFailures with details, timeouts and crashes as other failures.
     const failure = err.cause;
-    const details = failure instanceof ApplicationFailure ? (failure.details?.[0] as MetaFailureDetails | undefined) : undefined;
-    const errorType = failure instanceof ApplicationFailure ? (failure.type ?? 'ApplicationFailure') : (failure?.name ?? 'ActivityFailure');
+    const details =
+      failure instanceof ApplicationFailure ? (failure.details?.[0] as MetaFailureDetails | undefined) : undefined;
+    const errorType =
+      failure instanceof ApplicationFailure
+        ? (failure.type ?? 'ApplicationFailure')
+        : (failure?.name ?? 'ActivityFailure');
     result = {
       clientId: input.clientId,
       outcome: 'failed',
@@ -203,25 +238,31 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
   /** Records the outcome (replacing the cycle's `running` or `pending` row) and ends, or continues with days asked meanwhile. */
   async function finish(result: RefreshClientResult): Promise<RefreshClientResult> {
     // A step records only an outcome nothing came after (no retry, no more days): it is this one.
-    if (!recordedByStep) await localRecord.recordClientResults([
-      {
-        cycleId: input.cycleId ?? null,
-        clientId: input.clientId,
-        workflowId: workflowInfo().workflowId,
-        trigger: input.trigger,
-        outcome: result.outcome,
-        errorCode: result.errorCode,
-        errorMessage: result.message,
-        attempts: result.attempts,
-        startedAt: new Date(startedAt).toISOString(),
-        durationMs: result.durationMs,
-        temporalRunId: workflowInfo().runId,
-      },
-    ]);
+    if (!recordedByStep)
+      await localRecord.recordClientResults([
+        {
+          cycleId: input.cycleId ?? null,
+          clientId: input.clientId,
+          workflowId: workflowInfo().workflowId,
+          trigger: input.trigger,
+          outcome: result.outcome,
+          errorCode: result.errorCode,
+          errorMessage: result.message,
+          attempts: result.attempts,
+          startedAt: new Date(startedAt).toISOString(),
+          durationMs: result.durationMs,
+          temporalRunId: workflowInfo().runId,
+        },
+      ]);
     result.coalescedRequests = coalescedRequests;
     // Days asked for while the result was being recorded are fetched by a continued run of the same id.
     if (requestedDays.size > 0 && result.outcome === 'refreshed') {
-      await continueAsNew<typeof refreshClient>({ ...input, lookbackDays: 0, days: takeRequested(), cycleId: undefined });
+      await continueAsNew<typeof refreshClient>({
+        ...input,
+        lookbackDays: 0,
+        days: takeRequested(),
+        cycleId: undefined,
+      });
     }
     return result;
   }

@@ -80,7 +80,13 @@ export function createApp(deps: AppDeps): Koa & { router: Router } {
   }
   const routed = router.routes();
 
-  app.use(errorMiddleware(logger, { before: responseHeaders({ corsOrigins: config.corsOrigins }), onUnrouted: answerUnrouted, onResponse: metrics.observe }));
+  app.use(
+    errorMiddleware(logger, {
+      before: responseHeaders({ corsOrigins: config.corsOrigins }),
+      onUnrouted: answerUnrouted,
+      onResponse: metrics.observe,
+    }),
+  );
   app.use((ctx, next) => {
     const serve = exact.get(ctx.path)?.get(ctx.method);
     if (!serve) return routed(ctx as Parameters<typeof routed>[0], next);

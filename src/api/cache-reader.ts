@@ -149,7 +149,10 @@ export class CacheReader {
       } else if (beyondMetaHistory('instagram', read.period, today)) {
         // Followers are a snapshot of the day, never history: a past day without one has none.
         read.data.unavailable = Object.fromEntries(
-          metricsOf('instagram').map((name) => [name, name === 'instagramFollowers' ? 'no_snapshot' : 'beyond_meta_history']),
+          metricsOf('instagram').map((name) => [
+            name,
+            name === 'instagramFollowers' ? 'no_snapshot' : 'beyond_meta_history',
+          ]),
         );
       }
     }
@@ -177,10 +180,18 @@ export class CacheReader {
   async refreshDays(client: Client, reads: DayRead[]): Promise<{ status: RefreshStatus; days: DayRefreshStatus[] }> {
     const today = this.today(client);
     const days: (DayRefreshStatus | undefined)[] = reads.map((r) =>
-      r.period > today ? 'not_needed' : beyondMetaHistory('facebook', r.period, today) ? 'beyond_meta_history' : undefined,
+      r.period > today
+        ? 'not_needed'
+        : beyondMetaHistory('facebook', r.period, today)
+          ? 'beyond_meta_history'
+          : undefined,
     );
-    const stale = reads.flatMap((r, i) => (days[i] === undefined && r.source !== 'cache' && this.refreshable(client, r.period) ? [i] : []));
-    const missing = reads.flatMap((r, i) => (days[i] === undefined && r.source === 'empty' && !this.refreshable(client, r.period) ? [i] : []));
+    const stale = reads.flatMap((r, i) =>
+      days[i] === undefined && r.source !== 'cache' && this.refreshable(client, r.period) ? [i] : [],
+    );
+    const missing = reads.flatMap((r, i) =>
+      days[i] === undefined && r.source === 'empty' && !this.refreshable(client, r.period) ? [i] : [],
+    );
     const answer = (status: RefreshStatus, perDay: (i: number) => DayRefreshStatus) => ({
       status,
       days: days.map((known, i) => known ?? (stale.includes(i) || missing.includes(i) ? perDay(i) : 'not_needed')),
@@ -193,20 +204,28 @@ export class CacheReader {
     const lookback = stale.length ? await this.ask(client.id) : undefined;
     if (lookback === 'unavailable') return answer('unavailable', () => 'unavailable');
     const claimed = missing.length
-      ? await this.options.cache.claimMissingDays(client.id, missing.map((i) => reads[i].period), this.options.missingDayRetryMs ?? MISSING_DAY_RETRY_MS)
+      ? await this.options.cache.claimMissingDays(
+          client.id,
+          missing.map((i) => reads[i].period),
+          this.options.missingDayRetryMs ?? MISSING_DAY_RETRY_MS,
+        )
       : [];
     const old = claimed.length ? await this.ask(client.id, claimed) : undefined;
     if (!lookback && !old) return answer('not_needed', () => 'requested');
     const asked = new Set(claimed);
-    return answer(strongest(lookback, old), (i) => (stale.includes(i) ? lookback! : asked.has(reads[i].period) ? old! : 'requested'));
+    return answer(strongest(lookback, old), (i) =>
+      stale.includes(i) ? lookback! : asked.has(reads[i].period) ? old! : 'requested',
+    );
   }
 
   /** One request to Temporal: the lookback, or `days` alone; days it did not send are given back. */
   private async ask(clientId: string, days?: string[]): Promise<RefreshStatus> {
     const result = await this.withTimeout(this.options.requestRefresh(clientId, days ? { days } : undefined));
-    if (result.status === 'unavailable') this.temporalDownUntil = this.now() + (this.options.temporalBackoffMs ?? 5_000);
+    if (result.status === 'unavailable')
+      this.temporalDownUntil = this.now() + (this.options.temporalBackoffMs ?? 5_000);
     // Not sent (Temporal did not answer, the client's days slot is spent, or a refresh runs, which a read never signals): the next read asks for these days again.
-    if (days && ['unavailable', 'cooldown', 'in_progress'].includes(result.status)) await this.options.cache.releaseDays(clientId, days);
+    if (days && ['unavailable', 'cooldown', 'in_progress'].includes(result.status))
+      await this.options.cache.releaseDays(clientId, days);
     return result.status === 'not_found' ? 'not_needed' : result.status;
   }
 
@@ -263,7 +282,8 @@ export class CacheReader {
       },
       source,
       // A final day changes only by an admin's write: it may be kept for a whole TTL.
-      freshForSeconds: source === 'stale-cache' ? 0 : Math.floor((final ? this.options.ttlMs : this.options.ttlMs - cacheAge) / 1000),
+      freshForSeconds:
+        source === 'stale-cache' ? 0 : Math.floor((final ? this.options.ttlMs : this.options.ttlMs - cacheAge) / 1000),
       ageSeconds: Math.floor(cacheAge / 1000),
       etag: etagOf(clientId, period, String(entry.lastUpdated.getTime()), source),
     };

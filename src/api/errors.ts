@@ -16,16 +16,21 @@ export class HttpError extends Error {
   }
 }
 
-export const badRequest = (code: string, message: string, details?: unknown) => new HttpError(400, code, message, details);
+export const badRequest = (code: string, message: string, details?: unknown) =>
+  new HttpError(400, code, message, details);
 export const unauthorized = (message = 'a valid `Authorization: Bearer <key>` header is required') =>
   new HttpError(401, 'unauthorized', message, undefined, { 'WWW-Authenticate': 'Bearer' });
-export const forbidden = (message = 'this key may only read; the route needs an admin key') => new HttpError(403, 'forbidden', message);
+export const forbidden = (message = 'this key may only read; the route needs an admin key') =>
+  new HttpError(403, 'forbidden', message);
 export const notFound = (code: string, message: string) => new HttpError(404, code, message);
-export const conflict = (code: string, message: string, details?: unknown) => new HttpError(409, code, message, details);
+export const conflict = (code: string, message: string, details?: unknown) =>
+  new HttpError(409, code, message, details);
 export const tooManyRequests = (code: string, message: string, retryAfterSeconds: number) =>
   new HttpError(429, code, message, { retryAfterSeconds }, { 'Retry-After': String(retryAfterSeconds) });
 export const methodNotAllowed = (method: string, path: string, allow: string) =>
-  new HttpError(405, 'method_not_allowed', `${path} does not serve ${method}; it serves ${allow}`, undefined, { Allow: allow });
+  new HttpError(405, 'method_not_allowed', `${path} does not serve ${method}; it serves ${allow}`, undefined, {
+    Allow: allow,
+  });
 export const serviceUnavailable = (code: string, message: string) => new HttpError(503, code, message);
 
 /** What Koa and its body parser throw for a bad request: mapped to our codes. */
@@ -35,7 +40,11 @@ const KOA_ERRORS: Record<string, { status: number; code: string; message: string
   'encoding.unsupported': { status: 415, code: 'unsupported_encoding', message: 'the body encoding is not supported' },
   'charset.unsupported': { status: 415, code: 'unsupported_encoding', message: 'the body charset is not supported' },
   'request.aborted': { status: 400, code: 'request_aborted', message: 'the request was aborted' },
-  'request.size.invalid': { status: 400, code: 'invalid_body', message: 'the body length does not match Content-Length' },
+  'request.size.invalid': {
+    status: 400,
+    code: 'invalid_body',
+    message: 'the body length does not match Content-Length',
+  },
   'stream.encoding.set': { status: 400, code: 'invalid_body', message: 'the body could not be read' },
 };
 
@@ -70,12 +79,17 @@ export function errorMiddleware(
       } else if (known.code === 'database_busy') {
         logger.warn({ method: ctx.method, path: ctx.path }, 'no database connection free within the acquire timeout');
       }
-      const httpError = known ?? new HttpError(500, 'internal_error', 'something went wrong on our side; it has been logged');
+      const httpError =
+        known ?? new HttpError(500, 'internal_error', 'something went wrong on our side; it has been logged');
       ctx.status = httpError.status;
       for (const [name, value] of Object.entries(httpError.headers)) ctx.set(name, value);
       ctx.body = {
         success: false,
-        error: { code: httpError.code, message: httpError.message, ...(httpError.details !== undefined ? { details: httpError.details } : {}) },
+        error: {
+          code: httpError.code,
+          message: httpError.message,
+          ...(httpError.details !== undefined ? { details: httpError.details } : {}),
+        },
       };
     }
     // Here every status is final, errors included: the one place to count and time the request.
@@ -91,11 +105,23 @@ function toHttpError(err: unknown): HttpError | undefined {
   // Every connection of the pool stayed busy (or none could be opened) for the acquire timeout:
   // a load the caller can retry through, not a fault of ours to mask as a 500.
   if (err instanceof knex.KnexTimeoutError) {
-    return new HttpError(503, 'database_busy', 'the database is busy; try again shortly', { retryAfterSeconds: DATABASE_BUSY_RETRY_AFTER_S }, {
-      'Retry-After': String(DATABASE_BUSY_RETRY_AFTER_S),
-    });
+    return new HttpError(
+      503,
+      'database_busy',
+      'the database is busy; try again shortly',
+      { retryAfterSeconds: DATABASE_BUSY_RETRY_AFTER_S },
+      {
+        'Retry-After': String(DATABASE_BUSY_RETRY_AFTER_S),
+      },
+    );
   }
-  const e = err as { type?: string; status?: number; expose?: boolean; message?: string; headers?: Record<string, string> };
+  const e = err as {
+    type?: string;
+    status?: number;
+    expose?: boolean;
+    message?: string;
+    headers?: Record<string, string>;
+  };
   if (e?.type && KOA_ERRORS[e.type]) {
     const { status, code, message } = KOA_ERRORS[e.type];
     return new HttpError(status, code, message);

@@ -84,7 +84,11 @@ class RequestMetrics {
             ...buckets.map((n, i) => {
               cumulative += n;
               const le = i < BUCKETS.length ? BUCKETS[i] : '+Inf';
-              return { metricName: 'http_request_duration_seconds_bucket', labels: { le, method, route }, value: cumulative };
+              return {
+                metricName: 'http_request_duration_seconds_bucket',
+                labels: { le, method, route },
+                value: cumulative,
+              };
             }),
             { metricName: 'http_request_duration_seconds_sum', labels: { method, route }, value: sum },
             { metricName: 'http_request_duration_seconds_count', labels: { method, route }, value: count },
@@ -97,7 +101,18 @@ class RequestMetrics {
   observe(method: string, route: string, status: number, seconds: number): void {
     const key = `${method} ${route}`;
     let series = this.series.get(key);
-    if (!series) this.series.set(key, (series = { method, route, buckets: new Array<number>(BUCKETS.length + 1).fill(0), sum: 0, count: 0, byStatus: new Map() }));
+    if (!series)
+      this.series.set(
+        key,
+        (series = {
+          method,
+          route,
+          buckets: new Array<number>(BUCKETS.length + 1).fill(0),
+          sum: 0,
+          count: 0,
+          byStatus: new Map(),
+        }),
+      );
     let bucket = 0;
     while (bucket < BUCKETS.length && seconds > BUCKETS[bucket]) bucket++;
     series.buckets[bucket]++;

@@ -22,7 +22,8 @@ type Role = 'admin' | 'read';
 export function createKeyChecker(readKeys: string[], adminKeys: string[]) {
   const read = readKeys.map(digest);
   const admin = adminKeys.map(digest);
-  const matches = (candidate: Buffer, keys: Buffer[]) => keys.reduce((found, key) => timingSafeEqual(key, candidate) || found, false);
+  const matches = (candidate: Buffer, keys: Buffer[]) =>
+    keys.reduce((found, key) => timingSafeEqual(key, candidate) || found, false);
   const check = (presented: string | undefined): Role | undefined => {
     if (!presented) return undefined;
     const candidate = digest(presented);
@@ -65,16 +66,26 @@ function basicPassword(header: string): string | undefined {
  * 401 without a valid key, 403 when a read key calls an admin route; sets `ctx.state.role`.
  * `browserLogin` routes (HTML pages) ask the browser for the key with a Basic-auth prompt.
  */
-export function createAuthorizer(access: Access, check: KeyChecker, { browserLogin = false } = {}): (ctx: Context) => void {
+export function createAuthorizer(
+  access: Access,
+  check: KeyChecker,
+  { browserLogin = false } = {},
+): (ctx: Context) => void {
   return (ctx) => {
     if (access === 'public') return;
     const header = ctx.get('authorization');
     const role = check(header, browserLogin);
     if (!role) {
       const error = unauthorized(
-        !header ? undefined : /^Bearer\s/i.test(header) || browserLogin ? 'the API key is not valid' : 'send the key as `Authorization: Bearer <key>`',
+        !header
+          ? undefined
+          : /^Bearer\s/i.test(header) || browserLogin
+            ? 'the API key is not valid'
+            : 'send the key as `Authorization: Bearer <key>`',
       );
-      if (browserLogin) error.headers['WWW-Authenticate'] = 'Basic realm="social-media-cache (password: an admin key)", charset="UTF-8"';
+      if (browserLogin)
+        error.headers['WWW-Authenticate'] =
+          'Basic realm="social-media-cache (password: an admin key)", charset="UTF-8"';
       throw error;
     }
     if (access === 'admin' && role !== 'admin') throw forbidden();
@@ -180,7 +191,9 @@ function createParsedQueries() {
     get: (querystring: string) => kept.get(querystring),
     keep(querystring: string, parsed: Record<string, unknown>): void {
       if (querystring.length > MAX_KEPT_QUERY) return;
-      const canonical = new URLSearchParams(Object.entries(parsed).map(([name, value]): [string, string] => [name, String(value)])).toString();
+      const canonical = new URLSearchParams(
+        Object.entries(parsed).map(([name, value]): [string, string] => [name, String(value)]),
+      ).toString();
       if (canonical === querystring) kept.set(querystring, Object.freeze(parsed));
     },
   };

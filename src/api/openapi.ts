@@ -15,7 +15,10 @@ const ERROR_SCHEMA = {
 };
 
 function jsonSchema(schema: ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   return rest;
 }
 
@@ -44,27 +47,49 @@ export function buildOpenApi(routes: RouteDef[], version: string): Record<string
           : route.html
             ? { description, content: { 'text/html': { schema: { type: 'string' } } } }
             : route.responseBodies?.[Number(status)]
-              ? { description, content: { 'application/json': { schema: jsonSchema(route.responseBodies[Number(status)], 'output') } } }
+              ? {
+                  description,
+                  content: {
+                    'application/json': { schema: jsonSchema(route.responseBodies[Number(status)], 'output') },
+                  },
+                }
               : { description };
     }
     if (route.access !== 'public') {
-      responses['401'] = { description: 'missing or unknown API key', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-      if (route.access === 'admin') responses['403'] = { description: 'a read key on an admin route', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+      responses['401'] = {
+        description: 'missing or unknown API key',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      };
+      if (route.access === 'admin')
+        responses['403'] = {
+          description: 'a read key on an admin route',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        };
     }
     if (route.query || route.params || bodies.length) {
-      responses['400'] ??= { description: 'invalid request', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+      responses['400'] ??= {
+        description: 'invalid request',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      };
     }
     paths[path] ??= {};
     paths[path][route.method] = {
       summary: route.summary,
       operationId: `${route.method}${path.replace(/[^a-zA-Z0-9]+(\w)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
-      ...(route.access === 'public' ? { security: [] } : { security: route.html ? [{ bearer: [] }, { basic: [] }] : [{ bearer: [] }] }),
+      ...(route.access === 'public'
+        ? { security: [] }
+        : { security: route.html ? [{ bearer: [] }, { basic: [] }] : [{ bearer: [] }] }),
       parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],
       ...(bodies.length
         ? {
             requestBody: {
               required: true,
-              content: { 'application/json': { schema: bodies.length === 1 ? jsonSchema(bodies[0]) : { oneOf: bodies.map((body) => jsonSchema(body)) } } },
+              content: {
+                'application/json': {
+                  schema:
+                    bodies.length === 1 ? jsonSchema(bodies[0]) : { oneOf: bodies.map((body) => jsonSchema(body)) },
+                },
+              },
             },
           }
         : {}),
@@ -84,7 +109,11 @@ export function buildOpenApi(routes: RouteDef[], version: string): Record<string
     components: {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'a key from READ_API_KEYS or ADMIN_API_KEYS' },
-        basic: { type: 'http', scheme: 'basic', description: 'for browsers: any user name, an API key as the password' },
+        basic: {
+          type: 'http',
+          scheme: 'basic',
+          description: 'for browsers: any user name, an API key as the password',
+        },
       },
       schemas: { Error: ERROR_SCHEMA },
     },

@@ -9,9 +9,7 @@ import { METRIC_NAMES, type MetricName, UNAVAILABLE_REASONS } from '../domain/vo
  * much on the id as text (a token's additional data, the refresh's workflow id, answers kept in
  * memory, CSRF tokens), and each of those must see the same id whichever case was sent.
  */
-export const uuid = z
-  .uuid({ message: 'must be a UUID' })
-  .transform((id) => id.toLowerCase());
+export const uuid = z.uuid({ message: 'must be a UUID' }).transform((id) => id.toLowerCase());
 
 /** The days the API takes: Meta has no numbers before 2000, and no dashboard asks past 2100. */
 export const FIRST_DAY = '2000-01-01';

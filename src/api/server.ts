@@ -13,7 +13,13 @@ export async function runApi(
   config: Config,
   logger: Logger,
   lifecycle: Lifecycle,
-  { db, address, tls, tokenKeys, demo }: { db: Db; address: string; tls?: TemporalTls; tokenKeys?: TokenKeyring; demo?: boolean },
+  {
+    db,
+    address,
+    tls,
+    tokenKeys,
+    demo,
+  }: { db: Db; address: string; tls?: TemporalTls; tokenKeys?: TokenKeyring; demo?: boolean },
 ): Promise<string> {
   const temporal = createTemporalClient(address, config.temporal.namespace, tls);
   lifecycle.add('temporal client', () => temporal.connection.close());
@@ -35,10 +41,13 @@ export async function runApi(
     'api',
     async () => {
       const { cutOff } = await closeGracefully(server, config.shutdownGraceMs);
-      if (cutOff) logger.warn({ cutOff, graceMs: config.shutdownGraceMs }, 'requests still running after SHUTDOWN_GRACE were cut off');
+      if (cutOff)
+        logger.warn(
+          { cutOff, graceMs: config.shutdownGraceMs },
+          'requests still running after SHUTDOWN_GRACE were cut off',
+        );
     },
     config.shutdownGraceMs + 5_000,
   );
   return `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}`;
 }
-

@@ -33,14 +33,24 @@ export function isPretty(format: LogFormat, stdout: { isTTY?: boolean } = proces
  * lines are formatted by pino-pretty on pino's transport thread, off the event loop; redaction
  * happens before, so a secret is blanked in either format.
  */
-export function createLogger(level: string = 'info', destination?: pino.DestinationStream, format: LogFormat = 'json'): Logger {
+export function createLogger(
+  level: string = 'info',
+  destination?: pino.DestinationStream,
+  format: LogFormat = 'json',
+): Logger {
   const options: pino.LoggerOptions = {
     level,
     base: { service: 'social-media-cache' },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
   };
   if (!destination && isPretty(format)) {
-    return pino(options, pino.transport({ target: 'pino-pretty', options: { ignore: 'pid,hostname,service', translateTime: 'SYS:HH:MM:ss.l', singleLine: true } }));
+    return pino(
+      options,
+      pino.transport({
+        target: 'pino-pretty',
+        options: { ignore: 'pid,hostname,service', translateTime: 'SYS:HH:MM:ss.l', singleLine: true },
+      }),
+    );
   }
   return pino(options, destination);
 }

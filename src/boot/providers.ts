@@ -14,7 +14,12 @@ export interface DatabaseService {
 }
 
 /** Opens the database at `url` (DATABASE_URL, or an embedded one's) and migrates it to the newest schema. */
-export async function openDatabase(url: string, description: string, logger: Logger, lifecycle: Lifecycle): Promise<DatabaseService> {
+export async function openDatabase(
+  url: string,
+  description: string,
+  logger: Logger,
+  lifecycle: Lifecycle,
+): Promise<DatabaseService> {
   const db = createDb(url, { logger });
   lifecycle.add('database pool', () => db.destroy());
   await assertDatabaseReachable(db, url);
@@ -39,5 +44,8 @@ export interface TemporalService {
 
 /** The Temporal frontend of TEMPORAL_ADDRESS (or 127.0.0.1:TEMPORAL_PORT), with TEMPORAL_TLS_*. */
 export function provideTemporal(config: Config): TemporalService {
-  return { address: config.temporal.address ?? `127.0.0.1:${config.temporal.port}`, ...(config.temporal.tls ? { tls: config.temporal.tls } : {}) };
+  return {
+    address: config.temporal.address ?? `127.0.0.1:${config.temporal.port}`,
+    ...(config.temporal.tls ? { tls: config.temporal.tls } : {}),
+  };
 }

@@ -2,7 +2,10 @@ import { ConfigError } from '../config';
 
 /** A failure that an operator can act on from one line; printed without a stack trace. */
 export class StartupError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
     this.name = 'StartupError';
   }

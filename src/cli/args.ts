@@ -35,18 +35,27 @@ export interface CommandSpec {
 }
 
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
-  'api-url': { type: 'string', value: 'URL', description: 'API base URL (env SMC_API_URL; default http://127.0.0.1:$PORT)' },
-  'api-key': { type: 'string', value: 'KEY', description: 'API key (env SMC_API_KEY; default: the admin key npm start made in DATA_DIR)' },
+  'api-url': {
+    type: 'string',
+    value: 'URL',
+    description: 'API base URL (env SMC_API_URL; default http://127.0.0.1:$PORT)',
+  },
+  'api-key': {
+    type: 'string',
+    value: 'KEY',
+    description: 'API key (env SMC_API_KEY; default: the admin key npm start made in DATA_DIR)',
+  },
   json: { type: 'boolean', description: 'print one JSON document on stdout, errors included' },
   help: { type: 'boolean', short: 'h', description: 'show help' },
 };
 
 export type ParsedCommandLine =
-  | { kind: 'help'; text: string }
-  | { kind: 'command'; command: CommandSpec; values: Values; positionals: string[] };
+  { kind: 'help'; text: string } | { kind: 'command'; command: CommandSpec; values: Values; positionals: string[] };
 
 function parseArgsOptions(options: Record<string, OptionSpec>) {
-  return Object.fromEntries(Object.entries(options).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}) }]));
+  return Object.fromEntries(
+    Object.entries(options).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}) }]),
+  );
 }
 
 function optionLines(options: Record<string, OptionSpec>): string[] {
@@ -60,13 +69,17 @@ function optionLines(options: Record<string, OptionSpec>): string[] {
 
 /** The help of one command. */
 export function commandHelp(command: CommandSpec): string {
-  const synopsis = [PROGRAM, ...command.words, ...(command.positionals ?? []), command.synopsis ?? '', '[options]'].filter(Boolean).join(' ');
+  const synopsis = [PROGRAM, ...command.words, ...(command.positionals ?? []), command.synopsis ?? '', '[options]']
+    .filter(Boolean)
+    .join(' ');
   return [
     `Usage: ${synopsis}`,
     '',
     command.summary,
     ...(command.details ?? []).flatMap((paragraph) => ['', paragraph]),
-    ...(command.options && Object.keys(command.options).length ? ['', 'Options:', ...optionLines(command.options)] : []),
+    ...(command.options && Object.keys(command.options).length
+      ? ['', 'Options:', ...optionLines(command.options)]
+      : []),
     '',
     'Global options:',
     ...optionLines(GLOBAL_OPTIONS),
@@ -97,7 +110,10 @@ export function overviewHelp(commands: CommandSpec[], group?: string): string {
  * anything it does not know is a usage error naming the command's help.
  */
 export function parseCommandLine(argv: string[], commands: CommandSpec[]): ParsedCommandLine {
-  const every = Object.assign({}, GLOBAL_OPTIONS, ...commands.map((c) => c.options ?? {})) as Record<string, OptionSpec>;
+  const every = Object.assign({}, GLOBAL_OPTIONS, ...commands.map((c) => c.options ?? {})) as Record<
+    string,
+    OptionSpec
+  >;
   // A first, lenient pass only to find the command words among the arguments.
   const loose = parseArgs({ args: argv, options: parseArgsOptions(every), strict: false, allowPositionals: true });
   const words = loose.positionals;
@@ -114,9 +130,17 @@ export function parseCommandLine(argv: string[], commands: CommandSpec[]): Parse
     }
     const group = commands.some((c) => c.words[0] === words[0]) ? words[0] : undefined;
     if (group && wantsHelp) return { kind: 'help', text: overviewHelp(commands, group) };
-    const known = group ? commands.filter((c) => c.words[0] === group).map((c) => c.words.join(' ')) : [...new Set(commands.map((c) => c.words[0]))];
-    const what = group && words.length === 1 ? `\`${group}\` needs a subcommand` : `unknown command \`${words.slice(0, 2).join(' ')}\``;
-    throw usageError(`${what}; one of: ${known.join(', ')}`, `run \`${PROGRAM} ${group ?? ''} --help\``.replace('  ', ' '));
+    const known = group
+      ? commands.filter((c) => c.words[0] === group).map((c) => c.words.join(' '))
+      : [...new Set(commands.map((c) => c.words[0]))];
+    const what =
+      group && words.length === 1
+        ? `\`${group}\` needs a subcommand`
+        : `unknown command \`${words.slice(0, 2).join(' ')}\``;
+    throw usageError(
+      `${what}; one of: ${known.join(', ')}`,
+      `run \`${PROGRAM} ${group ?? ''} --help\``.replace('  ', ' '),
+    );
   }
   if (wantsHelp) return { kind: 'help', text: commandHelp(command) };
 
@@ -138,7 +162,8 @@ export function parseCommandLine(argv: string[], commands: CommandSpec[]): Parse
   }
   const positionals = parsed.positionals.slice(command.words.length);
   const wanted = command.positionals ?? [];
-  if (positionals.length < wanted.length) throw usageError(`missing ${wanted.slice(positionals.length).join(' ')}`, helpHint);
+  if (positionals.length < wanted.length)
+    throw usageError(`missing ${wanted.slice(positionals.length).join(' ')}`, helpHint);
   if (positionals.length > wanted.length) {
     // The extra argument is not echoed: it may be a secret pasted in the wrong place.
     const takes = wanted.length ? `only ${wanted.join(' ')}` : 'no arguments';

@@ -22,7 +22,11 @@ const uuid = z.uuid();
  */
 export function requireUuid(value: string, what = 'the client id'): string {
   // Not echoed: what was typed may be a token pasted in the wrong place.
-  if (!uuid.safeParse(value).success) throw usageError(`${what} is not a UUID (client ids look like 3f1c2a4e-8b7d-4c1e-9a2f-5d6e7f8a9b0c)`, 'list the ids with `social-media-cache clients list`');
+  if (!uuid.safeParse(value).success)
+    throw usageError(
+      `${what} is not a UUID (client ids look like 3f1c2a4e-8b7d-4c1e-9a2f-5d6e7f8a9b0c)`,
+      'list the ids with `social-media-cache clients list`',
+    );
   return value.toLowerCase();
 }
 
@@ -51,21 +55,27 @@ export class CliContext {
   }
 
   apiUrl(): string {
-    const url = this.globals.apiUrl ?? (this.io.env.SMC_API_URL || undefined) ?? `http://127.0.0.1:${this.config().port}`;
+    const url =
+      this.globals.apiUrl ?? (this.io.env.SMC_API_URL || undefined) ?? `http://127.0.0.1:${this.config().port}`;
     let parsed: URL | undefined;
     try {
       parsed = new URL(url);
     } catch {
       parsed = undefined;
     }
-    if (!parsed || !['http:', 'https:'].includes(parsed.protocol)) throw usageError(`the API URL must be an http(s) URL such as http://127.0.0.1:3000`);
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol))
+      throw usageError(`the API URL must be an http(s) URL such as http://127.0.0.1:3000`);
     return url;
   }
 
   /** The key from --api-key, SMC_API_KEY, or the admin key `npm start` keeps in DATA_DIR. */
   private apiKey(): string {
     const key = this.globals.apiKey ?? (this.io.env.SMC_API_KEY || undefined) ?? this.localAdminKey();
-    if (!key) throw usageError('no API key: pass --api-key or set SMC_API_KEY', 'npm start prints an admin key on its first start');
+    if (!key)
+      throw usageError(
+        'no API key: pass --api-key or set SMC_API_KEY',
+        'npm start prints an admin key on its first start',
+      );
     return key;
   }
 
@@ -79,7 +89,11 @@ export class CliContext {
   }
 
   api(): SocialMediaCacheClient {
-    this.apiClient ??= createSocialMediaCacheClient({ baseUrl: this.apiUrl(), apiKey: this.apiKey(), timeoutMs: 15_000 });
+    this.apiClient ??= createSocialMediaCacheClient({
+      baseUrl: this.apiUrl(),
+      apiKey: this.apiKey(),
+      timeoutMs: 15_000,
+    });
     return this.apiClient;
   }
 
@@ -111,7 +125,11 @@ export class CliContext {
   /** TOKEN_ENCRYPTION_KEY and TOKEN_ENCRYPTION_KEY_PREVIOUS, for commands that read tokens themselves. */
   tokenKeys(): TokenKeyring {
     const keys = this.config().tokenKeys;
-    if (!keys) throw usageError('TOKEN_ENCRYPTION_KEY is not set', 'set it (and TOKEN_ENCRYPTION_KEY_PREVIOUS while rotating) as the worker has them');
+    if (!keys)
+      throw usageError(
+        'TOKEN_ENCRYPTION_KEY is not set',
+        'set it (and TOKEN_ENCRYPTION_KEY_PREVIOUS while rotating) as the worker has them',
+      );
     return keys;
   }
 
@@ -122,7 +140,11 @@ export class CliContext {
   database(): Promise<Db> {
     this.db ??= (async () => {
       const url = this.config().databaseUrl;
-      if (!url) throw usageError('DATABASE_URL is not set', 'set it to the database the API and worker use (npm start prints its URL)');
+      if (!url)
+        throw usageError(
+          'DATABASE_URL is not set',
+          'set it to the database the API and worker use (npm start prints its URL)',
+        );
       const db = createDb(url, { poolMax: 2 });
       try {
         await db.raw('select 1');

@@ -56,9 +56,17 @@ export function describeError(err: unknown): DescribedError {
   if (err instanceof CliError) return { exitCode: err.exitCode, code: err.code, message: err.message, hint: err.hint };
   if (err instanceof ApiError) {
     const exitCode =
-      err.status === 0 || err.status === 503 ? EXIT.unreachable : [400, 413, 415].includes(err.status) ? EXIT.usage : EXIT.failure;
+      err.status === 0 || err.status === 503
+        ? EXIT.unreachable
+        : [400, 413, 415].includes(err.status)
+          ? EXIT.usage
+          : EXIT.failure;
     const hint =
-      err.retryAfterSeconds !== undefined ? `try again in ${err.retryAfterSeconds} s` : err.status === 0 ? 'is the API running? set --api-url or SMC_API_URL' : API_HINTS[err.code];
+      err.retryAfterSeconds !== undefined
+        ? `try again in ${err.retryAfterSeconds} s`
+        : err.status === 0
+          ? 'is the API running? set --api-url or SMC_API_URL'
+          : API_HINTS[err.code];
     return {
       exitCode,
       code: err.code,
@@ -69,8 +77,21 @@ export function describeError(err: unknown): DescribedError {
     };
   }
   if (err instanceof ConfigError) return { exitCode: EXIT.usage, code: 'invalid_configuration', message: err.message };
-  if (err instanceof ServiceError && UNREACHABLE_GRPC_CODES.has((err.cause as { code?: number } | undefined)?.code ?? -1)) {
-    return { exitCode: EXIT.unreachable, code: 'temporal_unreachable', message: `Temporal did not answer: ${err.message}`, hint: 'check TEMPORAL_ADDRESS' };
+  if (
+    err instanceof ServiceError &&
+    UNREACHABLE_GRPC_CODES.has((err.cause as { code?: number } | undefined)?.code ?? -1)
+  ) {
+    return {
+      exitCode: EXIT.unreachable,
+      code: 'temporal_unreachable',
+      message: `Temporal did not answer: ${err.message}`,
+      hint: 'check TEMPORAL_ADDRESS',
+    };
   }
-  return { exitCode: EXIT.failure, code: 'internal_error', message: err instanceof Error ? err.message : String(err), unexpected: true };
+  return {
+    exitCode: EXIT.failure,
+    code: 'internal_error',
+    message: err instanceof Error ? err.message : String(err),
+    unexpected: true,
+  };
 }

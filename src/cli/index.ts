@@ -13,7 +13,13 @@ export type { CliIo } from './output';
 export { EXIT } from './errors';
 
 /** Every command, in the order the help lists them. */
-export const COMMANDS: CommandSpec[] = [statusCommand, refreshCommand, ...clientCommands, ...scheduleCommands, ...tokenCommands];
+export const COMMANDS: CommandSpec[] = [
+  statusCommand,
+  refreshCommand,
+  ...clientCommands,
+  ...scheduleCommands,
+  ...tokenCommands,
+];
 
 /**
  * Runs the CLI on `argv` (without node and the script) and answers its exit code. Every
@@ -29,7 +35,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       out.result({ help: parsed.text }, parsed.text);
       return EXIT.ok;
     }
-    ctx = new CliContext(out, { apiUrl: stringOption(parsed.values, 'api-url'), apiKey: stringOption(parsed.values, 'api-key') });
+    ctx = new CliContext(out, {
+      apiUrl: stringOption(parsed.values, 'api-url'),
+      apiKey: stringOption(parsed.values, 'api-key'),
+    });
     return (await parsed.command.run(ctx, parsed)) ?? EXIT.ok;
   } catch (err) {
     return out.error(err);

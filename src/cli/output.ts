@@ -110,7 +110,10 @@ export function formatAge(ms: number): string {
 /** `2026-11-25 09:00:00 UTC (in 2h 59m)`. */
 export function formatTime(iso: string, now = Date.now()): string {
   const at = Date.parse(iso);
-  const text = `${new Date(at).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '')} UTC`;
+  const text = `${new Date(at)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, '')} UTC`;
   const delta = at - now;
   return `${text} (${delta >= 0 ? `in ${formatAge(delta)}` : `${formatAge(-delta)} ago`})`;
 }

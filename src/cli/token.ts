@@ -27,15 +27,24 @@ export function refuseTokenArguments(argv: string[]): void {
  */
 export async function readToken(io: CliIo, values: Values): Promise<string | undefined> {
   const fromEnv = stringOption(values, 'token-env');
-  if (fromEnv !== undefined && values['token-stdin']) throw usageError('give the token one way: --token-stdin or --token-env, not both');
+  if (fromEnv !== undefined && values['token-stdin'])
+    throw usageError('give the token one way: --token-stdin or --token-env, not both');
   if (fromEnv !== undefined) {
     const token = io.env[fromEnv]?.trim();
     if (!token) throw usageError(`the env variable ${fromEnv} (from --token-env) is not set or empty`);
     return token;
   }
   if (!values['token-stdin']) return undefined;
-  const token = (io.stdin.isTTY && io.stdin.setRawMode ? await promptHidden(io, 'Meta access token (hidden): ') : await readAll(io.stdin)).trim();
-  if (!token) throw usageError('--token-stdin: stdin held no token', 'e.g. `printenv META_TOKEN | social-media-cache clients add … --token-stdin`');
+  const token = (
+    io.stdin.isTTY && io.stdin.setRawMode
+      ? await promptHidden(io, 'Meta access token (hidden): ')
+      : await readAll(io.stdin)
+  ).trim();
+  if (!token)
+    throw usageError(
+      '--token-stdin: stdin held no token',
+      'e.g. `printenv META_TOKEN | social-media-cache clients add … --token-stdin`',
+    );
   return token;
 }
 

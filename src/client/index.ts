@@ -155,7 +155,9 @@ export interface RefreshStatusReport extends RefreshStatusSummary {
 }
 
 /** True for the answer to an admin key (the only one that names the Schedule). */
-export function isRefreshStatusReport(status: RefreshStatusReport | RefreshStatusSummary): status is RefreshStatusReport {
+export function isRefreshStatusReport(
+  status: RefreshStatusReport | RefreshStatusSummary,
+): status is RefreshStatusReport {
   return 'schedule' in status;
 }
 
@@ -225,7 +227,10 @@ export interface ClientResponse {
    * After adding a client, or a new token or Instagram account: the background fetch of its
    * last BACKFILL_DAYS (`started`, `in_progress` when it joined a running refresh, …).
    */
-  backfill?: { status: 'started' | 'in_progress' | 'token_invalid' | 'unavailable' | 'cooldown' | 'not_found'; days: number };
+  backfill?: {
+    status: 'started' | 'in_progress' | 'token_invalid' | 'unavailable' | 'cooldown' | 'not_found';
+    days: number;
+  };
 }
 
 export interface ClientListResponse {
@@ -346,7 +351,12 @@ export function createSocialMediaCacheClient(options: SocialMediaCacheClientOpti
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const apiKey = options.apiKey;
 
-  async function call<T>(method: string, path: string, query: Record<string, string | undefined> = {}, body?: unknown): Promise<T> {
+  async function call<T>(
+    method: string,
+    path: string,
+    query: Record<string, string | undefined> = {},
+    body?: unknown,
+  ): Promise<T> {
     const url = new URL(base);
     url.pathname = `${prefix}${path}`;
     url.search = '';
@@ -393,9 +403,19 @@ export function createSocialMediaCacheClient(options: SocialMediaCacheClientOpti
 
     const error = (json as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
     if (error && typeof error.code === 'string' && typeof error.message === 'string') {
-      throw new ApiError(response.status, error.code, error.message, parseRetryAfter(response.headers.get('retry-after'), error.details), error.details);
+      throw new ApiError(
+        response.status,
+        error.code,
+        error.message,
+        parseRetryAfter(response.headers.get('retry-after'), error.details),
+        error.details,
+      );
     }
-    throw new ApiError(response.status, 'invalid_response', `${where} answered HTTP ${response.status} without the API's JSON body`);
+    throw new ApiError(
+      response.status,
+      'invalid_response',
+      `${where} answered HTTP ${response.status} without the API's JSON body`,
+    );
   }
 
   const clientPath = (id: string) => `/api/clients/${encodeURIComponent(id)}`;

@@ -10,7 +10,10 @@ export type Db = Knex;
 const MIGRATIONS_DIR = path.join(__dirname, '..', '..', 'migrations');
 
 /** knex over pg; the pool fails acquisitions fast so a dead database is noticed quickly. */
-export function createDb(databaseUrl: string, options: { poolMax?: number; acquireTimeoutMs?: number; logger?: Logger } = {}): Db {
+export function createDb(
+  databaseUrl: string,
+  options: { poolMax?: number; acquireTimeoutMs?: number; logger?: Logger } = {},
+): Db {
   const log = options.logger?.child({ component: 'knex' });
   return knex({
     // knex prints pool and connection errors with console.log unless given a logger.
@@ -77,7 +80,9 @@ export async function migrateLatest(db: Db): Promise<string[]> {
     await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     // Databases migrated before names lost their extension keep working.
     if (await db.schema.hasTable('knex_migrations')) {
-      await db('knex_migrations').update({ name: db.raw("regexp_replace(name, '\\.(ts|js)$', '')") }).whereRaw("name ~ '\\.(ts|js)$'");
+      await db('knex_migrations')
+        .update({ name: db.raw("regexp_replace(name, '\\.(ts|js)$', '')") })
+        .whereRaw("name ~ '\\.(ts|js)$'");
     }
     const [, applied] = (await db.migrate.latest(migrationConfig())) as [number, string[]];
     return applied;
@@ -116,7 +121,10 @@ export async function assertDatabaseReachable(db: Db, databaseUrl: string): Prom
 }
 
 /** Answers whether Postgres serves a query within `timeoutMs`. */
-export async function pingDatabase(db: Db, timeoutMs = 2_000): Promise<{ ok: boolean; latencyMs: number; error?: string }> {
+export async function pingDatabase(
+  db: Db,
+  timeoutMs = 2_000,
+): Promise<{ ok: boolean; latencyMs: number; error?: string }> {
   const started = Date.now();
   let timer: NodeJS.Timeout | undefined;
   try {

@@ -20,7 +20,11 @@ import { startTemporalDevServer } from './temporal-dev-server';
 export const EMBEDDED_DATABASE = 'social_media_cache';
 
 /** The database of DATABASE_URL, or else an embedded Postgres in DATA_DIR/postgres; migrated to the newest schema. */
-export async function provideLocalDatabase(config: Config, logger: Logger, lifecycle: Lifecycle): Promise<DatabaseService> {
+export async function provideLocalDatabase(
+  config: Config,
+  logger: Logger,
+  lifecycle: Lifecycle,
+): Promise<DatabaseService> {
   if (config.databaseUrl) return provideDatabase(config, logger, lifecycle);
   const dir = path.join(config.dataDir, 'postgres');
   logger.info({ dir }, 'starting embedded Postgres');
@@ -39,7 +43,11 @@ export async function provideLocalDatabase(config: Config, logger: Logger, lifec
  * TEMPORAL_ADDRESS, or else a Temporal CLI dev server that keeps its state in
  * DATA_DIR/temporal.db and serves the Web UI on TEMPORAL_UI_PORT.
  */
-export async function provideLocalTemporal(config: Config, logger: Logger, lifecycle: Lifecycle): Promise<TemporalService> {
+export async function provideLocalTemporal(
+  config: Config,
+  logger: Logger,
+  lifecycle: Lifecycle,
+): Promise<TemporalService> {
   if (config.temporal.address) return provideTemporal(config);
   const binary = await findOrBuildTemporalCli({
     cliPath: config.temporal.cliPath,
@@ -73,10 +81,17 @@ export async function provideLocalMeta(config: Config, logger: Logger, lifecycle
   const mode = config.meta.mode ?? 'sandbox';
   if (mode === 'live') return { meta: metaClientFromConfig(config, logger) };
   const graphUrl = config.meta.graphUrl;
-  if (graphUrl) return { meta: metaClientFromConfig({ ...config, meta: { ...config.meta, mode: 'sandbox' } }, logger), sandboxUrl: graphUrl };
+  if (graphUrl)
+    return {
+      meta: metaClientFromConfig({ ...config, meta: { ...config.meta, mode: 'sandbox' } }, logger),
+      sandboxUrl: graphUrl,
+    };
   const sandbox = await startGraphSandbox({ logger: logger.child({ component: 'graph-sandbox' }) });
   lifecycle.add('graph sandbox', () => sandbox.close());
-  logger.warn({ sandbox: sandbox.url }, 'DEMO MODE: Meta numbers come from the built-in Graph sandbox (set META_MODE=live for Meta)');
+  logger.warn(
+    { sandbox: sandbox.url },
+    'DEMO MODE: Meta numbers come from the built-in Graph sandbox (set META_MODE=live for Meta)',
+  );
   const meta = createMetaClient({
     graphUrl: sandbox.url,
     graphVersion: config.meta.graphVersion,

@@ -16,10 +16,13 @@ import { TEMPORAL_SERVER_VERSION } from './stack/versions';
  * Temporal server on Postgres, compiled workers and APIs) until Ctrl-C.
  */
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { workers: { type: 'string', default: '1' }, apis: { type: 'string', default: '1' } } });
+  const { values } = parseArgs({
+    options: { workers: { type: 'string', default: '1' }, apis: { type: 'string', default: '1' } },
+  });
   const workers = Number(values.workers);
   const apis = Number(values.apis);
-  if (!Number.isInteger(workers) || workers < 1 || !Number.isInteger(apis) || apis < 1) throw new StartupError('--workers and --apis take a whole number of at least 1', 2);
+  if (!Number.isInteger(workers) || workers < 1 || !Number.isInteger(apis) || apis < 1)
+    throw new StartupError('--workers and --apis take a whole number of at least 1', 2);
   const config = loadConfig();
   const dataDir = path.join(config.dataDir, 'prod-stack');
   const secrets = loadOrCreateLocalSecrets(dataDir);
@@ -63,7 +66,10 @@ async function main(): Promise<void> {
   if (stack.sandbox) {
     const db = createDb(stack.databaseUrl);
     try {
-      await seedDemoClients(new ClientStore(db, createKeyring(decodeKey(keys.tokenEncryptionKey)!)), createLogger('warn'));
+      await seedDemoClients(
+        new ClientStore(db, createKeyring(decodeKey(keys.tokenEncryptionKey)!)),
+        createLogger('warn'),
+      );
     } finally {
       await db.destroy();
     }

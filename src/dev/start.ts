@@ -35,9 +35,27 @@ async function main(): Promise<void> {
     const metaService = await provideLocalMeta(config, logger, lifecycle);
     if (metaService.sandboxUrl) await seedDemoClients(createStores(database.db, tokenKeys).clients, logger);
     const temporal = await provideLocalTemporal(config, logger, lifecycle);
-    await runWorker(config, logger, lifecycle, { db: database.db, address: temporal.address, tls: temporal.tls, meta: metaService.meta, tokenKeys });
-    if (metaService.sandboxUrl) await runFirstDemoCycle(database.db, { address: temporal.address, namespace: config.temporal.namespace, refresh: config.refresh }, lifecycle, logger);
-    const apiUrl = await runApi(config, logger, lifecycle, { db: database.db, address: temporal.address, tls: temporal.tls, tokenKeys, demo: !!metaService.sandboxUrl });
+    await runWorker(config, logger, lifecycle, {
+      db: database.db,
+      address: temporal.address,
+      tls: temporal.tls,
+      meta: metaService.meta,
+      tokenKeys,
+    });
+    if (metaService.sandboxUrl)
+      await runFirstDemoCycle(
+        database.db,
+        { address: temporal.address, namespace: config.temporal.namespace, refresh: config.refresh },
+        lifecycle,
+        logger,
+      );
+    const apiUrl = await runApi(config, logger, lifecycle, {
+      db: database.db,
+      address: temporal.address,
+      tls: temporal.tls,
+      tokenKeys,
+      demo: !!metaService.sandboxUrl,
+    });
     process.stdout.write(
       [
         '',
@@ -49,14 +67,18 @@ async function main(): Promise<void> {
         `  Meta:         ${metaService.sandboxUrl ? `Graph sandbox at ${metaService.sandboxUrl} (demo data; META_MODE=live for Meta)` : 'live Graph API'}`,
         ...(loaded.adminApiKeys.length ? [] : [`  Admin key:    ${secrets.adminApiKey}`]),
         ...(loaded.readApiKeys.length ? [] : [`  Read key:     ${secrets.readApiKey}`]),
-        ...(loaded.adminApiKeys.length && loaded.readApiKeys.length ? [] : [`                (made on first start, kept in ${path.join(config.dataDir, 'local-secrets.json')})`]),
+        ...(loaded.adminApiKeys.length && loaded.readApiKeys.length
+          ? []
+          : [`                (made on first start, kept in ${path.join(config.dataDir, 'local-secrets.json')})`]),
         `  Try:          curl -H "Authorization: Bearer <key>" ${apiUrl}/api/clients`,
         ...(metaService.sandboxUrl
           ? [
               `  Real clients: start with META_MODE=live before adding them (META_MODE=live npm start); the sandbox`,
               `                does not know real tokens: their refreshes report sandbox_unknown_token and get no numbers`,
             ]
-          : [`  Add a client: npm run cli -- clients add --name "Acme" --page-id <page id> [--instagram-id <id>] --token-stdin`]),
+          : [
+              `  Add a client: npm run cli -- clients add --name "Acme" --page-id <page id> [--instagram-id <id>] --token-stdin`,
+            ]),
         'Press Ctrl-C to stop; data is kept in DATA_DIR for the next start.',
         '',
       ].join('\n') + '\n',

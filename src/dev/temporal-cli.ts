@@ -70,7 +70,9 @@ export const NO_TEMPORAL_CLI_MESSAGE =
 
 async function buildTemporalCli(go: string, log: (line: string) => void): Promise<string> {
   const target = temporalCliCacheDir();
-  log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go into ${target} (first run only; takes a few minutes)…`);
+  log(
+    `Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go into ${target} (first run only; takes a few minutes)…`,
+  );
   const started = Date.now();
   await goInstall({ go, packages: [TEMPORAL_CLI_MODULE], targetDir: target, binaries: { temporal: 'temporal' }, log });
   const built = path.join(target, 'temporal');
@@ -115,7 +117,10 @@ export async function goInstall(options: {
       };
       child.stdout.on('data', forward);
       child.stderr.on('data', forward);
-      const heartbeat = setInterval(() => log(`  still building (${Math.round((Date.now() - started) / 1000)} s)…`), 30_000);
+      const heartbeat = setInterval(
+        () => log(`  still building (${Math.round((Date.now() - started) / 1000)} s)…`),
+        30_000,
+      );
       child.on('error', (err) => {
         clearInterval(heartbeat);
         reject(err);

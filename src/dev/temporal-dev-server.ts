@@ -64,11 +64,17 @@ export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, unknown>> = {
  * log with `synchronous=normal` (safe against a crashed process; only a power cut can lose the
  * last transactions) took 200 workflows of two activities from 25 to 30-39 a second here.
  */
-export const DEV_SERVER_SQLITE_PRAGMAS: Readonly<Record<string, string>> = { journal_mode: 'wal', synchronous: 'normal' };
+export const DEV_SERVER_SQLITE_PRAGMAS: Readonly<Record<string, string>> = {
+  journal_mode: 'wal',
+  synchronous: 'normal',
+};
 
 /** The same settings as `--dynamic-config-value` flags, for servers started by other means. */
 export function dynamicConfigArgs(config: Readonly<Record<string, unknown>>): string[] {
-  return Object.entries(config).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]);
+  return Object.entries(config).flatMap(([key, value]) => [
+    '--dynamic-config-value',
+    `${key}=${JSON.stringify(value)}`,
+  ]);
 }
 
 export { SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
@@ -82,7 +88,10 @@ process.on('exit', () => {
 /** Runs `temporal server start-dev` as a child process and waits until its frontend answers. */
 export async function startTemporalDevServer(options: TemporalDevServerOptions): Promise<TemporalDevServer> {
   const ip = options.ip ?? '127.0.0.1';
-  for (const [port, variable] of [[options.port, 'TEMPORAL_PORT'], [options.uiPort, 'TEMPORAL_UI_PORT']] as const) {
+  for (const [port, variable] of [
+    [options.port, 'TEMPORAL_PORT'],
+    [options.uiPort, 'TEMPORAL_UI_PORT'],
+  ] as const) {
     if (port !== undefined && (await isListening(port, ip))) {
       throw new StartupError(
         `port ${port} (${variable}) is already in use. Is another Temporal server running? ` +
@@ -92,16 +101,25 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
   }
   fs.mkdirSync(path.dirname(path.resolve(options.dbFile)), { recursive: true });
   const args = [
-    'server', 'start-dev',
-    '--ip', ip,
-    '--port', String(options.port),
-    '--db-filename', options.dbFile,
-    '--namespace', options.namespace,
-    '--log-level', 'warn',
+    'server',
+    'start-dev',
+    '--ip',
+    ip,
+    '--port',
+    String(options.port),
+    '--db-filename',
+    options.dbFile,
+    '--namespace',
+    options.namespace,
+    '--log-level',
+    'warn',
     ...SEARCH_ATTRIBUTES.flatMap(({ name }) => ['--search-attribute', `${name}=Keyword`]),
     ...(options.uiPort !== undefined ? ['--ui-port', String(options.uiPort)] : ['--headless']),
     ...dynamicConfigArgs({ ...DEV_SERVER_DYNAMIC_CONFIG, ...options.dynamicConfig }),
-    ...Object.entries(DEV_SERVER_SQLITE_PRAGMAS).flatMap(([pragma, value]) => ['--sqlite-pragma', `${pragma}=${value}`]),
+    ...Object.entries(DEV_SERVER_SQLITE_PRAGMAS).flatMap(([pragma, value]) => [
+      '--sqlite-pragma',
+      `${pragma}=${value}`,
+    ]),
   ];
   const child = spawn(options.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
@@ -115,13 +133,18 @@ export async function startTemporalDevServer(options: TemporalDevServerOptions):
     await waitFor(
       async () => {
         if (exitCode !== undefined) throw new Error(`exited with code ${exitCode}: ${recent.slice(-3).join(' | ')}`);
-        return (await isListening(options.port, ip)) && (options.uiPort === undefined || (await isListening(options.uiPort, ip)));
+        return (
+          (await isListening(options.port, ip)) &&
+          (options.uiPort === undefined || (await isListening(options.uiPort, ip)))
+        );
       },
       { timeoutMs: options.startTimeoutMs ?? 60_000, what: 'the Temporal dev server to listen' },
     );
   } catch (err) {
     await stopChild(child, exited);
-    throw new StartupError(`the Temporal dev server did not start: ${err instanceof Error ? err.message : String(err)}`);
+    throw new StartupError(
+      `the Temporal dev server did not start: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 
   return {

@@ -62,9 +62,14 @@ export function mergeDay(previous: DayRow | undefined, fetched: FetchedDay, pend
 }
 
 /** The metrics a fetch gave for one day, by platform fetched; `followers` is the day's Instagram followers. */
-export function fetchedMetrics(result: FetchPlatformsResult, day: string, followers: MetricValue | undefined): FetchedDay {
+export function fetchedMetrics(
+  result: FetchPlatformsResult,
+  day: string,
+  followers: MetricValue | undefined,
+): FetchedDay {
   const metrics: FetchedDay = {};
-  if (result.facebook.status === 'fetched') metrics.facebookNewFollowers = result.facebook.data.days[day] ?? { value: null, reason: 'no_data' };
+  if (result.facebook.status === 'fetched')
+    metrics.facebookNewFollowers = result.facebook.data.days[day] ?? { value: null, reason: 'no_data' };
   // A deferred Instagram day (budget nearly spent) is left as it is, like a platform not fetched.
   const ig = result.instagram.status === 'fetched' ? result.instagram.data.days[day] : undefined;
   if (ig) {
@@ -79,12 +84,21 @@ export function fetchedMetrics(result: FetchPlatformsResult, day: string, follow
  * Instagram followers for `day`: a snapshot of now, so only today takes the fetched count; a
  * past day keeps the snapshot taken that day, or has none.
  */
-export function followersFor(result: FetchPlatformsResult, day: string, today: string, current: DayRow | undefined): MetricValue | undefined {
+export function followersFor(
+  result: FetchPlatformsResult,
+  day: string,
+  today: string,
+  current: DayRow | undefined,
+): MetricValue | undefined {
   if (result.instagram.status !== 'fetched') return undefined;
   const followers = result.instagram.data.followers;
   if (day === today) return followers;
   const snapshot = current?.data?.instagramFollowers;
-  return typeof snapshot === 'number' ? { value: snapshot } : followers.value === null ? followers : { value: null, reason: 'no_snapshot' };
+  return typeof snapshot === 'number'
+    ? { value: snapshot }
+    : followers.value === null
+      ? followers
+      : { value: null, reason: 'no_snapshot' };
 }
 
 /**
@@ -102,10 +116,12 @@ export function dayAfterFetch(input: {
   pending: UnavailableReason;
 }): CacheData {
   const { result, day, today, before, current, pending } = input;
-  const writtenMeanwhile = !!current?.fetchedAt && (!before?.fetchedAt || current.fetchedAt.getTime() > before.fetchedAt.getTime());
+  const writtenMeanwhile =
+    !!current?.fetchedAt && (!before?.fetchedAt || current.fetchedAt.getTime() > before.fetchedAt.getTime());
   const fetched = fetchedMetrics(result, day, followersFor(result, day, today, current));
   if (writtenMeanwhile) {
-    for (const name of Object.keys(fetched) as MetricName[]) if (typeof current?.data?.[name] === 'number') delete fetched[name];
+    for (const name of Object.keys(fetched) as MetricName[])
+      if (typeof current?.data?.[name] === 'number') delete fetched[name];
   }
   return mergeDay(current, fetched, pending);
 }

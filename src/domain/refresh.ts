@@ -15,4 +15,3 @@ export interface RefreshTotals {
   /** Clients still waiting on Meta when the cycle ended; their outcomes land later. */
   pending: number;
 }
-

@@ -45,7 +45,11 @@ export function platformRetryDelay(cause: RetryCause, round: number, firstThrott
  * first backoff (not doubled: the block is shared by every client's refresh). Undefined when the
  * code throttles one Page or account only.
  */
-export function appThrottleMs(code: number | undefined, retryAfterMs: number | undefined, firstThrottleMs: number): number | undefined {
+export function appThrottleMs(
+  code: number | undefined,
+  retryAfterMs: number | undefined,
+  firstThrottleMs: number,
+): number | undefined {
   if (code === undefined || !APP_THROTTLE_CODES.has(code)) return undefined;
   return retryAfterMs ?? firstThrottleMs;
 }

@@ -18,7 +18,8 @@ export type Platform = (typeof METRICS)[number]['platform'];
 export const METRIC_NAMES = METRICS.map((metric) => metric.name) as [MetricName, ...MetricName[]];
 
 /** The metrics one platform's fetch gives. */
-export const metricsOf = (platform: Platform): MetricName[] => METRICS.filter((metric) => metric.platform === platform).map((metric) => metric.name);
+export const metricsOf = (platform: Platform): MetricName[] =>
+  METRICS.filter((metric) => metric.platform === platform).map((metric) => metric.name);
 
 /** Why a number is `null`; a missing number is never 0. */
 export const UNAVAILABLE_REASONS = [
@@ -56,7 +57,15 @@ export type CycleTrigger = (typeof CYCLE_TRIGGERS)[number];
  * the client's refresh, which has not reported yet. `pending`: the refresh waits on Meta (a
  * throttle's estimate) past its cycle's end. Both are replaced by the outcome when the refresh ends.
  */
-export const CLIENT_OUTCOMES = ['refreshed', 'failed', 'skipped_token_invalid', 'skipped_fresh', 'already_running', 'running', 'pending'] as const;
+export const CLIENT_OUTCOMES = [
+  'refreshed',
+  'failed',
+  'skipped_token_invalid',
+  'skipped_fresh',
+  'already_running',
+  'running',
+  'pending',
+] as const;
 export type ClientOutcome = (typeof CLIENT_OUTCOMES)[number];
 
 /** How a cycle ended; `running` until it does (or until reconciliation finds its workflow gone). */

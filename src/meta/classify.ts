@@ -67,21 +67,30 @@ export interface ClassifyInput {
  * `error_subcode` and `is_transient` — never by message text, and by HTTP status only when
  * the body carries no code (a proxy's 502, say).
  */
-export function classifyMetaError({ httpStatus, body, usage, call, redact = (text) => text }: ClassifyInput): MetaError {
+export function classifyMetaError({
+  httpStatus,
+  body,
+  usage,
+  call,
+  redact = (text) => text,
+}: ClassifyInput): MetaError {
   const error = readGraphError(body);
   const code = error?.code;
   const details: MetaErrorDetails = { code, subcode: error?.error_subcode, httpStatus, fbtraceId: error?.fbtrace_id };
   const message = redact(describe(call, httpStatus, error));
 
   if (code !== undefined) {
-    if (THROTTLED_CODES.has(code)) return new MetaThrottledError(message, { ...details, retryAfterMs: retryAfterMsFromUsage(usage) });
+    if (THROTTLED_CODES.has(code))
+      return new MetaThrottledError(message, { ...details, retryAfterMs: retryAfterMsFromUsage(usage) });
     if (error?.is_transient === true || TRANSIENT_CODES.has(code)) return new MetaTransientError(message, details);
     if (TOKEN_INVALID_CODES.has(code)) return new MetaTokenInvalidError(message, details);
     if (isPermissionCode(code)) return new MetaPermissionError(message, details);
     return new MetaBadRequestError(message, details);
   }
-  if (error?.is_transient === true || httpStatus >= 500 || httpStatus === 408) return new MetaTransientError(message, details);
-  if (httpStatus === 429) return new MetaThrottledError(message, { ...details, retryAfterMs: retryAfterMsFromUsage(usage) });
+  if (error?.is_transient === true || httpStatus >= 500 || httpStatus === 408)
+    return new MetaTransientError(message, details);
+  if (httpStatus === 429)
+    return new MetaThrottledError(message, { ...details, retryAfterMs: retryAfterMsFromUsage(usage) });
   // A 2xx that reached here could not be read: most likely cut short on the way.
   if (httpStatus >= 200 && httpStatus < 300) return new MetaTransientError(message, details);
   return new MetaBadRequestError(message, details);
@@ -97,7 +106,12 @@ export const SANDBOX_UNKNOWN_TOKEN_FIELD = 'x_sandbox_unknown_token';
 export function isSandboxUnknownTokenBody(body: unknown): boolean {
   if (typeof body !== 'object' || body === null || !('error' in body)) return false;
   const error = (body as { error: unknown }).error;
-  return typeof error === 'object' && error !== null && (error as Record<string, unknown>)[SANDBOX_UNKNOWN_TOKEN_FIELD] === true && (error as { code?: unknown }).code === 190;
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as Record<string, unknown>)[SANDBOX_UNKNOWN_TOKEN_FIELD] === true &&
+    (error as { code?: unknown }).code === 190
+  );
 }
 
 /** Code 100 with subcode 33 on an Instagram call: the account does not exist for this token, i.e. it is not linked to the Page. */
@@ -116,7 +130,10 @@ export function isInvalidMetricError(err: unknown): err is MetaBadRequestError {
 function describe(call: string | undefined, httpStatus: number, error: GraphErrorBody | undefined): string {
   const where = `Meta ${call ?? 'call'} answered HTTP ${httpStatus}`;
   if (!error) return httpStatus >= 200 && httpStatus < 300 ? `${where} with a body that is not Graph API JSON` : where;
-  const code = error.code !== undefined ? ` code ${error.code}${error.error_subcode !== undefined ? `/${error.error_subcode}` : ''}` : '';
+  const code =
+    error.code !== undefined
+      ? ` code ${error.code}${error.error_subcode !== undefined ? `/${error.error_subcode}` : ''}`
+      : '';
   return `${where}${code}: ${error.message ?? 'no message'}`;
 }
 
@@ -133,7 +150,11 @@ function integer(value: unknown): number | undefined {
 export function redactToken(text: string, token?: string): string {
   let result = text;
   if (token) {
-    for (const form of new Set([token, encodeURIComponent(token), new URLSearchParams({ t: token }).toString().slice(2)])) {
+    for (const form of new Set([
+      token,
+      encodeURIComponent(token),
+      new URLSearchParams({ t: token }).toString().slice(2),
+    ])) {
       if (form) result = result.split(form).join('[redacted]');
     }
   }

@@ -1,5 +1,12 @@
 import { dayIn, isCalendarDay, isTimeZone } from '../dates';
-import { MetaBadRequestError, MetaError, MetaPermissionError, MetaSandboxUnknownTokenError, MetaThrottledError, MetaTokenInvalidError } from './errors';
+import {
+  MetaBadRequestError,
+  MetaError,
+  MetaPermissionError,
+  MetaSandboxUnknownTokenError,
+  MetaThrottledError,
+  MetaTokenInvalidError,
+} from './errors';
 import { WHOLE_TOKEN_THROTTLE_CODES } from './classify';
 import { DEFAULT_GRAPH_URL, GraphCalls, type MetaClientOptions } from './graph';
 import { fetchInstagram } from './instagram';
@@ -33,12 +40,18 @@ export function createMetaClient(options: MetaClientOptions): MetaClient {
     const wanted = new Set<Platform>(input.platforms ?? PLATFORMS);
     const today = dayIn(input.timezone, new Date((options.now ?? Date.now)()));
     const graph = new GraphCalls(base, options, input.accessToken, input.signal);
-    const log = options.logger.child({ facebookPageId: input.facebookPageId, instagramAccountId: input.instagramAccountId });
+    const log = options.logger.child({
+      facebookPageId: input.facebookPageId,
+      instagramAccountId: input.instagramAccountId,
+    });
 
     let facebook: FetchPlatformsResult['facebook'] = { status: 'not_requested' };
     if (wanted.has('facebook')) {
       try {
-        facebook = { status: 'fetched', data: { days: Object.fromEntries(await fetchPageFollows(graph, input.facebookPageId, days, today, log)) } };
+        facebook = {
+          status: 'fetched',
+          data: { days: Object.fromEntries(await fetchPageFollows(graph, input.facebookPageId, days, today, log)) },
+        };
       } catch (err) {
         // A Page-level permission error is the token's, not the platform's.
         if (endsWholeFetch(err) || err instanceof MetaPermissionError) throw err;
@@ -65,8 +78,24 @@ export function createMetaClient(options: MetaClientOptions): MetaClient {
       }
     }
 
-    const result: FetchPlatformsResult = { fetchedAt: new Date().toISOString(), days, facebook, instagram, usage: graph.usage, calls: graph.calls };
-    log.debug({ calls: result.calls, usage: result.usage, days: days.length, facebook: facebook.status, instagram: instagram.status }, 'fetched Meta insights');
+    const result: FetchPlatformsResult = {
+      fetchedAt: new Date().toISOString(),
+      days,
+      facebook,
+      instagram,
+      usage: graph.usage,
+      calls: graph.calls,
+    };
+    log.debug(
+      {
+        calls: result.calls,
+        usage: result.usage,
+        days: days.length,
+        facebook: facebook.status,
+        instagram: instagram.status,
+      },
+      'fetched Meta insights',
+    );
     return result;
   }
 
@@ -92,4 +121,3 @@ function checkInput(input: FetchInsightsInput): string[] {
   if (!input.facebookPageId) throw bad('no Facebook Page id');
   return days;
 }
-

@@ -12,9 +12,15 @@ import type { MetaClient } from './types';
 export function metaClientFromConfig(config: Config, logger: Logger): MetaClient {
   const mode = config.meta.mode ?? 'live';
   if (mode === 'sandbox' && !config.meta.graphUrl) {
-    throw new StartupError('META_MODE=sandbox needs META_GRAPH_URL, the URL of a running Graph sandbox (npm run sandbox)');
+    throw new StartupError(
+      'META_MODE=sandbox needs META_GRAPH_URL, the URL of a running Graph sandbox (npm run sandbox)',
+    );
   }
-  if (mode === 'sandbox') logger.warn({ graphUrl: config.meta.graphUrl }, 'META_MODE=sandbox: Meta numbers come from the Graph sandbox, not Meta');
+  if (mode === 'sandbox')
+    logger.warn(
+      { graphUrl: config.meta.graphUrl },
+      'META_MODE=sandbox: Meta numbers come from the Graph sandbox, not Meta',
+    );
   return createMetaClient({
     graphUrl: config.meta.graphUrl ?? DEFAULT_GRAPH_URL,
     graphVersion: config.meta.graphVersion,
@@ -28,7 +34,9 @@ export function metaClientFromConfig(config: Config, logger: Logger): MetaClient
 /** TOKEN_ENCRYPTION_KEY (and TOKEN_ENCRYPTION_KEY_PREVIOUS), required wherever tokens are written or read. */
 export function requireTokenKeys(config: Config): TokenKeyring {
   if (!config.tokenKeys) {
-    throw new StartupError('TOKEN_ENCRYPTION_KEY is required: 32 bytes as 64 hex characters (e.g. `openssl rand -hex 32`)');
+    throw new StartupError(
+      'TOKEN_ENCRYPTION_KEY is required: 32 bytes as 64 hex characters (e.g. `openssl rand -hex 32`)',
+    );
   }
   return config.tokenKeys;
 }

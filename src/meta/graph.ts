@@ -35,7 +35,10 @@ export interface MetaClientOptions {
 /** Meta's answer as `schema` reads it; an answer of another shape is a bad request, named by its call. */
 export function parse<T>(schema: z.ZodType<T>, body: unknown, call: string): T {
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new MetaBadRequestError(`Meta ${call} answered an unexpected shape: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  if (!parsed.success)
+    throw new MetaBadRequestError(
+      `Meta ${call} answered an unexpected shape: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+    );
   return parsed.data;
 }
 
@@ -71,7 +74,10 @@ export class GraphCalls {
     let text: string;
     let headers: Headers;
     try {
-      const response = await (this.options.fetch ?? fetch)(url, { signal: controller.signal, headers: { accept: 'application/json' } });
+      const response = await (this.options.fetch ?? fetch)(url, {
+        signal: controller.signal,
+        headers: { accept: 'application/json' },
+      });
       status = response.status;
       headers = response.headers;
       text = await response.text();
@@ -98,14 +104,32 @@ export class GraphCalls {
     }
     if (this.options.sandbox && isSandboxUnknownTokenBody(body)) {
       log.debug({ url: loggedUrl, status, ms }, 'the Graph sandbox does not know the token');
-      throw new MetaSandboxUnknownTokenError(`the Graph sandbox does not know this token (${call}); start with META_MODE=live to call Meta`, {
-        code: 190,
-        httpStatus: status,
-      });
+      throw new MetaSandboxUnknownTokenError(
+        `the Graph sandbox does not know this token (${call}); start with META_MODE=live to call Meta`,
+        {
+          code: 190,
+          httpStatus: status,
+        },
+      );
     }
-    const error = classifyMetaError({ httpStatus: status, body, usage, call, redact: (message) => this.redact(message) });
+    const error = classifyMetaError({
+      httpStatus: status,
+      body,
+      usage,
+      call,
+      redact: (message) => this.redact(message),
+    });
     log.debug(
-      { url: loggedUrl, status, ms, usage, code: error.code, subcode: error.subcode, fbtraceId: error.fbtraceId, error: error.message },
+      {
+        url: loggedUrl,
+        status,
+        ms,
+        usage,
+        code: error.code,
+        subcode: error.subcode,
+        fbtraceId: error.fbtraceId,
+        error: error.message,
+      },
       'Meta call failed',
     );
     throw error;

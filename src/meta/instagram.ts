@@ -38,26 +38,44 @@ const all = (reason: 'instagram_not_linked' | 'instagram_permission_missing') =>
 const missing = (err: unknown): InstagramState | undefined =>
   err instanceof MetaPermissionError ? 'permission_missing' : isUnsupportedGetError(err) ? 'not_linked' : undefined;
 
-const reasonOf = (state: InstagramState) => (state === 'not_linked' ? 'instagram_not_linked' : 'instagram_permission_missing');
+const reasonOf = (state: InstagramState) =>
+  state === 'not_linked' ? 'instagram_not_linked' : 'instagram_permission_missing';
 
 /** Every day unavailable for the account's `state`. */
 function refusedAccount(state: InstagramState, days: string[]): InstagramNumbers {
-  return { state, followers: unavailable(reasonOf(state)), days: Object.fromEntries(days.map((day) => [day, all(reasonOf(state))])) };
+  return {
+    state,
+    followers: unavailable(reasonOf(state)),
+    days: Object.fromEntries(days.map((day) => [day, all(reasonOf(state))])),
+  };
 }
 
 /**
  * The followers count (a snapshot of now: asked only when the fetch covers today), or the
  * account's numbers when Meta refused the account itself.
  */
-async function fetchFollowers(graph: GraphCalls, igId: string, days: string[], ask: boolean, log: Logger): Promise<MetricValue | InstagramNumbers> {
+async function fetchFollowers(
+  graph: GraphCalls,
+  igId: string,
+  days: string[],
+  ask: boolean,
+  log: Logger,
+): Promise<MetricValue | InstagramNumbers> {
   if (!ask) return unavailable('no_snapshot');
   try {
-    const user = parse(instagramUserSchema, await graph.get(encodeURIComponent(igId), { fields: 'followers_count' }), `GET /${igId}`);
+    const user = parse(
+      instagramUserSchema,
+      await graph.get(encodeURIComponent(igId), { fields: 'followers_count' }),
+      `GET /${igId}`,
+    );
     return toMetric(user.followers_count);
   } catch (err) {
     const state = missing(err);
     if (!state) throw err;
-    log.warn({ code: (err as MetaError).errorCode, state }, 'Meta refused the Instagram account; its numbers are unavailable');
+    log.warn(
+      { code: (err as MetaError).errorCode, state },
+      'Meta refused the Instagram account; its numbers are unavailable',
+    );
     return refusedAccount(state, days);
   }
 }
@@ -80,7 +98,10 @@ export async function fetchInstagram(
   if ('state' in followers) return followers;
   const result: InstagramNumbers = { state: 'ok', followers, days: {} };
   const unsupported = new Set<InstagramMetric>();
-  const beyond = { instagramReach: unavailable('beyond_meta_history'), instagramProfileViews: unavailable('beyond_meta_history') };
+  const beyond = {
+    instagramReach: unavailable('beyond_meta_history'),
+    instagramProfileViews: unavailable('beyond_meta_history'),
+  };
   for (const [index, day] of days.entries()) {
     if (result.state !== 'ok') {
       result.days[day] = all(reasonOf(result.state));
@@ -96,12 +117,22 @@ export async function fetchInstagram(
       const rest = days.slice(index).filter((d) => !beyondMetaHistory('instagram', d, options.today));
       for (const d of days.slice(index)) if (!rest.includes(d)) result.days[d] = beyond;
       result.deferred = { days: rest, afterMs: budget.retryAfterMs ?? DEFAULT_DEFER_MS };
-      log.warn({ percent: budget.percent, deferred: rest.length }, "Instagram's budget is nearly spent; the remaining days are deferred");
+      log.warn(
+        { percent: budget.percent, deferred: rest.length },
+        "Instagram's budget is nearly spent; the remaining days are deferred",
+      );
       break;
     }
     if (budget.delayMs > 0) await pause(budget.delayMs, options.signal);
     try {
-      const values = await fetchInstagramDay(graph, igId, dayBoundsUnix(day, timezone), unsupported, log, atMetaHistoryEdge('instagram', day, options.today));
+      const values = await fetchInstagramDay(
+        graph,
+        igId,
+        dayBoundsUnix(day, timezone),
+        unsupported,
+        log,
+        atMetaHistoryEdge('instagram', day, options.today),
+      );
       result.days[day] = { instagramReach: values.reach, instagramProfileViews: values.profile_views };
     } catch (err) {
       const state = missing(err);
@@ -125,9 +156,13 @@ export function instagramBudget(
 ): { percent: number; delayMs: number; stop: boolean; retryAfterMs?: number } {
   const entry = usage.business[igId];
   const percent = entry?.percent ?? 0;
-  const estimateMs = entry && entry.estimatedTimeToRegainAccessMinutes > 0 ? entry.estimatedTimeToRegainAccessMinutes * 60_000 : undefined;
+  const estimateMs =
+    entry && entry.estimatedTimeToRegainAccessMinutes > 0
+      ? entry.estimatedTimeToRegainAccessMinutes * 60_000
+      : undefined;
   const paced = Number.isFinite(pacing.stopAbovePercent);
-  if (paced && (percent >= pacing.stopAbovePercent || estimateMs !== undefined)) return { percent, delayMs: 0, stop: true, retryAfterMs: estimateMs };
+  if (paced && (percent >= pacing.stopAbovePercent || estimateMs !== undefined))
+    return { percent, delayMs: 0, stop: true, retryAfterMs: estimateMs };
   if (percent <= pacing.slowAbovePercent) return { percent, delayMs: 0, stop: false };
   const share = (percent - pacing.slowAbovePercent) / (pacing.stopAbovePercent - pacing.slowAbovePercent);
   return { percent, delayMs: Math.round(pacing.maxDelayMs * share), stop: false };
@@ -177,12 +212,18 @@ async function fetchInstagramDay(
     });
     const insights = parse(instagramInsightsSchema, body, `GET /${igId}/insights`);
     for (const metric of metrics) {
-      values[metric] = toMetric(insights.data.find((entry) => entry.name === metric)?.total_value?.value, atHistoryEdge ? 'beyond_meta_history' : 'no_data');
+      values[metric] = toMetric(
+        insights.data.find((entry) => entry.name === metric)?.total_value?.value,
+        atHistoryEdge ? 'beyond_meta_history' : 'no_data',
+      );
     }
   };
   const markUnsupported = (metric: InstagramMetric) => {
     unsupported.add(metric);
-    log.warn({ metric, field: INSTAGRAM_FIELD[metric] }, 'Meta refused an Instagram metric; reporting it as unsupported');
+    log.warn(
+      { metric, field: INSTAGRAM_FIELD[metric] },
+      'Meta refused an Instagram metric; reporting it as unsupported',
+    );
   };
 
   const metrics = INSTAGRAM_METRICS.filter((metric) => !unsupported.has(metric));
@@ -207,4 +248,3 @@ async function fetchInstagramDay(
   }
   return values;
 }
-

@@ -39,10 +39,17 @@ function pageWindows(days: string[]): string[][] {
 }
 
 /** New followers per day of `days` (sorted), each a number or the reason Meta gave none. */
-export async function fetchPageFollows(graph: GraphCalls, pageId: string, days: string[], today: string, log: Logger): Promise<Map<string, MetricValue>> {
+export async function fetchPageFollows(
+  graph: GraphCalls,
+  pageId: string,
+  days: string[],
+  today: string,
+  log: Logger,
+): Promise<Map<string, MetricValue>> {
   const result = new Map<string, MetricValue>();
   // Days Meta no longer keeps are not asked (Meta would answer an empty data set).
-  for (const day of days) if (beyondMetaHistory('facebook', day, today)) result.set(day, unavailable('beyond_meta_history'));
+  for (const day of days)
+    if (beyondMetaHistory('facebook', day, today)) result.set(day, unavailable('beyond_meta_history'));
   for (const window of pageWindows(days.filter((day) => !result.has(day)))) {
     let body: unknown;
     try {
@@ -54,7 +61,10 @@ export async function fetchPageFollows(graph: GraphCalls, pageId: string, days: 
       });
     } catch (err) {
       if (!isInvalidMetricError(err)) throw err;
-      log.warn({ metric: PAGE_FOLLOWS_METRIC, code: err.code }, 'Meta refused the Page metric; reporting it as unsupported');
+      log.warn(
+        { metric: PAGE_FOLLOWS_METRIC, code: err.code },
+        'Meta refused the Page metric; reporting it as unsupported',
+      );
       for (const day of window) result.set(day, unavailable('metric_unsupported'));
       continue;
     }
@@ -66,8 +76,9 @@ export async function fetchPageFollows(graph: GraphCalls, pageId: string, days: 
       if (day !== undefined && wanted.has(day)) result.set(day, toMetric(value));
     }
     // A day at the edge of Meta's history (Meta's clock is US-Pacific) that came back empty is gone, not missing.
-    for (const day of window) if (!result.has(day) && atMetaHistoryEdge('facebook', day, today)) result.set(day, unavailable('beyond_meta_history'));
+    for (const day of window)
+      if (!result.has(day) && atMetaHistoryEdge('facebook', day, today))
+        result.set(day, unavailable('beyond_meta_history'));
   }
   return result;
 }
-

@@ -64,10 +64,15 @@ export interface InstagramPacing {
   maxDelayMs: number;
 }
 
-export const DEFAULT_INSTAGRAM_PACING: InstagramPacing = { slowAbovePercent: 50, stopAbovePercent: 90, maxDelayMs: 5_000 };
+export const DEFAULT_INSTAGRAM_PACING: InstagramPacing = {
+  slowAbovePercent: 50,
+  stopAbovePercent: 90,
+  maxDelayMs: 5_000,
+};
 
 /** One platform's part of a fetch: its numbers, the error that stopped it, or not asked for. */
-export type PlatformOutcome<T> = { status: 'fetched'; data: T } | { status: 'failed'; error: MetaErrorLike } | { status: 'not_requested' };
+export type PlatformOutcome<T> =
+  { status: 'fetched'; data: T } | { status: 'failed'; error: MetaErrorLike } | { status: 'not_requested' };
 
 /** The fields of a Meta error a caller decides on (the error object itself, see errors.ts). */
 export interface MetaErrorLike extends Error {

@@ -28,7 +28,11 @@ export function parseUsageHeaders(headers: HeaderSource): MetaUsage {
         const estimate = finite(entry.estimated_time_to_regain_access) ?? 0;
         const type = typeof entry.type === 'string' ? entry.type : 'unknown';
         if (!best || percent > best.percent) {
-          best = { type, percent, estimatedTimeToRegainAccessMinutes: Math.max(estimate, best?.estimatedTimeToRegainAccessMinutes ?? 0) };
+          best = {
+            type,
+            percent,
+            estimatedTimeToRegainAccessMinutes: Math.max(estimate, best?.estimatedTimeToRegainAccessMinutes ?? 0),
+          };
         } else {
           best.estimatedTimeToRegainAccessMinutes = Math.max(best.estimatedTimeToRegainAccessMinutes, estimate);
         }
@@ -51,7 +55,10 @@ export function mergeUsage(known: MetaUsage, later: MetaUsage): MetaUsage {
 /** Meta's longest `estimated_time_to_regain_access` in milliseconds, when it gave one above 0. */
 export function retryAfterMsFromUsage(usage: MetaUsage | undefined): number | undefined {
   if (!usage) return undefined;
-  const minutes = Math.max(0, ...Object.values(usage.business).map((entry) => entry.estimatedTimeToRegainAccessMinutes));
+  const minutes = Math.max(
+    0,
+    ...Object.values(usage.business).map((entry) => entry.estimatedTimeToRegainAccessMinutes),
+  );
   return minutes > 0 ? minutes * 60_000 : undefined;
 }
 

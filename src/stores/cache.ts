@@ -57,13 +57,18 @@ export class CacheStore {
   constructor(private readonly db: Db) {}
 
   async get(clientId: string, periodId: string): Promise<CacheEntry | undefined> {
-    const row = await this.db<CacheRow>('social_media_cache').where({ client_id: clientId, period_id: periodId }).first();
+    const row = await this.db<CacheRow>('social_media_cache')
+      .where({ client_id: clientId, period_id: periodId })
+      .first();
     return row ? toEntry(row) : undefined;
   }
 
   /** When Meta last answered for the client, any day: the newest `fetched_at`. */
   async lastFetchedAt(clientId: string): Promise<Date | null> {
-    const row = await this.db('social_media_cache').where({ client_id: clientId }).max<{ max: Date | null }>('fetched_at as max').first();
+    const row = await this.db('social_media_cache')
+      .where({ client_id: clientId })
+      .max<{ max: Date | null }>('fetched_at as max')
+      .first();
     return row?.max ?? null;
   }
 
@@ -98,7 +103,12 @@ export class CacheStore {
    * each day from its current row, and the write keeps `writeDay`'s rule (only over an older
    * fetch). A write that landed while the fetch ran (an admin's POST) is what `merge` sees.
    */
-  async mergeDays(clientId: string, periodIds: string[], fetchedAt: Date, merge: (periodId: string, current: CacheEntry | undefined) => CacheData): Promise<number> {
+  async mergeDays(
+    clientId: string,
+    periodIds: string[],
+    fetchedAt: Date,
+    merge: (periodId: string, current: CacheEntry | undefined) => CacheData,
+  ): Promise<number> {
     if (!periodIds.length) return 0;
     return this.db.transaction(async (trx) => {
       await trx.raw(
@@ -108,7 +118,11 @@ export class CacheStore {
         [clientId, periodIds],
       );
       // Locked in one order, so two writers of overlapping days never wait on each other crosswise.
-      const rows = await trx<CacheRow>('social_media_cache').where({ client_id: clientId }).whereIn('period_id', periodIds).orderBy('period_id').forUpdate();
+      const rows = await trx<CacheRow>('social_media_cache')
+        .where({ client_id: clientId })
+        .whereIn('period_id', periodIds)
+        .orderBy('period_id')
+        .forUpdate();
       const current = new Map(rows.map((row) => [row.period_id, toEntry(row)]));
       const days = periodIds
         .filter((periodId) => {
@@ -158,12 +172,21 @@ export class CacheStore {
   /** Gives claimed days back (the request did not reach Temporal), so the next read asks again. */
   async releaseDays(clientId: string, periodIds: string[]): Promise<void> {
     if (!periodIds.length) return;
-    await this.db('social_media_cache').where({ client_id: clientId }).whereIn('period_id', periodIds).whereNull('fetched_at').update({ requested_at: null });
+    await this.db('social_media_cache')
+      .where({ client_id: clientId })
+      .whereIn('period_id', periodIds)
+      .whereNull('fetched_at')
+      .update({ requested_at: null });
   }
 }
 
 /** Writes days of one fetch in one statement, each only over an older fetch; how many rows changed. */
-async function upsertDays(db: Db | Knex.Transaction, clientId: string, days: { periodId: string; data: CacheData }[], fetchedAt: Date): Promise<number> {
+async function upsertDays(
+  db: Db | Knex.Transaction,
+  clientId: string,
+  days: { periodId: string; data: CacheData }[],
+  fetchedAt: Date,
+): Promise<number> {
   if (days.length === 0) return 0;
   const result = await db.raw<{ rowCount: number }>(
     `insert into social_media_cache (client_id, period_id, cache_data, last_updated, fetched_at, last_attempt_at)

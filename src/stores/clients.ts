@@ -186,7 +186,10 @@ export class ClientStore {
    * One page of clients with a token, by id after `afterId`, with when their numbers were last
    * fetched from Meta (any day's row), so a cycle can pass over clients refreshed moments before.
    */
-  async pageWithToken(afterId: string | null, limit: number): Promise<{ id: string; tokenStatus: TokenStatus; lastFetchedAt: Date | null }[]> {
+  async pageWithToken(
+    afterId: string | null,
+    limit: number,
+  ): Promise<{ id: string; tokenStatus: TokenStatus; lastFetchedAt: Date | null }[]> {
     const rows = await this.db<ClientRow>('clients')
       .whereNotNull('meta_access_token_encrypted')
       .modify((q) => {
@@ -194,7 +197,13 @@ export class ClientStore {
       })
       .orderBy('id')
       .limit(limit)
-      .select('id', 'token_status', this.db.raw('(select max(fetched_at) from social_media_cache c where c.client_id = clients.id) as last_fetched_at'));
+      .select(
+        'id',
+        'token_status',
+        this.db.raw(
+          '(select max(fetched_at) from social_media_cache c where c.client_id = clients.id) as last_fetched_at',
+        ),
+      );
     return rows.map((r: Pick<ClientRow, 'id' | 'token_status'> & { last_fetched_at: Date | null }) => ({
       id: r.id,
       tokenStatus: r.token_status,
@@ -203,7 +212,10 @@ export class ClientStore {
   }
 
   async countWithToken(): Promise<number> {
-    const row = await this.db('clients').whereNotNull('meta_access_token_encrypted').count<{ n: string }[]>('* as n').first();
+    const row = await this.db('clients')
+      .whereNotNull('meta_access_token_encrypted')
+      .count<{ n: string }[]>('* as n')
+      .first();
     return Number(row?.n ?? 0);
   }
 
@@ -252,7 +264,11 @@ export class ClientStore {
   /** Swaps one ciphertext of the same token for another, only while the row still holds `from`. */
   private async replaceCiphertext(id: string, from: string, to: string): Promise<boolean> {
     // updated_at stays: the client did not change, only how its token is stored.
-    return (await this.db('clients').where({ id, meta_access_token_encrypted: from }).update({ meta_access_token_encrypted: to })) > 0;
+    return (
+      (await this.db('clients')
+        .where({ id, meta_access_token_encrypted: from })
+        .update({ meta_access_token_encrypted: to })) > 0
+    );
   }
 
   /**
@@ -311,6 +327,8 @@ export class ClientStore {
 
   /** Gives a claimed slot back (the refresh could not be started), restoring the previous time. */
   async releaseRefreshSlot(id: string, previous: Date | null, slot: RefreshSlot = 'refresh'): Promise<void> {
-    await this.db('clients').where({ id }).update({ [SLOT_COLUMNS[slot]]: previous });
+    await this.db('clients')
+      .where({ id })
+      .update({ [SLOT_COLUMNS[slot]]: previous });
   }
 }

@@ -14,5 +14,10 @@ export interface Stores {
 
 /** The stores; without `tokenKeys` clients can be read but no token stored or opened. */
 export function createStores(db: Db, tokenKeys?: TokenKeyring): Stores {
-  return { clients: new ClientStore(db, tokenKeys), cache: new CacheStore(db), refresh: new RefreshStore(db), appThrottle: new AppThrottleStore(db) };
+  return {
+    clients: new ClientStore(db, tokenKeys),
+    cache: new CacheStore(db),
+    refresh: new RefreshStore(db),
+    appThrottle: new AppThrottleStore(db),
+  };
 }

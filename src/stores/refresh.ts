@@ -130,7 +130,11 @@ export class RefreshStore {
    * knew; a client whose refresh has not reported yet counts as pending. Only a running cycle is
    * closed: a late or repeated call changes nothing.
    */
-  async finishCycle(cycleId: string, status: Exclude<CycleStatus, 'running'>, { error }: { error?: string } = {}): Promise<RefreshTotals> {
+  async finishCycle(
+    cycleId: string,
+    status: Exclude<CycleStatus, 'running'>,
+    { error }: { error?: string } = {},
+  ): Promise<RefreshTotals> {
     const { running, ...counts } = await this.countResults(cycleId);
     counts.pending += running;
     await this.db('refresh_runs')
@@ -152,7 +156,11 @@ export class RefreshStore {
 
   /** A cycle's results so far, by outcome; `running`: started and not reported yet. */
   async countResults(cycleId: string): Promise<Omit<RefreshTotals, 'total'> & { running: number }> {
-    const rows = await this.db('refresh_client_results').where({ run_id: cycleId }).groupBy('outcome').select('outcome').count<{ outcome: ClientOutcome; count: string }[]>('* as count');
+    const rows = await this.db('refresh_client_results')
+      .where({ run_id: cycleId })
+      .groupBy('outcome')
+      .select('outcome')
+      .count<{ outcome: ClientOutcome; count: string }[]>('* as count');
     const by = (outcome: ClientOutcome) => Number(rows.find((r) => r.outcome === outcome)?.count ?? 0);
     return {
       refreshed: by('refreshed'),
@@ -166,10 +174,15 @@ export class RefreshStore {
   }
 
   /** What the parent knows at a page's end: children started, and the client it started last. */
-  async recordCycleProgress(cycleId: string, progress: { started: number; currentClientId: string | null; currentSpacingMs: number }): Promise<void> {
-    await this.db('refresh_runs')
-      .where({ id: cycleId, status: 'running' })
-      .update({ started: progress.started, current_client_id: progress.currentClientId, current_spacing_ms: progress.currentSpacingMs });
+  async recordCycleProgress(
+    cycleId: string,
+    progress: { started: number; currentClientId: string | null; currentSpacingMs: number },
+  ): Promise<void> {
+    await this.db('refresh_runs').where({ id: cycleId, status: 'running' }).update({
+      started: progress.started,
+      current_client_id: progress.currentClientId,
+      current_spacing_ms: progress.currentSpacingMs,
+    });
   }
 
   /** Cycles still marked running, oldest first: for reconciliation against Temporal. */
@@ -218,8 +231,9 @@ export class RefreshStore {
     // One statement per kind of row, so a refresh that reports while its cycle records it as
     // started can never leave the row at the earlier stage.
     // A refresh records one row: only the statement of its kind is sent.
-    if (results.some((r) => (r.cycleId ?? null) !== null)) await this.db.raw(
-      `insert into refresh_client_results
+    if (results.some((r) => (r.cycleId ?? null) !== null))
+      await this.db.raw(
+        `insert into refresh_client_results
          (run_id, client_id, workflow_id, trigger, outcome, error_code, error_message, attempts, started_at, finished_at, duration_ms, temporal_run_id)
        select r.* from jsonb_to_recordset(?::jsonb) as ${columns}
        where r.run_id is not null and exists (select 1 from clients c where c.id = r.client_id)
@@ -228,21 +242,25 @@ export class RefreshStore {
               attempts = excluded.attempts, finished_at = excluded.finished_at, duration_ms = excluded.duration_ms,
               temporal_run_id = coalesce(excluded.temporal_run_id, refresh_client_results.temporal_run_id)
         where ${stage('refresh_client_results.outcome')} < ${stage('excluded.outcome')}`,
-      [recordset],
-    );
-    if (results.some((r) => (r.cycleId ?? null) === null)) await this.db.raw(
-      `insert into refresh_client_results
+        [recordset],
+      );
+    if (results.some((r) => (r.cycleId ?? null) === null))
+      await this.db.raw(
+        `insert into refresh_client_results
          (run_id, client_id, workflow_id, trigger, outcome, error_code, error_message, attempts, started_at, finished_at, duration_ms, temporal_run_id)
        select r.* from jsonb_to_recordset(?::jsonb) as ${columns}
        where r.run_id is null and exists (select 1 from clients c where c.id = r.client_id)
        on conflict do nothing`,
-      [recordset],
-    );
+        [recordset],
+      );
   }
 
   /** One client's last `limit` results, newest first. */
   async resultsOfClient(clientId: string, limit: number): Promise<ClientResultRecord[]> {
-    const rows = await this.db<ResultRow>('refresh_client_results').where({ client_id: clientId }).orderBy('started_at', 'desc').limit(limit);
+    const rows = await this.db<ResultRow>('refresh_client_results')
+      .where({ client_id: clientId })
+      .orderBy('started_at', 'desc')
+      .limit(limit);
     return rows.map(toResult);
   }
 
@@ -279,7 +297,10 @@ export class AppThrottleStore {
 
   /** The end of the current app-level throttle, or undefined when calls may go out. */
   async throttledUntil(): Promise<Date | undefined> {
-    const row = await this.db('meta_app_throttle').where({ id: 1 }).where('throttled_until', '>', this.db.fn.now()).first();
+    const row = await this.db('meta_app_throttle')
+      .where({ id: 1 })
+      .where('throttled_until', '>', this.db.fn.now())
+      .first();
     return row ? (row.throttled_until as Date) : undefined;
   }
 

@@ -16,7 +16,8 @@ export type { Freshness } from '../domain/vocabulary';
 import type { Freshness } from '../domain/vocabulary';
 
 /** Why a client needs an operator, most urgent first. */
-export type ProblemKind = 'token_invalid' | 'no_token' | 'failing' | 'instagram_permission_missing' | 'instagram_not_linked' | 'empty_today';
+export type ProblemKind =
+  'token_invalid' | 'no_token' | 'failing' | 'instagram_permission_missing' | 'instagram_not_linked' | 'empty_today';
 
 export type ClientSort = 'name' | 'freshness' | 'recent';
 
@@ -68,7 +69,10 @@ export interface FleetSummary {
 }
 
 /** A cycle as the status page draws it: the cycle's record, its totals flattened, and its spacing. */
-export interface CycleBar extends Pick<CycleRecord, 'id' | 'workflowId' | 'trigger' | 'status' | 'startedAt' | 'finishedAt' | 'started' | 'currentClientId'> {
+export interface CycleBar extends Pick<
+  CycleRecord,
+  'id' | 'workflowId' | 'trigger' | 'status' | 'startedAt' | 'finishedAt' | 'started' | 'currentClientId'
+> {
   total: number;
   refreshed: number;
   failed: number;
@@ -103,7 +107,14 @@ export interface ClientDetail extends StatusClient {
 /** A refresh result as the client page lists it. */
 export type RefreshResultRow = ClientResultRecord;
 
-const PROBLEM_ORDER: ProblemKind[] = ['token_invalid', 'no_token', 'failing', 'instagram_permission_missing', 'instagram_not_linked', 'empty_today'];
+const PROBLEM_ORDER: ProblemKind[] = [
+  'token_invalid',
+  'no_token',
+  'failing',
+  'instagram_permission_missing',
+  'instagram_not_linked',
+  'empty_today',
+];
 
 /** Outcomes that end a failing streak: the client was refreshed, or deliberately passed over. */
 const STREAK_BREAKERS = `('refreshed', 'skipped_fresh', 'skipped_token_invalid')`;
@@ -158,14 +169,20 @@ function toClient(row: ListRow): StatusClient {
     todayData: data,
     todayUpdatedAt: data ? row.last_updated : null,
     todayErrorCode: row.last_error_code,
-    lastResult: row.last_outcome ? { outcome: row.last_outcome, errorCode: row.last_error, errorMessage: row.last_error_message, at: row.last_at! } : null,
+    lastResult: row.last_outcome
+      ? { outcome: row.last_outcome, errorCode: row.last_error, errorMessage: row.last_error_message, at: row.last_at! }
+      : null,
     failingStreak: Number(row.streak ?? 0),
     problems: PROBLEM_ORDER.filter((kind) => row[`p_${kind}`]),
   };
 }
 
 /** A listed row as `row_to_json` gives it: timestamps as ISO strings. */
-type JsonRow = Omit<ListRow, 'fetched_at' | 'last_updated' | 'last_at'> & { fetched_at: string | null; last_updated: string | null; last_at: string | null };
+type JsonRow = Omit<ListRow, 'fetched_at' | 'last_updated' | 'last_at'> & {
+  fetched_at: string | null;
+  last_updated: string | null;
+  last_at: string | null;
+};
 
 const fromJson = (row: JsonRow): ListRow => ({
   ...row,
@@ -264,7 +281,14 @@ export class StatusStore {
    * the clients needing action (most urgent first, at most `problemsLimit`), and one page of the
    * clients matching the search (sorted, `limit` from `offset`) with how many match.
    */
-  async overview(query: ClientPageQuery, problemsLimit: number): Promise<{ summary: FleetSummary; problems: { total: number; clients: StatusClient[] }; list: { total: number; clients: StatusClient[] } }> {
+  async overview(
+    query: ClientPageQuery,
+    problemsLimit: number,
+  ): Promise<{
+    summary: FleetSummary;
+    problems: { total: number; clients: StatusClient[] };
+    list: { total: number; clients: StatusClient[] };
+  }> {
     const base = this.base();
     const conditions: string[] = [];
     const searchBindings: Knex.RawBinding[] = [];
@@ -284,7 +308,9 @@ export class StatusStore {
       `(select coalesce(json_agg(row_to_json(listed) order by listed.ord), '[]'::json) from (
           select page.*, today_row.cache_data, lr.*, row_number() over (order by ${orderBy}) as ord
             from ${from} page ${StatusStore.LAST_RESULT}) listed)`;
-    const { rows } = await this.db.raw<{ rows: { summary: Record<string, string>; total: string; page: JsonRow[]; problems: JsonRow[] }[] }>(
+    const { rows } = await this.db.raw<{
+      rows: { summary: Record<string, string>; total: string; page: JsonRow[]; problems: JsonRow[] }[];
+    }>(
       `with ${base.sql},
        matching as (select * from base ${conditions.length ? `where ${conditions.join(' and ')}` : ''}),
        page as (select * from matching order by ${order} limit ? offset ?),
@@ -310,7 +336,10 @@ export class StatusStore {
       stale: Number(counts.stale),
       empty: Number(counts.empty),
       problems: Number(counts.problems),
-      byProblem: Object.fromEntries(PROBLEM_ORDER.map((kind) => [kind, Number(counts[kind])])) as Record<ProblemKind, number>,
+      byProblem: Object.fromEntries(PROBLEM_ORDER.map((kind) => [kind, Number(counts[kind])])) as Record<
+        ProblemKind,
+        number
+      >,
     };
     return {
       summary,
@@ -362,7 +391,10 @@ export class StatusStore {
       const n = (column: string, outcome: string) => (running ? (counted[outcome] ?? 0) : Number(row[column] ?? 0));
       const refreshed = n('refreshed', 'refreshed');
       const failed = n('failed', 'failed');
-      const skipped = n('skipped_token_invalid', 'skipped_token_invalid') + n('skipped_fresh', 'skipped_fresh') + n('already_running', 'already_running');
+      const skipped =
+        n('skipped_token_invalid', 'skipped_token_invalid') +
+        n('skipped_fresh', 'skipped_fresh') +
+        n('already_running', 'already_running');
       const pending = n('pending', 'pending');
       return {
         id: row.id as string,
@@ -386,20 +418,38 @@ export class StatusStore {
 
   /** Meta's last reported app usage and the app-level throttle, if any. One query. */
   async appUsage(): Promise<AppUsage> {
-    const { rows } = await this.db.raw<{ rows: { app_percent: number | null; reported_at: Date | null; throttled_until: Date | null; reason: string | null }[] }>(
+    const { rows } = await this.db.raw<{
+      rows: {
+        app_percent: number | null;
+        reported_at: Date | null;
+        throttled_until: Date | null;
+        reason: string | null;
+      }[];
+    }>(
       `select u.app_percent, u.reported_at, t.throttled_until, t.reason
          from (select 1) one
          left join meta_app_usage u on u.id = 1
          left join meta_app_throttle t on t.id = 1 and t.throttled_until > now()`,
     );
     const row = rows[0];
-    return { appPercent: row?.app_percent ?? null, reportedAt: row?.reported_at ?? null, throttledUntil: row?.throttled_until ?? null, throttleReason: row?.reason ?? null };
+    return {
+      appPercent: row?.app_percent ?? null,
+      reportedAt: row?.reported_at ?? null,
+      throttledUntil: row?.throttled_until ?? null,
+      throttleReason: row?.reason ?? null,
+    };
   }
 
   /** One client with today's row, its streak, problems and cooldown. One query. */
   async client(id: string, cooldownMs: number): Promise<ClientDetail | undefined> {
     const base = this.base({ ids: [id] });
-    const { rows } = await this.db.raw<{ rows: (ListRow & { facebook_page_id: string; refresh_requested_at: Date | null; cooldown_left_ms: string | null })[] }>(
+    const { rows } = await this.db.raw<{
+      rows: (ListRow & {
+        facebook_page_id: string;
+        refresh_requested_at: Date | null;
+        cooldown_left_ms: string | null;
+      })[];
+    }>(
       `with ${base.sql},
        page as (select * from base)
        select 1 as total, page.*, today_row.cache_data, lr.*, c.facebook_page_id, c.refresh_requested_at,

@@ -21,7 +21,10 @@ export function createTemporalClient(address: string, namespace: string, tls?: T
 }
 
 /** Answers whether the Temporal frontend responds within `timeoutMs`. */
-export async function pingTemporal(client: Client, timeoutMs = 2_000): Promise<{ ok: boolean; latencyMs: number; error?: string }> {
+export async function pingTemporal(
+  client: Client,
+  timeoutMs = 2_000,
+): Promise<{ ok: boolean; latencyMs: number; error?: string }> {
   const started = Date.now();
   try {
     await client.connection.withDeadline(Date.now() + timeoutMs, () =>

@@ -18,7 +18,11 @@ const CLOSED_AS: Record<string, Exclude<CycleStatus, 'running'>> = {
  * their results, so the status shows them as the last cycle instead of one running forever.
  * Safe from several workers at once: a row is closed only while it is still `running`.
  */
-export async function reconcileCycles(deps: { temporal: Client; refresh: RefreshStore; logger: Logger }): Promise<number> {
+export async function reconcileCycles(deps: {
+  temporal: Client;
+  refresh: RefreshStore;
+  logger: Logger;
+}): Promise<number> {
   let closed = 0;
   for (const cycle of await deps.refresh.runningCycles()) {
     let status: Exclude<CycleStatus, 'running'>;
@@ -41,7 +45,10 @@ export async function reconcileCycles(deps: { temporal: Client; refresh: Refresh
 }
 
 /** Reconciles now and every `everyMs` until the returned stop function is called. */
-export function reconcileCyclesPeriodically(deps: Parameters<typeof reconcileCycles>[0], everyMs = 5 * 60_000): () => void {
+export function reconcileCyclesPeriodically(
+  deps: Parameters<typeof reconcileCycles>[0],
+  everyMs = 5 * 60_000,
+): () => void {
   const run = () =>
     reconcileCycles(deps).catch((err: unknown) => {
       deps.logger.warn({ err }, 'could not reconcile cycles; trying again later');

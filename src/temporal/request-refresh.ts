@@ -1,4 +1,9 @@
-import { Client, WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdConflictPolicy,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
 import type { Logger } from '../boot/logger';
 import type { ClientStore } from '../stores/clients';
 import {
@@ -10,7 +15,8 @@ import {
 } from '../../workflows/definitions';
 import { refreshClient } from '../../workflows';
 
-export type RefreshRequestStatus = 'started' | 'in_progress' | 'cooldown' | 'token_invalid' | 'unavailable' | 'not_found';
+export type RefreshRequestStatus =
+  'started' | 'in_progress' | 'cooldown' | 'token_invalid' | 'unavailable' | 'not_found';
 
 export interface RefreshRequestResult {
   status: RefreshRequestStatus;
@@ -101,13 +107,24 @@ async function signalRefresh(
  * slot back (`in_progress`: the caller gives the days back, a later read asks again). An admin's
  * backfill has no cooldown.
  */
-async function requestDays(deps: RefreshRequestDeps, clientId: string, days: string[], by: 'reader' | 'admin'): Promise<RefreshRequestResult> {
+async function requestDays(
+  deps: RefreshRequestDeps,
+  clientId: string,
+  days: string[],
+  by: 'reader' | 'admin',
+): Promise<RefreshRequestResult> {
   const claim = by === 'reader' ? await deps.clients.claimRefreshSlot(clientId, deps.cooldownMs, 'days') : undefined;
   if (claim && !claim.claimed) return { status: 'cooldown', retryAfterMs: claim.retryAfterMs };
   try {
-    const input: RefreshClientInput = { clientId, trigger: by === 'admin' ? 'manual' : 'on_demand', lookbackDays: 0, days };
+    const input: RefreshClientInput = {
+      clientId,
+      trigger: by === 'admin' ? 'manual' : 'on_demand',
+      lookbackDays: 0,
+      days,
+    };
     const status = await signalRefresh(deps, input, { by, days });
-    if (claim?.claimed && status === 'in_progress') await deps.clients.releaseRefreshSlot(clientId, claim.previous, 'days');
+    if (claim?.claimed && status === 'in_progress')
+      await deps.clients.releaseRefreshSlot(clientId, claim.previous, 'days');
     return { status };
   } catch (err) {
     deps.logger?.warn({ err, clientId }, 'could not request days: Temporal unavailable');
@@ -147,7 +164,11 @@ export async function requestRefresh(
   }
 
   try {
-    const input: RefreshClientInput = { clientId, trigger: force ? 'manual' : 'on_demand', lookbackDays: deps.lookbackDays };
+    const input: RefreshClientInput = {
+      clientId,
+      trigger: force ? 'manual' : 'on_demand',
+      lookbackDays: deps.lookbackDays,
+    };
     const status = await signalRefresh(deps, input, { by: force ? 'admin' : 'reader' });
     // A read sent nothing to the running refresh (which may not fetch the lookback): the slot is not spent.
     if (!force && status === 'in_progress') await deps.clients.releaseRefreshSlot(clientId, claim.previous);

@@ -18,7 +18,10 @@ export function temporalLogMethod(level: LogLevel, message: string): 'trace' | '
  * its metrics to Prometheus when a port is given, and it leaves signal handling to our own
  * ordered shutdown.
  */
-export function installTemporalRuntime(logger: Logger, options: { metricsPort?: number; metricsHost?: string } = {}): void {
+export function installTemporalRuntime(
+  logger: Logger,
+  options: { metricsPort?: number; metricsHost?: string } = {},
+): void {
   if (installed) return;
   installed = true;
   const forward = (level: LogLevel, message: string, meta?: LogMetadata) => {

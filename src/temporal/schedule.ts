@@ -1,5 +1,11 @@
 import { Client, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
-import { DEFAULT_PAGE_SIZE, REFRESH_CYCLE_WORKFLOW_ID, REFRESH_SCHEDULE_ID, RefreshAllInput, TASK_QUEUE } from '../../workflows/definitions';
+import {
+  DEFAULT_PAGE_SIZE,
+  REFRESH_CYCLE_WORKFLOW_ID,
+  REFRESH_SCHEDULE_ID,
+  RefreshAllInput,
+  TASK_QUEUE,
+} from '../../workflows/definitions';
 import { refreshAllClients } from '../../workflows';
 
 export interface RefreshScheduleSettings {
@@ -43,7 +49,10 @@ function desired(settings: RefreshScheduleSettings) {
  * Creates the refresh Schedule, or updates it when its interval, arguments or task queue differ
  * from the settings. Safe to call from every worker at every start.
  */
-export async function ensureRefreshSchedule(client: Client, settings: RefreshScheduleSettings): Promise<'created' | 'updated' | 'unchanged'> {
+export async function ensureRefreshSchedule(
+  client: Client,
+  settings: RefreshScheduleSettings,
+): Promise<'created' | 'updated' | 'unchanged'> {
   const scheduleId = settings.scheduleId ?? REFRESH_SCHEDULE_ID;
   const want = desired(settings);
   try {

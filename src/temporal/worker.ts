@@ -37,7 +37,11 @@ export interface CreateWorkerOptions {
 /** The worker settings the service chooses instead of the SDK's defaults. */
 export type WorkerTuning = Pick<
   WorkerOptions,
-  'maxCachedWorkflows' | 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'workflowTaskPollerBehavior' | 'nonStickyToStickyPollRatio'
+  | 'maxCachedWorkflows'
+  | 'maxConcurrentWorkflowTaskExecutions'
+  | 'maxConcurrentLocalActivityExecutions'
+  | 'workflowTaskPollerBehavior'
+  | 'nonStickyToStickyPollRatio'
 >;
 
 /**
@@ -61,7 +65,13 @@ export function createWorker(options: CreateWorkerOptions): Promise<Worker> {
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: createActivities({ db: options.db, logger: options.logger, meta: options.meta, tokenKeys: options.tokenKeys, ...options.activityOptions }),
+    activities: createActivities({
+      db: options.db,
+      logger: options.logger,
+      meta: options.meta,
+      tokenKeys: options.tokenKeys,
+      ...options.activityOptions,
+    }),
     ...WORKER_TUNING,
     ...options.tuning,
   });
@@ -82,14 +92,22 @@ export interface RunWorkerDeps {
  * exist with the current settings, and runs a worker until the lifecycle stops it. A worker
  * crash stops the process.
  */
-export async function runWorker(config: Config, logger: Logger, lifecycle: Lifecycle, deps: RunWorkerDeps): Promise<void> {
+export async function runWorker(
+  config: Config,
+  logger: Logger,
+  lifecycle: Lifecycle,
+  deps: RunWorkerDeps,
+): Promise<void> {
   const { address, tls } = deps;
   const namespace = config.temporal.namespace;
   installTemporalRuntime(logger, { metricsPort: config.workerMetricsPort });
   const connection = await connectOrExplain(() => NativeConnection.connect({ address, tls }), address);
   lifecycle.add('temporal worker connection', () => connection.close());
 
-  const clientConnection = await connectOrExplain(() => Connection.connect({ address, tls, channelArgs: TEMPORAL_CHANNEL_ARGS }), address);
+  const clientConnection = await connectOrExplain(
+    () => Connection.connect({ address, tls, channelArgs: TEMPORAL_CHANNEL_ARGS }),
+    address,
+  );
   lifecycle.add('temporal client connection', () => clientConnection.close());
   const client = new Client({ connection: clientConnection, namespace });
   await ensureNamespace(client, namespace, logger);
@@ -104,7 +122,11 @@ export async function runWorker(config: Config, logger: Logger, lifecycle: Lifec
     }),
   );
   logger.info({ schedule, every: config.refresh.intervalMs }, `refresh schedule ${schedule}`);
-  const stopReconciling = reconcileCyclesPeriodically({ temporal: client, refresh: createStores(deps.db).refresh, logger });
+  const stopReconciling = reconcileCyclesPeriodically({
+    temporal: client,
+    refresh: createStores(deps.db).refresh,
+    logger,
+  });
   lifecycle.add('cycle reconciliation', async () => stopReconciling());
 
   const worker = await createWorker({
@@ -162,7 +184,9 @@ async function whileNamespaceWarms<T>(action: () => Promise<T>): Promise<T> {
     try {
       return await action();
     } catch (err) {
-      const notFound = (err as { code?: number }).code === GRPC_NOT_FOUND || /namespace .* not found/i.test(String((err as Error).message));
+      const notFound =
+        (err as { code?: number }).code === GRPC_NOT_FOUND ||
+        /namespace .* not found/i.test(String((err as Error).message));
       if (!notFound || Date.now() > deadline) throw err;
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }

@@ -18,8 +18,14 @@ export interface TestApi {
   logs: string[];
   request(
     path: string,
-    options?: { method?: string; key?: string | null; body?: unknown; rawBody?: string; headers?: Record<string, string> },
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON bodies
+    options?: {
+      method?: string;
+      key?: string | null;
+      body?: unknown;
+      rawBody?: string;
+      headers?: Record<string, string>;
+    },
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary JSON bodies
   ): Promise<{ status: number; headers: Headers; body: any; text: string }>;
   close(): Promise<void>;
 }
@@ -112,11 +118,23 @@ export interface RawResponse {
  */
 export function rawRequest(
   baseUrl: string,
-  { method, path, headers = {}, body }: { method: string; path: string; headers?: Record<string, string>; body?: string },
+  {
+    method,
+    path,
+    headers = {},
+    body,
+  }: { method: string; path: string; headers?: Record<string, string>; body?: string },
 ): Promise<RawResponse> {
   const url = new URL(baseUrl);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: url.hostname, port: url.port, method, path, headers: { Connection: 'close', ...headers }, agent: false });
+    const req = http.request({
+      host: url.hostname,
+      port: url.port,
+      method,
+      path,
+      headers: { Connection: 'close', ...headers },
+      agent: false,
+    });
     const collect = (res: http.IncomingMessage, socket?: Socket, head?: Buffer) => {
       const chunks: Buffer[] = head?.length ? [head] : [];
       const source = socket ?? res;

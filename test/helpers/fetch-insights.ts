@@ -25,12 +25,18 @@ export interface FetchInsightsResult {
 }
 
 /** No pacing: every day is asked until Meta itself throttles. */
-const UNPACED: InstagramPacing = { slowAbovePercent: Number.POSITIVE_INFINITY, stopAbovePercent: Number.POSITIVE_INFINITY, maxDelayMs: 0 };
+const UNPACED: InstagramPacing = {
+  slowAbovePercent: Number.POSITIVE_INFINITY,
+  stopAbovePercent: Number.POSITIVE_INFINITY,
+  maxDelayMs: 0,
+};
 
 export async function fetchInsights(client: MetaClient, input: FetchInsightsInput): Promise<FetchInsightsResult> {
   const fetched = await client.fetchPlatforms({ ...input, platforms: PLATFORMS, instagramPacing: UNPACED });
-  if (fetched.facebook.status !== 'fetched') throw fetched.facebook.status === 'failed' ? fetched.facebook.error : new Error('Facebook was not fetched');
-  if (fetched.instagram.status !== 'fetched') throw fetched.instagram.status === 'failed' ? fetched.instagram.error : new Error('Instagram was not fetched');
+  if (fetched.facebook.status !== 'fetched')
+    throw fetched.facebook.status === 'failed' ? fetched.facebook.error : new Error('Facebook was not fetched');
+  if (fetched.instagram.status !== 'fetched')
+    throw fetched.instagram.status === 'failed' ? fetched.instagram.error : new Error('Instagram was not fetched');
   const fb = fetched.facebook.data;
   const ig = fetched.instagram.data;
   return {

@@ -5,7 +5,11 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
 /** Runs an entry file of `src/` with tsx, as the npm scripts do; `stdin: 'pipe'` to write to it. */
-export function spawnEntry(entry: string, env: NodeJS.ProcessEnv, options: { args?: string[]; stdin?: 'pipe' | 'ignore' } = {}): ChildProcess {
+export function spawnEntry(
+  entry: string,
+  env: NodeJS.ProcessEnv,
+  options: { args?: string[]; stdin?: 'pipe' | 'ignore' } = {},
+): ChildProcess {
   return spawn(TSX, [path.join(ROOT, 'src', entry), ...(options.args ?? [])], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
@@ -14,7 +18,10 @@ export function spawnEntry(entry: string, env: NodeJS.ProcessEnv, options: { arg
 }
 
 /** Collects a child's output and resolves with it and the exit code when it ends. */
-export function collect(child: ChildProcess): { output: () => string; exited: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+export function collect(child: ChildProcess): {
+  output: () => string;
+  exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
+} {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

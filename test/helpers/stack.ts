@@ -26,7 +26,12 @@ export interface RefreshStack {
   cache: CacheStore;
   refresh: RefreshStore;
   /** Adds a client whose Page and Instagram account the sandbox serves with a valid token. */
-  addClient(overrides?: { name?: string; token?: string | null; instagram?: boolean; timezone?: string }): Promise<Client & { token: string }>;
+  addClient(overrides?: {
+    name?: string;
+    token?: string | null;
+    instagram?: boolean;
+    timezone?: string;
+  }): Promise<Client & { token: string }>;
   /** Stops the worker and starts another with `tokenKeys`, as a restart with a new key configuration does. */
   restartWorker(tokenKeys: TokenKeyring): Promise<void>;
   close(): Promise<void>;
@@ -35,7 +40,12 @@ export interface RefreshStack {
 let sequence = 0;
 
 export async function createRefreshStack(
-  options: { sandbox?: GraphSandboxOptions; metaTimeoutMs?: number; activityOptions?: CreateWorkerOptions['activityOptions']; logger?: Logger } = {},
+  options: {
+    sandbox?: GraphSandboxOptions;
+    metaTimeoutMs?: number;
+    activityOptions?: CreateWorkerOptions['activityOptions'];
+    logger?: Logger;
+  } = {},
 ): Promise<RefreshStack> {
   const [database, temporal] = await Promise.all([createTestDatabase(), connectTestTemporal()]);
   const sandbox = await startGraphSandbox({
@@ -44,8 +54,15 @@ export async function createRefreshStack(
     ...options.sandbox,
   });
   const logger = options.logger ?? createLogger('silent');
-  const meta = createMetaClient({ graphUrl: sandbox.url, graphVersion: 'v24.0', timeoutMs: options.metaTimeoutMs ?? 5_000, logger, sandbox: true });
-  const startWorker = (tokenKeys: TokenKeyring) => temporal.startWorker({ db: database.db, meta, tokenKeys, logger, activityOptions: options.activityOptions });
+  const meta = createMetaClient({
+    graphUrl: sandbox.url,
+    graphVersion: 'v24.0',
+    timeoutMs: options.metaTimeoutMs ?? 5_000,
+    logger,
+    sandbox: true,
+  });
+  const startWorker = (tokenKeys: TokenKeyring) =>
+    temporal.startWorker({ db: database.db, meta, tokenKeys, logger, activityOptions: options.activityOptions });
   const tokenKeys = createKeyring(randomBytes(32));
   let worker = await startWorker(tokenKeys);
   const run = randomBytes(3).toString('hex');

@@ -10,7 +10,11 @@ export const ARTIFACTS = path.join(__dirname, '..', 'artifacts');
 
 /** A page logged in with the admin key, 1280×900 like a laptop screen. */
 export async function adminPage(browser: Browser, { bypassCSP = false } = {}): Promise<Page> {
-  const context = await browser.newContext({ extraHTTPHeaders: { Authorization: `Bearer ${ADMIN_KEY}` }, viewport: { width: 1280, height: 900 }, bypassCSP });
+  const context = await browser.newContext({
+    extraHTTPHeaders: { Authorization: `Bearer ${ADMIN_KEY}` },
+    viewport: { width: 1280, height: 900 },
+    bypassCSP,
+  });
   return context.newPage();
 }
 
@@ -31,10 +35,21 @@ export async function axeViolations(browser: Browser, url: string): Promise<AxeV
     await page.goto(url);
     await page.addScriptTag({ content: fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8') });
     const result = await page.evaluate(async () => {
-      const axe = (globalThis as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: AxeViolation[] }> } }).axe;
-      return axe.run((globalThis as unknown as { document: unknown }).document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+      const axe = (
+        globalThis as unknown as {
+          axe: { run(context: unknown, options: unknown): Promise<{ violations: AxeViolation[] }> };
+        }
+      ).axe;
+      return axe.run((globalThis as unknown as { document: unknown }).document, {
+        runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+      });
     });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => ({ target: n.target })) }));
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.slice(0, 3).map((n) => ({ target: n.target })),
+    }));
   } finally {
     await page.context().close();
   }
@@ -45,7 +60,8 @@ export async function tabUntil(page: Page, matches: string, maxPresses = 400): P
   for (let i = 1; i <= maxPresses; i++) {
     await page.keyboard.press('Tab');
     const hit = await page.evaluate((selector) => {
-      const active = (globalThis as unknown as { document: { activeElement: { matches(s: string): boolean } | null } }).document.activeElement;
+      const active = (globalThis as unknown as { document: { activeElement: { matches(s: string): boolean } | null } })
+        .document.activeElement;
       return !!active && active.matches(selector);
     }, matches);
     if (hit) return i;
@@ -53,14 +69,28 @@ export async function tabUntil(page: Page, matches: string, maxPresses = 400): P
   return -1;
 }
 
-export const NUMBERS = { facebookNewFollowers: 3, instagramFollowers: 1520, instagramReach: 12275, instagramProfileViews: 41 };
+export const NUMBERS = {
+  facebookNewFollowers: 3,
+  instagramFollowers: 1520,
+  instagramReach: 12275,
+  instagramProfileViews: 41,
+};
 
 /**
  * Adds `count` clients in one statement (names `${prefix} 001`…), with a stand-in token and
  * today's numbers fetched `ageMs` ago, and `days` days of numbers before today: a fleet for the
  * pages to list, which no refresh visits (the test starts no cycle after).
  */
-export async function seedFleet(db: Db, { prefix, count, days = 1, ageMs = 60_000, timezone = 'America/Los_Angeles' }: { prefix: string; count: number; days?: number; ageMs?: number; timezone?: string }): Promise<{ id: string; name: string }[]> {
+export async function seedFleet(
+  db: Db,
+  {
+    prefix,
+    count,
+    days = 1,
+    ageMs = 60_000,
+    timezone = 'America/Los_Angeles',
+  }: { prefix: string; count: number; days?: number; ageMs?: number; timezone?: string },
+): Promise<{ id: string; name: string }[]> {
   const clients = Array.from({ length: count }, (_, i) => ({
     id: randomUUID(),
     name: `${prefix} ${String(i + 1).padStart(3, '0')}`,

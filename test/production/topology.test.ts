@@ -41,7 +41,10 @@ beforeAll(async () => {
     apis: 2,
     dataDir: dir,
     keys: { readApiKey: READ_KEY, adminApiKey: ADMIN_KEY, tokenEncryptionKey: TOKEN_KEY.toString('hex') },
-    sandboxOptions: { appQuota: { calls: 100_000_000, windowMs: 3_600_000 }, objectQuota: { calls: 1_000_000, windowMs: 3_600_000 } },
+    sandboxOptions: {
+      appQuota: { calls: 100_000_000, windowMs: 3_600_000 },
+      objectQuota: { calls: 1_000_000, windowMs: 3_600_000 },
+    },
     env: { REFRESH_SPACING: '10ms', LOG_LEVEL: 'info' },
     log: (line) => process.stderr.write(`${line.slice(0, 400)}\n`),
   });
@@ -54,14 +57,25 @@ beforeAll(async () => {
   clientIds = [];
   for (let i = 0; i < CLIENTS; i += 1) {
     const n = String(i).padStart(6, '0');
-    const created = await clients.create({ name: `Topology ${n}`, facebookPageId: `5200${n}`, instagramAccountId: `178500${n}`, accessToken: token, timezone: 'Europe/Warsaw' });
+    const created = await clients.create({
+      name: `Topology ${n}`,
+      facebookPageId: `5200${n}`,
+      instagramAccountId: `178500${n}`,
+      accessToken: token,
+      timezone: 'Europe/Warsaw',
+    });
     clientIds.push(created.id);
   }
   // The dashboards read days that are fresh, so their reads start no refresh of their own and
   // each cycle's outcomes stay exact (a read of an empty day would start one: alreadyRunning).
   const cache = new CacheStore(db);
   for (const id of clientIds.slice(0, READ_CLIENTS)) {
-    await cache.writeDay(id, dayIn('Europe/Warsaw'), { facebookNewFollowers: 1, instagramFollowers: 100, instagramReach: 10, instagramProfileViews: 1 }, new Date());
+    await cache.writeDay(
+      id,
+      dayIn('Europe/Warsaw'),
+      { facebookNewFollowers: 1, instagramFollowers: 100, instagramReach: 10, instagramProfileViews: 1 },
+      new Date(),
+    );
   }
 }, 20 * 60_000);
 
@@ -70,20 +84,36 @@ afterAll(async () => {
   await db?.destroy();
   await stack?.stop();
   // Nothing of the stack may outlive it.
-  const leftovers = [stack?.temporal.pid, ...(stack?.workers ?? []).map((w) => w.pid), ...(stack?.apis ?? []).map((a) => a.pid)].filter(
-    (pid): pid is number => pid !== undefined && fs.existsSync(`/proc/${pid}`) && !/\(Z\)|\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')),
+  const leftovers = [
+    stack?.temporal.pid,
+    ...(stack?.workers ?? []).map((w) => w.pid),
+    ...(stack?.apis ?? []).map((a) => a.pid),
+  ].filter(
+    (pid): pid is number =>
+      pid !== undefined &&
+      fs.existsSync(`/proc/${pid}`) &&
+      !/\(Z\)|\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')),
   );
   fs.rmSync(dir, { recursive: true, force: true });
   expect(leftovers).toEqual([]);
 }, 120_000);
 
-async function api(index: number, method: string, url: string, key = ADMIN_KEY, body?: unknown): Promise<{ status: number; body: { data?: { workflowId?: string } } | undefined }> {
+async function api(
+  index: number,
+  method: string,
+  url: string,
+  key = ADMIN_KEY,
+  body?: unknown,
+): Promise<{ status: number; body: { data?: { workflowId?: string } } | undefined }> {
   const res = await fetch(`${stack.apiUrls[index]}${url}`, {
     method,
     headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
-  return { status: res.status, body: (await res.json().catch(() => undefined)) as { data?: { workflowId?: string } } | undefined };
+  return {
+    status: res.status,
+    body: (await res.json().catch(() => undefined)) as { data?: { workflowId?: string } } | undefined,
+  };
 }
 
 async function startCycle(apiIndex: number): Promise<string> {
@@ -99,15 +129,23 @@ async function cycleRow(workflowId: string): Promise<{ id: string; status: strin
 async function resultsOf(workflowId: string): Promise<number> {
   const row = await cycleRow(workflowId);
   if (!row) return 0;
-  return Number((await db('refresh_client_results').where({ run_id: row.id }).count<{ count: string }[]>('* as count'))[0].count);
+  return Number(
+    (await db('refresh_client_results').where({ run_id: row.id }).count<{ count: string }[]>('* as count'))[0].count,
+  );
 }
 
 /** Waits for the cycle to end, then checks what a user would: one cycle row, every client refreshed once. */
 async function expectCompleteCycle(workflowId: string): Promise<void> {
-  await waitFor(async () => (await cycleRow(workflowId))?.status === 'completed', { timeoutMs: CYCLE_TIMEOUT_MS, intervalMs: 500, what: `cycle ${workflowId} to complete` });
+  await waitFor(async () => (await cycleRow(workflowId))?.status === 'completed', {
+    timeoutMs: CYCLE_TIMEOUT_MS,
+    intervalMs: 500,
+    what: `cycle ${workflowId} to complete`,
+  });
   const runs = await db('refresh_runs').where({ workflow_id: workflowId });
   expect(runs).toHaveLength(1);
-  const results: { client_id: string; outcome: string }[] = await db('refresh_client_results').where({ run_id: runs[0].id }).select('client_id', 'outcome');
+  const results: { client_id: string; outcome: string }[] = await db('refresh_client_results')
+    .where({ run_id: runs[0].id })
+    .select('client_id', 'outcome');
   expect(results).toHaveLength(CLIENTS);
   expect(new Set(results.map((r) => r.client_id)).size).toBe(CLIENTS);
   expect(results.filter((r) => r.outcome !== 'refreshed')).toEqual([]);
@@ -121,8 +159,14 @@ function startReaders(apiIndexes: number[]) {
   const lane = async (apiIndex: number) => {
     while (!stopped) {
       n += 1;
-      const url = n % 10 === 0 ? '/api/automated/refresh-social-media-cache' : `/api/social-media-cache?clientId=${clientIds[n % READ_CLIENTS]}`;
-      const status = await api(apiIndex, 'GET', url, READ_KEY).then((r) => String(r.status), () => 'error');
+      const url =
+        n % 10 === 0
+          ? '/api/automated/refresh-social-media-cache'
+          : `/api/social-media-cache?clientId=${clientIds[n % READ_CLIENTS]}`;
+      const status = await api(apiIndex, 'GET', url, READ_KEY).then(
+        (r) => String(r.status),
+        () => 'error',
+      );
       statuses[status] = (statuses[status] ?? 0) + 1;
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
@@ -138,7 +182,10 @@ function startReaders(apiIndexes: number[]) {
 }
 
 function logLines(name: string, message: string): number {
-  return fs.readFileSync(path.join(dir, 'logs', `${name}.log`), 'utf8').split('\n').filter((line) => line.includes(`"msg":"${message}"`)).length;
+  return fs
+    .readFileSync(path.join(dir, 'logs', `${name}.log`), 'utf8')
+    .split('\n')
+    .filter((line) => line.includes(`"msg":"${message}"`)).length;
 }
 
 describe('the production topology (Temporal server on Postgres, 2 workers, 2 APIs)', () => {
@@ -151,7 +198,10 @@ describe('the production topology (Temporal server on Postgres, 2 workers, 2 API
     const schedule = await temporal.schedule.getHandle(REFRESH_SCHEDULE_ID).describe();
     expect(schedule.action.type).toBe('startWorkflow');
     // Exactly one worker registered the namespace and created the Schedule; the other found them.
-    expect(logLines('worker-1', 'registered the Temporal namespace') + logLines('worker-2', 'registered the Temporal namespace')).toBe(1);
+    expect(
+      logLines('worker-1', 'registered the Temporal namespace') +
+        logLines('worker-2', 'registered the Temporal namespace'),
+    ).toBe(1);
     expect(logLines('worker-1', 'refresh schedule created') + logLines('worker-2', 'refresh schedule created')).toBe(1);
     // A scheduled cycle must not start in the middle of the tests' own.
     await temporal.schedule.getHandle(REFRESH_SCHEDULE_ID).pause('topology test');
@@ -168,7 +218,10 @@ describe('the production topology (Temporal server on Postgres, 2 workers, 2 API
 
   it('finishes the cycle on the other worker when one is SIGKILLed mid-cycle, recording nothing twice', async () => {
     const workflowId = await startCycle(1);
-    await waitFor(async () => (await resultsOf(workflowId)) >= 30, { timeoutMs: 120_000, what: '30 clients refreshed' });
+    await waitFor(async () => (await resultsOf(workflowId)) >= 30, {
+      timeoutMs: 120_000,
+      what: '30 clients refreshed',
+    });
     expect(await resultsOf(workflowId)).toBeLessThan(CLIENTS);
     await stack.workers[0].kill();
     await expectCompleteCycle(workflowId);
@@ -179,14 +232,24 @@ describe('the production topology (Temporal server on Postgres, 2 workers, 2 API
     const clientId = clientIds[150];
     // The cycles before ran this client under the same workflow id: count only runs from now on.
     const since = new Date(Date.now() - 1_000).toISOString();
-    const answers = await Promise.all([0, 1, 0, 1].map((i) => api(i, 'POST', '/api/social-media-cache?forceRefresh=true', ADMIN_KEY, { clientId })));
+    const answers = await Promise.all(
+      [0, 1, 0, 1].map((i) => api(i, 'POST', '/api/social-media-cache?forceRefresh=true', ADMIN_KEY, { clientId })),
+    );
     expect(answers.map((a) => a.status).filter((s) => s !== 202 && s !== 429)).toEqual([]);
     expect(answers.some((a) => a.status === 202)).toBe(true);
     const workflowId = `social-media-cache-refresh-${clientId}`;
-    await waitFor(async () => (await temporal.workflow.count(`WorkflowId = '${workflowId}' AND ExecutionStatus != 'Running' AND StartTime > '${since}'`)).count >= 1, {
-      timeoutMs: 60_000,
-      what: 'the on-demand refresh to finish',
-    });
+    await waitFor(
+      async () =>
+        (
+          await temporal.workflow.count(
+            `WorkflowId = '${workflowId}' AND ExecutionStatus != 'Running' AND StartTime > '${since}'`,
+          )
+        ).count >= 1,
+      {
+        timeoutMs: 60_000,
+        what: 'the on-demand refresh to finish',
+      },
+    );
     expect((await temporal.workflow.count(`WorkflowId = '${workflowId}' AND StartTime > '${since}'`)).count).toBe(1);
 
     await stack.apis[0].kill();
@@ -199,7 +262,10 @@ describe('the production topology (Temporal server on Postgres, 2 workers, 2 API
 
   it('completes a cycle when the Temporal server restarts in the middle of it', async () => {
     const workflowId = await startCycle(0);
-    await waitFor(async () => (await resultsOf(workflowId)) >= 30, { timeoutMs: 120_000, what: '30 clients refreshed' });
+    await waitFor(async () => (await resultsOf(workflowId)) >= 30, {
+      timeoutMs: 120_000,
+      what: '30 clients refreshed',
+    });
     expect(await resultsOf(workflowId)).toBeLessThan(CLIENTS);
     await stack.temporal.stop();
     await stack.temporal.start();

@@ -43,7 +43,13 @@ describe('the HTTP API under generated requests', () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smc-fuzz-'));
     [stack, server] = await Promise.all([
       createRefreshStack(),
-      (async () => startTemporalDevServer({ binary: process.env.TEST_TEMPORAL_CLI_PATH!, port: await freePort(), dbFile: path.join(dir, 'temporal.db'), namespace: 'default' }))(),
+      (async () =>
+        startTemporalDevServer({
+          binary: process.env.TEST_TEMPORAL_CLI_PATH!,
+          port: await freePort(),
+          dbFile: path.join(dir, 'temporal.db'),
+          namespace: 'default',
+        }))(),
     ]);
     temporal = createTemporalClient(server.address, 'default');
     // A worker there too, so cycles run and answer their progress query as in production.
@@ -77,7 +83,17 @@ describe('the HTTP API under generated requests', () => {
 
   it(`answers ${RUNS} generated requests across every route of /openapi.json without a 5xx, every 4xx in the error shape`, async () => {
     const known = [await stack.addClient(), await stack.addClient()].map((c) => c.id);
-    const document = (await api.request('/openapi.json', { key: null })).body as { paths: Record<string, Record<string, Omit<Operation, 'path' | 'method'> & { requestBody?: { content: Record<string, { schema: Operation['body'] }> } }>> };
+    const document = (await api.request('/openapi.json', { key: null })).body as {
+      paths: Record<
+        string,
+        Record<
+          string,
+          Omit<Operation, 'path' | 'method'> & {
+            requestBody?: { content: Record<string, { schema: Operation['body'] }> };
+          }
+        >
+      >;
+    };
     const operations: Operation[] = Object.entries(document.paths).flatMap(([path, methods]) =>
       Object.entries(methods).map(([method, op]) => ({
         path,
@@ -88,14 +104,35 @@ describe('the HTTP API under generated requests', () => {
     );
     expect(operations.length).toBeGreaterThanOrEqual(10);
 
-    const text = fc.oneof(fc.string({ maxLength: 40 }), fc.constant(''), fc.constantFrom('null', '-1', '0', '1e309', '2026-02-30', '../..', '%', "'; drop table clients; --", '\u0000', 'ü'.repeat(300)));
+    const text = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.constant(''),
+      fc.constantFrom(
+        'null',
+        '-1',
+        '0',
+        '1e309',
+        '2026-02-30',
+        '../..',
+        '%',
+        "'; drop table clients; --",
+        '\u0000',
+        'ü'.repeat(300),
+      ),
+    );
     const uuid = fc.oneof(fc.constantFrom(...known), fc.uuid(), text);
-    const day = fc.oneof(fc.date({ min: new Date('1990-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10)), text);
+    const day = fc.oneof(
+      fc
+        .date({ min: new Date('1990-01-01'), max: new Date('2100-01-01'), noInvalidDate: true })
+        .map((d) => d.toISOString().slice(0, 10)),
+      text,
+    );
     const valueFor = (name: string, schema: Parameter['schema']) => {
       if (schema.enum?.length) return fc.oneof(fc.constantFrom(...schema.enum.map(String)), text);
       if (schema.format === 'uuid' || /id$/i.test(name)) return uuid;
       if (/period|from|to|date/i.test(name)) return day;
-      if (schema.type === 'boolean' || /^(force|refresh)/i.test(name)) return fc.oneof(fc.constantFrom('true', 'false', '1'), text);
+      if (schema.type === 'boolean' || /^(force|refresh)/i.test(name))
+        return fc.oneof(fc.constantFrom('true', 'false', '1'), text);
       return text;
     };
     const json = fc.jsonValue({ maxDepth: 3 });
@@ -104,7 +141,9 @@ describe('the HTTP API under generated requests', () => {
       const objects = shapes.map((shape) =>
         fc.record(
           Object.fromEntries(
-            Object.keys(shape.properties ?? {}).map((key) => [key, fc.oneof(valueFor(key, {}), json, fc.constantFrom(...known))] as const),
+            Object.keys(shape.properties ?? {}).map(
+              (key) => [key, fc.oneof(valueFor(key, {}), json, fc.constantFrom(...known))] as const,
+            ),
           ),
           { requiredKeys: [] },
         ),
@@ -112,7 +151,12 @@ describe('the HTTP API under generated requests', () => {
       return fc.oneof(
         ...objects.map((o) => o.map((value) => ({ text: JSON.stringify(value) }))),
         json.map((value) => ({ text: JSON.stringify(value) })),
-        fc.constantFrom({ text: '{' }, { text: 'not json' }, { text: '' }, { text: JSON.stringify({ name: 'x'.repeat(17 * 1024) }) }),
+        fc.constantFrom(
+          { text: '{' },
+          { text: 'not json' },
+          { text: '' },
+          { text: JSON.stringify({ name: 'x'.repeat(17 * 1024) }) },
+        ),
       );
     };
 
@@ -141,17 +185,48 @@ describe('the HTTP API under generated requests', () => {
             ),
           },
         ),
-        accept: fc.option(fc.constantFrom('application/json', 'text/html', '*/*', 'image/png', ';;;/x', 'text/html;q=oops'), { nil: undefined }),
-        oversized: fc.oneof({ weight: 19, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.integer({ min: 4_000, max: 40_000 }) }),
+        accept: fc.option(
+          fc.constantFrom('application/json', 'text/html', '*/*', 'image/png', ';;;/x', 'text/html;q=oops'),
+          { nil: undefined },
+        ),
+        oversized: fc.oneof(
+          { weight: 19, arbitrary: fc.constant(undefined) },
+          { weight: 1, arbitrary: fc.integer({ min: 4_000, max: 40_000 }) },
+        ),
         segment: fc.oneof(
           { weight: 9, arbitrary: fc.constant(undefined) },
           {
             weight: 1,
-            arbitrary: fc.oneof(fc.constantFrom('..', '%2e%2e', '%', '%zz', '%E0%A4%A', '//', ';', '%00', 'ü', '~', '.json', 'x'.repeat(3_000)), fc.webSegment()),
+            arbitrary: fc.oneof(
+              fc.constantFrom(
+                '..',
+                '%2e%2e',
+                '%',
+                '%zz',
+                '%E0%A4%A',
+                '//',
+                ';',
+                '%00',
+                'ü',
+                '~',
+                '.json',
+                'x'.repeat(3_000),
+              ),
+              fc.webSegment(),
+            ),
           },
         ),
-        path: fc.record(Object.fromEntries(op.parameters.filter((p) => p.in === 'path').map((p) => [p.name, valueFor(p.name, p.schema)]))),
-        query: fc.record(Object.fromEntries(op.parameters.filter((p) => p.in === 'query').map((p) => [p.name, valueFor(p.name, p.schema)])), { requiredKeys: [] }),
+        path: fc.record(
+          Object.fromEntries(
+            op.parameters.filter((p) => p.in === 'path').map((p) => [p.name, valueFor(p.name, p.schema)]),
+          ),
+        ),
+        query: fc.record(
+          Object.fromEntries(
+            op.parameters.filter((p) => p.in === 'query').map((p) => [p.name, valueFor(p.name, p.schema)]),
+          ),
+          { requiredKeys: [] },
+        ),
         extra: fc.option(fc.tuple(fc.string({ minLength: 1, maxLength: 8 }), text), { nil: undefined }),
         body: fc.option(bodyFor(op), { nil: undefined, freq: op.body ? 5 : 1 }),
         contentType: fc.constantFrom(
@@ -174,7 +249,9 @@ describe('the HTTP API under generated requests', () => {
     const problems: string[] = [];
     await fc.assert(
       fc.asyncProperty(request, async (r) => {
-        let path = r.op.path.replace(/\{(\w+)\}/g, (_m, name: string) => encodeURIComponent(String(r.path[name] ?? '')));
+        let path = r.op.path.replace(/\{(\w+)\}/g, (_m, name: string) =>
+          encodeURIComponent(String(r.path[name] ?? '')),
+        );
         // Sometimes a segment more, raw (`%`, `..`, `%00` as they are): what a path can carry.
         if (r.segment !== undefined) path += `/${r.segment}`;
         const query = new URLSearchParams(Object.entries(r.query).map(([k, v]): [string, string] => [k, String(v)]));
@@ -187,16 +264,23 @@ describe('the HTTP API under generated requests', () => {
         if (r.accept) headers.Accept = r.accept;
         if (r.oversized) headers['X-Padding'] = 'p'.repeat(r.oversized);
         if (sendsBody) headers['Content-Type'] = r.contentType;
-        const res = await rawRequest(api.url, { method: r.method, path, headers, body: sendsBody ? r.body!.text : undefined });
+        const res = await rawRequest(api.url, {
+          method: r.method,
+          path,
+          headers,
+          body: sendsBody ? r.body!.text : undefined,
+        });
         const label = `${r.method} ${r.op.path}`;
         seen.set(label, (seen.get(label) ?? 0) + 1);
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-        const describe = () => `${r.method} ${path} (key ${r.key?.slice(0, 5)}) → ${res.status} ${res.text.slice(0, 200)}`;
+        const describe = () =>
+          `${r.method} ${path} (key ${r.key?.slice(0, 5)}) → ${res.status} ${res.text.slice(0, 200)}`;
         if (res.status >= 500) problems.push(describe());
         // A HEAD answer has no body to carry the error shape.
         if (res.status >= 400 && res.status < 500 && r.method !== 'HEAD') {
           const body = res.body as { success?: unknown; error?: { code?: unknown; message?: unknown } } | undefined;
-          const shaped = body?.success === false && typeof body.error?.code === 'string' && typeof body.error?.message === 'string';
+          const shaped =
+            body?.success === false && typeof body.error?.code === 'string' && typeof body.error?.message === 'string';
           if (!shaped) problems.push(describe());
         }
         return res.status < 500;
@@ -209,7 +293,10 @@ describe('the HTTP API under generated requests', () => {
     // The generated requests reach past validation too, not only the 4xx answers.
     expect([...statuses.keys()].some((status) => status < 300)).toBe(true);
     process.stdout.write(
-      `API fuzz: ${RUNS} requests over ${operations.length} operations; statuses ${[...statuses].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(' ')}\n`,
+      `API fuzz: ${RUNS} requests over ${operations.length} operations; statuses ${[...statuses]
+        .sort(([a], [b]) => a - b)
+        .map(([s, n]) => `${s}×${n}`)
+        .join(' ')}\n`,
     );
   }, 120_000);
 });

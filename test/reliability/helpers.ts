@@ -18,7 +18,12 @@ export const TIMEZONE = 'America/Los_Angeles';
 
 /** Numbers no sandbox answers (they end in 7 000 000), so a kept number is recognisable. */
 export function knownNumbers(n: number): CacheData {
-  return { facebookNewFollowers: 7_000_000 + n, instagramFollowers: 7_000_100 + n, instagramReach: 7_000_200 + n, instagramProfileViews: 7_000_300 + n };
+  return {
+    facebookNewFollowers: 7_000_000 + n,
+    instagramFollowers: 7_000_100 + n,
+    instagramReach: 7_000_200 + n,
+    instagramProfileViews: 7_000_300 + n,
+  };
 }
 
 /** Adds `count` clients the sandbox serves with one valid token; each has numbers for the refreshed days, fetched hours ago. */
@@ -37,9 +42,16 @@ export async function addClientsWithNumbers(
   const created: Client[] = [];
   for (let i = 0; i < count; i += 1) {
     const n = String(i).padStart(5, '0');
-    const client = await clients.create({ name: `Reliability ${n}`, facebookPageId: `61${prefix}${n}`, instagramAccountId: `1784${prefix}${n}`, accessToken: token, timezone: TIMEZONE });
+    const client = await clients.create({
+      name: `Reliability ${n}`,
+      facebookPageId: `61${prefix}${n}`,
+      instagramAccountId: `1784${prefix}${n}`,
+      accessToken: token,
+      timezone: TIMEZONE,
+    });
     if (numbers) {
-      for (const day of lastDays(TIMEZONE, lookbackDays)) await cache.writeDay(client.id, day, knownNumbers(i), new Date(Date.now() - 4 * 3_600_000));
+      for (const day of lastDays(TIMEZONE, lookbackDays))
+        await cache.writeDay(client.id, day, knownNumbers(i), new Date(Date.now() - 4 * 3_600_000));
     }
     created.push(client);
   }
@@ -48,16 +60,18 @@ export async function addClientsWithNumbers(
 
 /** Every cache row's numbers, by `clientId/periodId`. */
 export async function snapshotCache(db: Db): Promise<Map<string, CacheData | null>> {
-  const rows: { client_id: string; period_id: string; cache_data: CacheData; fetched_at: Date | null }[] = await db('social_media_cache').select(
-    'client_id',
-    'period_id',
-    'cache_data',
-    'fetched_at',
-  );
+  const rows: { client_id: string; period_id: string; cache_data: CacheData; fetched_at: Date | null }[] = await db(
+    'social_media_cache',
+  ).select('client_id', 'period_id', 'cache_data', 'fetched_at');
   return new Map(rows.map((r) => [`${r.client_id}/${r.period_id}`, r.fetched_at ? r.cache_data : null]));
 }
 
-export const METRICS = ['facebookNewFollowers', 'instagramFollowers', 'instagramReach', 'instagramProfileViews'] as const;
+export const METRICS = [
+  'facebookNewFollowers',
+  'instagramFollowers',
+  'instagramReach',
+  'instagramProfileViews',
+] as const;
 
 /** Starts a cycle on the task queue; the caller awaits `handle.result()`. */
 export async function startCycle(client: TemporalClient, taskQueue: string, input: Partial<RefreshAllInput> = {}) {
@@ -90,12 +104,18 @@ export function today(): string {
 }
 
 /** The test's worker in a child process (test/reliability/worker-process.ts); resolves once it polls. */
-export async function spawnWorker(env: Record<string, string>): Promise<{ child: ChildProcess; output: () => string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, path.join(__dirname, 'worker-process.ts')], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export async function spawnWorker(
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; output: () => string; exited: Promise<number | null> }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', pathToFileURL(require.resolve('tsx')).href, path.join(__dirname, 'worker-process.ts')],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -12,7 +12,10 @@ describe('a Meta storm: 30 % of calls throttled, 10 % 5xx, 5 % hanging', () => {
 
   beforeAll(async () => {
     // Short waits so the storm plays out in a minute: Meta's throttle backoff and timeout.
-    stack = await createRefreshStack({ metaTimeoutMs: 1_000, activityOptions: { throttleBackoffMs: 200, heartbeatIntervalMs: 500 } });
+    stack = await createRefreshStack({
+      metaTimeoutMs: 1_000,
+      activityOptions: { throttleBackoffMs: 200, heartbeatIntervalMs: 500 },
+    });
   });
 
   afterAll(async () => {
@@ -90,13 +93,18 @@ describe('a Meta storm: 30 % of calls throttled, 10 % 5xx, 5 % hanging', () => {
     expect(totals.refreshed + totals.failed + totals.pending).toBe(30);
     const [cycle] = await db('refresh_runs').where({ workflow_id: handle.workflowId });
     expect(cycle).toMatchObject({ status: 'completed', refreshed: totals.refreshed, failed: totals.failed });
-    const results: { client_id: string; outcome: string; error_code: string | null; error_message: string | null }[] = await db('refresh_client_results').where({
-      run_id: cycle.id,
-    });
+    const results: { client_id: string; outcome: string; error_code: string | null; error_message: string | null }[] =
+      await db('refresh_client_results').where({
+        run_id: cycle.id,
+      });
     expect(results.map((r) => r.client_id).sort()).toEqual(clients.map((c) => c.id).sort());
     for (const r of results) {
       if (r.outcome === 'refreshed') continue;
-      expect(r).toMatchObject({ outcome: expect.stringMatching(/^(failed|pending)$/), error_code: expect.stringMatching(/\S/), error_message: expect.stringMatching(/\S/) });
+      expect(r).toMatchObject({
+        outcome: expect.stringMatching(/^(failed|pending)$/),
+        error_code: expect.stringMatching(/\S/),
+        error_message: expect.stringMatching(/\S/),
+      });
     }
     process.stdout.write(
       `Meta storm: ${totals.refreshed} refreshed, ${totals.pending} pending, ${totals.failed} failed (${results

@@ -26,7 +26,10 @@ describe('Postgres restarted in the middle of a cycle', () => {
     [postgres, temporal, sandbox] = await Promise.all([
       startEmbeddedPostgres({ dir: path.join(dir, 'pg') }),
       connectTestTemporal(),
-      startGraphSandbox({ appQuota: { calls: 1_000_000, windowMs: 3_600_000 }, objectQuota: { calls: 10_000, windowMs: 3_600_000 } }),
+      startGraphSandbox({
+        appQuota: { calls: 1_000_000, windowMs: 3_600_000 },
+        objectQuota: { calls: 10_000, windowMs: 3_600_000 },
+      }),
     ]);
     await ensureDatabase(postgres.adminUrl, 'app');
     db = createDb(postgres.urlFor('app'));
@@ -67,7 +70,15 @@ describe('Postgres restarted in the middle of a cycle', () => {
       postgres = await startEmbeddedPostgres({ dir: path.join(dir, 'pg'), port: postgres.port });
 
       const totals: RefreshTotals = await handle.result();
-      expect(totals).toEqual({ total: 20, refreshed: 20, failed: 0, skippedTokenInvalid: 0, skippedFresh: 0, alreadyRunning: 0, pending: 0 });
+      expect(totals).toEqual({
+        total: 20,
+        refreshed: 20,
+        failed: 0,
+        skippedTokenInvalid: 0,
+        skippedFresh: 0,
+        alreadyRunning: 0,
+        pending: 0,
+      });
       const [cycle] = await db('refresh_runs').where({ workflow_id: handle.workflowId });
       expect(cycle).toMatchObject({ status: 'completed', refreshed: 20 });
       const results = await db('refresh_client_results').where({ run_id: cycle.id });
@@ -81,7 +92,8 @@ describe('Postgres restarted in the middle of a cycle', () => {
         }
       }
       // Every row now holds the sandbox's numbers, not the ones written before the cycle.
-      for (const [key, numbers] of after) expect(numbers?.facebookNewFollowers).not.toBe(before.get(key)?.facebookNewFollowers);
+      for (const [key, numbers] of after)
+        expect(numbers?.facebookNewFollowers).not.toBe(before.get(key)?.facebookNewFollowers);
     } finally {
       await worker.stop();
     }

@@ -29,7 +29,12 @@ describe('Temporal stopped for 30 s while a dashboard reads', () => {
   let port: number;
 
   const startTemporal = async () =>
-    startTemporalDevServer({ binary: process.env.TEST_TEMPORAL_CLI_PATH!, port, dbFile: path.join(dir, 'temporal.db'), namespace: 'default' });
+    startTemporalDevServer({
+      binary: process.env.TEST_TEMPORAL_CLI_PATH!,
+      port,
+      dbFile: path.join(dir, 'temporal.db'),
+      namespace: 'default',
+    });
 
   beforeAll(async () => {
     stack = await createRefreshStack();
@@ -50,11 +55,16 @@ describe('Temporal stopped for 30 s while a dashboard reads', () => {
     const day = today();
     const fresh = await Promise.all([0, 1, 2].map(() => stack.addClient()));
     const stale = await Promise.all([0, 1, 2].map(() => stack.addClient()));
-    for (const [i, client] of fresh.entries()) await stack.cache.writeDay(client.id, day, knownNumbers(i), new Date(Date.now() - HOUR));
-    for (const [i, client] of stale.entries()) await stack.cache.writeDay(client.id, day, knownNumbers(10 + i), new Date(Date.now() - 4 * HOUR));
+    for (const [i, client] of fresh.entries())
+      await stack.cache.writeDay(client.id, day, knownNumbers(i), new Date(Date.now() - HOUR));
+    for (const [i, client] of stale.entries())
+      await stack.cache.writeDay(client.id, day, knownNumbers(10 + i), new Date(Date.now() - 4 * HOUR));
     const unread = await stack.addClient();
     await stack.cache.writeDay(unread.id, day, knownNumbers(20), new Date(Date.now() - 4 * HOUR));
-    const expected = new Map([...fresh.map((c, i) => [c.id, knownNumbers(i)] as const), ...stale.map((c, i) => [c.id, knownNumbers(10 + i)] as const)]);
+    const expected = new Map([
+      ...fresh.map((c, i) => [c.id, knownNumbers(i)] as const),
+      ...stale.map((c, i) => [c.id, knownNumbers(10 + i)] as const),
+    ]);
     const readable = [...fresh, ...stale];
 
     const reads: Read[] = [];
@@ -64,7 +74,10 @@ describe('Temporal stopped for 30 s while a dashboard reads', () => {
     const lane = async (lane: number) => {
       for (let n = lane; reading; n += 2) {
         const client = readable[n % readable.length];
-        const path = n % 5 === 4 ? `/api/social-media-cache/range?clientId=${client.id}&from=${day}&to=${day}` : `/api/social-media-cache?clientId=${client.id}&period=${day}`;
+        const path =
+          n % 5 === 4
+            ? `/api/social-media-cache/range?clientId=${client.id}&from=${day}&to=${day}`
+            : `/api/social-media-cache?clientId=${client.id}&period=${day}`;
         const started = Date.now();
         const res = await api.request(path);
         reads.push({ at: started, phase, path, status: res.status, ms: Date.now() - started, body: res.body });
@@ -89,7 +102,10 @@ describe('Temporal stopped for 30 s while a dashboard reads', () => {
       // it; the next reads then find it running.
       const backAt = Date.now();
       await waitFor(
-        async () => ['started', 'in_progress'].includes((await api.request(`/api/social-media-cache?clientId=${unread.id}&period=${day}`)).body.refresh.status),
+        async () =>
+          ['started', 'in_progress'].includes(
+            (await api.request(`/api/social-media-cache?clientId=${unread.id}&period=${day}`)).body.refresh.status,
+          ),
         { timeoutMs: 45_000, intervalMs: 500, what: 'a stale read to start a refresh after Temporal came back' },
       );
       recoveredInMs = Date.now() - backAt;

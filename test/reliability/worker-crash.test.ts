@@ -15,7 +15,10 @@ describe('a worker killed with SIGKILL in the middle of a cycle', () => {
     [database, temporal, sandbox] = await Promise.all([
       createTestDatabase(),
       connectTestTemporal(),
-      startGraphSandbox({ appQuota: { calls: 1_000_000, windowMs: 3_600_000 }, objectQuota: { calls: 10_000, windowMs: 3_600_000 } }),
+      startGraphSandbox({
+        appQuota: { calls: 1_000_000, windowMs: 3_600_000 },
+        objectQuota: { calls: 10_000, windowMs: 3_600_000 },
+      }),
     ]);
   });
 
@@ -44,13 +47,23 @@ describe('a worker killed with SIGKILL in the middle of a cycle', () => {
     await waitForResults(database.db, handle.workflowId, 3);
     first.child.kill('SIGKILL');
     expect(await first.exited).toBeNull();
-    const recordedAtKill = Number((await database.db('refresh_client_results').count<{ count: string }[]>('* as count'))[0].count);
+    const recordedAtKill = Number(
+      (await database.db('refresh_client_results').count<{ count: string }[]>('* as count'))[0].count,
+    );
     expect(recordedAtKill).toBeLessThan(clients.length);
 
     const second = await spawnWorker(env);
     try {
       const totals: RefreshTotals = await handle.result();
-      expect(totals).toEqual({ total: 30, refreshed: 30, failed: 0, skippedTokenInvalid: 0, skippedFresh: 0, alreadyRunning: 0, pending: 0 });
+      expect(totals).toEqual({
+        total: 30,
+        refreshed: 30,
+        failed: 0,
+        skippedTokenInvalid: 0,
+        skippedFresh: 0,
+        alreadyRunning: 0,
+        pending: 0,
+      });
     } finally {
       second.child.kill('SIGTERM');
       await second.exited;
@@ -66,7 +79,10 @@ describe('a worker killed with SIGKILL in the middle of a cycle', () => {
     expect(new Set(results.map((r: { client_id: string }) => r.client_id))).toEqual(new Set(clients.map((c) => c.id)));
     expect(results.every((r: { outcome: string }) => r.outcome === 'refreshed')).toBe(true);
 
-    const refreshedToday = await database.db('social_media_cache').where({ period_id: today() }).where('fetched_at', '>=', cycleStart);
+    const refreshedToday = await database
+      .db('social_media_cache')
+      .where({ period_id: today() })
+      .where('fetched_at', '>=', cycleStart);
     expect(new Set(refreshedToday.map((r: { client_id: string }) => r.client_id)).size).toBe(30);
   });
 });

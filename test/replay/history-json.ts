@@ -23,7 +23,11 @@ export interface HistoryFixture {
 
 /** A fetched history as plain JSON-safe data. */
 export function historyToPlain(history: temporal.api.history.v1.IHistory): HistoryFixture['history'] {
-  return History.toObject(History.fromObject(history), { longs: String, enums: String, bytes: String }) as HistoryFixture['history'];
+  return History.toObject(History.fromObject(history), {
+    longs: String,
+    enums: String,
+    bytes: String,
+  }) as HistoryFixture['history'];
 }
 
 /** A fixture's history back as the message `Worker.runReplayHistories` takes. */

@@ -16,9 +16,15 @@ describe('when a day is final, and what a final day costs a read', () => {
 
   it('keeps a day with a platform never fetched (throttled, failed) from being final', () => {
     const fetchedAt = new Date(settlesAt + 3_600_000);
-    expect(isFinal(day, TIMEZONE, { data: { ...DATA, unavailable: { instagramReach: 'throttled' } }, fetchedAt })).toBe(false);
-    expect(isFinal(day, TIMEZONE, { data: { ...DATA, unavailable: { instagramReach: 'fetch_failed' } }, fetchedAt })).toBe(false);
-    expect(isFinal(day, TIMEZONE, { data: { ...DATA, unavailable: { instagramFollowers: 'no_snapshot' } }, fetchedAt })).toBe(true);
+    expect(isFinal(day, TIMEZONE, { data: { ...DATA, unavailable: { instagramReach: 'throttled' } }, fetchedAt })).toBe(
+      false,
+    );
+    expect(
+      isFinal(day, TIMEZONE, { data: { ...DATA, unavailable: { instagramReach: 'fetch_failed' } }, fetchedAt }),
+    ).toBe(false);
+    expect(
+      isFinal(day, TIMEZONE, { data: { ...DATA, unavailable: { instagramFollowers: 'no_snapshot' } }, fetchedAt }),
+    ).toBe(true);
     expect(isFinal(day, TIMEZONE, undefined)).toBe(false);
   });
 

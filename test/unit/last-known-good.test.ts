@@ -1,6 +1,12 @@
 import fc from 'fast-check';
 import { dayAfterFetch, type DayRow, keptFrom, mergeDay } from '../../src/domain/last-known-good';
-import { METRIC_NAMES, type FetchPlatformsResult, type MetricName, type MetricValue, type UnavailableReason } from '../../src/meta/types';
+import {
+  METRIC_NAMES,
+  type FetchPlatformsResult,
+  type MetricName,
+  type MetricValue,
+  type UnavailableReason,
+} from '../../src/meta/types';
 import type { CacheData } from '../../src/stores/cache';
 
 const REASONS: UnavailableReason[] = [
@@ -19,7 +25,11 @@ const metricValue: fc.Arbitrary<MetricValue> = fc.oneof(
   fc.nat().map((value): MetricValue => ({ value })),
   reason.map((r): MetricValue => ({ value: null, reason: r })),
 );
-const instant = fc.date({ min: new Date('2024-01-01T00:00:00Z'), max: new Date('2027-01-01T00:00:00Z'), noInvalidDate: true });
+const instant = fc.date({
+  min: new Date('2024-01-01T00:00:00Z'),
+  max: new Date('2027-01-01T00:00:00Z'),
+  noInvalidDate: true,
+});
 
 /** A stored row: each metric a number or null (with a reason), some numbers kept from an older fetch. */
 const row: fc.Arbitrary<DayRow> = fc
@@ -111,10 +121,20 @@ describe('the last-known-good merge', () => {
 
   it('keeps a number first kept long ago dated from then, not from the fetch in between', () => {
     const previous: DayRow = {
-      data: { facebookNewFollowers: 5, instagramFollowers: 7, instagramReach: 1, instagramProfileViews: 2, keptFrom: { facebookNewFollowers: '2026-01-01T00:00:00.000Z' } },
+      data: {
+        facebookNewFollowers: 5,
+        instagramFollowers: 7,
+        instagramReach: 1,
+        instagramProfileViews: 2,
+        keptFrom: { facebookNewFollowers: '2026-01-01T00:00:00.000Z' },
+      },
       fetchedAt: new Date('2026-01-03T00:00:00.000Z'),
     };
-    const merged = mergeDay(previous, { facebookNewFollowers: { value: null, reason: 'fetch_failed' } }, 'fetch_failed');
+    const merged = mergeDay(
+      previous,
+      { facebookNewFollowers: { value: null, reason: 'fetch_failed' } },
+      'fetch_failed',
+    );
     expect(merged.facebookNewFollowers).toBe(5);
     // The Instagram numbers not fetched now came with the previous row's fetch.
     const previousFetch = '2026-01-03T00:00:00.000Z';
@@ -148,7 +168,11 @@ function fetchResult(day: string, overrides: { followers?: MetricValue } = {}): 
     facebook: { status: 'fetched', data: { days: { [day]: { value: 11 } } } },
     instagram: {
       status: 'fetched',
-      data: { state: 'ok', followers: overrides.followers ?? { value: 500 }, days: { [day]: { instagramReach: { value: 40 }, instagramProfileViews: { value: 4 } } } },
+      data: {
+        state: 'ok',
+        followers: overrides.followers ?? { value: 500 },
+        days: { [day]: { instagramReach: { value: 40 }, instagramProfileViews: { value: 4 } } },
+      },
     },
     usage: { business: {}, maxPercent: 0 },
     calls: 3,
@@ -156,26 +180,72 @@ function fetchResult(day: string, overrides: { followers?: MetricValue } = {}): 
 }
 
 describe('a day written after a fetch', () => {
-  const numbers = (n: number): CacheData => ({ facebookNewFollowers: n, instagramFollowers: n, instagramReach: n, instagramProfileViews: n });
+  const numbers = (n: number): CacheData => ({
+    facebookNewFollowers: n,
+    instagramFollowers: n,
+    instagramReach: n,
+    instagramProfileViews: n,
+  });
 
   it("keeps an admin's numbers written while Meta answered, and fills in only what that row lacks", () => {
     const before: DayRow = { data: numbers(1), fetchedAt: new Date('2026-05-10T11:00:00Z') };
-    const current: DayRow = { data: { ...numbers(2), instagramReach: null, unavailable: { instagramReach: 'no_data' } }, fetchedAt: new Date('2026-05-10T11:30:00Z') };
-    const day = dayAfterFetch({ result: fetchResult('2026-05-10'), day: '2026-05-10', today: '2026-05-10', before, current, pending: 'fetch_failed' });
-    expect(day).toMatchObject({ facebookNewFollowers: 2, instagramFollowers: 2, instagramReach: 40, instagramProfileViews: 2 });
+    const current: DayRow = {
+      data: { ...numbers(2), instagramReach: null, unavailable: { instagramReach: 'no_data' } },
+      fetchedAt: new Date('2026-05-10T11:30:00Z'),
+    };
+    const day = dayAfterFetch({
+      result: fetchResult('2026-05-10'),
+      day: '2026-05-10',
+      today: '2026-05-10',
+      before,
+      current,
+      pending: 'fetch_failed',
+    });
+    expect(day).toMatchObject({
+      facebookNewFollowers: 2,
+      instagramFollowers: 2,
+      instagramReach: 40,
+      instagramProfileViews: 2,
+    });
   });
 
   it('takes the fetch over the row it read before fetching', () => {
     const before: DayRow = { data: numbers(1), fetchedAt: new Date('2026-05-10T11:00:00Z') };
-    const day = dayAfterFetch({ result: fetchResult('2026-05-10'), day: '2026-05-10', today: '2026-05-10', before, current: before, pending: 'fetch_failed' });
-    expect(day).toEqual({ facebookNewFollowers: 11, instagramFollowers: 500, instagramReach: 40, instagramProfileViews: 4 });
+    const day = dayAfterFetch({
+      result: fetchResult('2026-05-10'),
+      day: '2026-05-10',
+      today: '2026-05-10',
+      before,
+      current: before,
+      pending: 'fetch_failed',
+    });
+    expect(day).toEqual({
+      facebookNewFollowers: 11,
+      instagramFollowers: 500,
+      instagramReach: 40,
+      instagramProfileViews: 4,
+    });
   });
 
   it("gives a past day the followers snapshot taken that day, never today's count", () => {
     const current: DayRow = { data: numbers(1), fetchedAt: new Date('2026-05-09T23:00:00Z') };
-    const past = dayAfterFetch({ result: fetchResult('2026-05-09'), day: '2026-05-09', today: '2026-05-10', before: current, current, pending: 'fetch_failed' });
+    const past = dayAfterFetch({
+      result: fetchResult('2026-05-09'),
+      day: '2026-05-09',
+      today: '2026-05-10',
+      before: current,
+      current,
+      pending: 'fetch_failed',
+    });
     expect(past.instagramFollowers).toBe(1);
-    const none = dayAfterFetch({ result: fetchResult('2026-05-08'), day: '2026-05-08', today: '2026-05-10', before: undefined, current: undefined, pending: 'fetch_failed' });
+    const none = dayAfterFetch({
+      result: fetchResult('2026-05-08'),
+      day: '2026-05-08',
+      today: '2026-05-10',
+      before: undefined,
+      current: undefined,
+      pending: 'fetch_failed',
+    });
     expect(none.instagramFollowers).toBeNull();
     expect(none.unavailable?.instagramFollowers).toBe('no_snapshot');
   });

@@ -49,7 +49,7 @@ describe('retry delays', () => {
     expect(appThrottleMs(undefined, 90_000, FIRST)).toBeUndefined();
   });
 
-  it("waits out an app block to its end, at least a second even when it just ended", () => {
+  it('waits out an app block to its end, at least a second even when it just ended', () => {
     const now = Date.parse('2026-05-01T10:00:00Z');
     expect(appBlockWait(new Date(now + 45_000), now)).toBe(45_000);
     expect(appBlockWait(new Date(now - 5_000), now)).toBe(1_000);

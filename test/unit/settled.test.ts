@@ -22,18 +22,32 @@ describe('finality', () => {
     expect(isFinal(DAY, TZ, { data: null, fetchedAt: late })).toBe(false);
     expect(isFinal(DAY, TZ, { data, fetchedAt: null })).toBe(false);
     for (const reason of ['throttled', 'fetch_failed'] as const) {
-      expect(isFinal(DAY, TZ, { data: { ...data, instagramReach: null, unavailable: { instagramReach: reason } }, fetchedAt: late })).toBe(false);
+      expect(
+        isFinal(DAY, TZ, {
+          data: { ...data, instagramReach: null, unavailable: { instagramReach: reason } },
+          fetchedAt: late,
+        }),
+      ).toBe(false);
     }
     // A reason Meta gave (no data) is an answer: the day is final with it.
-    expect(isFinal(DAY, TZ, { data: { ...data, instagramReach: null, unavailable: { instagramReach: 'no_data' } }, fetchedAt: late })).toBe(true);
+    expect(
+      isFinal(DAY, TZ, {
+        data: { ...data, instagramReach: null, unavailable: { instagramReach: 'no_data' } },
+        fetchedAt: late,
+      }),
+    ).toBe(true);
   });
 
   it('stays final for any later fetch time (a settled day does not unsettle)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: -10 * 86_400_000, max: 10 * 86_400_000 }), fc.nat({ max: 30 * 86_400_000 }), (offset, later) => {
-        const at = settlesAt + offset;
-        if (fetchedSettled(DAY, TZ, new Date(at))) expect(fetchedSettled(DAY, TZ, new Date(at + later))).toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: -10 * 86_400_000, max: 10 * 86_400_000 }),
+        fc.nat({ max: 30 * 86_400_000 }),
+        (offset, later) => {
+          const at = settlesAt + offset;
+          if (fetchedSettled(DAY, TZ, new Date(at))) expect(fetchedSettled(DAY, TZ, new Date(at + later))).toBe(true);
+        },
+      ),
     );
   });
 });

@@ -33,7 +33,15 @@ void sameAsClient; // checked by the compiler (npm test type-checks first), noth
 
 describe('the vocabulary', () => {
   it('lists each name once', () => {
-    for (const list of [METRIC_NAMES, UNAVAILABLE_REASONS, CYCLE_TRIGGERS, CYCLE_STATUSES, TOKEN_STATUSES, INSTAGRAM_STATUSES, Object.values(FAILURE_TYPES)]) {
+    for (const list of [
+      METRIC_NAMES,
+      UNAVAILABLE_REASONS,
+      CYCLE_TRIGGERS,
+      CYCLE_STATUSES,
+      TOKEN_STATUSES,
+      INSTAGRAM_STATUSES,
+      Object.values(FAILURE_TYPES),
+    ]) {
       expect(new Set(list).size).toBe(list.length);
     }
     expect(METRIC_NAMES).toEqual(METRICS.map((m) => m.name));
@@ -44,6 +52,10 @@ describe('the vocabulary', () => {
       .filter((value) => typeof value === 'function' && value.prototype instanceof Error)
       .map((c) => (c as { name: string }).name)
       .filter((name) => name !== 'MetaError');
-    expect(names.sort()).toEqual(Object.values(FAILURE_TYPES).filter((type) => type.startsWith('Meta')).sort());
+    expect(names.sort()).toEqual(
+      Object.values(FAILURE_TYPES)
+        .filter((type) => type.startsWith('Meta'))
+        .sort(),
+    );
   });
 });

@@ -8,11 +8,16 @@ import { forceRefresh } from './refresh';
 import { defineRoute } from './types';
 import type { RouteContext, RouteDef } from './types';
 
-
 /** The seed-compatible cache: one day, a range of days, and writes (or a forced refresh). */
 export function cacheRoutes(context: RouteContext): RouteDef[] {
   const { config, reader, answers, metrics, cache, clients } = context;
-  const answerBody = (read: DayRead, status: RefreshStatus) => ({ success: true, data: read.data, source: read.source, period: read.period, refresh: { status } });
+  const answerBody = (read: DayRead, status: RefreshStatus) => ({
+    success: true,
+    data: read.data,
+    source: read.source,
+    period: read.period,
+    refresh: { status },
+  });
   /**
    * A fresh answer kept in memory, read again from Postgres (the client too: its token or
    * timezone may have changed elsewhere); undefined once the day is no longer fresh, so the
@@ -32,7 +37,11 @@ export function cacheRoutes(context: RouteContext): RouteDef[] {
       summary: "One client's numbers for one day (default: today in the client's timezone), from the cache",
       access: 'read',
       query: schemas.cacheQuery,
-      responses: { 200: 'the cached numbers (fresh, stale or empty)', 304: 'not modified since the ETag', 404: 'unknown client' },
+      responses: {
+        200: 'the cached numbers (fresh, stale or empty)',
+        304: 'not modified since the ETag',
+        404: 'unknown client',
+      },
       handler: async (ctx) => {
         const { clientId, period } = ctx.state.query;
         const key = answers.key(clientId, period);
@@ -68,7 +77,12 @@ export function cacheRoutes(context: RouteContext): RouteDef[] {
       summary: "One client's daily numbers from `from` to `to` (at most 92 days), each with its freshness",
       access: 'read',
       query: schemas.rangeQuery,
-      responses: { 200: 'one entry per day', 304: 'not modified since the ETag', 400: 'bad range', 404: 'unknown client' },
+      responses: {
+        200: 'one entry per day',
+        304: 'not modified since the ETag',
+        400: 'bad range',
+        404: 'unknown client',
+      },
       handler: async (ctx) => {
         const { clientId, from, to } = ctx.state.query;
         const span = (Date.parse(to) - Date.parse(from)) / 86_400_000 + 1;
@@ -83,7 +97,12 @@ export function cacheRoutes(context: RouteContext): RouteDef[] {
         }
         ctx.body = {
           success: true,
-          data: reads.map((r, i) => ({ period: r.period, ...r.data, source: r.source, refresh: { status: refresh.days[i] } })),
+          data: reads.map((r, i) => ({
+            period: r.period,
+            ...r.data,
+            source: r.source,
+            refresh: { status: refresh.days[i] },
+          })),
           refresh: { status: refresh.status },
         };
       },

@@ -41,7 +41,11 @@ export function clientRoutes(context: RouteContext): RouteDef[] {
   }
 
   function requireTokenKey(): void {
-    if (!context.tokenKeys) throw serviceUnavailable('token_encryption_unavailable', 'TOKEN_ENCRYPTION_KEY is not set on the API: tokens cannot be stored');
+    if (!context.tokenKeys)
+      throw serviceUnavailable(
+        'token_encryption_unavailable',
+        'TOKEN_ENCRYPTION_KEY is not set on the API: tokens cannot be stored',
+      );
   }
 
   /** A 400 like any other invalid field when Postgres does not know the (canonical) zone. */
@@ -65,7 +69,8 @@ export function clientRoutes(context: RouteContext): RouteDef[] {
     defineRoute({
       method: 'post',
       path: '/api/clients',
-      summary: 'Add a client with its Meta token (admin); the token is stored encrypted and never returned; its last BACKFILL_DAYS are fetched in the background',
+      summary:
+        'Add a client with its Meta token (admin); the token is stored encrypted and never returned; its last BACKFILL_DAYS are fetched in the background',
       access: 'admin',
       body: schemas.createClientBody,
       responses: { 201: 'created', 400: 'invalid client' },
@@ -97,7 +102,8 @@ export function clientRoutes(context: RouteContext): RouteDef[] {
     defineRoute({
       method: 'patch',
       path: '/api/clients/:id',
-      summary: 'Change a client (admin); a new accessToken resets its token status; a new token or Instagram account backfills the last BACKFILL_DAYS',
+      summary:
+        'Change a client (admin); a new accessToken resets its token status; a new token or Instagram account backfills the last BACKFILL_DAYS',
       access: 'admin',
       params: schemas.clientParams,
       body: schemas.updateClientBody,
@@ -112,8 +118,12 @@ export function clientRoutes(context: RouteContext): RouteDef[] {
         if (!client) throw clientNotFound(id);
         context.invalidate(id);
         // A new token (e.g. replacing an invalid one) or a newly linked Instagram account: the days it missed are fetched.
-        const relinked = patch.instagramAccountId !== undefined && patch.instagramAccountId !== null && patch.instagramAccountId !== before?.instagramAccountId;
-        const backfilled = client.hasToken && (Boolean(patch.accessToken) || relinked) ? await backfill(client) : undefined;
+        const relinked =
+          patch.instagramAccountId !== undefined &&
+          patch.instagramAccountId !== null &&
+          patch.instagramAccountId !== before?.instagramAccountId;
+        const backfilled =
+          client.hasToken && (Boolean(patch.accessToken) || relinked) ? await backfill(client) : undefined;
         ctx.body = { success: true, data: publicClient(client), ...(backfilled ? { backfill: backfilled } : {}) };
       },
     }),

@@ -14,8 +14,12 @@ export function healthRoutes({ db, temporal, metrics, logger }: RouteContext): R
   const readiness = reuseFor(READINESS_TTL_MS, async () => {
     const [postgres, temporalCheck] = await Promise.all([pingDatabase(db), pingTemporal(temporal)]);
     // A driver's message names hosts and users, so it goes to the log only.
-    for (const [name, check] of [['postgres', postgres], ['temporal', temporalCheck]] as const) {
-      if (!check.ok) logger.warn({ dependency: name, error: check.error, latencyMs: check.latencyMs }, `readiness: ${name} is down`);
+    for (const [name, check] of [
+      ['postgres', postgres],
+      ['temporal', temporalCheck],
+    ] as const) {
+      if (!check.ok)
+        logger.warn({ dependency: name, error: check.error, latencyMs: check.latencyMs }, `readiness: ${name} is down`);
     }
     return {
       ready: postgres.ok,
@@ -39,7 +43,8 @@ export function healthRoutes({ db, temporal, metrics, logger }: RouteContext): R
     defineRoute({
       method: 'get',
       path: '/readyz',
-      summary: 'Ready to serve reads: 503 when Postgres is unreachable; Temporal is reported (`up`/`down`) but optional. The answer is reused for a second',
+      summary:
+        'Ready to serve reads: 503 when Postgres is unreachable; Temporal is reported (`up`/`down`) but optional. The answer is reused for a second',
       access: 'public',
       responses: { 200: 'ready', 503: 'Postgres unreachable' },
       handler: async (ctx) => {

@@ -19,7 +19,14 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
   const { config, temporal, logger, metrics } = deps;
   const taskQueue = deps.taskQueue ?? TASK_QUEUE;
   const { clients, cache, refresh } = createStores(deps.db, deps.tokenKeys);
-  const refreshDeps = { temporal, clients, cooldownMs: config.refresh.cooldownMs, lookbackDays: config.refresh.lookbackDays, logger, taskQueue };
+  const refreshDeps = {
+    temporal,
+    clients,
+    cooldownMs: config.refresh.cooldownMs,
+    lookbackDays: config.refresh.lookbackDays,
+    logger,
+    taskQueue,
+  };
   const ask = async (clientId: string, options?: { force?: boolean; days?: string[] }) => {
     const result = await requestRefresh(refreshDeps, clientId, options);
     metrics.refreshRequests.inc({ status: result.status });

@@ -21,7 +21,10 @@ export function refreshRoutes({ config, temporal, logger, taskQueue, refreshStat
       responses: { 200: 'status: `RefreshStatus` for an admin key, `RefreshStatusSummary` for a read key' },
       responseBodies: { 200: refreshStatusResponseSchema },
       handler: async (ctx) => {
-        ctx.body = { success: true, data: await (ctx.state.role === 'admin' ? refreshStatus.admin() : refreshStatus.read()) };
+        ctx.body = {
+          success: true,
+          data: await (ctx.state.role === 'admin' ? refreshStatus.admin() : refreshStatus.read()),
+        };
       },
     }),
     defineRoute({
@@ -34,14 +37,17 @@ export function refreshRoutes({ config, temporal, logger, taskQueue, refreshStat
         let workflowId: string;
         try {
           const running = await findRunningCycle(temporal, taskQueue);
-          if (running) throw conflict('cycle_running', `a refresh cycle is already running (${running})`, { workflowId: running });
+          if (running)
+            throw conflict('cycle_running', `a refresh cycle is already running (${running})`, { workflowId: running });
           workflowId = await startManualCycle(temporal, config.refresh, { taskQueue });
         } catch (err) {
           if (err instanceof HttpError) throw err;
           // Started within the same second as another (a manual cycle's id is its start time), before
           // visibility lists that one as running: the conflict names it all the same.
           if (err instanceof WorkflowExecutionAlreadyStartedError) {
-            throw conflict('cycle_running', `a refresh cycle is already running (${err.workflowId})`, { workflowId: err.workflowId });
+            throw conflict('cycle_running', `a refresh cycle is already running (${err.workflowId})`, {
+              workflowId: err.workflowId,
+            });
           }
           logger.warn({ err }, 'could not start a refresh cycle');
           throw serviceUnavailable('temporal_unavailable', 'Temporal is not reachable; try again shortly');

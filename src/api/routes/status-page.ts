@@ -63,7 +63,11 @@ async function answerHtml(ctx: Context, html: string, status = 200): Promise<voi
 }
 
 /** Each metric's days from `from` on, oldest first, `null` where the day has no number (drawn as a gap). */
-function seriesOf(days: Map<string, CacheData> | undefined, today: string, count: number): Record<MetricKey, SeriesDay[]> {
+function seriesOf(
+  days: Map<string, CacheData> | undefined,
+  today: string,
+  count: number,
+): Record<MetricKey, SeriesDay[]> {
   const periods = Array.from({ length: count }, (_, i) => addDays(today, i - count + 1));
   return Object.fromEntries(
     METRICS.map(({ key }) => [
@@ -80,7 +84,8 @@ function seriesOf(days: Map<string, CacheData> | undefined, today: string, count
 async function readForm(ctx: Context): Promise<Record<string, unknown>> {
   const length = Number(ctx.get('content-length') || 0);
   if (!length && !/chunked/i.test(ctx.get('transfer-encoding'))) return {};
-  if (!ctx.is('application/x-www-form-urlencoded')) throw new HttpError(415, 'unsupported_media_type', 'send the form as application/x-www-form-urlencoded');
+  if (!ctx.is('application/x-www-form-urlencoded'))
+    throw new HttpError(415, 'unsupported_media_type', 'send the form as application/x-www-form-urlencoded');
   return (await coBody.form(ctx.req, { limit: '4kb' })) as Record<string, unknown>;
 }
 
@@ -95,7 +100,10 @@ export function statusPageRoutes(context: RouteContext): RouteDef[] {
   async function clientPage(ctx: Context, id: string, message?: RefreshMessage, statusCode = 200): Promise<void> {
     const client = await status.client(id, cooldownMs);
     if (!client) throw clientNotFound(id);
-    const [series, results] = await Promise.all([status.series([id], addDays(client.today, -(CLIENT_DAYS - 1)), client.today), status.clientResults(id, RESULTS_SHOWN)]);
+    const [series, results] = await Promise.all([
+      status.series([id], addDays(client.today, -(CLIENT_DAYS - 1)), client.today),
+      status.clientResults(id, RESULTS_SHOWN),
+    ]);
     await answerHtml(
       ctx,
       renderClientPage({
@@ -126,11 +134,22 @@ export function statusPageRoutes(context: RouteContext): RouteDef[] {
       responses: { 200: 'an HTML page' },
       handler: async (ctx) => {
         const input = ctx.state.query;
-        const query: OverviewQuery = { q: input.q ?? '', sort: input.sort ?? 'name', page: input.page ?? 1, problems: input.problems === '1' };
+        const query: OverviewQuery = {
+          q: input.q ?? '',
+          sort: input.sort ?? 'name',
+          page: input.page ?? 1,
+          problems: input.problems === '1',
+        };
         const [described, { summary, problems, list }, cycles, usage] = await Promise.all([
           scheduleNow(),
           status.overview(
-            { search: query.q || undefined, sort: query.sort, problemsOnly: query.problems, limit: STATUS_PAGE_SIZE, offset: (query.page - 1) * STATUS_PAGE_SIZE },
+            {
+              search: query.q || undefined,
+              sort: query.sort,
+              problemsOnly: query.problems,
+              limit: STATUS_PAGE_SIZE,
+              offset: (query.page - 1) * STATUS_PAGE_SIZE,
+            },
             PROBLEMS_SHOWN,
           ),
           status.recentCycles(CYCLES_SHOWN),
@@ -200,7 +219,11 @@ export function statusPageRoutes(context: RouteContext): RouteDef[] {
         assertSameOrigin(ctx);
         const form = await readForm(ctx);
         if (!csrf.verify(`refresh:${id}`, form.csrf)) {
-          throw new HttpError(403, 'csrf_invalid', 'the form is missing its token or is older than two hours; reload the client page and press the button again');
+          throw new HttpError(
+            403,
+            'csrf_invalid',
+            'the form is missing its token or is older than two hours; reload the client page and press the button again',
+          );
         }
         const result = await context.requestRefresh(id, { force: true });
         switch (result.status) {

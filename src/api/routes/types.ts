@@ -47,7 +47,11 @@ export interface RouteState<Query, Params, Body> {
 type Parsed<S> = S extends ZodType ? z.output<S> : undefined;
 
 /** A route whose handler reads its input typed from its own schemas. */
-export type TypedRouteDef<Q extends ZodType | undefined, P extends ZodType | undefined, B extends ZodType | undefined> = Omit<RouteDef, 'query' | 'params' | 'body' | 'handler'> & {
+export type TypedRouteDef<
+  Q extends ZodType | undefined,
+  P extends ZodType | undefined,
+  B extends ZodType | undefined,
+> = Omit<RouteDef, 'query' | 'params' | 'body' | 'handler'> & {
   query?: Q;
   params?: P;
   body?: B;
@@ -59,9 +63,11 @@ export type TypedRouteDef<Q extends ZodType | undefined, P extends ZodType | und
  * the parsed `query`, `params` and `body` in `ctx.state` before the handler runs, so the handler
  * reads them without casts. The one cast is here, where that guarantee is made.
  */
-export function defineRoute<Q extends ZodType | undefined = undefined, P extends ZodType | undefined = undefined, B extends ZodType | undefined = undefined>(
-  def: TypedRouteDef<Q, P, B>,
-): RouteDef {
+export function defineRoute<
+  Q extends ZodType | undefined = undefined,
+  P extends ZodType | undefined = undefined,
+  B extends ZodType | undefined = undefined,
+>(def: TypedRouteDef<Q, P, B>): RouteDef {
   return { ...def, handler: def.handler as unknown as Middleware };
 }
 

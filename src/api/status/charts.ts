@@ -85,7 +85,9 @@ export function sparkline(label: string, days: SeriesDay[], { width = 120, heigh
   }
   const paths = segments(days, p).map((d) => html`<path d="${d}"/>`);
   const points = days.map((d, i) =>
-    d.value === null ? '' : html`<circle cx="${p.x(i)}" cy="${p.y(d.value)}" r="1.8" data-day="${d.day}"><title>${d.day}: ${formatNumber(d.value)}</title></circle>`,
+    d.value === null
+      ? ''
+      : html`<circle cx="${p.x(i)}" cy="${p.y(d.value)}" r="1.8" data-day="${d.day}"><title>${d.day}: ${formatNumber(d.value)}</title></circle>`,
   );
   return html`<svg class="spark" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${title}">${paths}${points}</svg>`;
 }
@@ -137,7 +139,9 @@ const duration = (ms: number | null): string => {
   const s = Math.round(ms / 1000);
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
-  return m < 60 ? `${m}m${s % 60 ? String(s % 60).padStart(2, '0') : ''}` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}`;
+  return m < 60
+    ? `${m}m${s % 60 ? String(s % 60).padStart(2, '0') : ''}`
+    : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}`;
 };
 
 export const formatDuration = duration;
@@ -156,18 +160,18 @@ export function cycleChart(cycles: CycleBarInput[], { width = 640, height = 170 
   const slot = (width - left - 4) / Math.max(cycles.length, 20);
   const barWidth = Math.max(4, slot * 0.7);
   const bars = cycles.map((c, i) => {
-      const x = r1(left + i * slot + (slot - barWidth) / 2);
-      let y = top + chartHeight;
-      const part = (n: number, cls: string) => {
-        if (!n) return '';
-        const h = (n / max) * chartHeight;
-        y -= h;
-        return html`<rect class="${cls}" x="${x}" y="${r1(y)}" width="${r1(barWidth)}" height="${r1(h)}"/>`;
-      };
-      const rects = [part(c.refreshed, 'refreshed'), part(c.failed, 'failed'), part(c.skipped, 'skipped')];
-      const title = `${c.label}${c.running ? ' (running)' : ''}: ${c.refreshed} refreshed, ${c.failed} failed, ${c.skipped} skipped, took ${duration(c.durationMs)}`;
-      return html`<g><title>${title}</title>${rects}<text x="${r1(x + barWidth / 2)}" y="${height - bottom + 14}" text-anchor="middle">${c.running ? '…' : duration(c.durationMs)}</text></g>`;
-    });
+    const x = r1(left + i * slot + (slot - barWidth) / 2);
+    let y = top + chartHeight;
+    const part = (n: number, cls: string) => {
+      if (!n) return '';
+      const h = (n / max) * chartHeight;
+      y -= h;
+      return html`<rect class="${cls}" x="${x}" y="${r1(y)}" width="${r1(barWidth)}" height="${r1(h)}"/>`;
+    };
+    const rects = [part(c.refreshed, 'refreshed'), part(c.failed, 'failed'), part(c.skipped, 'skipped')];
+    const title = `${c.label}${c.running ? ' (running)' : ''}: ${c.refreshed} refreshed, ${c.failed} failed, ${c.skipped} skipped, took ${duration(c.durationMs)}`;
+    return html`<g><title>${title}</title>${rects}<text x="${r1(x + barWidth / 2)}" y="${height - bottom + 14}" text-anchor="middle">${c.running ? '…' : duration(c.durationMs)}</text></g>`;
+  });
   const legend = html`<text x="${left}" y="${height - 4}">bar: refreshed (solid) · failed (hatched) · skipped (light); under it: duration</text>`;
   return html`<svg id="cycle-chart" class="chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="The last ${cycles.length} cycles: clients refreshed, failed and skipped per cycle, and how long each took (figures in the table below)">
 <defs><pattern id="hatch" width="4" height="4" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="4" height="4" fill="#cf222e"/><line x1="0" y1="0" x2="0" y2="4" stroke="#fff" stroke-width="1.5"/></pattern></defs>
@@ -186,7 +190,10 @@ export function usageGauge(percent: number | null, { width = 320, height = 46 } 
   const value = percent === null ? 0 : Math.max(0, Math.min(100, percent));
   const level = value >= 90 ? 'high' : value >= 75 ? 'warn' : 'ok';
   const stretch = left + barWidth * 0.75;
-  const label = percent === null ? 'Meta app usage: not reported yet' : `Meta app usage: ${Math.round(value)} % of the app's budget; above 75 % cycles stretch their spacing`;
+  const label =
+    percent === null
+      ? 'Meta app usage: not reported yet'
+      : `Meta app usage: ${Math.round(value)} % of the app's budget; above 75 % cycles stretch their spacing`;
   return html`<svg id="usage-gauge" class="gauge" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${label}">
 <rect class="track" x="${left}" y="6" width="${barWidth}" height="16" rx="3"/>
 <rect class="fill ${level}" x="${left}" y="6" width="${r1((barWidth * value) / 100)}" height="16" rx="3"/>

@@ -43,7 +43,9 @@ function messageHtml(message: RefreshMessage | undefined): SafeHtml | '' {
 
 function workflowUrl(m: ClientPageModel, r: RefreshResultRow): string {
   const base = `${m.temporalUiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(m.namespace)}/workflows`;
-  return r.temporalRunId ? `${base}/${encodeURIComponent(r.workflowId)}/${encodeURIComponent(r.temporalRunId)}/history` : `${base}?query=${encodeURIComponent(`WorkflowId="${r.workflowId}"`)}`;
+  return r.temporalRunId
+    ? `${base}/${encodeURIComponent(r.workflowId)}/${encodeURIComponent(r.temporalRunId)}/history`
+    : `${base}?query=${encodeURIComponent(`WorkflowId="${r.workflowId}"`)}`;
 }
 
 function resultRow(m: ClientPageModel, r: RefreshResultRow): SafeHtml {
@@ -64,12 +66,17 @@ export function renderClientPage(m: ClientPageModel): string {
       : `A refresh can be asked now (one on-demand refresh per ${formatDuration(m.cooldownMs)}).`;
   const problems = c.problems.length
     ? html`<section aria-labelledby="problems-title"><h2 id="problems-title">Needs action</h2><ul>${c.problems.map(
-        (kind) => html`<li><strong class="problem-kind">${PROBLEM_TITLES[kind]}</strong>: ${action(kind, c, true)}</li>`,
+        (kind) =>
+          html`<li><strong class="problem-kind">${PROBLEM_TITLES[kind]}</strong>: ${action(kind, c, true)}</li>`,
       )}</ul></section>`
     : '';
-  const today = METRICS.map((metric) => html`<div><dt>${metric.label}</dt><dd data-metric="${metric.key}">${metricValue(c.todayData, metric.key)}</dd></div>`);
+  const today = METRICS.map(
+    (metric) =>
+      html`<div><dt>${metric.label}</dt><dd data-metric="${metric.key}">${metricValue(c.todayData, metric.key)}</dd></div>`,
+  );
   const charts = METRICS.map(
-    (metric) => html`<figure><figcaption><h3>${metric.label}</h3></figcaption>${lineChart(`chart-${metric.key}`, `${metric.label}, last 90 days`, m.series[metric.key])}</figure>`,
+    (metric) =>
+      html`<figure><figcaption><h3>${metric.label}</h3></figcaption>${lineChart(`chart-${metric.key}`, `${metric.label}, last 90 days`, m.series[metric.key])}</figure>`,
   );
   const results = m.results.map((r) => resultRow(m, r));
   const body = html`<nav aria-label="Breadcrumb"><a href="/status">← All clients</a></nav>

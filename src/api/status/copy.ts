@@ -1,4 +1,9 @@
-import { type Freshness, METRICS as VOCABULARY, type MetricName, type UnavailableReason } from '../../domain/vocabulary';
+import {
+  type Freshness,
+  METRICS as VOCABULARY,
+  type MetricName,
+  type UnavailableReason,
+} from '../../domain/vocabulary';
 import type { ClientSort, ProblemKind, StatusClient } from '../../stores/status';
 import { html, SafeHtml } from './html';
 
@@ -33,7 +38,11 @@ export const PROBLEM_TITLES: Record<ProblemKind, string> = {
 
 export const FRESHNESS_TEXT: Record<Freshness, string> = { fresh: 'fresh', stale: 'stale', empty: 'empty' };
 
-export const SORTS: Record<ClientSort, string> = { name: 'name', freshness: 'least fresh first', recent: 'most recently updated first' };
+export const SORTS: Record<ClientSort, string> = {
+  name: 'name',
+  freshness: 'least fresh first',
+  recent: 'most recently updated first',
+};
 
 const CLI = 'npm run cli --';
 
@@ -46,7 +55,9 @@ export function action(kind: ProblemKind, c: StatusClient, onClientPage = false)
       return html`No Meta token is stored, so it is never refreshed. Store one: <code>${CLI} clients update ${c.id} --token-stdin</code>`;
     case 'failing':
       return html`The last ${c.failingStreak} refreshes failed${c.lastResult?.errorCode ? ` (Meta ${c.lastResult.errorCode})` : ''}. ${
-        onClientPage ? 'See Meta’s error codes and the runs in Temporal below' : 'Open the client’s page for Meta’s error codes and its runs in Temporal'
+        onClientPage
+          ? 'See Meta’s error codes and the runs in Temporal below'
+          : 'Open the client’s page for Meta’s error codes and its runs in Temporal'
       }; refresh it once the cause is fixed.`;
     case 'instagram_permission_missing':
       return html`Grant the token <code>instagram_basic</code> and <code>instagram_manage_insights</code>, then replace it: <code>${CLI} clients update ${c.id} --token-stdin</code>`;

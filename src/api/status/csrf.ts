@@ -13,8 +13,11 @@ const WINDOW_MS = 3_600_000;
  * rotating the keys voids old tokens); it carries neither the key nor anything that leads to it.
  */
 export function createCsrf(adminKeys: string[], now: () => number = Date.now) {
-  const secret = createHash('sha256').update(`social-media-cache status csrf v1\0${[...adminKeys].sort().join('\0')}`).digest();
-  const sign = (purpose: string, window: number) => createHmac('sha256', secret).update(`${purpose}|${window}`).digest();
+  const secret = createHash('sha256')
+    .update(`social-media-cache status csrf v1\0${[...adminKeys].sort().join('\0')}`)
+    .digest();
+  const sign = (purpose: string, window: number) =>
+    createHmac('sha256', secret).update(`${purpose}|${window}`).digest();
   return {
     /** A token for `purpose` (e.g. `refresh:<clientId>`), valid this hour and the next. */
     token(purpose: string): string {
@@ -45,7 +48,8 @@ const crossSite = (message: string) => new HttpError(403, 'cross_site_request', 
  */
 export function assertSameOrigin(ctx: Context): void {
   const site = ctx.get('sec-fetch-site');
-  if (site && site !== 'same-origin') throw crossSite('the form was sent from another site (Sec-Fetch-Site); open the status page and use its button');
+  if (site && site !== 'same-origin')
+    throw crossSite('the form was sent from another site (Sec-Fetch-Site); open the status page and use its button');
   const origin = ctx.get('origin');
   if (!origin) return;
   let host: string | undefined;
@@ -54,5 +58,6 @@ export function assertSameOrigin(ctx: Context): void {
   } catch {
     host = undefined;
   }
-  if (host !== ctx.host) throw crossSite('the form was sent from another origin; open the status page and use its button');
+  if (host !== ctx.host)
+    throw crossSite('the form was sent from another origin; open the status page and use its button');
 }

@@ -55,7 +55,11 @@ export function timeAgo(at: Date | string | null | undefined, now: number): Safe
   if (minutes < 1) text = future ? 'in under a minute' : 'just now';
   else {
     const span =
-      minutes < 60 ? `${minutes} min` : minutes < 48 * 60 ? `${Math.floor(minutes / 60)} h${minutes % 60 ? ` ${minutes % 60} min` : ''}` : `${Math.floor(minutes / 1440)} days`;
+      minutes < 60
+        ? `${minutes} min`
+        : minutes < 48 * 60
+          ? `${Math.floor(minutes / 60)} h${minutes % 60 ? ` ${minutes % 60} min` : ''}`
+          : `${Math.floor(minutes / 1440)} days`;
     text = future ? `in ${span}` : `${span} ago`;
   }
   return html`<time datetime="${date.toISOString()}" title="${exactTime(date)}">${text}</time>`;

@@ -2,7 +2,18 @@ import type { AppUsage, ClientSort, CycleBar, FleetSummary, ProblemKind, StatusC
 import { cycleChart, formatDuration, formatNumber, SeriesDay, sparkline, usageGauge } from './charts';
 import { action, METRICS, MetricKey, PROBLEM_TITLES, SORTS } from './copy';
 import { html, SafeHtml } from './html';
-import { clientUrl, DEMO_NOTE, exactTime, freshnessCell, layout, metricValue, outcomeCell, temporalRunsUrl, timeAgo, tokenCell } from './layout';
+import {
+  clientUrl,
+  DEMO_NOTE,
+  exactTime,
+  freshnessCell,
+  layout,
+  metricValue,
+  outcomeCell,
+  temporalRunsUrl,
+  timeAgo,
+  tokenCell,
+} from './layout';
 
 /** The fleet's page, `/status`: what needs action, the clients with today's numbers, the cycles. */
 
@@ -46,7 +57,8 @@ export function overviewUrl(query: OverviewQuery, changes: Partial<OverviewQuery
 
 function problemsSection(m: OverviewModel): SafeHtml {
   const { total, clients } = m.problems;
-  if (!total) return html`<section id="problems" aria-labelledby="problems-title"><h2 id="problems-title">Needs action</h2><p>No client needs action.</p></section>`;
+  if (!total)
+    return html`<section id="problems" aria-labelledby="problems-title"><h2 id="problems-title">Needs action</h2><p>No client needs action.</p></section>`;
   const counts = (Object.entries(m.summary.byProblem) as [ProblemKind, number][])
     .filter(([, n]) => n)
     .map(([kind, n]) => `${PROBLEM_TITLES[kind].toLowerCase()}: ${n}`)
@@ -79,7 +91,8 @@ ${more}
 </section>`;
 }
 
-const took = (c: CycleBar): string => formatDuration(c.finishedAt ? c.finishedAt.getTime() - c.startedAt.getTime() : null);
+const took = (c: CycleBar): string =>
+  formatDuration(c.finishedAt ? c.finishedAt.getTime() - c.startedAt.getTime() : null);
 
 function cyclesSection(m: OverviewModel): SafeHtml {
   const running = m.cycles.find((c) => c.status === 'running');
@@ -143,10 +156,13 @@ function pagination(m: OverviewModel): SafeHtml | '' {
   const pages = Math.max(1, Math.ceil(m.list.total / m.pageSize));
   const current = m.query.page;
   if (pages <= 1) return '';
-  const wanted = new Set([1, pages, current - 2, current - 1, current, current + 1, current + 2].filter((n) => n >= 1 && n <= pages));
+  const wanted = new Set(
+    [1, pages, current - 2, current - 1, current, current + 1, current + 2].filter((n) => n >= 1 && n <= pages),
+  );
   const items: SafeHtml[] = [];
   let previous = 0;
-  if (current > 1) items.push(html`<li><a href="${overviewUrl(m.query, { page: current - 1 })}" rel="prev">Previous</a></li>`);
+  if (current > 1)
+    items.push(html`<li><a href="${overviewUrl(m.query, { page: current - 1 })}" rel="prev">Previous</a></li>`);
   for (const n of [...wanted].sort((a, b) => a - b)) {
     if (n > previous + 1) items.push(html`<li><span aria-hidden="true">…</span></li>`);
     items.push(
@@ -156,7 +172,8 @@ function pagination(m: OverviewModel): SafeHtml | '' {
     );
     previous = n;
   }
-  if (current < pages) items.push(html`<li><a href="${overviewUrl(m.query, { page: current + 1 })}" rel="next">Next</a></li>`);
+  if (current < pages)
+    items.push(html`<li><a href="${overviewUrl(m.query, { page: current + 1 })}" rel="next">Next</a></li>`);
   return html`<nav class="pages" aria-label="Pages of clients"><ul>${items}</ul></nav>`;
 }
 
@@ -172,7 +189,9 @@ function clientsSection(m: OverviewModel): SafeHtml {
     );
     return html`${i ? '\n' : ''}<tr data-client-id="${c.id}" data-freshness="${c.freshness}"${c.problems.length ? html` data-problems="${c.problems.join(' ')}"` : ''}>
 <th scope="row"><a href="${clientUrl(c.id)}">${c.name}</a><br><small class="muted">${c.id}</small>${
-      c.problems.length ? html`<br><small class="problem-kind">needs action: ${PROBLEM_TITLES[c.problems[0]].toLowerCase()}</small>` : ''
+      c.problems.length
+        ? html`<br><small class="problem-kind">needs action: ${PROBLEM_TITLES[c.problems[0]].toLowerCase()}</small>`
+        : ''
     }</th>
 <td>${freshnessCell(c, m.now)}</td>${metrics}
 <td>${outcomeCell(c, m.now)}</td>

@@ -32,7 +32,11 @@ export function cacheHeaders(reads: DayRead[], ttlMs: number): Record<string, st
 }
 
 /** Sets the reads' cache headers; returns them and whether If-None-Match matched. */
-export function setCacheHeaders(ctx: Context, reads: DayRead[], ttlMs: number): { headers: Record<string, string>; notModified: boolean } {
+export function setCacheHeaders(
+  ctx: Context,
+  reads: DayRead[],
+  ttlMs: number,
+): { headers: Record<string, string>; notModified: boolean } {
   const headers = cacheHeaders(reads, ttlMs);
   ctx.set(headers);
   return { headers, notModified: matchesEtag(ctx, headers.ETag) };
@@ -97,7 +101,11 @@ export class FreshAnswers {
    * the new body and headers, or undefined when the answer may no longer be served from memory
    * (then it is dropped, and the next read takes the full path). A failure drops it too.
    */
-  renewIfDue(key: string, answer: FreshAnswer, read: () => Promise<{ body: unknown; headers: Record<string, string> } | undefined>): void {
+  renewIfDue(
+    key: string,
+    answer: FreshAnswer,
+    read: () => Promise<{ body: unknown; headers: Record<string, string> } | undefined>,
+  ): void {
     if (answer.renewing || Date.now() < answer.renewAt) return;
     answer.renewing = true;
     const generation = this.generation;

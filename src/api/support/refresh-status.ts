@@ -20,9 +20,17 @@ const totals = {
 const trigger = z.enum(CYCLE_TRIGGERS);
 const cycleStatus = z.enum(CYCLE_STATUSES);
 const time = z.string().meta({ description: 'ISO 8601' });
-const temporal = z.enum(['ok', 'unavailable']).meta({ description: '`unavailable`: Temporal did not answer, so the next run is unknown' });
+const temporal = z
+  .enum(['ok', 'unavailable'])
+  .meta({ description: '`unavailable`: Temporal did not answer, so the next run is unknown' });
 
-const lastCycleSummary = z.strictObject({ trigger, status: cycleStatus, startedAt: time, finishedAt: time.nullable(), ...totals });
+const lastCycleSummary = z.strictObject({
+  trigger,
+  status: cycleStatus,
+  startedAt: time,
+  finishedAt: time.nullable(),
+  ...totals,
+});
 const runningSummary = z.strictObject({
   trigger,
   ...totals,
@@ -32,7 +40,12 @@ const runningSummary = z.strictObject({
 
 /** What a read key gets: counts and times, no client, workflow or error of Meta. */
 export const refreshStatusSummarySchema = z
-  .strictObject({ lastCycle: lastCycleSummary.nullable(), running: runningSummary.nullable(), nextRunAt: time.nullable(), temporal })
+  .strictObject({
+    lastCycle: lastCycleSummary.nullable(),
+    running: runningSummary.nullable(),
+    nextRunAt: time.nullable(),
+    temporal,
+  })
   .meta({ title: 'RefreshStatusSummary', description: 'the answer to a read key: counts and times only' });
 
 /** What an admin key gets: the summary plus which clients failed and why, and the workflows and Schedule behind it. */
@@ -45,7 +58,10 @@ export const refreshStatusViewSchema = z
           z.strictObject({
             clientId: z.string(),
             clientName: z.string().nullable(),
-            errorCode: z.string().nullable().meta({ description: "Meta's error code (e.g. `190`), or the failure's type when Meta gave none" }),
+            errorCode: z
+              .string()
+              .nullable()
+              .meta({ description: "Meta's error code (e.g. `190`), or the failure's type when Meta gave none" }),
             errorMessage: z.string().nullable().meta({ description: "Meta's error text" }),
             attempts: count,
           }),
@@ -57,14 +73,19 @@ export const refreshStatusViewSchema = z
         workflowId: z.string(),
         cycleId: z.string(),
         currentClientId: z.string().nullable(),
-        currentSpacingMs: z.number().nullable().meta({ description: "the spacing between child starts in use at the last page (stretched under Meta's app usage)" }),
+        currentSpacingMs: z.number().nullable().meta({
+          description: "the spacing between child starts in use at the last page (stretched under Meta's app usage)",
+        }),
       })
       .nullable(),
     nextRunAt: time.nullable(),
     schedule: z.strictObject({ id: z.string(), paused: z.boolean(), intervalMs: z.number().nullable() }).nullable(),
     temporal,
   })
-  .meta({ title: 'RefreshStatus', description: 'the answer to an admin key: the summary, plus ids, client names and Meta error texts' });
+  .meta({
+    title: 'RefreshStatus',
+    description: 'the answer to an admin key: the summary, plus ids, client names and Meta error texts',
+  });
 
 /** The running cycle as the admin status shows it, read from Postgres: the parent writes what it started at each page, the children their results. */
 export type RunningCycle = NonNullable<RefreshStatusView['running']>;
@@ -74,7 +95,10 @@ export type RefreshStatusView = z.output<typeof refreshStatusViewSchema>;
 export type RefreshStatusSummary = z.output<typeof refreshStatusSummarySchema>;
 
 /** The route's `200` body, either view. */
-export const refreshStatusResponseSchema = z.strictObject({ success: z.literal(true), data: z.union([refreshStatusViewSchema, refreshStatusSummarySchema]) });
+export const refreshStatusResponseSchema = z.strictObject({
+  success: z.literal(true),
+  data: z.union([refreshStatusViewSchema, refreshStatusSummarySchema]),
+});
 
 /** The refresh status by role; each answer is built from a fixed number of queries, whatever the fleet size. */
 export interface RefreshStatusService {
@@ -88,10 +112,16 @@ export async function describeSchedule(
   logger: Logger,
 ): Promise<Pick<RefreshStatusView, 'nextRunAt' | 'schedule' | 'temporal'>> {
   try {
-    const described = await temporal.connection.withDeadline(Date.now() + 3_000, () => temporal.schedule.getHandle(REFRESH_SCHEDULE_ID).describe());
+    const described = await temporal.connection.withDeadline(Date.now() + 3_000, () =>
+      temporal.schedule.getHandle(REFRESH_SCHEDULE_ID).describe(),
+    );
     return {
       nextRunAt: described.info.nextActionTimes[0]?.toISOString() ?? null,
-      schedule: { id: REFRESH_SCHEDULE_ID, paused: described.state.paused, intervalMs: (described.spec.intervals?.[0]?.every as number | undefined) ?? null },
+      schedule: {
+        id: REFRESH_SCHEDULE_ID,
+        paused: described.state.paused,
+        intervalMs: (described.spec.intervals?.[0]?.every as number | undefined) ?? null,
+      },
       temporal: 'ok',
     };
   } catch (err) {
@@ -140,7 +170,11 @@ function lastCycleSummaryOf(cycle: CycleRecord): z.output<typeof lastCycleSummar
  * one more (the last cycle's failures with their clients' names); each is reused for
  * `REFRESH_STATUS_TTL_MS`.
  */
-export function createRefreshStatus(deps: { temporal: TemporalClient; refresh: RefreshStore; logger: Logger }): RefreshStatusService {
+export function createRefreshStatus(deps: {
+  temporal: TemporalClient;
+  refresh: RefreshStore;
+  logger: Logger;
+}): RefreshStatusService {
   const { temporal, refresh, logger } = deps;
   const describe = cachedScheduleDescriber(temporal, logger, STATUS_SCHEDULE_TTL_MS);
 
@@ -180,12 +214,24 @@ export function createRefreshStatus(deps: { temporal: TemporalClient; refresh: R
         ? {
             workflowId: last.workflowId,
             ...lastCycleSummaryOf(last),
-            failures: failures.map((f) => ({ clientId: f.clientId, clientName: f.clientName, errorCode: f.errorCode, errorMessage: f.errorMessage, attempts: f.attempts })),
+            failures: failures.map((f) => ({
+              clientId: f.clientId,
+              clientName: f.clientName,
+              errorCode: f.errorCode,
+              errorMessage: f.errorMessage,
+              attempts: f.attempts,
+            })),
           }
         : null,
       running:
         current && running
-          ? { workflowId: current.workflowId, cycleId: current.id, ...running, currentClientId: current.currentClientId, currentSpacingMs: current.currentSpacingMs }
+          ? {
+              workflowId: current.workflowId,
+              cycleId: current.id,
+              ...running,
+              currentClientId: current.currentClientId,
+              currentSpacingMs: current.currentSpacingMs,
+            }
           : null,
       nextRunAt,
       schedule,

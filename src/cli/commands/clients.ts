@@ -29,7 +29,9 @@ async function withFlagNames<T>(call: Promise<T>): Promise<T> {
 
 function tokenText(client: ApiClient): string {
   if (!client.hasToken) return 'none';
-  return client.tokenStatus === 'invalid' && client.tokenError ? `invalid (${clip(client.tokenError, 50)})` : client.tokenStatus;
+  return client.tokenStatus === 'invalid' && client.tokenError
+    ? `invalid (${clip(client.tokenError, 50)})`
+    : client.tokenStatus;
 }
 
 /** What the operator should do about Instagram, beside its state. */
@@ -73,7 +75,15 @@ const list: CommandSpec = {
       data.length
         ? table(
             ['ID', 'NAME', 'PAGE', 'INSTAGRAM', 'TIMEZONE', 'TOKEN', 'IG STATUS'],
-            data.map((c) => [c.id, c.name, c.facebookPageId, c.instagramAccountId ?? '-', c.timezone, tokenText(c), c.instagramAccountId ? c.instagramStatus : '-']),
+            data.map((c) => [
+              c.id,
+              c.name,
+              c.facebookPageId,
+              c.instagramAccountId ?? '-',
+              c.timezone,
+              tokenText(c),
+              c.instagramAccountId ? c.instagramStatus : '-',
+            ]),
           )
         : `No clients yet; add one with \`${PROGRAM} clients add --help\`.`,
     );
@@ -104,11 +114,21 @@ const add: CommandSpec = {
     const name = requiredOption(values, 'name', add);
     const facebookPageId = requiredOption(values, 'page-id', add);
     const accessToken = await readToken(ctx.io, values);
-    if (!accessToken) throw usageError('a Meta token is required: --token-stdin or --token-env VAR', `run \`${PROGRAM} clients add --help\``);
+    if (!accessToken)
+      throw usageError(
+        'a Meta token is required: --token-stdin or --token-env VAR',
+        `run \`${PROGRAM} clients add --help\``,
+      );
     const instagramAccountId = stringOption(values, 'instagram-id');
     const timezone = stringOption(values, 'timezone');
     const { data } = await withFlagNames(
-      ctx.api().addClient({ name, facebookPageId, accessToken, ...(instagramAccountId ? { instagramAccountId } : {}), ...(timezone ? { timezone } : {}) }),
+      ctx.api().addClient({
+        name,
+        facebookPageId,
+        accessToken,
+        ...(instagramAccountId ? { instagramAccountId } : {}),
+        ...(timezone ? { timezone } : {}),
+      }),
     );
     ctx.out.result(data, [
       `Added client ${printable(data.name)} (${data.id}); its token is stored encrypted.`,
@@ -120,7 +140,8 @@ const add: CommandSpec = {
 const update: CommandSpec = {
   words: ['clients', 'update'],
   positionals: ['ID'],
-  synopsis: '[--name NAME] [--page-id ID] [--instagram-id ID | --no-instagram] [--timezone TZ] [--token-stdin | --token-env VAR]',
+  synopsis:
+    '[--name NAME] [--page-id ID] [--instagram-id ID | --no-instagram] [--timezone TZ] [--token-stdin | --token-env VAR]',
   summary: "Change a client; a new token resets the token's status",
   options: {
     ...clientOptions,
@@ -130,7 +151,8 @@ const update: CommandSpec = {
   async run(ctx, { positionals, values }) {
     const id = requireUuid(positionals[0]);
     const instagramAccountId = stringOption(values, 'instagram-id');
-    if (instagramAccountId !== undefined && values['no-instagram']) throw usageError('give --instagram-id or --no-instagram, not both');
+    if (instagramAccountId !== undefined && values['no-instagram'])
+      throw usageError('give --instagram-id or --no-instagram, not both');
     const patch: ClientPatch = {};
     const name = stringOption(values, 'name');
     const facebookPageId = stringOption(values, 'page-id');
@@ -142,9 +164,13 @@ const update: CommandSpec = {
     if (timezone !== undefined) patch.timezone = timezone;
     const accessToken = await readToken(ctx.io, values);
     if (accessToken !== undefined) patch.accessToken = accessToken;
-    if (!Object.keys(patch).length) throw usageError('nothing to change', `run \`${PROGRAM} clients update --help\` for what can be changed`);
+    if (!Object.keys(patch).length)
+      throw usageError('nothing to change', `run \`${PROGRAM} clients update --help\` for what can be changed`);
     const { data } = await withFlagNames(ctx.api().updateClient(id, patch));
-    ctx.out.result(data, [`Updated client ${printable(data.name)} (${data.id}).`, ...(accessToken ? ['Its new token is stored encrypted; its status is unknown until the next refresh.'] : [])]);
+    ctx.out.result(data, [
+      `Updated client ${printable(data.name)} (${data.id}).`,
+      ...(accessToken ? ['Its new token is stored encrypted; its status is unknown until the next refresh.'] : []),
+    ]);
   },
 };
 

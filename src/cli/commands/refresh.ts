@@ -1,7 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError } from '@temporalio/client';
 import { Presets, SingleBar } from 'cli-progress';
-import { ApiError, CycleFailure, DayResponse, isRefreshStatusReport, RefreshTotals, RunningCycle, SocialMediaCacheClient } from '../../client';
+import {
+  ApiError,
+  CycleFailure,
+  DayResponse,
+  isRefreshStatusReport,
+  RefreshTotals,
+  RunningCycle,
+  SocialMediaCacheClient,
+} from '../../client';
 import { clientRefreshWorkflowId, RefreshClientResult } from '../../../workflows/definitions';
 import { CommandSpec, PROGRAM, stringOption } from '../args';
 import { CliContext, requireUuid } from '../context';
@@ -27,14 +35,24 @@ async function refreshOneClient(ctx: CliContext, clientId: string, wait: boolean
   const started = await api.forceRefresh(clientId).catch((err: unknown) => {
     if (err instanceof ApiError && err.code === 'token_invalid') {
       const why = client.tokenError ? ` (${client.tokenError})` : '';
-      throw new CliError(`${printable(client.name)} has no valid Meta token${why}`, EXIT.failure, 'token_invalid', `replace it: ${PROGRAM} clients update ${clientId} --token-stdin`);
+      throw new CliError(
+        `${printable(client.name)} has no valid Meta token${why}`,
+        EXIT.failure,
+        'token_invalid',
+        `replace it: ${PROGRAM} clients update ${clientId} --token-stdin`,
+      );
     }
     throw err;
   });
   const joined = started.refresh.status === 'in_progress';
-  const what = joined ? `A refresh of ${printable(client.name)} was already running; the request joined it.` : `Started a refresh of ${printable(client.name)} (${clientId}).`;
+  const what = joined
+    ? `A refresh of ${printable(client.name)} was already running; the request joined it.`
+    : `Started a refresh of ${printable(client.name)} (${clientId}).`;
   if (!wait) {
-    ctx.out.result({ clientId, refresh: started.refresh }, [what, `Wait for it with: ${PROGRAM} refresh --client ${clientId} --wait`]);
+    ctx.out.result({ clientId, refresh: started.refresh }, [
+      what,
+      `Wait for it with: ${PROGRAM} refresh --client ${clientId} --wait`,
+    ]);
     return EXIT.ok;
   }
   ctx.out.note(`${what} Waiting for it to finish…`);
@@ -43,19 +61,39 @@ async function refreshOneClient(ctx: CliContext, clientId: string, wait: boolean
   try {
     result = (await temporal.workflow.getHandle(clientRefreshWorkflowId(clientId)).result()) as RefreshClientResult;
   } catch (err) {
-    if (err instanceof WorkflowFailedError) throw new CliError(`the refresh of ${printable(client.name)} did not finish: ${err.cause?.message ?? err.message}`, EXIT.failure, 'refresh_failed');
+    if (err instanceof WorkflowFailedError)
+      throw new CliError(
+        `the refresh of ${printable(client.name)} did not finish: ${err.cause?.message ?? err.message}`,
+        EXIT.failure,
+        'refresh_failed',
+      );
     throw err;
   }
   const today = result.outcome === 'refreshed' ? await api.getDay(clientId) : undefined;
   const took = `${(result.durationMs / 1000).toFixed(1)} s, ${result.attempts} attempt${result.attempts === 1 ? '' : 's'}`;
   const lines =
     result.outcome === 'refreshed'
-      ? [`Refreshed ${printable(client.name)} (${clientId}) in ${took}.`, ...(today ? [`Today (${today.period}) is ${freshness(today)}: ${numbers(today)}.`] : [])]
+      ? [
+          `Refreshed ${printable(client.name)} (${clientId}) in ${took}.`,
+          ...(today ? [`Today (${today.period}) is ${freshness(today)}: ${numbers(today)}.`] : []),
+        ]
       : result.outcome === 'skipped_token_invalid'
-        ? [`Did not refresh ${printable(client.name)}: its Meta token is invalid.`, `Replace it: ${PROGRAM} clients update ${clientId} --token-stdin`]
-        : [`The refresh of ${printable(client.name)} (${clientId}) failed after ${took}: ${formatErrorCode(result.errorCode)}${result.message ? ` — ${result.message}` : ''}.`];
+        ? [
+            `Did not refresh ${printable(client.name)}: its Meta token is invalid.`,
+            `Replace it: ${PROGRAM} clients update ${clientId} --token-stdin`,
+          ]
+        : [
+            `The refresh of ${printable(client.name)} (${clientId}) failed after ${took}: ${formatErrorCode(result.errorCode)}${result.message ? ` — ${result.message}` : ''}.`,
+          ];
   ctx.out.result(
-    { clientId, refresh: started.refresh, result, ...(today ? { today: { period: today.period, freshness: freshness(today), source: today.source, data: today.data } } : {}) },
+    {
+      clientId,
+      refresh: started.refresh,
+      result,
+      ...(today
+        ? { today: { period: today.period, freshness: freshness(today), source: today.source, data: today.data } }
+        : {}),
+    },
     lines,
   );
   return result.outcome === 'refreshed' ? EXIT.ok : EXIT.failure;
@@ -139,7 +177,12 @@ async function waitForCycle(ctx: CliContext, workflowId: string): Promise<number
     const end = await outcome;
     if ('error' in end) {
       const err = end.error;
-      const reason = err instanceof WorkflowFailedError ? (err.cause?.message ?? err.message) : err instanceof Error ? err.message : String(err);
+      const reason =
+        err instanceof WorkflowFailedError
+          ? (err.cause?.message ?? err.message)
+          : err instanceof Error
+            ? err.message
+            : String(err);
       throw new CliError(`the cycle ${workflowId} did not finish: ${reason}`, EXIT.failure, 'cycle_failed');
     }
     view.update({ ...end.totals, done: end.totals.total, currentClientId: null });
@@ -150,7 +193,8 @@ async function waitForCycle(ctx: CliContext, workflowId: string): Promise<number
       `Cycle ${workflowId} finished: ${totals.total} client${totals.total === 1 ? '' : 's'}, ${totals.refreshed} refreshed, ${totals.failed} failed, ` +
         `${totals.skippedTokenInvalid} skipped (invalid token), ${totals.skippedFresh ?? 0} skipped (fresh), ${totals.alreadyRunning} already running.`,
       ...failures.map(
-        (f) => `  failed: ${f.clientName ?? f.clientId} (${f.clientId}): ${formatErrorCode(f.errorCode)}${f.errorMessage ? ` — ${f.errorMessage}` : ''} (${f.attempts} attempt${f.attempts === 1 ? '' : 's'})`,
+        (f) =>
+          `  failed: ${f.clientName ?? f.clientId} (${f.clientId}): ${formatErrorCode(f.errorCode)}${f.errorMessage ? ` — ${f.errorMessage}` : ''} (${f.attempts} attempt${f.attempts === 1 ? '' : 's'})`,
       ),
     ]);
     return totals.failed > 0 ? EXIT.failure : EXIT.ok;
@@ -165,16 +209,26 @@ async function refreshCycle(ctx: CliContext, wait: boolean): Promise<number> {
   try {
     ({ workflowId } = (await ctx.api().startCycle()).data);
   } catch (err) {
-    const running = err instanceof ApiError && err.code === 'cycle_running' ? (err.details as { workflowId?: string } | undefined)?.workflowId : undefined;
+    const running =
+      err instanceof ApiError && err.code === 'cycle_running'
+        ? (err.details as { workflowId?: string } | undefined)?.workflowId
+        : undefined;
     if (!wait || !running) throw err;
     workflowId = running;
     alreadyRunning = true;
   }
   if (!wait) {
-    ctx.out.result({ workflowId, status: 'started' }, [`Started refresh cycle ${workflowId}.`, `Follow it with: ${PROGRAM} status`]);
+    ctx.out.result({ workflowId, status: 'started' }, [
+      `Started refresh cycle ${workflowId}.`,
+      `Follow it with: ${PROGRAM} status`,
+    ]);
     return EXIT.ok;
   }
-  ctx.out.note(alreadyRunning ? `A cycle was already running (${workflowId}); following it.` : `Started refresh cycle ${workflowId}; waiting for it to finish.`);
+  ctx.out.note(
+    alreadyRunning
+      ? `A cycle was already running (${workflowId}); following it.`
+      : `Started refresh cycle ${workflowId}; waiting for it to finish.`,
+  );
   return waitForCycle(ctx, workflowId);
 }
 

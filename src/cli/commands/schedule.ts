@@ -48,8 +48,12 @@ const pause: CommandSpec = {
   summary: 'Pause the refresh Schedule: no cycle starts until it is resumed',
   options: { ...noteOption, ...scheduleIdOption },
   async run(ctx, { values }) {
-    const state = await onSchedule(ctx, values, (h) => h.pause(stringOption(values, 'note') ?? `paused with ${PROGRAM} schedule pause`));
-    ctx.out.result(state, [`Paused Schedule ${state.scheduleId}; no cycle starts until \`${PROGRAM} schedule resume\`.`]);
+    const state = await onSchedule(ctx, values, (h) =>
+      h.pause(stringOption(values, 'note') ?? `paused with ${PROGRAM} schedule pause`),
+    );
+    ctx.out.result(state, [
+      `Paused Schedule ${state.scheduleId}; no cycle starts until \`${PROGRAM} schedule resume\`.`,
+    ]);
   },
 };
 
@@ -58,14 +62,18 @@ const resume: CommandSpec = {
   summary: 'Resume the refresh Schedule',
   options: { ...noteOption, ...scheduleIdOption },
   async run(ctx, { values }) {
-    const state = await onSchedule(ctx, values, (h) => h.unpause(stringOption(values, 'note') ?? `resumed with ${PROGRAM} schedule resume`));
-    ctx.out.result(state, [`Resumed Schedule ${state.scheduleId}.${state.nextRunAt ? ` Next cycle: ${formatTime(state.nextRunAt)}.` : ''}`]);
+    const state = await onSchedule(ctx, values, (h) =>
+      h.unpause(stringOption(values, 'note') ?? `resumed with ${PROGRAM} schedule resume`),
+    );
+    ctx.out.result(state, [
+      `Resumed Schedule ${state.scheduleId}.${state.nextRunAt ? ` Next cycle: ${formatTime(state.nextRunAt)}.` : ''}`,
+    ]);
   },
 };
 
 const trigger: CommandSpec = {
   words: ['schedule', 'trigger'],
-  summary: 'Start the Schedule\'s cycle now; skipped when a cycle is running (overlap SKIP)',
+  summary: "Start the Schedule's cycle now; skipped when a cycle is running (overlap SKIP)",
   options: { ...scheduleIdOption },
   async run(ctx, { values }) {
     const state = await onSchedule(ctx, values, (h) => h.trigger(ScheduleOverlapPolicy.SKIP));

@@ -1,4 +1,11 @@
-import { ApiClient, ApiError, DayResponse, isRefreshStatusReport, RefreshStatusReport, RefreshStatusSummary } from '../../client';
+import {
+  ApiClient,
+  ApiError,
+  DayResponse,
+  isRefreshStatusReport,
+  RefreshStatusReport,
+  RefreshStatusSummary,
+} from '../../client';
 import { CommandSpec } from '../args';
 import type { CliContext } from '../context';
 import { clip, formatAge, formatErrorCode, formatTime, table } from '../output';
@@ -41,7 +48,8 @@ async function clientsToday(ctx: CliContext): Promise<{ clients: ClientToday[] |
   try {
     list = (await ctx.api().listClients()).data;
   } catch (err) {
-    if (err instanceof ApiError && err.code === 'forbidden') return { clients: null, note: 'per-client freshness needs an admin key (the client list is admin only)' };
+    if (err instanceof ApiError && err.code === 'forbidden')
+      return { clients: null, note: 'per-client freshness needs an admin key (the client list is admin only)' };
     throw err;
   }
   const clients = await mapLimit(list, 8, async (client): Promise<ClientToday> => {
@@ -58,7 +66,15 @@ async function clientsToday(ctx: CliContext): Promise<{ clients: ClientToday[] |
       };
     } catch (err) {
       if (err instanceof ApiError && err.status === 0) throw err;
-      return { ...base, period: null, freshness: null, cacheAge: null, lastUpdated: null, refresh: null, error: err instanceof Error ? err.message : String(err) };
+      return {
+        ...base,
+        period: null,
+        freshness: null,
+        cacheAge: null,
+        lastUpdated: null,
+        refresh: null,
+        error: err instanceof Error ? err.message : String(err),
+      };
     }
   });
   return { clients };
@@ -77,7 +93,9 @@ function refreshLines(status: RefreshStatusReport | RefreshStatusSummary): strin
     );
     if (report?.lastCycle) {
       for (const f of report.lastCycle.failures) {
-        lines.push(`  Failed       ${f.clientName ?? f.clientId}: ${formatErrorCode(f.errorCode)}${f.errorMessage ? ` — ${f.errorMessage}` : ''} (${f.attempts} attempt${f.attempts === 1 ? '' : 's'})`);
+        lines.push(
+          `  Failed       ${f.clientName ?? f.clientId}: ${formatErrorCode(f.errorCode)}${f.errorMessage ? ` — ${f.errorMessage}` : ''} (${f.attempts} attempt${f.attempts === 1 ? '' : 's'})`,
+        );
       }
     } else if (last.failed > 0) {
       lines.push('  Failed       which clients and why: an admin key shows them');
@@ -89,13 +107,23 @@ function refreshLines(status: RefreshStatusReport | RefreshStatusSummary): strin
   if (status.temporal === 'unavailable') {
     lines.push('  Running      unknown: the API cannot reach Temporal');
   } else if (running) {
-    lines.push(`  Running      ${running.done}/${running.total} clients done, ${running.failed} failed${report?.running ? ` (${report.running.workflowId})` : ''}`);
+    lines.push(
+      `  Running      ${running.done}/${running.total} clients done, ${running.failed} failed${report?.running ? ` (${report.running.workflowId})` : ''}`,
+    );
   } else {
     lines.push('  Running      no cycle');
   }
   const schedule = report?.schedule;
   const next = status.nextRunAt ? formatTime(status.nextRunAt) : status.temporal === 'unavailable' ? 'unknown' : 'none';
-  const scheduleNote = !report ? '' : !schedule ? (status.temporal === 'ok' ? ' (no schedule yet: a worker creates it when it starts)' : '') : schedule.paused ? ' (schedule paused)' : '';
+  const scheduleNote = !report
+    ? ''
+    : !schedule
+      ? status.temporal === 'ok'
+        ? ' (no schedule yet: a worker creates it when it starts)'
+        : ''
+      : schedule.paused
+        ? ' (schedule paused)'
+        : '';
   lines.push(`  Next run     ${schedule?.paused ? 'none' : next}${scheduleNote}`);
   return lines;
 }
@@ -124,15 +152,23 @@ export const statusCommand: CommandSpec = {
   async run(ctx) {
     const [status, today] = await Promise.all([ctx.api().getRefreshStatus(), clientsToday(ctx)]);
     const failures = new Map(
-      (isRefreshStatusReport(status.data) ? (status.data.lastCycle?.failures ?? []) : []).map((f) => [f.clientId, `last cycle: ${formatErrorCode(f.errorCode)}${f.errorMessage ? ` — ${f.errorMessage}` : ''}`]),
+      (isRefreshStatusReport(status.data) ? (status.data.lastCycle?.failures ?? []) : []).map((f) => [
+        f.clientId,
+        `last cycle: ${formatErrorCode(f.errorCode)}${f.errorMessage ? ` — ${f.errorMessage}` : ''}`,
+      ]),
     );
-    ctx.out.result({ refresh: status.data, clients: today.clients, ...(today.note ? { note: today.note } : {}) }, () => [
-      'Refresh',
-      ...refreshLines(status.data),
-      ...(status.data.temporal === 'unavailable' ? ['  Temporal     unavailable (reads still answer from Postgres)'] : []),
-      '',
-      "Clients (today in each client's timezone)",
-      ...(today.clients ? clientLines(today.clients, failures) : [`  ${today.note}`]),
-    ]);
+    ctx.out.result(
+      { refresh: status.data, clients: today.clients, ...(today.note ? { note: today.note } : {}) },
+      () => [
+        'Refresh',
+        ...refreshLines(status.data),
+        ...(status.data.temporal === 'unavailable'
+          ? ['  Temporal     unavailable (reads still answer from Postgres)']
+          : []),
+        '',
+        "Clients (today in each client's timezone)",
+        ...(today.clients ? clientLines(today.clients, failures) : [`  ${today.note}`]),
+      ],
+    );
   },
 };

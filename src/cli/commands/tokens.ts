@@ -49,7 +49,9 @@ const reencrypt: CommandSpec = {
         `${summary.alreadyCurrent} already current; ${summary.failed.length} failed.`,
       ...summary.failed.map((f) => `  failed: client ${f.clientId}: ${f.reason}`),
       ...(summary.failed.length
-        ? [`Set those tokens again with \`${PROGRAM} clients update ID --token-stdin\`, or add the key they were stored under as TOKEN_ENCRYPTION_KEY_PREVIOUS.`]
+        ? [
+            `Set those tokens again with \`${PROGRAM} clients update ID --token-stdin\`, or add the key they were stored under as TOKEN_ENCRYPTION_KEY_PREVIOUS.`,
+          ]
         : []),
     ]);
     return summary.failed.length ? EXIT.failure : EXIT.ok;

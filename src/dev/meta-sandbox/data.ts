@@ -22,7 +22,9 @@ function followersBase(igId: string): number {
 export function instagramFollowersOn(igId: string, day: string): number {
   const sinceStart = Math.max(0, (Date.parse(`${day}T00:00:00Z`) - Date.parse('2024-01-01T00:00:00Z')) / 86_400_000);
   const growthPerDay = 0.2 + unit(igId, 'growth') * 6;
-  return followersBase(igId) + Math.floor(sinceStart * growthPerDay) + Math.floor(unit(igId, 'followers-noise', day) * 5);
+  return (
+    followersBase(igId) + Math.floor(sinceStart * growthPerDay) + Math.floor(unit(igId, 'followers-noise', day) * 5)
+  );
 }
 
 /** New Facebook follows of a Page on a (US-Pacific) day. */
@@ -60,7 +62,13 @@ export function instagramDailyValue(igId: string, metric: string, day: string): 
  * part of it inside the range, up to `now`. Null when no part of the range has happened yet,
  * where Meta answers an empty data set.
  */
-export function instagramTotalValue(igId: string, metric: string, since: number, until: number, now: number): number | null {
+export function instagramTotalValue(
+  igId: string,
+  metric: string,
+  since: number,
+  until: number,
+  now: number,
+): number | null {
   const end = Math.min(until, now);
   if (end <= since) return null;
   let total = 0;
@@ -101,7 +109,10 @@ export function pacificEndTime(day: string): string {
 
 /** Today's date in US-Pacific time, the calendar of Page insights. */
 export function pacificToday(nowMs: number): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Los_Angeles', year: 'numeric', month: '2-digit', day: '2-digit' }).format(
-    new Date(nowMs),
-  );
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone: 'America/Los_Angeles',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(new Date(nowMs));
 }

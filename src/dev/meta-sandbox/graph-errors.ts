@@ -18,7 +18,8 @@ export interface GraphErrorResponse {
   };
 }
 
-const RATE_LIMIT_DOCS = 'For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.';
+const RATE_LIMIT_DOCS =
+  'For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.';
 
 /** Meta's message, status and `is_transient` for the error codes Meta documents (developers.facebook.com/docs/graph-api/guides/error-handling). */
 const KNOWN_CODES: Record<number, { message: string; status?: number; isTransient?: boolean; type?: string }> = {
@@ -35,7 +36,9 @@ const KNOWN_CODES: Record<number, { message: string; status?: number; isTransien
   341: { message: '(#341) Application limit reached', isTransient: true },
   368: { message: 'The action attempted has been deemed abusive or is otherwise disallowed' },
   613: { message: '(#613) Calls to this api have exceeded the rate limit.', isTransient: true },
-  2635: { message: '(#2635) You are calling a deprecated version of the Ads API. Please update to the latest version.' },
+  2635: {
+    message: '(#2635) You are calling a deprecated version of the Ads API. Please update to the latest version.',
+  },
   80001: {
     message: `(#80001) There have been too many calls to this Page account. Wait a bit and try again. ${RATE_LIMIT_DOCS}`,
     isTransient: true,
@@ -70,7 +73,10 @@ export function graphError(
   if (overrides.subcode !== undefined) {
     // Meta's key order: error_subcode comes right after code.
     const { is_transient, fbtrace_id, ...head } = error;
-    return { status: overrides.status ?? known?.status ?? 400, body: { error: { ...head, error_subcode: overrides.subcode, is_transient, fbtrace_id } } };
+    return {
+      status: overrides.status ?? known?.status ?? 400,
+      body: { error: { ...head, error_subcode: overrides.subcode, is_transient, fbtrace_id } },
+    };
   }
   return { status: overrides.status ?? known?.status ?? 400, body: { error } };
 }
@@ -140,6 +146,7 @@ export function instagramPermissionMissing(code: 10 | 200): GraphErrorResponse {
 export function tokenInvalidated(): GraphErrorResponse {
   return graphError(190, {
     subcode: 460,
-    message: 'Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.',
+    message:
+      'Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.',
   });
 }

@@ -10,7 +10,16 @@ import {
   pageDailyFollows,
   shiftDay,
 } from './data';
-import { GraphErrorResponse, graphError, instagramPermissionMissing, invalidMetric, tokenExpired, tokenInvalidated, unknownToken, unsupportedGet } from './graph-errors';
+import {
+  GraphErrorResponse,
+  graphError,
+  instagramPermissionMissing,
+  invalidMetric,
+  tokenExpired,
+  tokenInvalidated,
+  unknownToken,
+  unsupportedGet,
+} from './graph-errors';
 import type { Quota, SandboxState, ServedCall } from './state';
 
 /** The oldest Graph API version the sandbox still answers, as Meta retires versions after two years. */
@@ -25,24 +34,57 @@ const DAY_SECONDS = 86_400;
 export const SANDBOX_HISTORY_DAYS = { page: 730, instagram: 90 } as const;
 
 const PAGE_METRICS: Record<string, { title: string; description: string }> = {
-  page_daily_follows_unique: { title: 'Daily New Follows', description: 'Daily: The number of accounts that followed your Page for the first time.' },
+  page_daily_follows_unique: {
+    title: 'Daily New Follows',
+    description: 'Daily: The number of accounts that followed your Page for the first time.',
+  },
   page_daily_follows: { title: 'Daily Follows', description: 'Daily: The number of new follows of your Page.' },
   page_follows: { title: 'Page Follows', description: 'Lifetime: The number of accounts that follow your Page.' },
 };
 
 const INSTAGRAM_METRICS: Record<string, { title: string; description: string; totalValueOnly: boolean }> = {
-  reach: { title: 'Accounts reached', description: 'The number of unique accounts that have seen your content, at least once, including in ads.', totalValueOnly: false },
-  profile_views: { title: 'Profile views', description: 'The number of times that your profile was visited.', totalValueOnly: true },
-  views: { title: 'Views', description: 'The number of times your content was played or displayed.', totalValueOnly: true },
-  accounts_engaged: { title: 'Accounts engaged', description: 'The number of accounts that have interacted with your content.', totalValueOnly: true },
-  total_interactions: { title: 'Content interactions', description: 'The total number of interactions with your content.', totalValueOnly: true },
-  website_clicks: { title: 'Link taps', description: 'The number of taps on the link in your profile.', totalValueOnly: true },
+  reach: {
+    title: 'Accounts reached',
+    description: 'The number of unique accounts that have seen your content, at least once, including in ads.',
+    totalValueOnly: false,
+  },
+  profile_views: {
+    title: 'Profile views',
+    description: 'The number of times that your profile was visited.',
+    totalValueOnly: true,
+  },
+  views: {
+    title: 'Views',
+    description: 'The number of times your content was played or displayed.',
+    totalValueOnly: true,
+  },
+  accounts_engaged: {
+    title: 'Accounts engaged',
+    description: 'The number of accounts that have interacted with your content.',
+    totalValueOnly: true,
+  },
+  total_interactions: {
+    title: 'Content interactions',
+    description: 'The total number of interactions with your content.',
+    totalValueOnly: true,
+  },
+  website_clicks: {
+    title: 'Link taps',
+    description: 'The number of taps on the link in your profile.',
+    totalValueOnly: true,
+  },
 };
 
 const PAGE_FIELDS = ['id', 'name', 'instagram_business_account', 'followers_count', 'fan_count', 'category', 'link'];
 const INSTAGRAM_FIELDS = ['id', 'username', 'name', 'followers_count', 'follows_count', 'media_count'];
 
-const PAGE_SCOPES = ['pages_show_list', 'pages_read_engagement', 'read_insights', 'instagram_basic', 'instagram_manage_insights'];
+const PAGE_SCOPES = [
+  'pages_show_list',
+  'pages_read_engagement',
+  'read_insights',
+  'instagram_basic',
+  'instagram_manage_insights',
+];
 
 type Kind = 'page' | 'instagram';
 type Answer = GraphErrorResponse | { status: number; body: unknown } | { status: number; text: string };
@@ -88,7 +130,10 @@ export function graphMiddleware(state: SandboxState, logger?: Logger): Koa.Middl
       answer = graphError(1);
     }
     respond(ctx, call, answer, headers);
-    logger?.debug({ method: call.method, path: call.path, query: call.query, status: call.status, code: call.code }, 'graph sandbox call');
+    logger?.debug(
+      { method: call.method, path: call.path, query: call.query, status: call.status, code: call.code },
+      'graph sandbox call',
+    );
   };
 }
 
@@ -127,18 +172,37 @@ async function serve(
     return plain(graphError(100, { message: `(#100) Unknown path components: ${ctx.path}` }));
   }
   if (Number(versionMatch[1]) < OLDEST_VERSION) {
-    return plain(graphError(2635, { message: `(#2635) You are calling a deprecated version of the Graph API. Please update to the latest version: v24.0.` }));
+    return plain(
+      graphError(2635, {
+        message: `(#2635) You are calling a deprecated version of the Graph API. Please update to the latest version: v24.0.`,
+      }),
+    );
   }
   if (ctx.method !== 'GET') {
     return plain(graphError(100, { message: `(#100) Unsupported ${ctx.method.toLowerCase()} request.` }));
   }
 
-  const route = segments.length === 2 ? (objectId === 'debug_token' ? 'debug' : 'node') : segments.length === 3 && segments[2] === 'insights' ? 'insights' : 'unknown';
-  const metrics = route === 'insights' ? (query.metric ?? '').split(',').map((m) => m.trim()).filter(Boolean) : [];
+  const route =
+    segments.length === 2
+      ? objectId === 'debug_token'
+        ? 'debug'
+        : 'node'
+      : segments.length === 3 && segments[2] === 'insights'
+        ? 'insights'
+        : 'unknown';
+  const metrics =
+    route === 'insights'
+      ? (query.metric ?? '')
+          .split(',')
+          .map((m) => m.trim())
+          .filter(Boolean)
+      : [];
   const injection = state.takeInjection(objectId, route === 'insights' || route === 'node' ? route : 'other', metrics);
 
   if (injection?.latencyMs !== undefined || injection?.hang) {
-    const outcome = await state.hold(injection.hang ? undefined : injection.latencyMs, (gone) => ctx.res.once('close', gone));
+    const outcome = await state.hold(injection.hang ? undefined : injection.latencyMs, (gone) =>
+      ctx.res.once('close', gone),
+    );
     if (outcome === 'released' || ctx.res.destroyed) return 'gone';
   }
 
@@ -164,8 +228,13 @@ async function serve(
   const appOver = spend(state.app, now);
   const quota = route === 'debug' ? undefined : state.objectQuota(objectId);
   const objectOver = quota ? spend(quota, now) : false;
-  const igMode = kind === 'instagram' && route !== 'debug' && injection?.code === undefined ? state.takeInstagramMode(objectId) : undefined;
-  const estimate = injection?.estimatedTimeToRegainAccess ?? (igMode?.mode === 'throttled' ? (igMode.estimatedTimeToRegainAccess ?? 1) : undefined);
+  const igMode =
+    kind === 'instagram' && route !== 'debug' && injection?.code === undefined
+      ? state.takeInstagramMode(objectId)
+      : undefined;
+  const estimate =
+    injection?.estimatedTimeToRegainAccess ??
+    (igMode?.mode === 'throttled' ? (igMode.estimatedTimeToRegainAccess ?? 1) : undefined);
   const headers = state.usageHeaders ? usageHeaders(state.app, quota, objectId, kind, now, estimate, appOver) : {};
   const withHeaders = (answer: Answer) => ({ answer, headers });
 
@@ -184,7 +253,10 @@ async function serve(
   if (igMode?.mode === 'not_linked') return withHeaders(unsupportedGet(objectId));
   if (igMode?.mode === 'throttled') return withHeaders(graphError(80002));
   if (injection?.httpStatus !== undefined) {
-    return withHeaders({ status: injection.httpStatus, text: `<!DOCTYPE html><html><body><h1>${injection.httpStatus}</h1><p>Sorry, something went wrong.</p></body></html>` });
+    return withHeaders({
+      status: injection.httpStatus,
+      text: `<!DOCTYPE html><html><body><h1>${injection.httpStatus}</h1><p>Sorry, something went wrong.</p></body></html>`,
+    });
   }
   if (injection?.metricUnsupported !== undefined || state.refusedMetrics(objectId).some((m) => metrics.includes(m))) {
     return withHeaders(invalidMetric());
@@ -192,8 +264,19 @@ async function serve(
   if (appOver) return withHeaders(graphError(4));
   if (objectOver) return withHeaders(graphError(kind === 'page' ? 80001 : 80002));
 
-  const context = { objectId, kind, query, now, version, token, baseUrl: `${ctx.protocol}://${ctx.host}`, state, emptyData: injection?.emptyData === true };
-  if (route === 'insights') return withHeaders(kind === 'page' ? pageInsights(metrics, context) : instagramInsights(metrics, context));
+  const context = {
+    objectId,
+    kind,
+    query,
+    now,
+    version,
+    token,
+    baseUrl: `${ctx.protocol}://${ctx.host}`,
+    state,
+    emptyData: injection?.emptyData === true,
+  };
+  if (route === 'insights')
+    return withHeaders(kind === 'page' ? pageInsights(metrics, context) : instagramInsights(metrics, context));
   if (route === 'node') return withHeaders(node(context));
   return withHeaders(debugToken(state, query.input_token, now));
 }
@@ -229,7 +312,11 @@ function usageHeaders(
 ): Record<string, string> {
   const appPercent = percent(app);
   const headers: Record<string, string> = {
-    'X-App-Usage': JSON.stringify({ call_count: appPercent, total_time: Math.floor(appPercent * 0.6), total_cputime: Math.floor(appPercent * 0.4) }),
+    'X-App-Usage': JSON.stringify({
+      call_count: appPercent,
+      total_time: Math.floor(appPercent * 0.6),
+      total_cputime: Math.floor(appPercent * 0.4),
+    }),
   };
   if (quota) {
     const p = percent(quota);
@@ -346,21 +433,26 @@ function instagramInsights(metrics: string[], c: CallContext): Answer {
   const totalValue = metricType === 'total_value';
   const needTotal = metrics.filter((m) => INSTAGRAM_METRICS[m].totalValueOnly);
   if (!totalValue && needTotal.length > 0) {
-    return badParameter(`The following metrics (${needTotal.join(', ')}) should be specified with parameter metric_type=total_value`);
+    return badParameter(
+      `The following metrics (${needTotal.join(', ')}) should be specified with parameter metric_type=total_value`,
+    );
   }
   if (c.query.period === undefined) return badParameter('The parameter period is required');
-  if (c.query.period !== 'day') return badParameter(`Incompatible period ${c.query.period} for the metric ${metrics[0]}`);
+  if (c.query.period !== 'day')
+    return badParameter(`Incompatible period ${c.query.period} for the metric ${metrics[0]}`);
   const nowSeconds = Math.floor(c.now / 1000);
   const since = unixParam(c.query.since);
   const until = unixParam(c.query.until);
-  if (since === null || until === null) return badParameter('The since and until parameters must be unix timestamps or dates');
+  if (since === null || until === null)
+    return badParameter('The since and until parameters must be unix timestamps or dates');
   const end = until ?? nowSeconds;
   const start = since ?? end - DAY_SECONDS;
   if (end <= start) return badParameter('The since parameter must be earlier than the until parameter');
   if (end - start > 30 * DAY_SECONDS) return badParameter('The time range of since and until must be 30 days or less');
   if (c.emptyData) return { status: 200, body: { data: [] } };
   // A range that starts before the history kept (a day of slack for the caller's timezone) has no data.
-  if (start < nowSeconds - (SANDBOX_HISTORY_DAYS.instagram + 1) * DAY_SECONDS) return { status: 200, body: { data: [] } };
+  if (start < nowSeconds - (SANDBOX_HISTORY_DAYS.instagram + 1) * DAY_SECONDS)
+    return { status: 200, body: { data: [] } };
 
   if (totalValue) {
     const values = metrics.map((name) => instagramTotalValue(c.objectId, name, start, end, nowSeconds));
@@ -383,21 +475,35 @@ function instagramInsights(metrics: string[], c: CallContext): Answer {
 
   const days: string[] = [];
   const lastDay = new Date(Math.min(end, nowSeconds) * 1000 - 1).toISOString().slice(0, 10);
-  for (let day = new Date(start * 1000).toISOString().slice(0, 10); day <= lastDay; day = shiftDay(day, 1)) days.push(day);
+  for (let day = new Date(start * 1000).toISOString().slice(0, 10); day <= lastDay; day = shiftDay(day, 1))
+    days.push(day);
   return {
     status: 200,
     body: {
       data: metrics.map((name) => ({
         name,
         period: 'day',
-        values: days.map((day) => ({ value: instagramDailyValue(c.objectId, name, day), end_time: pacificEndTime(day) })),
+        values: days.map((day) => ({
+          value: instagramDailyValue(c.objectId, name, day),
+          end_time: pacificEndTime(day),
+        })),
         title: INSTAGRAM_METRICS[name].title,
         description: INSTAGRAM_METRICS[name].description,
         id: `${c.objectId}/insights/${name}/day`,
       })),
       paging: {
-        previous: pagingUrl(c, { metric: metrics.join(','), period: 'day', since: String(start - (end - start)), until: String(start) }),
-        next: pagingUrl(c, { metric: metrics.join(','), period: 'day', since: String(end), until: String(end + (end - start)) }),
+        previous: pagingUrl(c, {
+          metric: metrics.join(','),
+          period: 'day',
+          since: String(start - (end - start)),
+          until: String(start),
+        }),
+        next: pagingUrl(c, {
+          metric: metrics.join(','),
+          period: 'day',
+          since: String(end),
+          until: String(end + (end - start)),
+        }),
       },
     },
   };
@@ -411,7 +517,9 @@ function node(c: CallContext): Answer {
   const known = c.kind === 'page' ? PAGE_FIELDS : INSTAGRAM_FIELDS;
   const unknown = fields.find((field) => !known.includes(field));
   if (unknown !== undefined) {
-    return badParameter(`Tried accessing nonexisting field (${unknown}) on node type (${c.kind === 'page' ? 'Page' : 'IGUser'})`);
+    return badParameter(
+      `Tried accessing nonexisting field (${unknown}) on node type (${c.kind === 'page' ? 'Page' : 'IGUser'})`,
+    );
   }
   const account = c.state.accounts.find((a) => a.pageId === c.objectId || a.igId === c.objectId);
   const today = new Date(c.now).toISOString().slice(0, 10);
@@ -421,14 +529,16 @@ function node(c: CallContext): Answer {
     if (field === 'id') continue;
     if (c.kind === 'page') {
       if (field === 'name') body.name = account?.name ?? `Sandbox Page ${suffix}`;
-      if (field === 'instagram_business_account' && account?.igId) body.instagram_business_account = { id: account.igId };
+      if (field === 'instagram_business_account' && account?.igId)
+        body.instagram_business_account = { id: account.igId };
       if (field === 'followers_count') body.followers_count = pageDailyFollows(c.objectId, today, 'page_follows');
       if (field === 'fan_count') body.fan_count = Math.floor(pageDailyFollows(c.objectId, today, 'page_follows') * 0.9);
       if (field === 'category') body.category = 'Local business';
       if (field === 'link') body.link = `https://www.facebook.com/${c.objectId}`;
     } else {
       const followers = instagramFollowersOn(c.objectId, today);
-      if (field === 'username') body.username = account ? account.name.toLowerCase().replace(/[^a-z0-9]+/g, '_') : `sandbox_${suffix}`;
+      if (field === 'username')
+        body.username = account ? account.name.toLowerCase().replace(/[^a-z0-9]+/g, '_') : `sandbox_${suffix}`;
       if (field === 'name') body.name = account?.name ?? `Sandbox Instagram ${suffix}`;
       if (field === 'followers_count') body.followers_count = followers;
       if (field === 'follows_count') body.follows_count = Math.floor(followers * 0.05) + 12;
@@ -443,7 +553,11 @@ function debugToken(state: SandboxState, inputToken: string | undefined, now: nu
   if (!inputToken) return badParameter('The parameter input_token is required');
   const entry = state.token(inputToken);
   const nowSeconds = Math.floor(now / 1000);
-  if (!entry) return { status: 200, body: { data: { error: { code: 190, message: 'Invalid OAuth access token.' }, is_valid: false, scopes: [] } } };
+  if (!entry)
+    return {
+      status: 200,
+      body: { data: { error: { code: 190, message: 'Invalid OAuth access token.' }, is_valid: false, scopes: [] } },
+    };
   const account = state.accounts.find((a) => a.token === inputToken);
   const data: Record<string, unknown> = {
     app_id: '1000000000000001',

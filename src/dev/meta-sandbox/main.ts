@@ -12,14 +12,17 @@ const DEFAULT_PORT = 4100;
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { port: { type: 'string' }, host: { type: 'string' } } });
   const port = values.port === undefined ? DEFAULT_PORT : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new StartupError(`--port ${values.port}: expected a port from 0 to 65535`, 2);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new StartupError(`--port ${values.port}: expected a port from 0 to 65535`, 2);
   const config = loadConfig();
   const logger = createLogger(config.logLevel, undefined, config.logFormat);
   const lifecycle = new Lifecycle(logger);
   lifecycle.handleSignals();
 
   const sandbox = await startGraphSandbox({ port, host: values.host, logger }).catch((err: NodeJS.ErrnoException) => {
-    throw err.code === 'EADDRINUSE' ? new StartupError(`port ${port} is already in use; pass another with --port`) : err;
+    throw err.code === 'EADDRINUSE'
+      ? new StartupError(`port ${port} is already in use; pass another with --port`)
+      : err;
   });
   lifecycle.add('graph sandbox', () => sandbox.close());
 
@@ -27,7 +30,8 @@ async function main(): Promise<void> {
   const version = config.meta.graphVersion;
   const [example] = DEMO_ACCOUNTS;
   const table = DEMO_ACCOUNTS.map(
-    (a) => `  ${a.name.padEnd(20)} page ${a.pageId}  instagram ${(a.igId ?? '(none)').padEnd(17)}  ${a.timezone.padEnd(17)} ${a.scenario.padEnd(26)} ${a.token}`,
+    (a) =>
+      `  ${a.name.padEnd(20)} page ${a.pageId}  instagram ${(a.igId ?? '(none)').padEnd(17)}  ${a.timezone.padEnd(17)} ${a.scenario.padEnd(26)} ${a.token}`,
   );
   process.stdout.write(
     [

@@ -336,8 +336,10 @@ export class SandboxState implements GraphSandboxControl {
       if (account.scenario === 'instagram_quota_small' && account.igId) {
         this.setQuota({ objectId: account.igId, calls: SMALL_INSTAGRAM_QUOTA });
       }
-      if (account.scenario === 'instagram_permission_missing' && account.igId) this.setInstagramMode({ igId: account.igId, mode: 'permission_missing' });
-      if (account.scenario === 'instagram_not_linked' && account.igId) this.setInstagramMode({ igId: account.igId, mode: 'not_linked' });
+      if (account.scenario === 'instagram_permission_missing' && account.igId)
+        this.setInstagramMode({ igId: account.igId, mode: 'permission_missing' });
+      if (account.scenario === 'instagram_not_linked' && account.igId)
+        this.setInstagramMode({ igId: account.igId, mode: 'not_linked' });
     }
   }
 
@@ -346,7 +348,10 @@ export class SandboxState implements GraphSandboxControl {
       settings: { ...this.settings },
       tokens: [...this.tokens.values()].map((t) => ({ ...t })),
       injections: this.injections.map((i) => ({ ...i })),
-      quotas: { app: { ...this.appQuota }, objects: Object.fromEntries([...this.objectQuotas].map(([id, q]) => [id, { ...q }])) },
+      quotas: {
+        app: { ...this.appQuota },
+        objects: Object.fromEntries([...this.objectQuotas].map(([id, q]) => [id, { ...q }])),
+      },
       instagramModes: [...this.instagramModes.values()].map((m) => ({ ...m })),
     };
   }

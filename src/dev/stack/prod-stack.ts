@@ -92,7 +92,9 @@ export async function startProdStack(options: ProdStackOptions): Promise<ProdSta
   try {
     // The slow steps that need nothing of each other run together.
     let started = Date.now();
-    const serverInstall = findOrBuildTemporalServer(log).then((install) => ((timings.temporalServerBinariesS = elapsedSince(started)), install));
+    const serverInstall = findOrBuildTemporalServer(log).then(
+      (install) => ((timings.temporalServerBinariesS = elapsedSince(started)), install),
+    );
     const build = options.skipBuild
       ? Promise.resolve()
       : runNpmBuild(options.repoRoot).then(() => {
@@ -121,7 +123,9 @@ export async function startProdStack(options: ProdStackOptions): Promise<ProdSta
       const t0 = Date.now();
       server = await startTemporalServer({ install, env, onLog: (line) => serverLog.write(`${line}\n`) });
       timings.temporalServerStartS = elapsedSince(t0);
-      log(`Temporal server ${server.address} serving (${timings.temporalServerStartS} s; log in ${path.join(logsDir, 'temporal-server.log')})`);
+      log(
+        `Temporal server ${server.address} serving (${timings.temporalServerStartS} s; log in ${path.join(logsDir, 'temporal-server.log')})`,
+      );
     };
     await startServer();
     stops.push({ name: 'temporal server', stop: async () => server?.stop() });
@@ -141,7 +145,11 @@ export async function startProdStack(options: ProdStackOptions): Promise<ProdSta
       ...options.env,
     };
     // A worker is ready when it logs `worker running` (info): never let it log less than that.
-    const workerLogLevel: Record<string, string> = ['warn', 'error', 'fatal', 'silent'].includes(shared.LOG_LEVEL ?? process.env.LOG_LEVEL ?? '') ? { LOG_LEVEL: 'info' } : {};
+    const workerLogLevel: Record<string, string> = ['warn', 'error', 'fatal', 'silent'].includes(
+      shared.LOG_LEVEL ?? process.env.LOG_LEVEL ?? '',
+    )
+      ? { LOG_LEVEL: 'info' }
+      : {};
     const workers: StackProcess[] = [];
     for (let i = 1; i <= options.workers; i += 1) {
       const metricsPort = await freePort();
@@ -150,7 +158,12 @@ export async function startProdStack(options: ProdStackOptions): Promise<ProdSta
           name: `worker-${i}`,
           script: path.join(options.repoRoot, 'dist', 'src', 'worker.js'),
           // As docker-compose.yml runs the worker: metrics on, heap bounded.
-          env: { ...shared, ...workerLogLevel, WORKER_METRICS_PORT: String(metricsPort), NODE_OPTIONS: '--max-old-space-size=192' },
+          env: {
+            ...shared,
+            ...workerLogLevel,
+            WORKER_METRICS_PORT: String(metricsPort),
+            NODE_OPTIONS: '--max-old-space-size=192',
+          },
           ready: (line) => line.includes('"msg":"worker running"'),
           logsDir,
           log,
@@ -167,7 +180,13 @@ export async function startProdStack(options: ProdStackOptions): Promise<ProdSta
         stackProcess({
           name: `api-${i + 1}`,
           script: path.join(options.repoRoot, 'dist', 'src', 'api.js'),
-          env: { ...shared, HOST: '127.0.0.1', PORT: String(port), READ_API_KEYS: options.keys.readApiKey, ADMIN_API_KEYS: options.keys.adminApiKey },
+          env: {
+            ...shared,
+            HOST: '127.0.0.1',
+            PORT: String(port),
+            READ_API_KEYS: options.keys.readApiKey,
+            ADMIN_API_KEYS: options.keys.adminApiKey,
+          },
           ready: async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200,
           logsDir,
           log,
@@ -221,7 +240,12 @@ async function providePostgres(
     const admin = new URL(url);
     admin.pathname = '/postgres';
     await ensureDatabase(admin.toString(), database);
-    const pg = { host: url.hostname, port: Number(url.port || 5432), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+    const pg = {
+      host: url.hostname,
+      port: Number(url.port || 5432),
+      user: decodeURIComponent(url.username),
+      password: decodeURIComponent(url.password),
+    };
     return { pg, databaseUrl: options.databaseUrl, description: `${url.hostname}:${pg.port} (DATABASE_URL)` };
   }
   const dir = path.join(options.dataDir, 'postgres');
@@ -230,7 +254,12 @@ async function providePostgres(
   await ensureDatabase(server.adminUrl, APP_DATABASE);
   const admin = new URL(server.adminUrl);
   return {
-    pg: { host: admin.hostname, port: server.port, user: decodeURIComponent(admin.username), password: decodeURIComponent(admin.password) },
+    pg: {
+      host: admin.hostname,
+      port: server.port,
+      user: decodeURIComponent(admin.username),
+      password: decodeURIComponent(admin.password),
+    },
     databaseUrl: server.urlFor(APP_DATABASE),
     description: `127.0.0.1:${server.port} (embedded, data in ${path.resolve(dir)})`,
   };
@@ -244,7 +273,9 @@ function runNpmBuild(repoRoot: string): Promise<void> {
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new StartupError(`npm run build failed (exit ${code}):\n${output.slice(-2000)}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new StartupError(`npm run build failed (exit ${code}):\n${output.slice(-2000)}`)),
+    );
   });
 }
 
@@ -289,7 +320,11 @@ function stackProcess(spec: {
       file = fs.createWriteStream(logFile, { flags: 'a' });
       const out = file;
       // Its own process group: a terminal's Ctrl-C reaches only the stack, which stops APIs and workers first.
-      const proc = spawn(process.execPath, [spec.script], { env: { ...process.env, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      const proc = spawn(process.execPath, [spec.script], {
+        env: { ...process.env, ...spec.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
       child = proc;
       children.add(proc);
       exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
@@ -307,7 +342,10 @@ function stackProcess(spec: {
       proc.stderr!.on('data', onOutput);
       await waitFor(
         async () => {
-          if (proc.exitCode !== null || proc.signalCode !== null) throw new StartupError(`${spec.name} exited with ${proc.exitCode ?? proc.signalCode} while starting; see ${logFile}`);
+          if (proc.exitCode !== null || proc.signalCode !== null)
+            throw new StartupError(
+              `${spec.name} exited with ${proc.exitCode ?? proc.signalCode} while starting; see ${logFile}`,
+            );
           return spec.ready.length === 1 ? readyByLine : (spec.ready as () => Promise<boolean>)();
         },
         { timeoutMs: 120_000, intervalMs: 200, what: `${spec.name} to be ready` },

@@ -10,7 +10,10 @@ import { findGo, goInstall, isExecutable } from '../temporal-cli';
 import { TEMPORAL_DYNAMIC_CONFIG_FILE, TEMPORAL_SERVER_SETTINGS, TEMPORAL_SERVER_VERSION } from './versions';
 
 const SERVER_MODULE = 'go.temporal.io/server';
-const PACKAGES = [`${SERVER_MODULE}/cmd/server@v${TEMPORAL_SERVER_VERSION}`, `${SERVER_MODULE}/cmd/tools/sql@v${TEMPORAL_SERVER_VERSION}`];
+const PACKAGES = [
+  `${SERVER_MODULE}/cmd/server@v${TEMPORAL_SERVER_VERSION}`,
+  `${SERVER_MODULE}/cmd/tools/sql@v${TEMPORAL_SERVER_VERSION}`,
+];
 
 /** The server's binaries and the files of its release they need (schemas, config template). */
 export interface TemporalServerInstall {
@@ -63,9 +66,17 @@ export async function findOrBuildTemporalServer(log: (line: string) => void): Pr
         `(the next run builds ${PACKAGES.join(' and ')} once)`,
     );
   }
-  log(`Building the Temporal server and temporal-sql-tool v${TEMPORAL_SERVER_VERSION} with Go into ${install.dir} (first run only; takes several minutes)…`);
+  log(
+    `Building the Temporal server and temporal-sql-tool v${TEMPORAL_SERVER_VERSION} with Go into ${install.dir} (first run only; takes several minutes)…`,
+  );
   const started = Date.now();
-  await goInstall({ go, packages: PACKAGES, targetDir: install.dir, binaries: { server: 'temporal-server', sql: 'temporal-sql-tool' }, log });
+  await goInstall({
+    go,
+    packages: PACKAGES,
+    targetDir: install.dir,
+    binaries: { server: 'temporal-server', sql: 'temporal-sql-tool' },
+    log,
+  });
   const { stdout } = await promisify(execFile)(go, ['env', 'GOMODCACHE']);
   const source = path.join(stdout.trim(), `${SERVER_MODULE}@v${TEMPORAL_SERVER_VERSION}`);
   copyReadable(path.join(source, 'schema', 'postgresql', 'v12'), install.schemaDir);
@@ -101,12 +112,32 @@ export const TEMPORAL_VISIBILITY_DATABASE = 'temporal_visibility';
  * What docker-compose.yml's `temporal-schema` service does: creates both databases when missing,
  * sets up the base schema on an empty one, then upgrades each to the release's newest version.
  */
-export async function setupTemporalSchemas(install: TemporalServerInstall, pg: TemporalPostgres, log: (line: string) => void): Promise<void> {
+export async function setupTemporalSchemas(
+  install: TemporalServerInstall,
+  pg: TemporalPostgres,
+  log: (line: string) => void,
+): Promise<void> {
   const run = async (args: string[], { mayFail }: { mayFail: boolean }) => {
     try {
-      await promisify(execFile)(install.sqlTool, ['--plugin', TEMPORAL_SERVER_SETTINGS.DB, '--ep', pg.host, '--port', String(pg.port), '--user', pg.user, '--password', pg.password, ...args], {
-        maxBuffer: 16 * 2 ** 20,
-      });
+      await promisify(execFile)(
+        install.sqlTool,
+        [
+          '--plugin',
+          TEMPORAL_SERVER_SETTINGS.DB,
+          '--ep',
+          pg.host,
+          '--port',
+          String(pg.port),
+          '--user',
+          pg.user,
+          '--password',
+          pg.password,
+          ...args,
+        ],
+        {
+          maxBuffer: 16 * 2 ** 20,
+        },
+      );
     } catch (err) {
       if (!mayFail) {
         const detail = (err as { stderr?: string }).stderr?.trim().split('\n').slice(-3).join(' | ');
@@ -121,7 +152,9 @@ export async function setupTemporalSchemas(install: TemporalServerInstall, pg: T
     // Both fail harmlessly when the database or its schema exists already; the update then says.
     await run(['--db', database, 'create-database'], { mayFail: true });
     await run(['--db', database, 'setup-schema', '-v', '0.0'], { mayFail: true });
-    await run(['--db', database, 'update-schema', '-d', path.join(install.schemaDir, schema, 'versioned')], { mayFail: false });
+    await run(['--db', database, 'update-schema', '-d', path.join(install.schemaDir, schema, 'versioned')], {
+      mayFail: false,
+    });
     log(`Temporal schema ready in database ${database}`);
   }
 }
@@ -145,7 +178,16 @@ export interface TemporalServerPorts {
  * ephemeral ports are above it: "value out of range for type smallint").
  */
 export async function pickTemporalServerPorts(frontend?: number): Promise<TemporalServerPorts> {
-  const names = ['frontendHttp', 'frontendMembership', 'history', 'historyMembership', 'matching', 'matchingMembership', 'worker', 'workerMembership'] as const;
+  const names = [
+    'frontendHttp',
+    'frontendMembership',
+    'history',
+    'historyMembership',
+    'matching',
+    'matchingMembership',
+    'worker',
+    'workerMembership',
+  ] as const;
   const taken = new Set<number>();
   const pick = async () => {
     for (;;) {
@@ -173,7 +215,11 @@ function canListen(port: number): Promise<boolean> {
  * The environment compose gives the `temporal` service (TEMPORAL_SERVER_SETTINGS, Postgres,
  * the dynamic config file), with loopback addresses and this machine's ports.
  */
-export function temporalServerEnvironment(pg: TemporalPostgres, ports: TemporalServerPorts, repoRoot: string): Record<string, string> {
+export function temporalServerEnvironment(
+  pg: TemporalPostgres,
+  ports: TemporalServerPorts,
+  repoRoot: string,
+): Record<string, string> {
   return {
     ...TEMPORAL_SERVER_SETTINGS,
     DB_PORT: String(pg.port),
@@ -222,14 +268,20 @@ export async function startTemporalServer(options: {
 }): Promise<TemporalServerProcess> {
   const port = Number(options.env.FRONTEND_GRPC_PORT);
   if (await isListening(port)) {
-    throw new StartupError(`port ${port} (the Temporal frontend) is already in use: stop what listens there or choose another TEMPORAL_PORT`);
+    throw new StartupError(
+      `port ${port} (the Temporal frontend) is already in use: stop what listens there or choose another TEMPORAL_PORT`,
+    );
   }
-  const child = spawn(options.install.server, ['--root', options.install.rootDir, '--config', 'config', '--env', 'docker', '--allow-no-auth', 'start'], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group: a terminal's Ctrl-C reaches only our process, which stops the server after the workers.
-    detached: true,
-  });
+  const child = spawn(
+    options.install.server,
+    ['--root', options.install.rootDir, '--config', 'config', '--env', 'docker', '--allow-no-auth', 'start'],
+    {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: a terminal's Ctrl-C reaches only our process, which stops the server after the workers.
+      detached: true,
+    },
+  );
   servers.add(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   void exited.then(() => servers.delete(child));
@@ -250,7 +302,11 @@ export async function startTemporalServer(options: {
         }
         return isServing(address);
       },
-      { timeoutMs: options.startTimeoutMs ?? 120_000, intervalMs: 250, what: `the Temporal server at ${address} to serve` },
+      {
+        timeoutMs: options.startTimeoutMs ?? 120_000,
+        intervalMs: 250,
+        what: `the Temporal server at ${address} to serve`,
+      },
     );
   } catch (err) {
     await stop();
@@ -267,9 +323,10 @@ export async function isServing(address: string): Promise<boolean> {
   try {
     const connection = await Connection.connect({ address, connectTimeout: 2_000 });
     try {
-      return await connection.healthService
-        .check({ service: 'temporal.api.workflowservice.v1.WorkflowService' })
-        .then((r) => r.status === 1, () => false);
+      return await connection.healthService.check({ service: 'temporal.api.workflowservice.v1.WorkflowService' }).then(
+        (r) => r.status === 1,
+        () => false,
+      );
     } finally {
       await connection.close();
     }
