@@ -101,7 +101,7 @@ export type RefreshStep =
 
 export interface RefreshInsightsResult {
   /** `failed`: a platform failed for good while the other was written (see `errorCode`). */
-  outcome: 'refreshed' | 'skipped_token_invalid' | 'failed';
+  outcome: Extract<ClientOutcome, 'refreshed' | 'skipped_token_invalid' | 'failed'>;
   attempt: number;
   daysWritten: number;
   calls: number;

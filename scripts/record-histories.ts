@@ -6,6 +6,7 @@
  * It writes only histories whose file does not exist yet (`npm run record:histories` after adding
  * a scenario); existing ones are never replaced: see test/fixtures/histories/README.md.
  */
+import { refreshAllClients } from '../workflows';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -136,7 +137,7 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
 
   function startCycle(input: Omit<RefreshAllInput, 'trigger' | 'lookbackDays'>) {
     cycles += 1;
-    return stack.client.workflow.start('refreshAllClients', {
+    return stack.client.workflow.start(refreshAllClients, {
       workflowId: `replay-cycle-${cycles}-${Date.now()}`,
       taskQueue: stack.taskQueue,
       args: [{ trigger: 'manual', lookbackDays: 1, ...input } satisfies RefreshAllInput],

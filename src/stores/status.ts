@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db';
-import type { CycleStatus, CycleTrigger } from '../domain/refresh';
+import type { ClientOutcome, CycleStatus, CycleTrigger } from '../domain/refresh';
 import type { CacheData } from './cache';
 import type { InstagramStatus, TokenStatus } from './clients';
 import { type ClientResultRecord, type CycleRecord, RefreshStore } from './refresh';
@@ -117,7 +117,7 @@ const PROBLEM_ORDER: ProblemKind[] = [
 ];
 
 /** Outcomes that end a failing streak: the client was refreshed, or deliberately passed over. */
-const STREAK_BREAKERS = `('refreshed', 'skipped_fresh', 'skipped_token_invalid')`;
+const STREAK_BREAKERS = `(${(['refreshed', 'skipped_fresh', 'skipped_token_invalid'] satisfies ClientOutcome[]).map((o) => `'${o}'`).join(', ')})`;
 
 /** Results older than this are not looked at for failing streaks (cycles run every few hours). */
 const FAILING_LOOKBACK = `interval '7 days'`;
