@@ -7,7 +7,7 @@ import { loadOrCreateLocalSecrets } from './local-secrets';
 import { runMain, StartupError } from '../boot/run-main';
 import { seedDemoClients } from './providers';
 import { createLogger } from '../boot/logger';
-import { ClientStore } from '../stores/clients';
+import { createStores } from '../stores';
 import { startProdStack } from './stack/prod-stack';
 import { TEMPORAL_SERVER_VERSION } from './stack/versions';
 
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     const db = createDb(stack.databaseUrl);
     try {
       await seedDemoClients(
-        new ClientStore(db, createKeyring(decodeKey(keys.tokenEncryptionKey)!)),
+        createStores(db, createKeyring(decodeKey(keys.tokenEncryptionKey)!)).clients,
         createLogger('warn'),
       );
     } finally {
