@@ -63,6 +63,18 @@ describe('stopping the API', () => {
     };
   }
 
+  /** Until a request of the API waits on the lock `lockClients` holds: it has reached Postgres. */
+  const waitingOnTheLock = () =>
+    waitFor(
+      async () => {
+        const { rows } = await database.db.raw(
+          "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%clients%'",
+        );
+        return rows[0].n > 0;
+      },
+      { timeoutMs: 10_000, what: 'the POST to wait on the lock' },
+    );
+
   const addClient = (url: string, name: string) =>
     fetch(`${url}/api/clients`, {
       method: 'POST',
@@ -75,15 +87,7 @@ describe('stopping the API', () => {
     const lock = await lockClients();
     const answer = addClient(api.url, 'In flight');
     // The request has reached Postgres and waits on the lock.
-    await waitFor(
-      async () => {
-        const { rows } = await database.db.raw(
-          "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%clients%'",
-        );
-        return rows[0].n > 0;
-      },
-      { timeoutMs: 10_000, what: 'the POST to wait on the lock' },
-    );
+    await waitingOnTheLock();
     api.child.kill('SIGTERM');
     await waitFor(async () => !(await accepts(api.port)), {
       timeoutMs: 5_000,
@@ -108,15 +112,7 @@ describe('stopping the API', () => {
         (res) => res.status,
         () => 'cut off',
       );
-      await waitFor(
-        async () => {
-          const { rows } = await database.db.raw(
-            "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%clients%'",
-          );
-          return rows[0].n > 0;
-        },
-        { timeoutMs: 10_000, what: 'the POST to wait on the lock' },
-      );
+      await waitingOnTheLock();
       const stopping = Date.now();
       api.child.kill('SIGTERM');
       expect(await answer).toBe('cut off');

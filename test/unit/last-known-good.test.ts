@@ -8,17 +8,9 @@ import {
   type UnavailableReason,
 } from '../../src/meta/types';
 import type { CacheData } from '../../src/stores/cache';
+import { UNAVAILABLE_REASONS } from '../../src/domain/vocabulary';
 
-const REASONS: UnavailableReason[] = [
-  'metric_unsupported',
-  'instagram_not_linked',
-  'instagram_permission_missing',
-  'throttled',
-  'fetch_failed',
-  'no_data',
-  'no_snapshot',
-  'beyond_meta_history',
-];
+const REASONS: readonly UnavailableReason[] = UNAVAILABLE_REASONS;
 
 const reason = fc.constantFrom(...REASONS);
 const metricValue: fc.Arbitrary<MetricValue> = fc.oneof(
