@@ -278,10 +278,10 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
       },
     );
     const result = await handle.result();
-    if (result.coalescedRequests < 3) throw new Error(`coalesced refresh: ${JSON.stringify(result)}`);
+    if (result.coalescedRequests < 2) throw new Error(`coalesced refresh: ${JSON.stringify(result)}`);
     await save(
       'refresh-client-coalesced',
-      'on-demand refresh that folded two more requests (signals) into itself',
+      'on-demand refresh that folded two admin requests (signals) into itself',
       handle,
     );
   }
