@@ -430,7 +430,7 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
     const pastDays = (from: number, n: number) =>
       Array.from({ length: n }, (_, i) => new Date(Date.now() - (from + i) * 86_400_000).toISOString().slice(0, 10));
     stack.sandbox.control.inject({ objectId: client.facebookPageId, latencyMs: 3_000, times: 1 });
-    await requestRefresh(deps, client.id, { days: pastDays(5, 2) });
+    await requestRefresh(deps, client.id, { days: pastDays(5, 2), force: true });
     const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
     await waitFor(async () => stack.sandbox.control.requests().some((r) => r.objectId === client.facebookPageId), {
       timeoutMs: 20_000,
@@ -468,7 +468,7 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
       estimatedTimeToRegainAccess: 0.1,
       times: 1,
     });
-    await requestRefresh(deps, client.id);
+    await requestRefresh(deps, client.id, { force: true });
     const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
     await waitFor(async () => historyHas(handle, undefined, (e) => !!e.timerStartedEventAttributes), {
       timeoutMs: 20_000,
