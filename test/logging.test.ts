@@ -1,5 +1,5 @@
 import { bundleWorkflowCode, DefaultLogger, LogLevel } from '@temporalio/worker';
-import { isPretty } from '../src/boot/logger';
+import { createLogger, isPretty } from '../src/boot/logger';
 import { temporalLogMethod } from '../src/temporal/runtime';
 import { WORKFLOWS_PATH } from '../src/temporal/worker';
 import { createTestDatabase, TestDatabase } from './helpers/db';
@@ -49,6 +49,25 @@ describe('log lines', () => {
     ).exited;
     expect(code).not.toBe(0);
     expect(stderr).toMatch(/LOG_FORMAT.*expected one of auto, json, pretty/);
+  });
+
+  it('blanks the keys and the database URL of a config logged whole or nested', () => {
+    const lines: string[] = [];
+    const logger = createLogger('info', { write: (line: string) => lines.push(line) });
+    const config = {
+      readApiKeys: ['reader-key-0123456789'],
+      adminApiKeys: ['admin-key-0123456789'],
+      databaseUrl: 'postgres://app:pw-Zr8q@db/x',
+      port: 3000,
+    };
+    logger.info(config, 'whole');
+    logger.info({ config }, 'nested');
+    expect(lines).toHaveLength(2);
+    for (const line of lines) {
+      for (const secret of ['reader-key-0123456789', 'admin-key-0123456789', 'pw-Zr8q'])
+        expect(line).not.toContain(secret);
+      expect(line).toContain('3000');
+    }
   });
 
   it('pretty-prints by default on a terminal only', () => {

@@ -16,6 +16,8 @@ export const REDACTED_PATHS = [
   'headers.authorization',
   'meta_access_token_encrypted',
   '*.meta_access_token_encrypted',
+  // A config logged whole or in part: its keys and the database URL's password.
+  ...['readApiKeys', 'adminApiKeys', 'tokenKeys', 'databaseUrl', 'secret'].flatMap((name) => [name, `*.${name}`]),
 ];
 
 export type Logger = pino.Logger;

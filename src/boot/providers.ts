@@ -21,7 +21,9 @@ export async function openDatabase(
   lifecycle: Lifecycle,
 ): Promise<DatabaseService> {
   const db = createDb(url, { logger });
-  lifecycle.add('database pool', () => db.destroy());
+  // A short wait: after SHUTDOWN_GRACE a query of a cut-off request may still hold a connection,
+  // and the process is about to exit anyway.
+  lifecycle.add('database pool', () => db.destroy(), 3_000);
   await assertDatabaseReachable(db, url);
   const applied = await migrateLatest(db);
   if (applied.length) logger.info({ migrations: applied }, 'applied migrations');
