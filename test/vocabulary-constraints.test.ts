@@ -2,6 +2,8 @@ import {
   CLIENT_OUTCOMES,
   CYCLE_STATUSES,
   CYCLE_TRIGGERS,
+  FACEBOOK_STATUSES,
+  HOLD_REASONS,
   INSTAGRAM_STATUSES,
   REFRESH_TRIGGERS,
   TOKEN_STATUSES,
@@ -36,5 +38,7 @@ describe("the database's CHECK constraints", () => {
     expect(await allowed('refresh_runs_status_check')).toEqual([...CYCLE_STATUSES].sort());
     expect(await allowed('clients_token_status_check')).toEqual([...TOKEN_STATUSES].sort());
     expect(await allowed('clients_instagram_status_check')).toEqual([...INSTAGRAM_STATUSES].sort());
+    expect(await allowed('clients_facebook_status_check')).toEqual([...FACEBOOK_STATUSES].sort());
+    expect(await allowed('platform_holds_reason_check')).toEqual([...HOLD_REASONS].sort());
   });
 });

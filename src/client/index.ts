@@ -13,6 +13,9 @@ export type UnavailableReason =
   | 'metric_unsupported'
   | 'instagram_not_linked'
   | 'instagram_permission_missing'
+  | 'facebook_permission_missing'
+  | 'page_not_accessible'
+  | 'meta_refused'
   | 'throttled'
   | 'fetch_failed'
   | 'no_data'
@@ -190,6 +193,9 @@ export type TokenStatus = 'unknown' | 'valid' | 'invalid';
  */
 export type InstagramStatus = 'unknown' | 'ok' | 'permission_missing' | 'not_linked' | 'throttled' | 'error';
 
+/** What the last refresh learnt of the client's Facebook Page. */
+export type FacebookStatus = 'unknown' | 'ok' | 'permission_missing' | 'not_accessible' | 'throttled' | 'error';
+
 /** A client as the API shows it: never its token. */
 export interface ApiClient {
   id: string;
@@ -203,6 +209,8 @@ export interface ApiClient {
   hasToken: boolean;
   /** Instagram's state apart from the token: a Page token stays valid when only Instagram is refused. */
   instagramStatus: InstagramStatus;
+  /** The Page's state apart from the token: Instagram keeps refreshing when only the Page is refused. */
+  facebookStatus: FacebookStatus;
   createdAt: string;
   updatedAt: string;
 }

@@ -29,6 +29,12 @@ export const UNAVAILABLE_REASONS = [
   'instagram_not_linked',
   /** The token lacks an Instagram permission (10, 200–299 on an Instagram call). */
   'instagram_permission_missing',
+  /** The token lacks a Page permission (10, 200–299, or a code 100 naming a permission, on the Page's call). */
+  'facebook_permission_missing',
+  /** Meta answers that the Page does not exist for this token (100/33): deleted, unpublished, or access lost. */
+  'page_not_accessible',
+  /** Meta refused that one day (a code 100 with a subcode, or not about a metric); it is not asked again. */
+  'meta_refused',
   /** Meta throttled that platform before this day was ever fetched; it is retried. */
   'throttled',
   /** That platform failed before this day was ever fetched. */
@@ -79,6 +85,25 @@ export type TokenStatus = (typeof TOKEN_STATUSES)[number];
 /** What the last fetch learnt of the client's Instagram account (README: the API, clients). */
 export const INSTAGRAM_STATUSES = ['unknown', 'ok', 'permission_missing', 'not_linked', 'throttled', 'error'] as const;
 export type InstagramStatus = (typeof INSTAGRAM_STATUSES)[number];
+
+/** What the last fetch learnt of the client's Facebook Page, mirroring `instagramStatus`. */
+export const FACEBOOK_STATUSES = [
+  'unknown',
+  'ok',
+  'permission_missing',
+  'not_accessible',
+  'throttled',
+  'error',
+] as const;
+export type FacebookStatus = (typeof FACEBOOK_STATUSES)[number];
+
+/**
+ * Why no call may go to one platform of a client until a time, kept in Postgres so that every
+ * path and every worker respects it: Meta's throttle estimate, or a Page that is gone (asked
+ * again once a day).
+ */
+export const HOLD_REASONS = ['throttled', 'not_accessible'] as const;
+export type HoldReason = (typeof HOLD_REASONS)[number];
 
 /** A client's today on the status pages: fresh numbers, stale ones, or none. */
 export const FRESHNESS = ['fresh', 'stale', 'empty'] as const;

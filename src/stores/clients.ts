@@ -3,10 +3,13 @@ import { decryptToken, encryptToken, TokenKeyring } from '../crypto';
 import type { Db } from '../db';
 
 export type { TokenStatus } from '../domain/vocabulary';
-import type { InstagramStatus, TokenStatus } from '../domain/vocabulary';
+import type { FacebookStatus, InstagramStatus, TokenStatus } from '../domain/vocabulary';
 
 /** Instagram's state apart from the token (see the `instagram_status` migration). */
 export type { InstagramStatus } from '../domain/vocabulary';
+
+/** The Page's state apart from the token (see the `facebook_status` migration). */
+export type { FacebookStatus } from '../domain/vocabulary';
 
 /** A client as the service shows it: never its token, only whether it has one. */
 export interface Client {
@@ -19,6 +22,7 @@ export interface Client {
   tokenError: string | null;
   hasToken: boolean;
   instagramStatus: InstagramStatus;
+  facebookStatus: FacebookStatus;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -32,6 +36,8 @@ export interface ClientCredentials {
   tokenStatus: TokenStatus;
   /** What the last refresh learnt of the client's Instagram (a refresh compares its own answer with it). */
   instagramStatus: InstagramStatus;
+  /** What the last refresh learnt of the client's Page. */
+  facebookStatus: FacebookStatus;
   /** The stored ciphertext: marks the status of exactly this token, not one swapped in since. */
   tokenVersion: string;
 }
@@ -58,6 +64,7 @@ interface ClientRow {
   token_status: TokenStatus;
   token_error: string | null;
   instagram_status: InstagramStatus;
+  facebook_status: FacebookStatus;
   timezone: string;
   created_at: Date;
   updated_at: Date;
@@ -84,6 +91,7 @@ function toClient(row: ClientRow): Client {
     tokenError: row.token_error,
     hasToken: row.meta_access_token_encrypted !== null,
     instagramStatus: row.instagram_status,
+    facebookStatus: row.facebook_status,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -153,27 +161,48 @@ export class ClientStore {
     return rows.map(toClient);
   }
 
-  /** Applies a patch; a new token resets the token status to `unknown`. */
+  /**
+   * Applies a patch; a new token resets the token status to `unknown`. What Meta said of an object
+   * ends when the object or the token changes: a new Page id, Instagram id or token is asked at
+   * once, even while a Page that was gone or a throttle held the old one back.
+   */
   async update(id: string, patch: ClientPatch): Promise<Client | undefined> {
     const changes: Partial<ClientRow> = {};
+    const released: { platform?: 'facebook' | 'instagram'; reason?: 'not_accessible' }[] = [];
     if (patch.name !== undefined) changes.name = patch.name;
-    if (patch.facebookPageId !== undefined) changes.facebook_page_id = patch.facebookPageId;
+    if (patch.facebookPageId !== undefined) {
+      changes.facebook_page_id = patch.facebookPageId;
+      changes.facebook_status = 'unknown';
+      released.push({ platform: 'facebook' });
+    }
     if (patch.instagramAccountId !== undefined) {
       changes.instagram_account_id = patch.instagramAccountId;
       changes.instagram_status = 'unknown';
+      released.push({ platform: 'instagram' });
     }
     if (patch.timezone !== undefined) changes.timezone = patch.timezone;
     if (patch.accessToken !== undefined) {
       changes.meta_access_token_encrypted = patch.accessToken ? this.encrypt(id, patch.accessToken) : null;
       changes.token_status = 'unknown';
       changes.token_error = null;
-      // A new token may carry the Instagram permission the old one lacked.
+      // A new token may carry the permissions the old one lacked, or reach a Page the old one lost.
       changes.instagram_status = 'unknown';
+      changes.facebook_status = 'unknown';
+      released.push({ reason: 'not_accessible' });
     }
     const [row] = await this.db<ClientRow>('clients')
       .where({ id })
       .update({ ...changes, updated_at: this.db.fn.now() as unknown as Date })
       .returning('*');
+    if (row)
+      for (const filter of released)
+        await this.db('platform_holds')
+          .where({ client_id: id })
+          .modify((q) => {
+            if (filter.platform) void q.where({ platform: filter.platform });
+            if (filter.reason) void q.where({ reason: filter.reason });
+          })
+          .delete();
     return row ? toClient(row as ClientRow) : undefined;
   }
 
@@ -241,6 +270,7 @@ export class ClientStore {
       timezone: row.timezone,
       tokenStatus: row.token_status,
       instagramStatus: row.instagram_status,
+      facebookStatus: row.facebook_status,
       tokenVersion,
     };
   }
@@ -293,6 +323,17 @@ export class ClientStore {
         if (tokenVersion !== undefined) void q.where({ meta_access_token_encrypted: tokenVersion });
       })
       .update({ instagram_status: status, updated_at: this.db.fn.now() });
+  }
+
+  /** Sets what Meta said about the client's Page; like `markToken`, only for the token that was used. */
+  async markFacebook(id: string, status: FacebookStatus, tokenVersion?: string): Promise<void> {
+    await this.db('clients')
+      .where({ id })
+      .whereNot({ facebook_status: status })
+      .modify((q) => {
+        if (tokenVersion !== undefined) void q.where({ meta_access_token_encrypted: tokenVersion });
+      })
+      .update({ facebook_status: status, updated_at: this.db.fn.now() });
   }
 
   /**

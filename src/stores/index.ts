@@ -2,6 +2,7 @@ import type { TokenKeyring } from '../crypto';
 import type { Db } from '../db';
 import { CacheStore } from './cache';
 import { ClientStore } from './clients';
+import { PlatformHoldStore } from './holds';
 import { AppThrottleStore, RefreshStore } from './refresh';
 
 /** Every store over one database: the one place they are made (the API's routes, the activities, the worker, npm start). */
@@ -10,6 +11,7 @@ export interface Stores {
   cache: CacheStore;
   refresh: RefreshStore;
   appThrottle: AppThrottleStore;
+  holds: PlatformHoldStore;
 }
 
 /** The stores; without `tokenKeys` clients can be read but no token stored or opened. */
@@ -19,5 +21,6 @@ export function createStores(db: Db, tokenKeys?: TokenKeyring): Stores {
     cache: new CacheStore(db),
     refresh: new RefreshStore(db),
     appThrottle: new AppThrottleStore(db),
+    holds: new PlatformHoldStore(db),
   };
 }

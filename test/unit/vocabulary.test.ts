@@ -4,6 +4,7 @@ import {
   CYCLE_STATUSES,
   CYCLE_TRIGGERS,
   FAILURE_TYPES,
+  FACEBOOK_STATUSES,
   INSTAGRAM_STATUSES,
   METRIC_NAMES,
   METRICS,
@@ -11,6 +12,7 @@ import {
   UNAVAILABLE_REASONS,
   type CycleStatus,
   type CycleTrigger,
+  type FacebookStatus,
   type InstagramStatus,
   type MetricName,
   type TokenStatus,
@@ -28,7 +30,8 @@ const sameAsClient: [
   Same<Api.CycleStatus, CycleStatus>,
   Same<Api.TokenStatus, TokenStatus>,
   Same<Api.InstagramStatus, InstagramStatus>,
-] = [true, true, true, true, true, true];
+  Same<Api.FacebookStatus, FacebookStatus>,
+] = [true, true, true, true, true, true, true];
 void sameAsClient; // checked by the compiler (npm test type-checks first), nothing to run
 
 describe('the vocabulary', () => {
@@ -40,6 +43,7 @@ describe('the vocabulary', () => {
       CYCLE_STATUSES,
       TOKEN_STATUSES,
       INSTAGRAM_STATUSES,
+      FACEBOOK_STATUSES,
       Object.values(FAILURE_TYPES),
     ]) {
       expect(new Set(list).size).toBe(list.length);

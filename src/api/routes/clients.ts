@@ -18,6 +18,7 @@ export function publicClient(client: Client) {
     tokenError: client.tokenError,
     hasToken: client.hasToken,
     instagramStatus: client.instagramStatus,
+    facebookStatus: client.facebookStatus,
     createdAt: client.createdAt.toISOString(),
     updatedAt: client.updatedAt.toISOString(),
   };

@@ -42,6 +42,18 @@ const INSTAGRAM_ACTION: Partial<Record<ApiClient['instagramStatus'], string>> = 
   error: 'error (see the refresh results)',
 };
 
+/** What the operator should do about the Page, beside its state. */
+const FACEBOOK_ACTION: Partial<Record<ApiClient['facebookStatus'], string>> = {
+  permission_missing: 'permission_missing (grant pages_read_engagement and read_insights, then replace the token)',
+  not_accessible: 'not_accessible (the Page is gone or the token lost it: fix --page-id or replace the token)',
+  throttled: 'throttled (Meta asked to wait; asked again after its estimate)',
+  error: 'error (see the refresh results)',
+};
+
+function facebookText(client: ApiClient): string {
+  return FACEBOOK_ACTION[client.facebookStatus] ?? client.facebookStatus;
+}
+
 function instagramText(client: ApiClient): string {
   if (!client.instagramAccountId) return 'none';
   return INSTAGRAM_ACTION[client.instagramStatus] ?? client.instagramStatus;
@@ -55,6 +67,7 @@ function describe(client: ApiClient): string[] {
     `instagram id:  ${client.instagramAccountId ?? '(none)'}`,
     `timezone:      ${client.timezone}`,
     `token:         ${tokenText(client)}`,
+    `facebook:      ${facebookText(client)}`,
     `instagram:     ${instagramText(client)}`,
   ];
 }
