@@ -5,7 +5,7 @@
 
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Logger } from '../src/boot/logger';
-import type { MetaClient } from '../src/meta/types';
+import type { MetaClient, Platform } from '../src/meta/types';
 import type { CacheEntry } from '../src/stores/cache';
 import type { ClientCredentials } from '../src/stores/clients';
 import type { ActivityStores } from './stores';
@@ -45,6 +45,10 @@ export interface RefreshRun {
   credentials: ClientCredentials;
   today: string;
   days: string[];
+  /** The platforms this attempt asks Meta (those wanted, less those a hold keeps back). */
+  platforms: Platform[];
+  /** Per platform, the days it asks. */
+  platformDays: Record<Platform, string[]>;
   /** The days' rows as read before the fetch. */
   rows: ReadonlyMap<string, CacheEntry>;
 }

@@ -11,7 +11,8 @@ import { dayIn } from '../src/dates';
 import { appBlockWait } from '../src/domain/retry';
 import { TokenDecryptError } from '../src/crypto';
 import { MetaError } from '../src/meta/errors';
-import type { FetchPlatformsResult } from '../src/meta/types';
+import { PLATFORMS, type FetchPlatformsResult, type UnavailableReason } from '../src/meta/types';
+import type { PlatformHold } from '../src/stores/holds';
 import type { ClientCredentials } from '../src/stores/clients';
 import { daysToFetch } from './days';
 import { recordPendingIfLong } from './records';
@@ -35,9 +36,26 @@ export async function refreshClient(deps: RefreshDeps, input: RefreshInsightsInp
   if (credentials.tokenStatus === 'invalid')
     return done({ outcome: 'skipped_token_invalid', attempt, daysWritten: 0, calls: 0 });
   const today = dayIn(credentials.timezone);
-  const { days, rows } = await daysToFetch(cache, input.clientId, credentials.timezone, today, input);
-  if (days.length === 0) return done({ outcome: 'refreshed', attempt, daysWritten: 0, calls: 0, written: [] });
-  const run: RefreshRun = { input, attempt, round: input.round ?? 1, credentials, today, days, rows };
+  const { days, platformDays, rows } = await daysToFetch(cache, input.clientId, credentials.timezone, today, input);
+  const nothing = done({ outcome: 'refreshed', attempt, daysWritten: 0, calls: 0, written: [] });
+  if (days.length === 0) return nothing;
+  // A platform held in Postgres (Meta's throttle estimate, a Page gone) is not called, whoever asks.
+  const holds = await deps.stores.holds.active(input.clientId);
+  const wanted = (input.platforms ?? PLATFORMS).filter((platform) => platformDays[platform].length > 0);
+  const platforms = wanted.filter((platform) => !holds.has(platform));
+  const held = wanted.flatMap((platform) => holds.get(platform) ?? []);
+  if (platforms.length === 0) return held.length ? heldBack(held, attempt) : nothing;
+  const run: RefreshRun = {
+    input,
+    attempt,
+    round: input.round ?? 1,
+    credentials,
+    today,
+    days,
+    platforms,
+    platformDays,
+    rows,
+  };
 
   // While Meta throttles the whole app, no call goes out: this attempt waits the throttle out.
   const blockedUntil = await appThrottle.throttledUntil();
@@ -65,8 +83,9 @@ export async function refreshClient(deps: RefreshDeps, input: RefreshInsightsInp
       facebookPageId: credentials.facebookPageId,
       instagramAccountId: credentials.instagramAccountId,
       days,
+      platformDays,
       timezone: credentials.timezone,
-      platforms: input.platforms,
+      platforms,
       // Followers are a snapshot of now: only a fetch that covers today asks for them.
       instagramFollowers: days.includes(today),
       // Worker shutdown and cancellation abort the calls in flight.
@@ -78,7 +97,40 @@ export async function refreshClient(deps: RefreshDeps, input: RefreshInsightsInp
   } finally {
     clearInterval(heartbeat);
   }
+  for (const hold of held) {
+    if (hold.platform === 'facebook') result.facebook = heldOutcome(hold);
+    else result.instagram = heldOutcome(hold);
+  }
   return settleFetch(deps, run, result);
+}
+
+/** A held platform as the fetch's result says it: its numbers carry the hold's reason where none is known. */
+function heldOutcome(hold: PlatformHold): { status: 'held'; reason: UnavailableReason; until: string } {
+  return {
+    status: 'held',
+    reason: hold.reason === 'throttled' ? 'throttled' : 'page_not_accessible',
+    until: hold.until.toISOString(),
+  };
+}
+
+/**
+ * Every platform asked is held: nothing is called. Under a throttle the refresh waits for its end
+ * (the workflow sleeps a short one out and asks once; a long one ends the refresh, and the hold
+ * keeps every later path from calling before it ends); a Page that is gone and nothing else is done.
+ */
+function heldBack(held: PlatformHold[], attempt: number): RefreshOutcome {
+  const throttles = held.filter((hold) => hold.reason === 'throttled');
+  if (throttles.length === 0) return done({ outcome: 'refreshed', attempt, daysWritten: 0, calls: 0, written: [] });
+  const last = throttles.reduce((a, b) => (a.until.getTime() >= b.until.getTime() ? a : b));
+  const afterMs = Math.max(1_000, last.until.getTime() - Date.now() + 1_000);
+  return {
+    kind: 'wait',
+    afterMs,
+    errorType: FAILURE_TYPES.throttled,
+    errorCode: last.errorCode ?? 'throttled',
+    message: `Meta throttles ${throttles.map((h) => h.platform).join(' and ')} of this client until ${last.until.toISOString()}; nothing is called before then`,
+    attempt,
+  };
 }
 
 /**

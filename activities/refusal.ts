@@ -40,6 +40,14 @@ export async function refuse(
   const nextRetryDelay = throttled
     ? (throttled.retryAfterMs ?? throttleBackoff(deps.throttleBackoffMs, attemptsSoFar))
     : undefined;
+  // A throttle of the token's user or of the platforms asked (not the app's, which has its own block)
+  // holds them until Meta's estimate: no other path or worker calls them meanwhile.
+  if (throttled && nextRetryDelay !== undefined && appThrottledForMs === undefined)
+    for (const platform of run.platforms)
+      await deps.stores.holds.hold(input.clientId, platform, new Date(Date.now() + nextRetryDelay), 'throttled', {
+        code: err.errorCode,
+        message: err.message,
+      });
   if (nextRetryDelay !== undefined) await recordPendingIfLong(refresh, input, nextRetryDelay, err.errorCode);
   deps.logger.warn(
     { clientId: input.clientId, attempt, errorType: err.name, code: err.errorCode, nextRetryDelay },

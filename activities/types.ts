@@ -52,6 +52,11 @@ export interface RefreshInsightsInput {
   trigger?: RefreshTrigger;
   /** Days to fetch besides the lookback (a backfill, days a read found missing), `YYYY-MM-DD` in the client's timezone. */
   days?: string[];
+  /**
+   * A platform's retry: the days each platform still owes (those an error left, never those it
+   * answered). Set, it replaces `lookbackDays` and `days`.
+   */
+  platformDays?: Partial<Record<Platform, string[]>>;
   /** Attempts the workflow already made (waits it slept out), added to this attempt's number. */
   attemptOffset?: number;
   /**
@@ -110,8 +115,17 @@ export interface RefreshInsightsResult {
   appThrottledForMs?: number;
   /** Platforms written by this call. */
   written?: Platform[];
-  /** Platforms to fetch again after `afterMs` (a throttle or a transient error on them alone). */
-  retry?: { platforms: Platform[]; afterMs: number; errorCode: string; message: string };
+  /**
+   * Platforms to fetch again after `afterMs` (a throttle or a transient error on them alone, or a
+   * short hold), with the days each still owes.
+   */
+  retry?: {
+    platforms: Platform[];
+    afterMs: number;
+    errorCode: string;
+    message: string;
+    platformDays?: Partial<Record<Platform, string[]>>;
+  };
   /** With outcome `failed`: the error of the platform that failed for good. */
   errorCode?: string;
   message?: string;

@@ -5,7 +5,6 @@ import { fetchInsights } from './helpers/fetch-insights';
 import {
   MetaBadRequestError,
   MetaError,
-  MetaPermissionError,
   MetaSandboxUnknownTokenError,
   MetaThrottledError,
   MetaTokenInvalidError,
@@ -26,6 +25,13 @@ const WARSAW_BOUNDS = [
   { since: 1795388400, until: 1795474800 },
   { since: 1795474800, until: 1795561200 },
 ];
+
+/** No pacing: every day is asked until Meta itself throttles. */
+const UNPACED = {
+  slowAbovePercent: Number.POSITIVE_INFINITY,
+  stopAbovePercent: Number.POSITIVE_INFINITY,
+  maxDelayMs: 0,
+};
 
 describe('the Meta Graph client against the Graph sandbox', () => {
   let sandbox: RunningGraphSandbox;
@@ -140,23 +146,17 @@ describe('the Meta Graph client against the Graph sandbox', () => {
       ['code 2 (service error)', { code: 2 }, MetaTransientError],
       ['code 4 (app throttled)', { code: 4 }, MetaThrottledError],
       ['code 4 sent with HTTP 403', { code: 4, httpStatus: 403 }, MetaThrottledError],
-      ['code 10 (permission)', { code: 10 }, MetaPermissionError],
       ['code 17 (user throttled)', { code: 17 }, MetaThrottledError],
       ['code 32 (Page throttled)', { code: 32 }, MetaThrottledError],
       ['code 100 (invalid parameter)', { code: 100 }, MetaBadRequestError],
-      ['code 100/33 (object missing)', { code: 100, subcode: 33 }, MetaBadRequestError],
       ['code 190/463 (token expired)', { code: 190, subcode: 463 }, MetaTokenInvalidError],
       ['code 190/460 (password changed)', { code: 190, subcode: 460 }, MetaTokenInvalidError],
-      ['code 200 (permission)', { code: 200 }, MetaPermissionError],
-      ['code 250 (permission range)', { code: 250 }, MetaPermissionError],
-      ['code 299 (permission range)', { code: 299 }, MetaPermissionError],
       ['code 341 (application limit)', { code: 341 }, MetaThrottledError],
       ['code 368 (temporarily blocked)', { code: 368 }, MetaTransientError],
       ['code 613 (API rate limit)', { code: 613 }, MetaThrottledError],
       ['code 80001 (Page BUC)', { code: 80001 }, MetaThrottledError],
       ['code 80002 (Instagram BUC)', { code: 80002 }, MetaThrottledError],
       ['an unlisted code with is_transient true', { code: 9007, isTransient: true }, MetaTransientError],
-      ['an unlisted code', { code: 12345 }, MetaBadRequestError],
       ['HTTP 502 without a Graph body', { httpStatus: 502 }, MetaTransientError],
       ['HTTP 503 without a Graph body', { httpStatus: 503 }, MetaTransientError],
     ];
@@ -176,6 +176,38 @@ describe('the Meta Graph client against the Graph sandbox', () => {
       if (injected.code !== undefined) expect(error.fbtraceId).toMatch(/^A/);
       expect(error.message).toContain(`GET /v24.0/${target.objectId}`);
     });
+
+    // A refusal of the Page for who asks is the Page's state, for what it asks its days' reason: Instagram is still fetched.
+    it.each([
+      ['code 10 (permission)', { code: 10 }, 'permission_missing', 'facebook_permission_missing'],
+      ['code 200 (permission)', { code: 200 }, 'permission_missing', 'facebook_permission_missing'],
+      ['code 250 (permission range)', { code: 250 }, 'permission_missing', 'facebook_permission_missing'],
+      ['code 299 (permission range)', { code: 299 }, 'permission_missing', 'facebook_permission_missing'],
+      [
+        'a code 100 naming a permission',
+        {
+          code: 100,
+          message:
+            "(#100) Object does not exist, cannot be loaded due to missing permission or reviewable feature, or does not support this operation. This endpoint requires the 'pages_read_engagement' permission",
+        },
+        'permission_missing',
+        'facebook_permission_missing',
+      ],
+      ['code 100/33 (object gone)', { code: 100, subcode: 33 }, 'not_accessible', 'page_not_accessible'],
+      ['an unlisted code', { code: 12345 }, 'ok', 'meta_refused'],
+      ['a code 100 with a subcode', { code: 100, subcode: 2108006 }, 'ok', 'meta_refused'],
+    ] as const)(
+      'answers %s on the Page insights with its state and reason',
+      async (_title, injected, state, reason) => {
+        sandbox.control.inject({ objectId: PAGE, edge: 'insights', ...injected });
+        const result = await client.fetchPlatforms(input());
+        expect(result.facebook).toEqual({
+          status: 'fetched',
+          data: { state, days: Object.fromEntries(DAYS.map((day) => [day, { value: null, reason }])) },
+        });
+        expect(result.instagram).toMatchObject({ status: 'fetched', data: { state: 'ok' } });
+      },
+    );
 
     it('treats an HTTP 400 with code 80001 as throttled, not as a bad request, though Meta marks it transient', async () => {
       sandbox.control.inject({ objectId: PAGE, code: 80001 });
@@ -201,12 +233,18 @@ describe('the Meta Graph client against the Graph sandbox', () => {
       expect((error as MetaThrottledError).retryAfterMs).toBeUndefined();
     });
 
-    it('stops calling at the first throttled answer, and a spent Page quota gives the rest of its window as the estimate', async () => {
+    it('stops calling at the first throttled answer, keeps the days answered, and a spent quota gives the rest of its window as the estimate', async () => {
       sandbox.control.setQuota({ objectId: IG, calls: 2 });
-      const error = await failure(fetchInsights(client, input({ days: ['2026-11-22', '2026-11-23', '2026-11-24'] })));
+      const days = ['2026-11-22', '2026-11-23', '2026-11-24'];
+      const result = await client.fetchPlatforms({ ...input({ days }), instagramPacing: UNPACED });
+      if (result.instagram.status !== 'fetched') throw new Error(`Instagram ${result.instagram.status}`);
+      expect(Object.keys(result.instagram.data.days)).toEqual(['2026-11-22']);
+      expect(result.instagram.data.days['2026-11-22'].instagramReach.value).toEqual(expect.any(Number));
+      expect(result.instagram.data.stopped?.days).toEqual(['2026-11-23', '2026-11-24']);
+      const error = result.instagram.data.stopped?.error as MetaThrottledError;
       expect(error).toBeInstanceOf(MetaThrottledError);
       expect(error.code).toBe(80002);
-      expect((error as MetaThrottledError).retryAfterMs).toBe(60 * 60_000);
+      expect(error.retryAfterMs).toBe(60 * 60_000);
       expect(sandbox.control.calls().byPath).toEqual({
         [`/${PAGE}/insights`]: 1,
         [`/${IG}`]: 1,
@@ -225,11 +263,11 @@ describe('the Meta Graph client against the Graph sandbox', () => {
       expect(unknown).toMatchObject({ code: 190, subcode: undefined });
     });
 
-    it('answers a token without permission with a permission error', async () => {
+    it('answers a token without permission with both platforms refused for permission', async () => {
       sandbox.control.setToken({ token, status: 'no_permission' });
-      const error = await failure(fetchInsights(client, input()));
-      expect(error).toBeInstanceOf(MetaPermissionError);
-      expect(error.code).toBe(10);
+      const result = await client.fetchPlatforms(input());
+      expect(result.facebook).toMatchObject({ status: 'fetched', data: { state: 'permission_missing' } });
+      expect(result.instagram).toMatchObject({ status: 'fetched', data: { state: 'permission_missing' } });
     });
   });
 
@@ -246,7 +284,10 @@ describe('the Meta Graph client against the Graph sandbox', () => {
         const result = await client.fetchPlatforms(input());
         expect(result.facebook).toEqual({
           status: 'fetched',
-          data: { days: Object.fromEntries(DAYS.map((day) => [day, { value: pageDailyFollows(PAGE, day) }])) },
+          data: {
+            state: 'ok',
+            days: Object.fromEntries(DAYS.map((day) => [day, { value: pageDailyFollows(PAGE, day) }])),
+          },
         });
         expect(result.instagram).toEqual({
           status: 'fetched',
@@ -315,14 +356,17 @@ describe('the Meta Graph client against the Graph sandbox', () => {
       expect(sandbox.control.calls().byObject).toEqual({ [PAGE]: 1 });
     });
 
-    it('ends the whole fetch on a Page-level permission error, an invalid token or an app throttle', async () => {
+    it("keeps Instagram when the Page's permission is missing, and ends the whole fetch on an invalid token or an app throttle", async () => {
       sandbox.control.inject({ objectId: PAGE, code: 200, times: 1 });
-      expect(await failure(client.fetchPlatforms(input()))).toBeInstanceOf(MetaPermissionError);
+      const refused = await client.fetchPlatforms(input());
+      expect(refused.facebook).toMatchObject({ status: 'fetched', data: { state: 'permission_missing' } });
+      expect(refused.instagram).toMatchObject({ status: 'fetched', data: { state: 'ok' } });
+      sandbox.control.reset('calls');
       sandbox.control.inject({ objectId: PAGE, code: 4, times: 1 });
       expect(await failure(client.fetchPlatforms(input()))).toMatchObject({ code: 4 });
       sandbox.control.setToken({ token, status: 'invalidated' });
       expect(await failure(client.fetchPlatforms(input()))).toBeInstanceOf(MetaTokenInvalidError);
-      expect(sandbox.control.calls().byObject).toEqual({ [PAGE]: 3 });
+      expect(sandbox.control.calls().byObject).toEqual({ [PAGE]: 2 });
     });
   });
 

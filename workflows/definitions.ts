@@ -34,6 +34,13 @@ export function clientRefreshWorkflowId(clientId: string): string {
   return `social-media-cache-refresh-${clientId.toLowerCase()}`;
 }
 
+/**
+ * The longest wait on Meta a client's refresh sleeps out itself (a platform's throttle, a hold
+ * stored earlier); a longer one is left to the refresh that comes after it, the hold in Postgres
+ * keeping every path from calling meanwhile.
+ */
+export const MAX_WAIT_IN_REFRESH_MS = 60 * 60_000;
+
 /** Clients per parent run before it continues as new; see the issue note for the event budget. */
 export const DEFAULT_PAGE_SIZE = 100;
 

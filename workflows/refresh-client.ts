@@ -10,7 +10,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities, MetaFailureDetails, RefreshInsightsInput, RefreshInsightsResult } from '../activities';
 import { FAILURE_TYPES } from '../src/domain/vocabulary';
-import { RefreshClientInput, RefreshClientResult, refreshRequestedSignal } from './definitions';
+import { MAX_WAIT_IN_REFRESH_MS, RefreshClientInput, RefreshClientResult, refreshRequestedSignal } from './definitions';
 
 /**
  * The refresh and its record as local activities: they run in the workflow's own task, so a
@@ -52,7 +52,7 @@ class StepFailure extends Error {
 }
 
 /** A platform retry Meta asks to wait longer for is left to the next cycle. */
-const MAX_PLATFORM_RETRY_WAIT_MS = 60 * 60_000;
+const MAX_PLATFORM_RETRY_WAIT_MS = MAX_WAIT_IN_REFRESH_MS;
 
 /**
  * Rounds after the first fetch, for days asked for by `refreshRequested` signals (a read's
@@ -142,6 +142,8 @@ export async function refreshClient(input: RefreshClientInput): Promise<RefreshC
       fetched = await refreshInsights({
         ...args,
         platforms: fetched.retry.platforms,
+        // Only the days each platform still owes: a day answered before the error is not asked again.
+        ...(fetched.retry.platformDays ? { platformDays: fetched.retry.platformDays } : {}),
         round: 2,
         record: { ...record, attemptsBefore },
       });

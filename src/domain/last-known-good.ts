@@ -61,22 +61,30 @@ export function mergeDay(previous: DayRow | undefined, fetched: FetchedDay, pend
   return data;
 }
 
-/** The metrics a fetch gave for one day, by platform fetched; `followers` is the day's Instagram followers. */
+/**
+ * The metrics a fetch gave for one day, by platform fetched; `followers` is the day's Instagram
+ * followers. A day a platform did not answer (deferred near its budget, left when an error stopped
+ * the fetch midway, not its to ask) is left as it is, like a platform not fetched; a platform held
+ * back (a throttle Meta estimated, a Page gone) gives each of its numbers the hold's reason, which
+ * the merge puts only where no number is known.
+ */
 export function fetchedMetrics(
   result: FetchPlatformsResult,
   day: string,
   followers: MetricValue | undefined,
 ): FetchedDay {
   const metrics: FetchedDay = {};
-  if (result.facebook.status === 'fetched')
-    metrics.facebookNewFollowers = result.facebook.data.days[day] ?? { value: null, reason: 'no_data' };
-  // A deferred Instagram day (budget nearly spent) is left as it is, like a platform not fetched.
-  const ig = result.instagram.status === 'fetched' ? result.instagram.data.days[day] : undefined;
-  if (ig) {
+  const fb = result.facebook;
+  if (fb.status === 'fetched' && fb.data.days[day]) metrics.facebookNewFollowers = fb.data.days[day];
+  if (fb.status === 'held') for (const name of FACEBOOK_METRICS) metrics[name] = { value: null, reason: fb.reason };
+  const ig = result.instagram;
+  const igDay = ig.status === 'fetched' ? ig.data.days[day] : undefined;
+  if (igDay) {
     if (followers) metrics.instagramFollowers = followers;
-    metrics.instagramReach = ig.instagramReach;
-    metrics.instagramProfileViews = ig.instagramProfileViews;
+    metrics.instagramReach = igDay.instagramReach;
+    metrics.instagramProfileViews = igDay.instagramProfileViews;
   }
+  if (ig.status === 'held') for (const name of INSTAGRAM_METRICS) metrics[name] = { value: null, reason: ig.reason };
   return metrics;
 }
 

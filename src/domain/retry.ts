@@ -16,6 +16,9 @@ export const MAX_TRANSIENT_BACKOFF_MS = 5 * 60_000;
 /** The first wait before a platform's transient failure is asked again. */
 export const FIRST_TRANSIENT_BACKOFF_MS = 2_000;
 
+/** A Page that is gone (100/33) is asked again after this, or at once when its id or the token changes. */
+export const PAGE_GONE_RECHECK_MS = 24 * 60 * 60_000;
+
 /** A refresh that Meta makes wait at least this long is `pending` in its cycle, which then need not wait for it. */
 export const PENDING_AFTER_MS = 60_000;
 

@@ -2,7 +2,6 @@ import { dayIn, isCalendarDay, isTimeZone } from '../dates';
 import {
   MetaBadRequestError,
   MetaError,
-  MetaPermissionError,
   MetaSandboxUnknownTokenError,
   MetaThrottledError,
   MetaTokenInvalidError,
@@ -37,6 +36,11 @@ export function createMetaClient(options: MetaClientOptions): MetaClient {
 
   async function fetchPlatforms(input: FetchPlatformsInput): Promise<FetchPlatformsResult> {
     const days = checkInput(input);
+    // A platform asks its own share of the days when the refresh gave one (each a subset of `days`).
+    const daysOf = (platform: Platform): string[] => {
+      const own = input.platformDays?.[platform];
+      return own ? days.filter((day) => own.includes(day)) : days;
+    };
     const wanted = new Set<Platform>(input.platforms ?? PLATFORMS);
     const today = dayIn(input.timezone, new Date((options.now ?? Date.now)()));
     const graph = new GraphCalls(base, options, input.accessToken, input.signal);
@@ -46,26 +50,26 @@ export function createMetaClient(options: MetaClientOptions): MetaClient {
     });
 
     let facebook: FetchPlatformsResult['facebook'] = { status: 'not_requested' };
-    if (wanted.has('facebook')) {
+    if (wanted.has('facebook') && daysOf('facebook').length > 0) {
       try {
         facebook = {
           status: 'fetched',
-          data: { days: Object.fromEntries(await fetchPageFollows(graph, input.facebookPageId, days, today, log)) },
+          data: await fetchPageFollows(graph, input.facebookPageId, daysOf('facebook'), today, log),
         };
       } catch (err) {
-        // A Page-level permission error is the token's, not the platform's.
-        if (endsWholeFetch(err) || err instanceof MetaPermissionError) throw err;
+        // A Page's permission error is the Page's (fetchPageFollows answers it): Instagram is still fetched.
+        if (endsWholeFetch(err)) throw err;
         facebook = { status: 'failed', error: err as MetaError };
         log.debug({ code: (err as MetaError).errorCode }, 'Facebook failed; Instagram is still fetched');
       }
     }
 
     let instagram: FetchPlatformsResult['instagram'] = { status: 'not_requested' };
-    if (wanted.has('instagram')) {
+    if (wanted.has('instagram') && daysOf('instagram').length > 0) {
       try {
         instagram = {
           status: 'fetched',
-          data: await fetchInstagram(graph, input.instagramAccountId, days, input.timezone, log, {
+          data: await fetchInstagram(graph, input.instagramAccountId, daysOf('instagram'), input.timezone, log, {
             today,
             followers: input.instagramFollowers ?? true,
             pacing: input.instagramPacing ?? DEFAULT_INSTAGRAM_PACING,

@@ -7,8 +7,8 @@ import { z } from 'zod';
 import { dayBoundsUnix } from '../dates';
 import { atMetaHistoryEdge, beyondMetaHistory } from '../domain/meta-history';
 import type { Logger } from '../boot/logger';
-import { isInvalidMetricError, isUnsupportedGetError } from './classify';
-import { MetaPermissionError, type MetaError } from './errors';
+import type { MetaError } from './errors';
+import { isDayRefusal, isMetricRefusal, isObjectGone, isPermissionRefusal } from './refusals';
 import { type GraphCalls, parse } from './graph';
 import type { InstagramNumbers, InstagramPacing, InstagramState, MetaUsage, MetricValue } from './types';
 import { toMetric, unavailable } from './values';
@@ -36,7 +36,7 @@ const all = (reason: 'instagram_not_linked' | 'instagram_permission_missing') =>
 
 /** The account's state an error says (a permission missing, an account not linked); undefined for other errors. */
 const missing = (err: unknown): InstagramState | undefined =>
-  err instanceof MetaPermissionError ? 'permission_missing' : isUnsupportedGetError(err) ? 'not_linked' : undefined;
+  isObjectGone(err) ? 'not_linked' : isPermissionRefusal(err) ? 'permission_missing' : undefined;
 
 const reasonOf = (state: InstagramState) =>
   state === 'not_linked' ? 'instagram_not_linked' : 'instagram_permission_missing';
@@ -83,7 +83,10 @@ async function fetchFollowers(
 /**
  * Followers, then reach and profile views per day. Meta's permission (10, 200–299) and
  * unlinked (100/33) answers become numbers with reasons and the account's state, per metric:
- * followers read before insights were refused keep their value.
+ * followers read before insights were refused keep their value. A day Meta refuses for itself
+ * (a subcode, a code 100 not about a metric) is `meta_refused` and the next day is asked; an
+ * error that stops the loop (a throttle, a 5xx) after a day was answered keeps the days answered
+ * and names the rest (`stopped`).
  */
 export async function fetchInstagram(
   graph: GraphCalls,
@@ -102,6 +105,7 @@ export async function fetchInstagram(
     instagramReach: unavailable('beyond_meta_history'),
     instagramProfileViews: unavailable('beyond_meta_history'),
   };
+  let answered = false;
   for (const [index, day] of days.entries()) {
     if (result.state !== 'ok') {
       result.days[day] = all(reasonOf(result.state));
@@ -134,12 +138,39 @@ export async function fetchInstagram(
         atMetaHistoryEdge('instagram', day, options.today),
       );
       result.days[day] = { instagramReach: values.reach, instagramProfileViews: values.profile_views };
+      answered = true;
     } catch (err) {
       const state = missing(err);
-      if (!state) throw err;
-      log.warn({ code: (err as MetaError).errorCode, state }, 'Meta refused Instagram insights; they are unavailable');
-      result.state = state;
-      result.days[day] = all(reasonOf(state));
+      if (state) {
+        log.warn(
+          { code: (err as MetaError).errorCode, state },
+          'Meta refused Instagram insights; they are unavailable',
+        );
+        result.state = state;
+        result.days[day] = all(reasonOf(state));
+        continue;
+      }
+      if (isDayRefusal(err, INSTAGRAM_METRICS)) {
+        log.warn(
+          { code: err.errorCode, subcode: err.subcode, day },
+          'Meta refused one Instagram day; the others are asked',
+        );
+        result.days[day] = {
+          instagramReach: unavailable('meta_refused'),
+          instagramProfileViews: unavailable('meta_refused'),
+        };
+        answered = true;
+        continue;
+      }
+      if (!answered) throw err;
+      const rest = days.slice(index).filter((d) => !beyondMetaHistory('instagram', d, options.today));
+      for (const d of days.slice(index)) if (!rest.includes(d)) result.days[d] = beyond;
+      log.warn(
+        { code: (err as MetaError).errorCode, left: rest.length },
+        'the Instagram fetch stopped midway; the days answered are kept',
+      );
+      result.stopped = { days: rest, error: err as MetaError };
+      break;
     }
   }
   return result;
@@ -186,8 +217,8 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
 
 /**
  * One day of Instagram reach and profile views. When Meta refuses the request as an invalid
- * metric, each metric is asked alone, so the refused one is known without reading Meta's
- * message; it stays out of the later days' requests.
+ * metric (its message says so), each metric is asked alone, so the refused one is known; it stays
+ * out of the later days' requests.
  */
 async function fetchInstagramDay(
   graph: GraphCalls,
@@ -232,7 +263,7 @@ async function fetchInstagramDay(
     await ask(metrics);
     return values;
   } catch (err) {
-    if (!isInvalidMetricError(err)) throw err;
+    if (!isMetricRefusal(err, metrics)) throw err;
     if (metrics.length === 1) {
       markUnsupported(metrics[0]);
       return values;
@@ -242,7 +273,7 @@ async function fetchInstagramDay(
     try {
       await ask([metric]);
     } catch (err) {
-      if (!isInvalidMetricError(err)) throw err;
+      if (!isMetricRefusal(err, [metric])) throw err;
       markUnsupported(metric);
     }
   }

@@ -43,6 +43,18 @@ export const PLATFORMS: readonly Platform[] = ['facebook', 'instagram'];
 /** What Meta said about a client's Instagram account on the last fetch that reached it. */
 export type InstagramState = 'ok' | 'permission_missing' | 'not_linked';
 
+/** What Meta said about a client's Page on the last fetch that reached it. */
+export type FacebookState = 'ok' | 'permission_missing' | 'not_accessible';
+
+/**
+ * A platform's fetch that an error stopped midway (a throttle, a 5xx): the days answered before it
+ * are kept, and these were not asked. The error is the platform's failure for these days only.
+ */
+export interface StoppedFetch {
+  days: string[];
+  error: MetaErrorLike;
+}
+
 export interface FetchPlatformsInput extends FetchInsightsInput {
   /** The platforms to fetch; absent: both. */
   platforms?: readonly Platform[];
@@ -50,6 +62,8 @@ export interface FetchPlatformsInput extends FetchInsightsInput {
   instagramFollowers?: boolean;
   /** How Instagram's per-day calls are paced against the account's budget; default DEFAULT_INSTAGRAM_PACING. */
   instagramPacing?: InstagramPacing;
+  /** A platform asks only these of `days` (the rest are not its to fetch: answered before, refused for good); absent: all. */
+  platformDays?: Partial<Record<Platform, string[]>>;
 }
 
 /**
@@ -70,9 +84,16 @@ export const DEFAULT_INSTAGRAM_PACING: InstagramPacing = {
   maxDelayMs: 5_000,
 };
 
-/** One platform's part of a fetch: its numbers, the error that stopped it, or not asked for. */
+/**
+ * One platform's part of a fetch: its numbers, the error that stopped it, or not asked for. `held`
+ * is never the client's: a refresh puts it in for a platform it did not call because a hold in
+ * Postgres (Meta's throttle estimate, a Page gone) forbids it until `until`.
+ */
 export type PlatformOutcome<T> =
-  { status: 'fetched'; data: T } | { status: 'failed'; error: MetaErrorLike } | { status: 'not_requested' };
+  | { status: 'fetched'; data: T }
+  | { status: 'failed'; error: MetaErrorLike }
+  | { status: 'not_requested' }
+  | { status: 'held'; reason: UnavailableReason; until: string };
 
 /** The fields of a Meta error a caller decides on (the error object itself, see errors.ts). */
 export interface MetaErrorLike extends Error {
@@ -82,8 +103,10 @@ export interface MetaErrorLike extends Error {
 }
 
 export interface FacebookNumbers {
-  /** Facebook new followers per requested day. */
+  state: FacebookState;
+  /** Facebook new followers per day answered (or refused with a reason). */
   days: Record<string, MetricValue>;
+  stopped?: StoppedFetch;
 }
 
 export interface InstagramNumbers {
@@ -93,6 +116,7 @@ export interface InstagramNumbers {
   days: Record<string, { instagramReach: MetricValue; instagramProfileViews: MetricValue }>;
   /** Days not asked because the account's budget neared its end, and when to ask again (Meta's estimate, or a default). */
   deferred?: { days: string[]; afterMs: number };
+  stopped?: StoppedFetch;
 }
 
 export interface FetchPlatformsResult {
@@ -110,7 +134,7 @@ export interface MetaClient {
   /**
    * Each platform on its own: a platform's error is returned in its outcome and never
    * discards the other platform's numbers. Thrown are only errors that concern the whole
-   * token or app: an invalid token (190), a Page-level permission error, an app- or
+   * token or app: an invalid token (190), an app- or
    * user-level throttle (4, 17, 341), the sandbox's unknown token, bad input, an abort.
    */
   fetchPlatforms(input: FetchPlatformsInput): Promise<FetchPlatformsResult>;

@@ -18,7 +18,7 @@ export type { RouteDef, RouteDeps } from './types';
 export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: CacheReader } {
   const { config, temporal, logger, metrics } = deps;
   const taskQueue = deps.taskQueue ?? TASK_QUEUE;
-  const { clients, cache, refresh } = createStores(deps.db, deps.tokenKeys);
+  const { clients, cache, refresh, holds } = createStores(deps.db, deps.tokenKeys);
   const refreshDeps = {
     temporal,
     clients,
@@ -48,6 +48,7 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
     clients,
     cache,
     refresh,
+    holds,
     reader,
     answers,
     refreshStatus: createRefreshStatus({ temporal, refresh, logger }),

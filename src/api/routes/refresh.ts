@@ -60,18 +60,47 @@ export function refreshRoutes({ config, temporal, logger, taskQueue, refreshStat
 }
 
 /**
- * Refreshes one client now (admin): `202` when started or joined, `429` inside the cooldown,
- * `409` without a valid token, `503` without Temporal.
+ * Refreshes one client now (admin): `202` when started or joined, `429` inside the cooldown or
+ * while Meta throttles every platform of the client (with when a call is possible again), `409`
+ * without a valid token or while its only object, the Page, is gone, `503` without Temporal. A
+ * platform held back (throttled, gone) is named with its time in the `202`, and is not called.
  */
 export async function forceRefresh(context: RouteContext, ctx: Context, clientId: string): Promise<void> {
   const { config } = context;
-  await context.clientOr404(clientId);
+  const client = await context.clientOr404(clientId);
+  const active = await context.holds.active(clientId);
+  // A client without an Instagram account costs Instagram no call: only its Page counts.
+  const platforms = client.instagramAccountId ? (['facebook', 'instagram'] as const) : (['facebook'] as const);
+  const held = [...active.values()]
+    .filter((hold) => (platforms as readonly string[]).includes(hold.platform))
+    .map((hold) => ({ platform: hold.platform, reason: hold.reason, until: hold.until.toISOString() }));
+  if (held.length === platforms.length) {
+    const next = held.reduce((a, b) => (a.until <= b.until ? a : b));
+    const details = { held, availableAt: next.until };
+    if (held.some((hold) => hold.reason === 'throttled'))
+      throw new HttpError(
+        429,
+        'meta_throttled',
+        `Meta throttles ${held.map((h) => h.platform).join(' and ')} of this client; a call is possible again at ${next.until}`,
+        details,
+        { 'Retry-After': String(seconds(Date.parse(next.until) - Date.now())) },
+      );
+    throw conflict(
+      'page_not_accessible',
+      `Meta answered that the Page does not exist for this token; it is asked again at ${next.until}, or at once when the Page id or the token is changed`,
+      details,
+    );
+  }
   const result = await context.requestRefresh(clientId, { force: true });
   switch (result.status) {
     case 'started':
     case 'in_progress':
       ctx.status = 202;
-      ctx.body = { success: true, data: { clientId }, refresh: { status: result.status } };
+      ctx.body = {
+        success: true,
+        data: { clientId },
+        refresh: { status: result.status, ...(held.length ? { held } : {}) },
+      };
       return;
     case 'cooldown':
       throw tooManyRequests(

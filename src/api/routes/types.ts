@@ -5,6 +5,7 @@ import type { Config } from '../../config';
 import type { TokenKeyring } from '../../crypto';
 import type { Db } from '../../db';
 import type { Logger } from '../../boot/logger';
+import type { PlatformHoldStore } from '../../stores/holds';
 import type { CacheStore } from '../../stores/cache';
 import type { Client, ClientStore } from '../../stores/clients';
 import type { RefreshStore } from '../../stores/refresh';
@@ -91,6 +92,8 @@ export interface RouteContext extends RouteDeps {
   clients: ClientStore;
   cache: CacheStore;
   refresh: RefreshStore;
+  /** Platforms no call may reach yet (Meta's throttle estimate, a Page gone). */
+  holds: PlatformHoldStore;
   reader: CacheReader;
   answers: FreshAnswers;
   refreshStatus: RefreshStatusService;
