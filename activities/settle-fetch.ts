@@ -133,8 +133,10 @@ export async function settleFetch(
     result.instagram.status === 'fetched' &&
     (result.instagram.data.state === 'permission_missing' || credentials.instagramAccountId === null);
   if (pageRefused && instagramRefused) {
-    const message = 'Meta refused the Page and the Instagram account for missing permissions';
-    await clients.markToken(input.clientId, 'invalid', `permission_missing: ${message}`, credentials.tokenVersion);
+    const refusal = result.facebook.status === 'fetched' ? result.facebook.data.refusal : undefined;
+    const code = refusal?.code ?? 'permission_missing';
+    const message = `Meta refused the Page${credentials.instagramAccountId ? ' and the Instagram account' : ''} for a missing permission: ${refusal?.message ?? 'no message'}`;
+    await clients.markToken(input.clientId, 'invalid', `${code}: ${message}`, credentials.tokenVersion);
     return {
       kind: 'done',
       result: {
@@ -143,7 +145,7 @@ export async function settleFetch(
         daysWritten,
         calls: result.calls,
         written,
-        errorCode: 'permission_missing',
+        errorCode: code,
         message,
       },
     };

@@ -295,7 +295,7 @@ describe('refreshing Facebook and Instagram on their own, through the worker and
     expect((await stack.clients.get(client.id))?.tokenStatus).toBe('unknown');
   });
 
-  it('still marks the token invalid on 190, and on a Page-level permission error', async () => {
+  it('still marks the token invalid on 190, and on a permission error on every object the token reads', async () => {
     const expired = await addClient();
     stack.sandbox.control.setToken({ token: expired.token, status: 'expired' });
     expect(await refreshNow(expired.id)).toMatchObject({ outcome: 'failed', errorCode: '190' });

@@ -83,7 +83,11 @@ export async function fetchPageFollows(
         state = refused;
         log.warn({ code: (err as MetaError).errorCode, state }, 'Meta refused the Page; its numbers are unavailable');
         for (const w of queue) for (const day of w) result[day] = unavailable(PAGE_REASON[refused]);
-        break;
+        return {
+          state,
+          days: result,
+          refusal: { code: (err as MetaError).errorCode, message: (err as MetaError).message },
+        };
       }
       queue.shift();
       if (isReduceDataError(err) && window.length > 1) {

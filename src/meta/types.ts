@@ -106,6 +106,8 @@ export interface FacebookNumbers {
   state: FacebookState;
   /** Facebook new followers per day answered (or refused with a reason). */
   days: Record<string, MetricValue>;
+  /** With a refused state: Meta's code and message (no token in it). */
+  refusal?: { code: string; message: string };
   stopped?: StoppedFetch;
 }
 

@@ -118,8 +118,8 @@ export function cacheRoutes(context: RouteContext): RouteDef[] {
         200: 'written',
         202: 'refresh started or already running',
         404: 'unknown client',
-        409: 'the client has no valid token',
-        429: 'inside the refresh cooldown (see Retry-After)',
+        409: 'the client has no valid token, or its only object, the Page, is gone (`page_not_accessible`, with when it is asked again)',
+        429: 'inside the refresh cooldown, or Meta throttles every platform of the client (`meta_throttled`); see Retry-After',
         503: 'Temporal unavailable',
       },
       handler: async (ctx) => {
