@@ -244,6 +244,69 @@ describe("Meta's second wave, through the worker and the sandbox", () => {
     expect((await stack.cache.get(client.id, today))?.data?.facebookNewFollowers).toEqual(expect.any(Number));
   });
 
+  it("calls a throttled Page once, and again when Meta's estimate is up, when a new client's backfill meets a manual cycle", async () => {
+    const facebookPageId = `55${Date.now() % 10_000_000}`;
+    const token = `test-token-${randomBytes(4).toString('hex')}`;
+    stack.sandbox.control.setToken({ token });
+    // 0.1 minute: Meta's estimate, shrunk so the test waits 6 s.
+    stack.sandbox.control.inject({
+      objectId: facebookPageId,
+      edge: 'insights',
+      code: 80001,
+      estimatedTimeToRegainAccess: 0.1,
+      times: 1,
+    });
+    const created = await api.request('/api/clients', {
+      method: 'POST',
+      key: ADMIN_KEY,
+      body: {
+        name: 'Backfill meets cycle',
+        facebookPageId,
+        instagramAccountId: `1784${Date.now() % 1_000_000}`,
+        accessToken: token,
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body.backfill.status).toBe('started');
+    const cycle = await api.request('/api/automated/refresh-social-media-cache', { method: 'POST', key: ADMIN_KEY });
+    expect(cycle.status).toBe(202);
+    await stack.client.workflow.getHandle(cycle.body.data.workflowId).result();
+    await stack.client.workflow.getHandle(clientRefreshWorkflowId(created.body.data.id)).result();
+    const pageRequests = stack.sandbox.control.requests().filter((r) => r.path === `/${facebookPageId}/insights`);
+    expect(pageRequests.map((r) => r.code)).toEqual([80001, undefined]);
+    expect(Date.parse(pageRequests[1].at) - Date.parse(pageRequests[0].at)).toBeGreaterThanOrEqual(6_000);
+  });
+
+  it("does not call a Page throttled for hours again when the refresh's later round fetches Instagram's deferred days", async () => {
+    const client = await stack.addClient();
+    const today = dayIn(client.timezone);
+    const days = [addDays(today, -3), addDays(today, -2), addDays(today, -1)];
+    stack.sandbox.control.inject({
+      objectId: client.facebookPageId,
+      edge: 'insights',
+      code: 80001,
+      estimatedTimeToRegainAccess: 240,
+    });
+    // The first Instagram day's answer says the account's budget needs 3 s: the rest are deferred that long.
+    stack.sandbox.control.inject({
+      objectId: client.instagramAccountId!,
+      edge: 'insights',
+      estimatedTimeToRegainAccess: 0.05,
+      times: 1,
+    });
+    await refreshNow(client.id, days);
+    expect(pageCalls(client)).toBe(1);
+    // Every Instagram day asked once: the deferred ones in the later round.
+    const asked = stack.sandbox.control
+      .requests()
+      .filter((r) => r.path === `/${client.instagramAccountId}/insights`)
+      .map((r) => r.query.since);
+    expect(asked.length).toBeGreaterThanOrEqual(days.length);
+    expect(new Set(asked).size).toBe(asked.length);
+    for (const day of days)
+      expect((await stack.cache.get(client.id, day))?.data?.instagramReach).toEqual(expect.any(Number));
+  });
+
   it('keeps the days a throttle midway left fetched, and asks only the rest after the wait', async () => {
     const client = await stack.addClient();
     const today = dayIn(client.timezone);
