@@ -110,6 +110,9 @@ describe("Meta's second wave, through the worker and the sandbox", () => {
       }
       const read = await api.request(`/api/clients/${client.id}`, { key: ADMIN_KEY });
       expect(read.body.data).toMatchObject({ facebookStatus: 'permission_missing', tokenStatus: 'valid' });
+      const status = await api.request('/status', { key: ADMIN_KEY });
+      expect(status.text).toContain('Page permission missing');
+      expect(status.text).toContain('pages_read_engagement');
     },
   );
 
@@ -164,6 +167,16 @@ describe("Meta's second wave, through the worker and the sandbox", () => {
       { platform: 'facebook', reason: 'throttled', until: expect.any(String) },
     ]);
     await stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id)).result();
+    // A read of a day never fetched asks for it: Instagram answers it, the Page is not called.
+    const oldDay = addDays(today, -10);
+    const read = await api.request(`/api/social-media-cache?clientId=${client.id}&period=${oldDay}`);
+    expect(read.body.refresh.status).toBe('started');
+    await stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id)).result();
+    expect((await stack.cache.get(client.id, oldDay))?.data).toMatchObject({
+      facebookNewFollowers: null,
+      instagramReach: expect.any(Number),
+      unavailable: { facebookNewFollowers: 'throttled' },
+    });
     expect(pageCalls(client)).toBe(1);
     expect(instagramCalls(client)).toBeGreaterThanOrEqual(3 * 2);
 
@@ -219,12 +232,21 @@ describe("Meta's second wave, through the worker and the sandbox", () => {
     });
     const hold = await holdOf(client.id, 'facebook');
     expect(hold.reason).toBe('not_accessible');
+    const status = await api.request('/status', { key: ADMIN_KEY });
+    expect(status.text).toContain('Page not accessible');
+    expect(status.text).toContain(`clients update ${client.id} --page-id`);
+    const forced = await forceRefresh(client.id);
+    expect(forced.status).toBe(202);
+    expect(forced.body.refresh.held).toEqual([
+      { platform: 'facebook', reason: 'not_accessible', until: expect.any(String) },
+    ]);
+    await stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id)).result();
     expect(new Date(hold.held_until).getTime() - Date.now()).toBeGreaterThan(23.9 * 3_600_000);
 
     for (let i = 0; i < 3; i++) expect(await refreshNow(client.id)).toMatchObject({ outcome: 'refreshed' });
     expect(await runCycle()).toMatchObject({ total: 1, refreshed: 1 });
     expect(pageCalls(client)).toBe(1);
-    expect(instagramCalls(client)).toBe(2 * 5);
+    expect(instagramCalls(client)).toBe(2 * 6);
 
     // A day later: one call.
     await endHold(client.id, 'facebook');

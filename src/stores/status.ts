@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Db } from '../db';
 import type { ClientOutcome, CycleStatus, CycleTrigger } from '../domain/refresh';
 import type { CacheData } from './cache';
-import type { InstagramStatus, TokenStatus } from './clients';
+import type { FacebookStatus, InstagramStatus, TokenStatus } from './clients';
 import { type ClientResultRecord, type CycleRecord, RefreshStore } from './refresh';
 
 /**
@@ -17,7 +17,14 @@ import type { Freshness } from '../domain/vocabulary';
 
 /** Why a client needs an operator, most urgent first. */
 export type ProblemKind =
-  'token_invalid' | 'no_token' | 'failing' | 'instagram_permission_missing' | 'instagram_not_linked' | 'empty_today';
+  | 'token_invalid'
+  | 'no_token'
+  | 'failing'
+  | 'facebook_permission_missing'
+  | 'page_not_accessible'
+  | 'instagram_permission_missing'
+  | 'instagram_not_linked'
+  | 'empty_today';
 
 export type ClientSort = 'name' | 'freshness' | 'recent';
 
@@ -38,6 +45,7 @@ export interface StatusClient {
   hasToken: boolean;
   instagramAccountId: string | null;
   instagramStatus: InstagramStatus;
+  facebookStatus: FacebookStatus;
   /** Today in the client's timezone, `YYYY-MM-DD`. */
   today: string;
   freshness: Freshness;
@@ -111,6 +119,8 @@ const PROBLEM_ORDER: ProblemKind[] = [
   'token_invalid',
   'no_token',
   'failing',
+  'facebook_permission_missing',
+  'page_not_accessible',
   'instagram_permission_missing',
   'instagram_not_linked',
   'empty_today',
@@ -131,6 +141,7 @@ interface BaseRow {
   has_token: boolean;
   instagram_account_id: string | null;
   instagram_status: InstagramStatus;
+  facebook_status: FacebookStatus;
   today: string;
   cache_data: CacheData | null;
   fetched_at: Date | null;
@@ -141,6 +152,8 @@ interface BaseRow {
   p_token_invalid: boolean;
   p_no_token: boolean;
   p_failing: boolean;
+  p_facebook_permission_missing: boolean;
+  p_page_not_accessible: boolean;
   p_instagram_permission_missing: boolean;
   p_instagram_not_linked: boolean;
   p_empty_today: boolean;
@@ -164,6 +177,7 @@ function toClient(row: ListRow): StatusClient {
     hasToken: row.has_token,
     instagramAccountId: row.instagram_account_id,
     instagramStatus: row.instagram_status,
+    facebookStatus: row.facebook_status,
     today: row.today,
     freshness: row.freshness,
     todayData: data,
@@ -232,7 +246,7 @@ export class StatusStore {
       base as (
         select c.id, c.name, c.timezone, c.token_status, c.token_error,
                c.meta_access_token_encrypted is not null as has_token,
-               c.instagram_account_id, c.instagram_status, t.today,
+               c.instagram_account_id, c.instagram_status, c.facebook_status, t.today,
                sc.fetched_at, sc.last_updated, sc.last_error_code,
                case when sc.fetched_at is null then 'empty'
                     when sc.last_updated > now() - (? * interval '1 millisecond') then 'fresh'
@@ -241,6 +255,9 @@ export class StatusStore {
                c.meta_access_token_encrypted is not null and c.token_status = 'invalid' as p_token_invalid,
                c.meta_access_token_encrypted is null as p_no_token,
                coalesce(failing.streak, 0) >= 2 as p_failing,
+               c.meta_access_token_encrypted is not null and c.token_status <> 'invalid'
+                 and c.facebook_status = 'permission_missing' as p_facebook_permission_missing,
+               c.facebook_status = 'not_accessible' as p_page_not_accessible,
                c.instagram_account_id is not null and c.instagram_status = 'permission_missing' as p_instagram_permission_missing,
                c.instagram_account_id is not null and c.instagram_status = 'not_linked' as p_instagram_not_linked,
                sc.fetched_at is null as p_empty_today
@@ -258,10 +275,10 @@ export class StatusStore {
     return { sql, bindings };
   }
 
-  private static readonly PROBLEM = `(p_token_invalid or p_no_token or p_failing or p_instagram_permission_missing or p_instagram_not_linked or p_empty_today)`;
+  /** Any problem, and the most urgent one's rank: both from PROBLEM_ORDER, so a new kind is listed once. */
+  private static readonly PROBLEM = `(${PROBLEM_ORDER.map((kind) => `p_${kind}`).join(' or ')})`;
 
-  private static readonly SEVERITY = `(case when p_token_invalid then 0 when p_no_token then 1 when p_failing then 2
-       when p_instagram_permission_missing then 3 when p_instagram_not_linked then 4 else 5 end)`;
+  private static readonly SEVERITY = `(case ${PROBLEM_ORDER.map((kind, rank) => `when p_${kind} then ${rank}`).join(' ')} else ${PROBLEM_ORDER.length} end)`;
 
   /** Today's numbers and the last non-running result of each listed client (laterals over 50 rows, by index). */
   private static readonly LAST_RESULT = `

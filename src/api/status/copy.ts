@@ -34,6 +34,8 @@ export const PROBLEM_TITLES: Record<ProblemKind, string> = {
   token_invalid: 'Token invalid',
   no_token: 'No token',
   failing: 'Failing',
+  facebook_permission_missing: 'Page permission missing',
+  page_not_accessible: 'Page not accessible',
   instagram_permission_missing: 'Instagram permission missing',
   instagram_not_linked: 'Instagram not linked',
   empty_today: 'No numbers today',
@@ -62,6 +64,10 @@ export function action(kind: ProblemKind, c: StatusClient, onClientPage = false)
           ? 'See Meta’s error codes and the runs in Temporal below'
           : 'Open the client’s page for Meta’s error codes and its runs in Temporal'
       }; refresh it once the cause is fixed.`;
+    case 'facebook_permission_missing':
+      return html`Meta refused the Page’s insights for a missing permission; Instagram is still refreshed. Grant the token <code>pages_read_engagement</code> and <code>read_insights</code>, then replace it: <code>${CLI} clients update ${c.id} --token-stdin</code>`;
+    case 'page_not_accessible':
+      return html`Meta answers that the Page does not exist for this token (deleted, unpublished, or the token lost access); it is asked again once a day. Fix the Page id (<code>${CLI} clients update ${c.id} --page-id ID</code>) or store a token that reaches it (<code>${CLI} clients update ${c.id} --token-stdin</code>); either is asked at once.`;
     case 'instagram_permission_missing':
       return html`Grant the token <code>instagram_basic</code> and <code>instagram_manage_insights</code>, then replace it: <code>${CLI} clients update ${c.id} --token-stdin</code>`;
     case 'instagram_not_linked':

@@ -88,5 +88,5 @@ export function outcomeCell(c: StatusClient, now: number): SafeHtml {
 export function tokenCell(c: StatusClient): SafeHtml {
   const token = c.hasToken ? c.tokenStatus : 'none';
   const instagram = c.instagramAccountId ? c.instagramStatus : 'none';
-  return html`<span class="token ${token}">token: ${token}</span><br><small class="instagram ${instagram}">Instagram: ${instagram.replace(/_/g, ' ')}</small>`;
+  return html`<span class="token ${token}">token: ${token}</span><br><small class="facebook ${c.facebookStatus}">Page: ${c.facebookStatus.replace(/_/g, ' ')}</small><br><small class="instagram ${instagram}">Instagram: ${instagram.replace(/_/g, ' ')}</small>`;
 }
