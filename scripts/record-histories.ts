@@ -499,6 +499,53 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
       handle,
     );
   }
+
+  // (n) per platform, midway: Instagram throttled on its third day with no usage headers (Meta sends
+  // none until enough calls were made); the two days answered are written, and after the backoff
+  // only the third day is asked again.
+  {
+    log('refresh with Instagram stopped midway');
+    const [client] = await freshClients(1);
+    const pastDays = Array.from({ length: 3 }, (_, i) =>
+      new Date(Date.now() - (3 + i) * 86_400_000).toISOString().slice(0, 10),
+    );
+    stack.sandbox.control.configure({ usageHeaders: false });
+    stack.sandbox.control.setQuota({ objectId: client.instagramAccountId!, calls: 2, windowMs: 500 });
+    await requestRefresh(deps, client.id, { days: pastDays, force: true });
+    const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
+    const result = await handle.result();
+    stack.sandbox.control.configure({ usageHeaders: true });
+    if (result.outcome !== 'refreshed') throw new Error(`stopped midway refresh: ${JSON.stringify(result)}`);
+    await save(
+      'refresh-client-instagram-stopped-midway',
+      'refresh of three past days: Instagram throttled on the third without headers, the two answered written, the third alone asked after a timer',
+      handle,
+    );
+  }
+
+  // (o) held: both platforms held in Postgres for 2 s (a throttle another refresh met); the refresh
+  // calls nothing, sleeps the hold out on a durable timer, then fetches once.
+  {
+    log('refresh of a held client');
+    const [client] = await freshClients(1);
+    for (const platform of ['facebook', 'instagram'])
+      await stack.database.db('platform_holds').insert({
+        client_id: client.id,
+        platform,
+        held_until: new Date(Date.now() + 2_000),
+        reason: 'throttled',
+        error_code: platform === 'facebook' ? '80001' : '80002',
+      });
+    await requestRefresh(deps, client.id);
+    const handle = stack.client.workflow.getHandle(clientRefreshWorkflowId(client.id));
+    const result = await handle.result();
+    if (result.outcome !== 'refreshed') throw new Error(`held refresh: ${JSON.stringify(result)}`);
+    await save(
+      'refresh-client-held-then-refreshed',
+      'refresh of a client whose platforms are held for 2 s: nothing called, the hold slept out on a timer, then one fetch',
+      handle,
+    );
+  }
   return fixtures;
 }
 
