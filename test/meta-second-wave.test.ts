@@ -194,6 +194,21 @@ describe("Meta's second wave, through the worker and the sandbox", () => {
     expect(refused.body.error).toMatchObject({ code: 'meta_throttled' });
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(119 * 60);
     expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(120 * 60);
+    // The status page's refresh button says the same.
+    const page = await api.request(`/status/clients/${client.id}`, { key: ADMIN_KEY });
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)![1];
+    const button = await api.request(`/status/clients/${client.id}/refresh`, {
+      method: 'POST',
+      key: ADMIN_KEY,
+      rawBody: `csrf=${encodeURIComponent(csrf)}`,
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Origin: api.url,
+        'Sec-Fetch-Site': 'same-origin',
+      },
+    });
+    expect(button.status).toBe(429);
+    expect(button.text).toContain('Meta throttles this client');
     expect(await runCycle()).toMatchObject({ total: 1 });
     expect(instagramCalls(client) + calls(`/${client.instagramAccountId}`)).toBe(igCalls);
     expect(pageCalls(client)).toBe(1);

@@ -2,6 +2,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Context } from 'koa';
 import { findRunningCycle, startManualCycle } from '../../temporal/cycles';
 import { clientNotFound, conflict, HttpError, serviceUnavailable, tooManyRequests } from '../errors';
+import { heldPlatforms } from '../support/holds';
 import { refreshStatusResponseSchema } from '../support/refresh-status';
 import { defineRoute } from './types';
 import type { RouteContext, RouteDef } from './types';
@@ -68,26 +69,20 @@ export function refreshRoutes({ config, temporal, logger, taskQueue, refreshStat
 export async function forceRefresh(context: RouteContext, ctx: Context, clientId: string): Promise<void> {
   const { config } = context;
   const client = await context.clientOr404(clientId);
-  const active = await context.holds.active(clientId);
-  // A client without an Instagram account costs Instagram no call: only its Page counts.
-  const platforms = client.instagramAccountId ? (['facebook', 'instagram'] as const) : (['facebook'] as const);
-  const held = [...active.values()]
-    .filter((hold) => (platforms as readonly string[]).includes(hold.platform))
-    .map((hold) => ({ platform: hold.platform, reason: hold.reason, until: hold.until.toISOString() }));
-  if (held.length === platforms.length) {
-    const next = held.reduce((a, b) => (a.until <= b.until ? a : b));
-    const details = { held, availableAt: next.until };
-    if (held.some((hold) => hold.reason === 'throttled'))
+  const { held, all, availableAt, throttled } = await heldPlatforms(context.holds, client);
+  if (all && availableAt) {
+    const details = { held, availableAt };
+    if (throttled)
       throw new HttpError(
         429,
         'meta_throttled',
-        `Meta throttles ${held.map((h) => h.platform).join(' and ')} of this client; a call is possible again at ${next.until}`,
+        `Meta throttles ${held.map((h) => h.platform).join(' and ')} of this client; a call is possible again at ${availableAt}`,
         details,
-        { 'Retry-After': String(seconds(Date.parse(next.until) - Date.now())) },
+        { 'Retry-After': String(seconds(Date.parse(availableAt) - Date.now())) },
       );
     throw conflict(
       'page_not_accessible',
-      `Meta answered that the Page does not exist for this token; it is asked again at ${next.until}, or at once when the Page id or the token is changed`,
+      `Meta answered that the Page does not exist for this token; it is asked again at ${availableAt}, or at once when the Page id or the token is changed`,
       details,
     );
   }

@@ -8,6 +8,7 @@ import type { CacheData } from '../../stores/cache';
 import { StatusStore } from '../../stores/status';
 import { clientNotFound, HttpError } from '../errors';
 import { clientParams } from '../schemas';
+import { heldPlatforms } from '../support/holds';
 import { cachedScheduleDescriber } from '../support/refresh-status';
 import type { SeriesDay } from '../status/charts';
 import { assertSameOrigin, createCsrf } from '../status/csrf';
@@ -209,9 +210,9 @@ export function statusPageRoutes(context: RouteContext): RouteDef[] {
         202: 'refresh started or already running (the client page, saying so)',
         403: 'missing or stale CSRF token, or a cross-site form',
         404: 'unknown client',
-        409: 'the client has no valid token (the client page, saying so)',
+        409: 'the client has no valid token, or its Page is gone (the client page, saying so)',
         415: 'the body is not a urlencoded form',
-        429: 'inside the refresh cooldown (the client page, saying when to try again; see Retry-After)',
+        429: 'inside the refresh cooldown, or Meta throttles every platform of the client (the client page, saying when to try again; see Retry-After)',
         503: 'Temporal unavailable (the client page, saying so)',
       },
       handler: async (ctx) => {
@@ -224,6 +225,14 @@ export function statusPageRoutes(context: RouteContext): RouteDef[] {
             'csrf_invalid',
             'the form is missing its token or is older than two hours; reload the client page and press the button again',
           );
+        }
+        const client = await context.clientOr404(id);
+        const hold = await heldPlatforms(context.holds, client);
+        if (hold.all && hold.availableAt) {
+          if (hold.throttled)
+            ctx.set('Retry-After', String(Math.max(1, Math.ceil((Date.parse(hold.availableAt) - Date.now()) / 1000))));
+          const message = { status: 'held', throttled: hold.throttled, availableAt: hold.availableAt } as const;
+          return clientPage(ctx, id, message, hold.throttled ? 429 : 409);
         }
         const result = await context.requestRefresh(id, { force: true });
         switch (result.status) {

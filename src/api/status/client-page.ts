@@ -9,7 +9,8 @@ import { clientUrl, DEMO_NOTE, exactTime, layout, metricValue, temporalRunsUrl, 
 export type RefreshMessage =
   | { status: 'started' | 'in_progress' }
   | { status: 'cooldown'; retryAfterSeconds: number }
-  | { status: 'token_invalid' | 'unavailable' };
+  | { status: 'token_invalid' | 'unavailable' }
+  | { status: 'held'; throttled: boolean; availableAt: string };
 
 export interface ClientPageModel {
   now: number;
@@ -38,6 +39,10 @@ function messageHtml(message: RefreshMessage | undefined): SafeHtml | '' {
       return html`<p class="message error" role="alert" id="refresh-message">Not refreshed: the client has no valid Meta token. Store a new one first.</p>`;
     case 'unavailable':
       return html`<p class="message error" role="alert" id="refresh-message">Not refreshed: Temporal is not reachable; try again shortly.</p>`;
+    case 'held':
+      return message.throttled
+        ? html`<p class="message wait" role="status" id="refresh-message">Not refreshed: Meta throttles this client; nothing is called before ${message.availableAt}, when a refresh is possible again.</p>`
+        : html`<p class="message error" role="alert" id="refresh-message">Not refreshed: Meta answers that the Page does not exist for this token; it is asked again at ${message.availableAt}, or at once when the Page id or the token is changed.</p>`;
   }
 }
 
