@@ -201,10 +201,15 @@ describe('the Meta Graph client against the Graph sandbox', () => {
       async (_title, injected, state, reason) => {
         sandbox.control.inject({ objectId: PAGE, edge: 'insights', ...injected });
         const result = await client.fetchPlatforms(input());
-        expect(result.facebook).toEqual({
+        expect(result.facebook).toMatchObject({
           status: 'fetched',
           data: { state, days: Object.fromEntries(DAYS.map((day) => [day, { value: null, reason }])) },
         });
+        if (state !== 'ok' && result.facebook.status === 'fetched')
+          expect(result.facebook.data.refusal).toEqual({
+            code: String(injected.code),
+            message: expect.stringContaining(`code ${injected.code}`),
+          });
         expect(result.instagram).toMatchObject({ status: 'fetched', data: { state: 'ok' } });
       },
     );
@@ -470,6 +475,47 @@ describe('the Meta Graph client against the Graph sandbox', () => {
           instagramProfileViews: { value: null, reason: 'no_data' },
         });
       }
+    });
+  });
+
+  describe('Page windows', () => {
+    /** `n` days ending on 2026-10-31. */
+    const span = (n: number) =>
+      Array.from({ length: n }, (_, i) =>
+        new Date(Date.parse('2026-10-31T00:00:00Z') - (n - 1 - i) * 86_400_000).toISOString().slice(0, 10),
+      );
+    const pageOnly = (days: string[]) => input({ days, platforms: ['facebook'] });
+    const pageWindows = () => sandbox.control.requests().filter((r) => r.path === `/${PAGE}/insights`);
+
+    it('asks a window again in halves when Meta answers (#1) reduce the amount of data', async () => {
+      sandbox.control.inject({
+        objectId: PAGE,
+        edge: 'insights',
+        code: 1,
+        message: "Please reduce the amount of data you're asking for, then retry your request",
+        httpStatus: 500,
+        times: 1,
+      });
+      const days = span(60);
+      const result = await client.fetchPlatforms(pageOnly(days));
+      if (result.facebook.status !== 'fetched') throw new Error(`Facebook ${result.facebook.status}`);
+      for (const day of days) expect(result.facebook.data.days[day]).toEqual({ value: pageDailyFollows(PAGE, day) });
+      expect(pageWindows().map((r) => [r.query.since, r.query.until, r.code])).toEqual([
+        [days[0], '2026-11-01', 1],
+        [days[0], days[30], undefined],
+        [days[30], '2026-11-01', undefined],
+      ]);
+    });
+
+    it('keeps the windows answered when a throttle stops the Page midway, and names the days left', async () => {
+      sandbox.control.setQuota({ objectId: PAGE, calls: 1 });
+      const days = span(120);
+      const result = await client.fetchPlatforms(pageOnly(days));
+      if (result.facebook.status !== 'fetched') throw new Error(`Facebook ${result.facebook.status}`);
+      expect(Object.keys(result.facebook.data.days)).toEqual(days.slice(0, 90));
+      expect(result.facebook.data.stopped?.days).toEqual(days.slice(90));
+      expect(result.facebook.data.stopped?.error).toMatchObject({ code: 80001 });
+      expect(pageWindows()).toHaveLength(2);
     });
   });
 

@@ -82,6 +82,10 @@ export function classifyMetaError({
   if (code !== undefined) {
     if (THROTTLED_CODES.has(code))
       return new MetaThrottledError(message, { ...details, retryAfterMs: retryAfterMsFromUsage(usage) });
+    // Code 1 is Meta's catch-all: a 5xx (or `is_transient`) is worth another try, a 4xx is Meta
+    // refusing what was asked ("There cannot be more than 93 days between since and until").
+    if (code === 1 && httpStatus >= 400 && httpStatus < 500 && error?.is_transient !== true)
+      return new MetaBadRequestError(message, details);
     if (error?.is_transient === true || TRANSIENT_CODES.has(code)) return new MetaTransientError(message, details);
     if (TOKEN_INVALID_CODES.has(code)) return new MetaTokenInvalidError(message, details);
     if (isPermissionCode(code)) return new MetaPermissionError(message, details);
