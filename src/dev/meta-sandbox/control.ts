@@ -48,6 +48,9 @@ async function body<T>(ctx: Koa.Context, schema: z.ZodType<T>): Promise<T> {
 /**
  * `/__sandbox`: read what the sandbox served and steer what it answers next. Not part of
  * Meta's API; tests and demos use it over HTTP, or the same control object in process.
+ * `POST /inject` (injectionSchema: codes, days, html, latency…), `/instagram` and `/page`
+ * (one object's refusals), `/quota`, `/tokens`, `/settings` (usage headers, `pageUsageHeader`,
+ * `reduceDataAboveDays`); the README's "Graph API sandbox" lists them.
  */
 export function controlRoutes(state: SandboxState): Router {
   const router = new Router({ prefix: '/__sandbox' });
