@@ -324,3 +324,165 @@ describe("the sandbox's JSON compared with Meta's", () => {
     expect((await get(`${igId}?fields=followers_count`)).response.status).toBe(200);
   });
 });
+
+describe("the sandbox's answers to more of Meta's cases compared with the fixtures", () => {
+  let sandbox: RunningGraphSandbox;
+  const pageId = '104000000000888';
+  const igId = '17841400000000888';
+  const pageWindow = `${pageId}/insights?metric=page_daily_follows_unique&period=day&since=2026-11-20&until=2026-11-21`;
+  // 2026-11-20 in America/Los_Angeles (UTC-8).
+  const igDay = `${igId}/insights?metric=reach,profile_views&period=day&metric_type=total_value&since=1795161600&until=1795248000`;
+
+  beforeAll(async () => {
+    sandbox = await startGraphSandbox({ now: () => Date.parse('2026-11-25T12:00:00Z') });
+  });
+  afterAll(() => sandbox.close());
+  beforeEach(() => {
+    sandbox.control.reset();
+    sandbox.control.setToken({ token: TOKEN });
+  });
+
+  const get = async (pathAndQuery: string) => {
+    const response = await fetch(`${sandbox.url}/v24.0/${pathAndQuery}&access_token=${TOKEN}`);
+    const text = await response.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // Meta's HTML error page
+    }
+    return { response, body };
+  };
+  const message = (body: unknown) => (body as { error: { message: string } }).error.message;
+  const fixtureMessage = (file: string) => message(json(file));
+
+  it.each([
+    [10, 400, 'error-page-permission-10.json'],
+    [200, 403, 'error-instagram-permission-200.json'],
+    [100, 400, 'error-page-permission-100.json'],
+  ] as const)(
+    'answers a Page without its permission as code %i with HTTP %i, in the shape and words of %s',
+    async (code, status, file) => {
+      sandbox.control.setPageMode({ pageId, mode: 'permission_missing', code });
+      const { response, body } = await get(pageWindow);
+      expect(response.status).toBe(status);
+      expect(shape(body)).toEqual(shape(json(file)));
+      expect(message(body)).toContain(fixtureMessage(file).replace(/…$/, ''));
+    },
+  );
+
+  it('answers a Page that is gone, an app throttle and a long Page throttle with the fixtures’ bodies and header', async () => {
+    sandbox.control.setPageMode({ pageId, mode: 'not_accessible', times: 1 });
+    const gone = await get(pageWindow);
+    expect(gone.response.status).toBe(400);
+    expect(shape(gone.body)).toEqual(shape(json('error-page-not-accessible.json')));
+    expect(message(gone.body)).toBe(fixtureMessage('error-page-not-accessible.json').replace('{page-id}', pageId));
+
+    sandbox.control.setPageMode({ pageId, mode: 'throttled', estimatedTimeToRegainAccess: 240, times: 1 });
+    const throttled = await get(pageWindow);
+    expect(throttled.response.status).toBe(400);
+    expect(shape(throttled.body)).toEqual(shape(json('error-page-throttled.json')));
+    const expectedHeader = JSON.parse(
+      (json('page-throttled-long-headers.json') as Record<string, string>)['X-Business-Use-Case-Usage'],
+    ) as Record<string, [Record<string, unknown>]>;
+    const header = JSON.parse(throttled.response.headers.get('x-business-use-case-usage') ?? 'null') as Record<
+      string,
+      [Record<string, unknown>]
+    >;
+    expect(shape(header[pageId])).toEqual(shape(expectedHeader['{page-id}']));
+    expect(header[pageId][0]).toMatchObject({ type: 'pages', estimated_time_to_regain_access: 240 });
+
+    sandbox.control.setQuota({ calls: 1, used: 1 });
+    const app = await get(pageWindow);
+    expect(app.response.status).toBe(400);
+    expect(shape(app.body)).toEqual(shape(json('error-app-throttled.json')));
+    expect(app.body).toMatchObject({
+      error: { code: 4, is_transient: true, message: fixtureMessage('error-app-throttled.json') },
+    });
+  });
+
+  it('answers a day before the business conversion with the fixture’s body, keys in its order', async () => {
+    sandbox.control.inject({
+      objectId: igId,
+      days: ['2026-11-20'],
+      timezone: 'America/Los_Angeles',
+      code: 100,
+      subcode: 2108006,
+    });
+    const { response, body } = await get(igDay);
+    expect(response.status).toBe(400);
+    const expected = (json('error-before-business-conversion.json') as { error: Record<string, unknown> }).error;
+    expect(shape(body)).toEqual(shape(json('error-before-business-conversion.json')));
+    const error = (body as { error: Record<string, unknown> }).error;
+    expect(Object.keys(error)).toEqual(Object.keys(expected));
+    const { fbtrace_id: _trace, ...rest } = expected;
+    expect(error).toMatchObject(rest);
+  });
+
+  it("answers Meta's range, retired-metric and lost-role refusals in the fixtures' shapes", async () => {
+    const igRange = await get(
+      `${igId}/insights?metric=reach&period=day&metric_type=total_value&since=1792569600&until=1795248000`,
+    );
+    expect(igRange.response.status).toBe(400);
+    expect(shape(igRange.body)).toEqual(shape(json('error-instagram-range-too-long.json')));
+    expect(message(igRange.body)).toBe(fixtureMessage('error-instagram-range-too-long.json'));
+
+    const pageRange = await get(
+      `${pageId}/insights?metric=page_daily_follows_unique&period=day&since=2026-08-01&until=2026-11-05`,
+    );
+    expect(pageRange.response.status).toBe(400);
+    expect(pageRange.body).toEqual(json('error-code1-bad-request.json'));
+
+    sandbox.control.inject({
+      objectId: igId,
+      code: 100,
+      message: fixtureMessage('error-metric-retired-list.json'),
+      times: 1,
+    });
+    const retired = await get(igDay);
+    expect(retired.response.status).toBe(400);
+    expect(shape(retired.body)).toEqual(shape(json('error-metric-retired-list.json')));
+
+    sandbox.control.inject({
+      objectId: pageId,
+      code: 190,
+      message: fixtureMessage('error-lost-page-role.json'),
+      times: 1,
+    });
+    const lostRole = await get(pageWindow);
+    expect(lostRole.response.status).toBe(400);
+    expect(shape(lostRole.body)).toEqual(shape(json('error-lost-page-role.json')));
+    expect(message(lostRole.body)).toBe(fixtureMessage('error-lost-page-role.json'));
+  });
+
+  it("answers a Page window above the set length with the fixture's reduce-the-data body", async () => {
+    sandbox.control.configure({ reduceDataAboveDays: 30 });
+    const { response, body } = await get(
+      `${pageId}/insights?metric=page_daily_follows_unique&period=day&since=2026-09-01&until=2026-11-01`,
+    );
+    expect(response.status).toBe(500);
+    expect(body).toEqual(json('error-reduce-data.json'));
+  });
+
+  it("serves Meta's HTML error page with the fixture's title and words", async () => {
+    const html = fixture('error-html.html');
+    for (const httpStatus of [500, 200]) {
+      sandbox.control.inject({ objectId: pageId, html: true, httpStatus, times: 1 });
+      const { response, body } = await get(pageWindow);
+      expect(response.status).toBe(httpStatus);
+      expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+      for (const line of ['<title>Facebook | Error</title>', '<h1 id="sorry">Sorry, something went wrong.</h1>']) {
+        expect(html).toContain(line);
+        expect(body).toContain(line);
+      }
+    }
+  });
+
+  it("sends X-Page-Usage in the fixture's shape when set", async () => {
+    sandbox.control.configure({ pageUsageHeader: true });
+    const { response } = await get(pageWindow);
+    const expected = JSON.parse((json('page-usage-headers.json') as Record<string, string>)['X-Page-Usage']) as unknown;
+    expect(shape(JSON.parse(response.headers.get('x-page-usage') ?? 'null'))).toEqual(shape(expected));
+    expect(parseUsageHeaders(response.headers).page).toEqual({ percent: 1, estimatedTimeToRegainAccessMinutes: 0 });
+  });
+});

@@ -288,6 +288,217 @@ describe('the Graph API sandbox', () => {
     });
   });
 
+  describe('a Page refused while its Instagram account answers', () => {
+    const pageNode = () => graph(`${PAGE}?fields=name`);
+
+    it.each([
+      [
+        10,
+        400,
+        "(#10) This endpoint requires the 'pages_read_engagement' permission or the 'Page Public Content Access' feature.",
+      ],
+      [200, 403, '(#200) Permissions error'],
+      [
+        100,
+        400,
+        "(#100) Object does not exist, cannot be loaded due to missing permission or reviewable feature, or does not support this operation. This endpoint requires the 'pages_read_engagement' permission",
+      ],
+    ] as const)(
+      "answers a missing Page permission as code %i with HTTP %i and Meta's message, for N calls",
+      async (code, status, message) => {
+        expect(await control('POST', '/page', { pageId: PAGE, mode: 'permission_missing', code, times: 2 })).toEqual({
+          status: 200,
+          body: { pageId: PAGE, mode: 'permission_missing', code, times: 2, remaining: 2 },
+        });
+        for (let i = 0; i < 2; i += 1) {
+          const refused = i === 0 ? await pageInsights() : await pageNode();
+          expect(refused.status).toBe(status);
+          expect((refused.body as GraphError).error).toMatchObject({ code, type: 'OAuthException' });
+          expect((refused.body as GraphError).error.message.startsWith(message)).toBe(true);
+          expect((refused.body as GraphError).error.error_subcode).toBeUndefined();
+          expect((await igInsights()).status).toBe(200);
+        }
+        expect((await pageInsights()).status).toBe(200);
+        expect(sandbox.control.calls().byPath).toEqual({
+          [`/${PAGE}/insights`]: 2,
+          [`/${PAGE}`]: 1,
+          [`/${IG}/insights`]: 2,
+        });
+      },
+    );
+
+    it('answers a Page that is gone with 100/33 GraphMethodException until set back to ok', async () => {
+      await control('POST', '/page', { pageId: PAGE, mode: 'not_accessible' });
+      for (const answer of [await pageInsights(), await pageNode()]) {
+        expect(answer.status).toBe(400);
+        expect((answer.body as GraphError).error).toMatchObject({
+          code: 100,
+          error_subcode: 33,
+          type: 'GraphMethodException',
+        });
+        expect((answer.body as GraphError).error.message).toContain(`Object with ID '${PAGE}' does not exist`);
+      }
+      expect((await graph(`${IG}?fields=followers_count`)).status).toBe(200);
+      const { pageModes } = (await control('GET', '/')).body as { pageModes: unknown[] };
+      expect(pageModes).toEqual([{ pageId: PAGE, mode: 'not_accessible' }]);
+      await control('POST', '/page', { pageId: PAGE, mode: 'ok' });
+      expect((await pageInsights()).status).toBe(200);
+      expect((await control('POST', '/page', { pageId: PAGE, mode: 'permission_missing', code: 11 })).status).toBe(400);
+    });
+
+    it("throttles one Page alone with 80001 and Meta's estimate in minutes in its usage header, counting each call", async () => {
+      await control('POST', '/page', { pageId: PAGE, mode: 'throttled', estimatedTimeToRegainAccess: 240 });
+      const throttled = await pageInsights();
+      expect(throttled.status).toBe(400);
+      expect((throttled.body as GraphError).error).toMatchObject({ code: 80001, type: 'OAuthException' });
+      expect((throttled.body as GraphError).error.message).toContain(
+        'There have been too many calls to this Page account',
+      );
+      expect(buc(throttled.headers)[PAGE][0]).toMatchObject({ type: 'pages', estimated_time_to_regain_access: 240 });
+      expect((await igInsights()).status).toBe(200);
+      expect(((await pageNode()).body as GraphError).error.code).toBe(80001);
+      expect(sandbox.control.calls().byObject).toEqual({ [PAGE]: 2, [IG]: 1 });
+
+      await control('POST', '/page', { pageId: PAGE, mode: 'throttled', estimatedTimeToRegainAccess: 0.05, times: 1 });
+      expect(buc((await pageInsights()).headers)[PAGE][0].estimated_time_to_regain_access).toBe(0.05);
+      expect((await pageInsights()).status).toBe(200);
+    });
+  });
+
+  describe('refusals of some days only', () => {
+    it('refuses the Instagram days given with 100/2108006 and its user title and text, and answers the others', async () => {
+      const injected = await control('POST', '/inject', {
+        objectId: IG,
+        days: ['2026-11-22'],
+        timezone: 'Europe/Warsaw',
+        code: 100,
+        subcode: 2108006,
+      });
+      expect(injected.status).toBe(201);
+      // 2026-11-22 in Warsaw (UTC+1): 2026-11-21T23:00Z to 2026-11-22T23:00Z.
+      const refused = await igInsights(1795302000, 1795388400);
+      expect(refused.status).toBe(400);
+      expect(refused.body).toEqual({
+        error: {
+          message: 'Invalid parameter',
+          type: 'OAuthException',
+          code: 100,
+          error_data: { blame_field_specs: [['']] },
+          error_subcode: 2108006,
+          is_transient: false,
+          error_user_title: 'Media posted before business account conversion',
+          error_user_msg:
+            "The media was posted before the most recent time that the user's account was converted to a business account from a personal account.",
+          fbtrace_id: expect.stringMatching(/^A/),
+        },
+      });
+      expect(Object.keys((refused.body as GraphError).error)).toEqual([
+        'message',
+        'type',
+        'code',
+        'error_data',
+        'error_subcode',
+        'is_transient',
+        'error_user_title',
+        'error_user_msg',
+        'fbtrace_id',
+      ]);
+      expect((await igInsights(1795215600, 1795302000)).status).toBe(200);
+      expect((await igInsights(1795388400, 1795474800)).status).toBe(200);
+      expect((await igInsights(1795302000, 1795388400)).status).toBe(400);
+      expect((await graph(`${IG}?fields=followers_count`)).status).toBe(200);
+    });
+
+    it('refuses a Page window covering a given day with any code and message, for N calls', async () => {
+      sandbox.control.inject({
+        objectId: PAGE,
+        days: ['2026-11-21'],
+        code: 100,
+        message: '(#100) There cannot be more than 30 days (2592000 s) between since and until',
+        times: 1,
+      });
+      expect((await pageInsights('2026-11-22', '2026-11-23')).status).toBe(200);
+      const refused = await pageInsights('2026-11-20', '2026-11-23');
+      expect(refused.status).toBe(400);
+      expect((refused.body as GraphError).error).toMatchObject({
+        code: 100,
+        message: '(#100) There cannot be more than 30 days (2592000 s) between since and until',
+      });
+      expect((await pageInsights('2026-11-20', '2026-11-23')).status).toBe(200);
+      expect((await control('POST', '/inject', { objectId: PAGE, days: ['22-11-2026'], code: 100 })).status).toBe(400);
+      expect(
+        (await control('POST', '/inject', { objectId: IG, days: ['2026-11-22'], timezone: 'Mars/Olympus' })).status,
+      ).toBe(400);
+    });
+  });
+
+  describe('windows Meta finds too large', () => {
+    it('answers a Page window longer than the set number of days with code 1, HTTP 500, and only code and message', async () => {
+      expect((await control('POST', '/settings', { reduceDataAboveDays: 7 })).body).toMatchObject({
+        reduceDataAboveDays: 7,
+      });
+      const reduce = await pageInsights('2026-11-01', '2026-11-09');
+      expect(reduce.status).toBe(500);
+      expect(reduce.body).toEqual({
+        error: { code: 1, message: "Please reduce the amount of data you're asking for, then retry your request" },
+      });
+      expect((await pageInsights('2026-11-01', '2026-11-08')).status).toBe(200);
+      expect((await igInsights()).status).toBe(200);
+      expect(sandbox.control.calls().byPath[`/${PAGE}/insights`]).toBe(2);
+      await control('POST', '/settings', { reduceDataAboveDays: null });
+      expect((await pageInsights('2026-11-01', '2026-11-09')).status).toBe(200);
+    });
+
+    it("answers a Page window over 93 days and an Instagram one over 30 with Meta's range errors", async () => {
+      const page = await pageInsights('2026-08-01', '2026-11-05');
+      expect(page).toMatchObject({
+        status: 400,
+        body: { error: { code: 1, message: 'There cannot be more than 93 days (8035200 s) between since and until' } },
+      });
+      const ig = await igInsights(1795388400 - 31 * 86_400, 1795388400);
+      expect(ig.status).toBe(400);
+      expect((ig.body as GraphError).error).toMatchObject({
+        code: 100,
+        message: '(#100) There cannot be more than 30 days (2592000 s) between since and until',
+      });
+    });
+
+    it('answers an injected code 1 with HTTP 400 and the 93-days message, in the minimal body when asked', async () => {
+      const message = 'There cannot be more than 93 days (8035200 s) between since and until';
+      sandbox.control.inject({ objectId: PAGE, code: 1, httpStatus: 400, message, times: 1 });
+      const full = await pageInsights();
+      expect(full.status).toBe(400);
+      expect((full.body as GraphError).error).toMatchObject({ code: 1, message, type: 'OAuthException' });
+      sandbox.control.inject({ objectId: PAGE, code: 1, httpStatus: 400, message, minimalBody: true, times: 1 });
+      const minimal = await pageInsights();
+      expect(minimal.status).toBe(400);
+      expect(minimal.body).toEqual({ error: { code: 1, message } });
+      expect(Object.keys(((await control('GET', '/')).body as { injections: unknown[] }).injections)).toEqual([]);
+    });
+  });
+
+  describe("Meta's HTML error page", () => {
+    it.each([500, 200])('serves it with HTTP %i as text/html, then JSON again', async (httpStatus) => {
+      expect((await control('POST', '/inject', { objectId: PAGE, html: true, httpStatus, times: 1 })).status).toBe(201);
+      const response = await fetch(
+        `${sandbox.url}/v24.0/${PAGE}/insights?metric=page_daily_follows_unique&period=day&access_token=${TOKEN}`,
+      );
+      expect(response.status).toBe(httpStatus);
+      expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+      const page = await response.text();
+      expect(page).toContain('<title>Facebook | Error</title>');
+      expect(page).toContain('Sorry, something went wrong.');
+      expect((await pageInsights()).status).toBe(200);
+      expect(sandbox.control.calls().byPath[`/${PAGE}/insights`]).toBe(2);
+    });
+
+    it('refuses html with a code or with a 4xx', async () => {
+      expect((await control('POST', '/inject', { objectId: PAGE, html: true, code: 1 })).status).toBe(400);
+      expect((await control('POST', '/inject', { objectId: PAGE, html: true, httpStatus: 404 })).status).toBe(400);
+      expect((await control('POST', '/inject', { objectId: PAGE, httpStatus: 200 })).status).toBe(400);
+    });
+  });
+
   describe('quotas and usage headers', () => {
     it('grows the usage headers with each call', async () => {
       sandbox.control.setQuota({ objectId: PAGE, calls: 10 });
@@ -350,6 +561,33 @@ describe('the Graph API sandbox', () => {
       } finally {
         await clocked.close();
       }
+    });
+
+    it("sends a Page's X-Page-Usage instead of its business-use-case header when set, and code 32 when its quota is spent", async () => {
+      expect((await control('POST', '/settings', { pageUsageHeader: true })).body).toMatchObject({
+        pageUsageHeader: true,
+      });
+      sandbox.control.setQuota({ objectId: PAGE, calls: 2, windowMs: 25 * 60_000 });
+      const first = await pageInsights();
+      expect(first.status).toBe(200);
+      expect(JSON.parse(first.headers.get('x-page-usage') ?? 'null')).toEqual({
+        call_count: 50,
+        total_cputime: 15,
+        total_time: 17,
+      });
+      expect(first.headers.get('x-business-use-case-usage')).toBeNull();
+      expect(first.headers.get('x-app-usage')).not.toBeNull();
+      expect(buc((await igInsights()).headers)[IG][0]).toMatchObject({ type: 'instagram' });
+      await pageInsights();
+      const spent = await pageInsights();
+      expect(spent.status).toBe(400);
+      expect((spent.body as GraphError).error).toMatchObject({ code: 32, message: '(#32) Page request limit reached' });
+      expect(JSON.parse(spent.headers.get('x-page-usage') ?? 'null')).toMatchObject({
+        call_count: 150,
+        estimated_time_to_regain_access: 25,
+      });
+      await control('POST', '/settings', { pageUsageHeader: false });
+      expect((await pageInsights()).headers.get('x-page-usage')).toBeNull();
     });
 
     it('sends no usage headers when told not to', async () => {
@@ -496,7 +734,11 @@ describe('the Graph API sandbox', () => {
       });
       expect(((await igInsights()).body as GraphError).error.code).toBe(80002);
 
-      expect((await control('POST', '/settings', { usageHeaders: false })).body).toEqual({ usageHeaders: false });
+      expect((await control('POST', '/settings', { usageHeaders: false })).body).toEqual({
+        usageHeaders: false,
+        pageUsageHeader: false,
+        reduceDataAboveDays: null,
+      });
       expect((await control('DELETE', '/tokens/http-token')).status).toBe(204);
       expect((await control('GET', '/')).body).toMatchObject({
         settings: { usageHeaders: false },

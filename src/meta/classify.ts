@@ -60,6 +60,8 @@ export interface ClassifyInput {
   call?: string;
   /** Cleans Meta's message before it becomes the error's message (and stack). */
   redact?: (text: string) => string;
+  /** The body was an HTML page (Meta's "Sorry, something went wrong."): named in the message, never quoted. */
+  html?: boolean;
 }
 
 /**
@@ -73,20 +75,20 @@ export function classifyMetaError({
   usage,
   call,
   redact = (text) => text,
+  html = false,
 }: ClassifyInput): MetaError {
   const error = readGraphError(body);
   const code = error?.code;
   const details: MetaErrorDetails = { code, subcode: error?.error_subcode, httpStatus, fbtraceId: error?.fbtrace_id };
-  const message = redact(describe(call, httpStatus, error));
+  const message = redact(describe(call, httpStatus, error, html));
 
   if (code !== undefined) {
     if (THROTTLED_CODES.has(code))
       return new MetaThrottledError(message, { ...details, retryAfterMs: retryAfterMsFromUsage(usage) });
-    // Code 1 is Meta's catch-all: a 5xx (or `is_transient`) is worth another try, a 4xx is Meta
-    // refusing what was asked ("There cannot be more than 93 days between since and until").
-    if (code === 1 && httpStatus >= 400 && httpStatus < 500 && error?.is_transient !== true)
-      return new MetaBadRequestError(message, details);
-    if (error?.is_transient === true || TRANSIENT_CODES.has(code)) return new MetaTransientError(message, details);
+    if (error?.is_transient === true) return new MetaTransientError(message, details);
+    // Meta's code 1 is "unknown" only with a 5xx; with a 4xx it refuses the request itself (e.g. a Page window over 93 days), so a retry would fail the same way.
+    if (code === 1 && httpStatus >= 400 && httpStatus < 500) return new MetaBadRequestError(message, details);
+    if (TRANSIENT_CODES.has(code)) return new MetaTransientError(message, details);
     if (TOKEN_INVALID_CODES.has(code)) return new MetaTokenInvalidError(message, details);
     if (isPermissionCode(code)) return new MetaPermissionError(message, details);
     return new MetaBadRequestError(message, details);
@@ -131,8 +133,25 @@ export function isInvalidMetricError(err: unknown): err is MetaBadRequestError {
   return err instanceof MetaBadRequestError && err.code === 100 && err.subcode === undefined;
 }
 
-function describe(call: string | undefined, httpStatus: number, error: GraphErrorBody | undefined): string {
+/**
+ * Meta's `(#1) Please reduce the amount of data you're asking for, then retry your request`
+ * (HTTP 500): transient, but asking the same window again fails the same way, so the caller
+ * asks a smaller one. Meta gives this case no code of its own, so its message is the only sign
+ * (as for the code-100 refusals read in refusals.ts).
+ */
+export function isReduceDataError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  return (err as { code?: unknown }).code === 1 && /reduce the amount of data you're asking for/i.test(err.message);
+}
+
+function describe(
+  call: string | undefined,
+  httpStatus: number,
+  error: GraphErrorBody | undefined,
+  html: boolean,
+): string {
   const where = `Meta ${call ?? 'call'} answered HTTP ${httpStatus}`;
+  if (!error && html) return `${where} with an HTML error page`;
   if (!error) return httpStatus >= 200 && httpStatus < 300 ? `${where} with a body that is not Graph API JSON` : where;
   const code =
     error.code !== undefined

@@ -118,6 +118,7 @@ export class GraphCalls {
       usage,
       call,
       redact: (message) => this.redact(message),
+      html: body === undefined && isHtml(headers, text),
     });
     log.debug(
       {
@@ -148,6 +149,11 @@ function networkReason(err: unknown): string {
   const text = typeof message === 'string' ? message : String(err);
   const code = typeof cause === 'object' && cause !== null && cause.code !== undefined ? String(cause.code) : undefined;
   return code ? `${text} (${code})` : text;
+}
+
+/** Meta's own error page ("Sorry, something went wrong."), sometimes even with HTTP 200. */
+function isHtml(headers: Headers, text: string): boolean {
+  return /text\/html/i.test(headers.get('content-type') ?? '') || /^\s*</.test(text);
 }
 
 function readJson(text: string): unknown {

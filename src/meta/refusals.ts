@@ -5,7 +5,7 @@
  * large. Each decides how much a refusal costs: the platform, the object, one metric, one day.
  */
 
-import { MetaBadRequestError, MetaError, MetaPermissionError } from './errors';
+import { MetaBadRequestError, MetaPermissionError } from './errors';
 
 /** Meta's "Object does not exist, cannot be loaded…" (100/33): deleted, unpublished, or not readable with this token. */
 export function isObjectGone(err: unknown): err is MetaBadRequestError {
@@ -58,7 +58,4 @@ export function isDayRefusal(err: unknown, metrics: readonly string[]): err is M
   );
 }
 
-/** Meta's `(#1) Please reduce the amount of data you're asking for, then retry your request`: ask a smaller window. */
-export function isReduceDataError(err: unknown): boolean {
-  return err instanceof MetaError && err.code === 1 && /reduce the amount of data/i.test(err.message);
-}
+export { isReduceDataError } from './classify';

@@ -13,12 +13,17 @@ export { META_HISTORY_DAYS } from '../domain/meta-history';
 /** A number, or `null` with the reason it is missing. */
 export type MetricValue = { value: number; reason?: undefined } | { value: null; reason: UnavailableReason };
 
-/** Percentages (0–100) of Meta's budgets used, from `X-App-Usage` / `X-Business-Use-Case-Usage`. */
+/** Percentages (0–100) of Meta's budgets used, from `X-App-Usage`, `X-Business-Use-Case-Usage` and `X-Page-Usage`. */
 export interface MetaUsage {
   /** App-level usage: the largest of call_count, total_time, total_cputime; undefined when the header was absent. */
   appPercent?: number;
   /** Business-use-case usage per object id: the largest percentage over its entries. */
   business: Record<string, { type: string; percent: number; estimatedTimeToRegainAccessMinutes: number }>;
+  /**
+   * `X-Page-Usage`, sent instead of the business-use-case header on calls made with a user token
+   * against a Page (code 32 when spent); undefined when the header was absent.
+   */
+  page?: { percent: number; estimatedTimeToRegainAccessMinutes: number };
   /** The largest percentage seen anywhere (0 when no header was sent). */
   maxPercent: number;
 }

@@ -10,7 +10,7 @@ interface HeaderSource {
 }
 
 /**
- * Reads `X-App-Usage` and `X-Business-Use-Case-Usage` (JSON strings of percentages). Meta
+ * Reads `X-App-Usage`, `X-Business-Use-Case-Usage` and `X-Page-Usage` (JSON strings of percentages). Meta
  * leaves them out until enough calls were made; an absent or unreadable header adds nothing.
  */
 export function parseUsageHeaders(headers: HeaderSource): MetaUsage {
@@ -40,7 +40,14 @@ export function parseUsageHeaders(headers: HeaderSource): MetaUsage {
       if (best) business[objectId] = best;
     }
   }
-  return withMax({ appPercent, business, maxPercent: 0 });
+  const pageHeader = readJson(headers.get('x-page-usage'));
+  const page = isRecord(pageHeader)
+    ? {
+        percent: largestPercent(pageHeader) ?? 0,
+        estimatedTimeToRegainAccessMinutes: finite(pageHeader.estimated_time_to_regain_access) ?? 0,
+      }
+    : undefined;
+  return withMax({ appPercent, business, page, maxPercent: 0 });
 }
 
 /** Folds a later response's usage into what was known: newer numbers replace older ones. */
@@ -48,6 +55,7 @@ export function mergeUsage(known: MetaUsage, later: MetaUsage): MetaUsage {
   return withMax({
     appPercent: later.appPercent ?? known.appPercent,
     business: { ...known.business, ...later.business },
+    page: later.page ?? known.page,
     maxPercent: 0,
   });
 }
@@ -58,14 +66,20 @@ export function retryAfterMsFromUsage(usage: MetaUsage | undefined): number | un
   const minutes = Math.max(
     0,
     ...Object.values(usage.business).map((entry) => entry.estimatedTimeToRegainAccessMinutes),
+    usage.page?.estimatedTimeToRegainAccessMinutes ?? 0,
   );
   return minutes > 0 ? minutes * 60_000 : undefined;
 }
 
 function withMax(usage: MetaUsage): MetaUsage {
-  const percents = [usage.appPercent ?? 0, ...Object.values(usage.business).map((entry) => entry.percent)];
+  const percents = [
+    usage.appPercent ?? 0,
+    usage.page?.percent ?? 0,
+    ...Object.values(usage.business).map((entry) => entry.percent),
+  ];
   const result: MetaUsage = { business: usage.business, maxPercent: Math.max(0, ...percents) };
   if (usage.appPercent !== undefined) result.appPercent = usage.appPercent;
+  if (usage.page !== undefined) result.page = usage.page;
   return result;
 }
 

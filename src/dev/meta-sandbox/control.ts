@@ -1,12 +1,16 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { z } from 'zod';
-import { SandboxState, injectionSchema, instagramModeSchema, quotaSchema, tokenSchema } from './state';
+import { SandboxState, injectionSchema, instagramModeSchema, pageModeSchema, quotaSchema, tokenSchema } from './state';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
 const resetSchema = z.object({ scope: z.enum(['all', 'calls']).default('all') });
-const settingsSchema = z.object({ usageHeaders: z.boolean().optional() });
+const settingsSchema = z.object({
+  usageHeaders: z.boolean().optional(),
+  pageUsageHeader: z.boolean().optional(),
+  reduceDataAboveDays: z.number().int().positive().nullable().optional(),
+});
 
 /** A request body the control routes refuse, answered 400 with the problems. */
 class BadControlRequest extends Error {
@@ -44,6 +48,9 @@ async function body<T>(ctx: Koa.Context, schema: z.ZodType<T>): Promise<T> {
 /**
  * `/__sandbox`: read what the sandbox served and steer what it answers next. Not part of
  * Meta's API; tests and demos use it over HTTP, or the same control object in process.
+ * `POST /inject` (injectionSchema: codes, days, html, latency…), `/instagram` and `/page`
+ * (one object's refusals), `/quota`, `/tokens`, `/settings` (usage headers, `pageUsageHeader`,
+ * `reduceDataAboveDays`); the README's "Graph API sandbox" lists them.
  */
 export function controlRoutes(state: SandboxState): Router {
   const router = new Router({ prefix: '/__sandbox' });
@@ -95,6 +102,9 @@ export function controlRoutes(state: SandboxState): Router {
   });
   router.post('/instagram', async (ctx) => {
     ctx.body = state.setInstagramMode(await body(ctx, instagramModeSchema));
+  });
+  router.post('/page', async (ctx) => {
+    ctx.body = state.setPageMode(await body(ctx, pageModeSchema));
   });
   router.post('/settings', async (ctx) => {
     ctx.body = state.configure(await body(ctx, settingsSchema));

@@ -9,8 +9,12 @@ export interface GraphErrorResponse {
       message: string;
       type: string;
       code: number;
+      error_data?: unknown;
       error_subcode?: number;
       is_transient: boolean;
+      /** Meta's title and text meant for the person using the app, on some refusals (e.g. 2108006). */
+      error_user_title?: string;
+      error_user_msg?: string;
       fbtrace_id: string;
       /** Only in the sandbox's 190 for a token it was never given; Meta sends no such field. */
       [SANDBOX_UNKNOWN_TOKEN_FIELD]?: true;
@@ -57,28 +61,114 @@ export function fbtraceId(): string {
   return `A${createHash('sha1').update(`trace-${traceCounter}-${process.pid}`).digest('base64url').slice(0, 22)}`;
 }
 
-/** Meta's error body for `code`; each part may be overridden. */
-export function graphError(
-  code: number,
-  overrides: { subcode?: number; message?: string; status?: number; isTransient?: boolean; type?: string } = {},
-): GraphErrorResponse {
+/**
+ * Subcodes whose body Meta fills in beyond the code's own: 2108006, an Instagram day before the
+ * account became a business account (as collected by connectors, e.g. keboola/ex-facebook-graph-api#86).
+ */
+const KNOWN_SUBCODES: Record<
+  number,
+  { message: string; errorData?: unknown; userTitle?: string; userMessage?: string }
+> = {
+  2108006: {
+    message: 'Invalid parameter',
+    errorData: { blame_field_specs: [['']] },
+    userTitle: 'Media posted before business account conversion',
+    userMessage:
+      "The media was posted before the most recent time that the user's account was converted to a business account from a personal account.",
+  },
+};
+
+export interface GraphErrorOverrides {
+  subcode?: number;
+  message?: string;
+  status?: number;
+  isTransient?: boolean;
+  type?: string;
+  userTitle?: string;
+  userMessage?: string;
+}
+
+/** Meta's error body for `code`, its keys in Meta's order; each part may be overridden. */
+export function graphError(code: number, overrides: GraphErrorOverrides = {}): GraphErrorResponse {
   const known = KNOWN_CODES[code];
-  const error: GraphErrorResponse['body']['error'] = {
-    message: overrides.message ?? known?.message ?? `(#${code}) An error the sandbox was asked to answer`,
+  const sub = overrides.subcode !== undefined ? KNOWN_SUBCODES[overrides.subcode] : undefined;
+  const userTitle = overrides.userTitle ?? sub?.userTitle;
+  const userMessage = overrides.userMessage ?? sub?.userMessage;
+  // Built key by key: Meta's order puts error_data and error_subcode after code, the user texts before the trace id.
+  const error = {
+    message:
+      overrides.message ?? sub?.message ?? known?.message ?? `(#${code}) An error the sandbox was asked to answer`,
     type: overrides.type ?? known?.type ?? 'OAuthException',
     code,
+    ...(sub?.errorData !== undefined ? { error_data: sub.errorData } : {}),
+    ...(overrides.subcode !== undefined ? { error_subcode: overrides.subcode } : {}),
     is_transient: overrides.isTransient ?? known?.isTransient ?? false,
+    ...(userTitle !== undefined ? { error_user_title: userTitle } : {}),
+    ...(userMessage !== undefined ? { error_user_msg: userMessage } : {}),
     fbtrace_id: fbtraceId(),
   };
-  if (overrides.subcode !== undefined) {
-    // Meta's key order: error_subcode comes right after code.
-    const { is_transient, fbtrace_id, ...head } = error;
-    return {
-      status: overrides.status ?? known?.status ?? 400,
-      body: { error: { ...head, error_subcode: overrides.subcode, is_transient, fbtrace_id } },
-    };
-  }
   return { status: overrides.status ?? known?.status ?? 400, body: { error } };
+}
+
+/**
+ * Meta's terse form of some code-1 answers: `{"error":{"code":1,"message":…}}`, with no type,
+ * `is_transient` or trace id (e.g. "Please reduce the amount of data…", "There cannot be more than 93 days…").
+ */
+export function minimalError(code: number, message: string, status: number): { status: number; body: unknown } {
+  return { status, body: { error: { code, message } } };
+}
+
+/** `(#1) Please reduce the amount of data you're asking for, then retry your request`, with HTTP 500. */
+export function reduceData(): { status: number; body: unknown } {
+  return minimalError(1, "Please reduce the amount of data you're asking for, then retry your request", 500);
+}
+
+/** Meta's answer for a Page window longer than it serves: code 1 with HTTP 400. */
+export function pageRangeTooLong(): { status: number; body: unknown } {
+  return minimalError(1, 'There cannot be more than 93 days (8035200 s) between since and until', 400);
+}
+
+/**
+ * Meta's answer when the token lacks `pages_read_engagement` for a Page: `(#10) This endpoint
+ * requires…` (400), `(#200) Permissions error` (403), or the same cause worded as a code 100 (400).
+ */
+export function pagePermissionMissing(code: 10 | 200 | 100): GraphErrorResponse {
+  if (code === 200) return graphError(200, { message: '(#200) Permissions error', status: 403 });
+  if (code === 10)
+    return graphError(10, {
+      message:
+        "(#10) This endpoint requires the 'pages_read_engagement' permission or the 'Page Public Content Access' feature. Refer to https://developers.facebook.com/docs/apps/review/login-permissions#manage-pages and https://developers.facebook.com/docs/apps/review/feature#reference-PAGES_ACCESS for details.",
+    });
+  return graphError(100, {
+    message:
+      "(#100) Object does not exist, cannot be loaded due to missing permission or reviewable feature, or does not support this operation. This endpoint requires the 'pages_read_engagement' permission or the 'Page Public Content Access' feature or the 'Page Public Metadata Access' feature. Refer to https://developers.facebook.com/docs/apps/review/login-permissions#manage-pages, https://developers.facebook.com/docs/apps/review/feature#reference-PAGES_ACCESS and https://developers.facebook.com/docs/apps/review/feature#page-public-metadata-access for details.",
+  });
+}
+
+/**
+ * Meta's own HTML error page, which it serves instead of JSON when something broke on its side,
+ * with HTTP 500 and sometimes with HTTP 200 (as SDKs and connectors reported it).
+ */
+export function facebookErrorPage(): string {
+  return `<!DOCTYPE html>
+<html lang="en" id="facebook">
+  <head>
+    <title>Facebook | Error</title>
+    <meta charset="utf-8">
+    <meta http-equiv="cache-control" content="no-cache">
+    <meta name="robots" content="noindex,nofollow">
+  </head>
+  <body>
+    <div id="header"><a href="//www.facebook.com/"><img id="icon" src="//static.facebook.com/images/logos/facebook_2x.png" /></a></div>
+    <div id="core">
+      <h1 id="sorry">Sorry, something went wrong.</h1>
+      <p>We're working on it and we'll get it fixed as soon as we can.</p>
+      <p id="back-link"><a id="back" href="//www.facebook.com/">Go Back</a></p>
+      <div id="footer">Facebook <span id="copyright">&copy; 2026</span></div>
+    </div>
+  </body>
+</html>
+`;
 }
 
 /** `(#100) The value must be a valid insights metric`: one bad metric fails the whole request. */

@@ -1,5 +1,6 @@
 import type Koa from 'koa';
 import type { Logger } from '../../boot/logger';
+import { dayBoundsUnix } from '../../dates';
 import { kindOfId } from './accounts';
 import {
   instagramFollowersOn,
@@ -12,9 +13,14 @@ import {
 } from './data';
 import {
   GraphErrorResponse,
+  facebookErrorPage,
   graphError,
   instagramPermissionMissing,
   invalidMetric,
+  minimalError,
+  pagePermissionMissing,
+  pageRangeTooLong,
+  reduceData,
   tokenExpired,
   tokenInvalidated,
   unknownToken,
@@ -197,7 +203,13 @@ async function serve(
           .map((m) => m.trim())
           .filter(Boolean)
       : [];
-  const injection = state.takeInjection(objectId, route === 'insights' || route === 'node' ? route : 'other', metrics);
+  const kind = kindOfId(objectId, state.accounts);
+  const injection = state.takeInjection(
+    objectId,
+    route === 'insights' || route === 'node' ? route : 'other',
+    metrics,
+    (day, timeZone) => windowCovers(kind, query, day, timeZone),
+  );
 
   if (injection?.latencyMs !== undefined || injection?.hang) {
     const outcome = await state.hold(injection.hang ? undefined : injection.latencyMs, (gone) =>
@@ -213,7 +225,6 @@ async function serve(
   if (entry.status === 'invalidated') return plain(tokenInvalidated());
   if (entry.status === 'no_permission') return plain(graphError(10));
 
-  const kind = kindOfId(objectId, state.accounts);
   if (route === 'unknown') {
     const message =
       segments.length === 3
@@ -232,26 +243,41 @@ async function serve(
     kind === 'instagram' && route !== 'debug' && injection?.code === undefined
       ? state.takeInstagramMode(objectId)
       : undefined;
+  const pageMode =
+    kind === 'page' && route !== 'debug' && injection?.code === undefined ? state.takePageMode(objectId) : undefined;
   const estimate =
     injection?.estimatedTimeToRegainAccess ??
-    (igMode?.mode === 'throttled' ? (igMode.estimatedTimeToRegainAccess ?? 1) : undefined);
-  const headers = state.usageHeaders ? usageHeaders(state.app, quota, objectId, kind, now, estimate, appOver) : {};
+    (igMode?.mode === 'throttled' ? (igMode.estimatedTimeToRegainAccess ?? 1) : undefined) ??
+    (pageMode?.mode === 'throttled' ? (pageMode.estimatedTimeToRegainAccess ?? 1) : undefined);
+  // With a user token Meta counts a Page's calls on the Page's platform budget (X-Page-Usage, code 32), not its BUC.
+  const userToken = kind === 'page' && state.pageUsageHeader;
+  const headers = state.usageHeaders
+    ? usageHeaders(state.app, quota, objectId, kind, now, estimate, appOver, userToken)
+    : {};
   const withHeaders = (answer: Answer) => ({ answer, headers });
+  const pageThrottle = userToken ? 32 : 80001;
 
   if (injection?.code !== undefined) {
-    return withHeaders(
-      graphError(injection.code, {
-        subcode: injection.subcode,
-        message: injection.message,
-        type: injection.type,
-        isTransient: injection.isTransient,
-        status: injection.httpStatus,
-      }),
-    );
+    const answer = graphError(injection.code, {
+      subcode: injection.subcode,
+      message: injection.message,
+      type: injection.type,
+      isTransient: injection.isTransient,
+      status: injection.httpStatus,
+      userTitle: injection.userTitle,
+      userMessage: injection.userMessage,
+    });
+    if (injection.minimalBody)
+      return withHeaders(minimalError(injection.code, answer.body.error.message, answer.status));
+    return withHeaders(answer);
   }
   if (igMode?.mode === 'permission_missing') return withHeaders(instagramPermissionMissing(igMode.code ?? 10));
   if (igMode?.mode === 'not_linked') return withHeaders(unsupportedGet(objectId));
   if (igMode?.mode === 'throttled') return withHeaders(graphError(80002));
+  if (pageMode?.mode === 'permission_missing') return withHeaders(pagePermissionMissing(pageMode.code ?? 10));
+  if (pageMode?.mode === 'not_accessible') return withHeaders(unsupportedGet(objectId));
+  if (pageMode?.mode === 'throttled') return withHeaders(graphError(pageThrottle));
+  if (injection?.html) return withHeaders({ status: injection.httpStatus ?? 500, text: facebookErrorPage() });
   if (injection?.httpStatus !== undefined) {
     return withHeaders({
       status: injection.httpStatus,
@@ -262,7 +288,7 @@ async function serve(
     return withHeaders(invalidMetric());
   }
   if (appOver) return withHeaders(graphError(4));
-  if (objectOver) return withHeaders(graphError(kind === 'page' ? 80001 : 80002));
+  if (objectOver) return withHeaders(graphError(kind === 'page' ? pageThrottle : 80002));
 
   const context = {
     objectId,
@@ -309,6 +335,8 @@ function usageHeaders(
   /** Minutes to put in the estimate whatever the quota says (an injection's or an Instagram mode's). */
   estimateOverride: number | undefined,
   appOver: boolean,
+  /** A Page called with a user token: `X-Page-Usage` instead of its business-use-case header. */
+  pageUsage: boolean,
 ): Record<string, string> {
   const appPercent = percent(app);
   const headers: Record<string, string> = {
@@ -323,6 +351,17 @@ function usageHeaders(
     let estimate = quota.used > quota.calls ? minutesLeft(quota, now) : 0;
     if (appOver) estimate = Math.max(estimate, minutesLeft(app, now));
     if (estimateOverride !== undefined) estimate = estimateOverride;
+    if (pageUsage) {
+      const usage: Record<string, number> = {
+        call_count: p,
+        total_cputime: Math.floor(p * 0.3),
+        total_time: Math.floor(p * 0.35),
+      };
+      // Meta adds the estimate to this header only when the Page is throttled.
+      if (estimate > 0) usage.estimated_time_to_regain_access = estimate;
+      headers['X-Page-Usage'] = JSON.stringify(usage);
+      return headers;
+    }
     headers['X-Business-Use-Case-Usage'] = JSON.stringify({
       [objectId]: [
         {
@@ -371,6 +410,23 @@ function unixParam(value: string | undefined): number | undefined | null {
   return null;
 }
 
+/**
+ * Whether an insights call's since/until window covers `day`: a Page window by its dates
+ * (`since` ≤ day < `until`), an Instagram window by its unix times against the day in `timeZone`.
+ */
+function windowCovers(kind: Kind, query: Record<string, string>, day: string, timeZone: string): boolean {
+  if (kind === 'page') {
+    const since = dayParam(query.since);
+    const until = dayParam(query.until);
+    return typeof since === 'string' && typeof until === 'string' && since <= day && day < until;
+  }
+  const since = unixParam(query.since);
+  const until = unixParam(query.until);
+  if (typeof since !== 'number' || typeof until !== 'number') return false;
+  const bounds = dayBoundsUnix(day, timeZone);
+  return since < bounds.until && until > bounds.since;
+}
+
 function dayCount(from: string, to: string): number {
   return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
 }
@@ -394,7 +450,9 @@ function pageInsights(metrics: string[], c: CallContext): Answer {
   const first = since ?? shiftDay(last, -2);
   const span = dayCount(first, last);
   if (span <= 0) return badParameter('The since parameter must be earlier than the until parameter');
-  if (span > 90) return badParameter('The since and until parameters must be no more than 90 days apart');
+  if (span > 93) return pageRangeTooLong();
+  const reduceAbove = c.state.reduceDataAboveDays;
+  if (reduceAbove !== null && span > reduceAbove) return reduceData();
 
   const days: string[] = [];
   const oldest = shiftDay(today, -SANDBOX_HISTORY_DAYS.page);
@@ -448,7 +506,8 @@ function instagramInsights(metrics: string[], c: CallContext): Answer {
   const end = until ?? nowSeconds;
   const start = since ?? end - DAY_SECONDS;
   if (end <= start) return badParameter('The since parameter must be earlier than the until parameter');
-  if (end - start > 30 * DAY_SECONDS) return badParameter('The time range of since and until must be 30 days or less');
+  if (end - start > 30 * DAY_SECONDS)
+    return badParameter('There cannot be more than 30 days (2592000 s) between since and until');
   if (c.emptyData) return { status: 200, body: { data: [] } };
   // A range that starts before the history kept (a day of slack for the caller's timezone) has no data.
   if (start < nowSeconds - (SANDBOX_HISTORY_DAYS.instagram + 1) * DAY_SECONDS)

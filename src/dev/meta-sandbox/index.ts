@@ -7,6 +7,7 @@ export type {
   Injection,
   InjectionInput,
   InstagramModeInput,
+  PageModeInput,
   QuotaInput,
   ServedCall,
   TokenInput,

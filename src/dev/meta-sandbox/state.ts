@@ -27,8 +27,25 @@ export const injectionSchema = z
     message: z.string().optional(),
     type: z.string().optional(),
     isTransient: z.boolean().optional(),
-    /** With `code`: the status of the error body. Alone (5xx): a bare error page with no Graph body. */
-    httpStatus: z.number().int().min(400).max(599).optional(),
+    /** With `code`: the status of the error body. Alone (5xx): a bare error page with no Graph body. With `html`: 200 or 5xx. */
+    httpStatus: z.number().int().min(200).max(599).optional(),
+    /** Answer Meta's own HTML error page (`<title>Facebook | Error</title>`), with `httpStatus` (default 500). */
+    html: z.boolean().optional(),
+    /** With `code`: only `code` and `message` in the body, as Meta's code-1 answers come. */
+    minimalBody: z.boolean().optional(),
+    /** With `code`: Meta's `error_user_title` / `error_user_msg` (2108006 brings its own). */
+    userTitle: z.string().optional(),
+    userMessage: z.string().optional(),
+    /**
+     * Only insights calls whose since/until window covers one of these days (`YYYY-MM-DD`): a
+     * Page window by its dates, an Instagram window by its unix times read in `timezone`.
+     */
+    days: z
+      .array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/))
+      .min(1)
+      .optional(),
+    /** IANA timezone the `days` of an Instagram window are read in (default UTC): the client's. */
+    timezone: z.string().refine(isTimeZone, { message: 'not an IANA timezone' }).optional(),
     /** Minutes put in the object's `X-Business-Use-Case-Usage` entry (Meta sends whole minutes; fractions let tests wait seconds). */
     estimatedTimeToRegainAccess: z.number().min(0).optional(),
     /** Wait this long before answering. */
@@ -48,9 +65,17 @@ export const injectionSchema = z
      */
     probability: z.number().min(0).max(1).optional(),
   })
-  .refine((i) => i.code !== undefined || i.httpStatus === undefined || i.httpStatus >= 500, {
-    message: 'httpStatus without code must be a 5xx',
-  });
+  .refine(
+    (i) =>
+      i.code !== undefined || i.httpStatus === undefined || i.httpStatus >= 500 || (i.html && i.httpStatus === 200),
+    {
+      message: 'httpStatus without code must be a 5xx (or 200 with html)',
+    },
+  )
+  .refine((i) => i.code === undefined || i.httpStatus === undefined || i.httpStatus >= 400, {
+    message: 'httpStatus with code must be a 4xx or 5xx',
+  })
+  .refine((i) => !(i.html && i.code !== undefined), { message: 'html answers no code' });
 export type InjectionInput = z.input<typeof injectionSchema>;
 export type Injection = z.output<typeof injectionSchema> & { id: string; remaining?: number };
 
@@ -71,6 +96,25 @@ export const instagramModeSchema = z.object({
 });
 export type InstagramModeInput = z.input<typeof instagramModeSchema>;
 export type InstagramMode = z.output<typeof instagramModeSchema> & { remaining?: number };
+
+/**
+ * How a Page answers, whatever the call, while its Instagram account keeps answering: as Meta
+ * does when the token lacks `pages_read_engagement` (code 10, 200 with HTTP 403, or the same
+ * cause worded as a code 100), when the Page is gone or unreadable (100/33), or when the Page's
+ * own quota is spent (80001 with an estimate; 32 when `pageUsageHeader` is on).
+ */
+export const pageModeSchema = z.object({
+  pageId: z.string().min(1),
+  mode: z.enum(['ok', 'permission_missing', 'not_accessible', 'throttled']),
+  /** permission_missing: Meta's code, 10 (default), 200 or 100. */
+  code: z.union([z.literal(10), z.literal(200), z.literal(100)]).optional(),
+  /** throttled: minutes in `estimated_time_to_regain_access` (default 1; fractions let tests wait seconds). */
+  estimatedTimeToRegainAccess: z.number().min(0).optional(),
+  /** How many calls answer so; absent: every call until the mode is set back to `ok`. */
+  times: z.number().int().positive().optional(),
+});
+export type PageModeInput = z.input<typeof pageModeSchema>;
+export type PageMode = z.output<typeof pageModeSchema> & { remaining?: number };
 
 export const quotaSchema = z.object({
   /** The object whose business-use-case quota to set; absent: the app-level quota. */
@@ -114,6 +158,13 @@ export interface CallCounts {
 export interface SandboxSettings {
   /** Send `X-App-Usage` and `X-Business-Use-Case-Usage`; off, answers carry neither. */
   usageHeaders: boolean;
+  /**
+   * Answer the Page's calls as Meta does for a user token: `X-Page-Usage` instead of the Page's
+   * `X-Business-Use-Case-Usage`, and code 32 instead of 80001 when the Page's quota is spent.
+   */
+  pageUsageHeader: boolean;
+  /** Page insights windows longer than this many days answer `(#1) Please reduce the amount of data…` (HTTP 500); null: never. */
+  reduceDataAboveDays: number | null;
 }
 
 export interface GraphSandboxOptions {
@@ -141,6 +192,8 @@ export interface GraphSandboxControl {
   setQuota(input: QuotaInput): Quota;
   /** Makes an Instagram account answer permission missing, not linked or throttled (or `ok` again). */
   setInstagramMode(input: InstagramModeInput): InstagramMode;
+  /** Makes a Page answer permission missing, not accessible or throttled (or `ok` again). */
+  setPageMode(input: PageModeInput): PageMode;
   configure(settings: Partial<SandboxSettings>): SandboxSettings;
   calls(): CallCounts;
   requests(): ServedCall[];
@@ -154,6 +207,7 @@ export interface GraphSandboxControl {
     injections: Injection[];
     quotas: { app: Quota; objects: Record<string, Quota> };
     instagramModes: InstagramMode[];
+    pageModes: PageMode[];
   };
 }
 
@@ -171,6 +225,7 @@ export class SandboxState implements GraphSandboxControl {
   private injections: Injection[] = [];
   private objectQuotas = new Map<string, Quota>();
   private instagramModes = new Map<string, InstagramMode>();
+  private pageModes = new Map<string, PageMode>();
   private appQuota!: Quota;
   private served: ServedCall[] = [];
   private settings!: SandboxSettings;
@@ -217,8 +272,13 @@ export class SandboxState implements GraphSandboxControl {
     return before - this.injections.length;
   }
 
-  /** The first injection for this call, counted as used. */
-  takeInjection(objectId: string, edge: 'insights' | 'node' | 'other', metrics: string[]): Injection | undefined {
+  /** The first injection for this call, counted as used. `covers` tells whether the call's window covers a day. */
+  takeInjection(
+    objectId: string,
+    edge: 'insights' | 'node' | 'other',
+    metrics: string[],
+    covers: (day: string, timezone: string) => boolean = () => false,
+  ): Injection | undefined {
     let draw: number | undefined;
     let share = 0;
     const injection = this.injections.find((i) => {
@@ -226,7 +286,8 @@ export class SandboxState implements GraphSandboxControl {
         (i.objectId === objectId || i.objectId === '*') &&
         (i.edge === undefined || i.edge === edge) &&
         (i.metricUnsupported === undefined || metrics.includes(i.metricUnsupported)) &&
-        (!i.emptyData || edge === 'insights');
+        (!i.emptyData || edge === 'insights') &&
+        (i.days === undefined || (edge === 'insights' && i.days.some((day) => covers(day, i.timezone ?? 'UTC'))));
       if (!matches || i.probability === undefined) return matches;
       draw ??= this.random();
       share += i.probability;
@@ -257,6 +318,28 @@ export class SandboxState implements GraphSandboxControl {
     if (mode?.remaining !== undefined) {
       mode.remaining -= 1;
       if (mode.remaining <= 0) this.instagramModes.delete(igId);
+    }
+    return mode;
+  }
+
+  setPageMode(input: PageModeInput): PageMode {
+    const parsed = pageModeSchema.parse(input);
+    if (parsed.mode === 'ok') {
+      this.pageModes.delete(parsed.pageId);
+      return parsed;
+    }
+    const mode: PageMode = { ...parsed };
+    if (parsed.times !== undefined) mode.remaining = parsed.times;
+    this.pageModes.set(parsed.pageId, mode);
+    return { ...mode };
+  }
+
+  /** The mode a Page answers this call with, counted as used. */
+  takePageMode(pageId: string): PageMode | undefined {
+    const mode = this.pageModes.get(pageId);
+    if (mode?.remaining !== undefined) {
+      mode.remaining -= 1;
+      if (mode.remaining <= 0) this.pageModes.delete(pageId);
     }
     return mode;
   }
@@ -301,6 +384,14 @@ export class SandboxState implements GraphSandboxControl {
     return this.settings.usageHeaders;
   }
 
+  get pageUsageHeader(): boolean {
+    return this.settings.pageUsageHeader;
+  }
+
+  get reduceDataAboveDays(): number | null {
+    return this.settings.reduceDataAboveDays;
+  }
+
   record(call: ServedCall): ServedCall {
     this.served.push(call);
     return call;
@@ -323,10 +414,11 @@ export class SandboxState implements GraphSandboxControl {
     this.served = [];
     if (scope === 'calls') return;
     this.random = seededRandom(this.seed);
-    this.settings = { usageHeaders: this.usageHeadersDefault };
+    this.settings = { usageHeaders: this.usageHeadersDefault, pageUsageHeader: false, reduceDataAboveDays: null };
     this.injections = [];
     this.objectQuotas = new Map();
     this.instagramModes = new Map();
+    this.pageModes = new Map();
     this.appQuota = { ...this.appQuotaDefault, used: 0, windowStart: this.now() };
     this.tokens = new Map();
     for (const account of this.accounts) {
@@ -353,6 +445,7 @@ export class SandboxState implements GraphSandboxControl {
         objects: Object.fromEntries([...this.objectQuotas].map(([id, q]) => [id, { ...q }])),
       },
       instagramModes: [...this.instagramModes.values()].map((m) => ({ ...m })),
+      pageModes: [...this.pageModes.values()].map((m) => ({ ...m })),
     };
   }
 
@@ -377,6 +470,15 @@ export class SandboxState implements GraphSandboxControl {
 
   releaseHeldCalls(): void {
     for (const release of [...this.held]) release();
+  }
+}
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
   }
 }
 
