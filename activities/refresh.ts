@@ -19,6 +19,7 @@ import { recordPendingIfLong } from './records';
 import { refuse } from './refusal';
 import type { RefreshDeps, RefreshOutcome, RefreshRun } from './outcome';
 import { settleFetch } from './settle-fetch';
+import { checkTokenLifecycle } from './token-check';
 import type { RefreshInsightsInput, RefreshInsightsResult } from './types';
 
 const done = (result: RefreshInsightsResult): RefreshOutcome => ({ kind: 'done', result });
@@ -35,6 +36,15 @@ export async function refreshClient(deps: RefreshDeps, input: RefreshInsightsInp
   if ('kind' in credentials) return credentials;
   if (credentials.tokenStatus === 'invalid')
     return done({ outcome: 'skipped_token_invalid', attempt, daysWritten: 0, calls: 0 });
+  const verdict = await checkTokenLifecycle(deps, input.clientId, credentials, context.cancellationSignal);
+  if (verdict.invalid)
+    return {
+      kind: 'failed',
+      errorType: FAILURE_TYPES.tokenInvalid,
+      errorCode: verdict.errorCode,
+      message: verdict.message,
+      attempt,
+    };
   const today = dayIn(credentials.timezone);
   const { days, platformDays, rows } = await daysToFetch(cache, input.clientId, credentials.timezone, today, input);
   const nothing = done({ outcome: 'refreshed', attempt, daysWritten: 0, calls: 0, written: [] });

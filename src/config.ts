@@ -139,6 +139,15 @@ const schema = z.object({
     .regex(/^v\d+\.\d+$/, { message: 'expected a Graph API version such as v24.0' })
     .prefault('v24.0'),
   META_TIMEOUT: duration(100, 300_000).prefault('15s'),
+  // Both or neither: the app token (`id|secret`) that lets the worker ask Meta's debug_token about each client's token.
+  META_APP_ID: z
+    .string()
+    .regex(/^\d{1,32}$/, { message: 'expected the numeric id of the Meta app' })
+    .optional(),
+  META_APP_SECRET: z
+    .string()
+    .regex(/^[A-Za-z0-9]{8,128}$/, { message: 'expected the app secret: letters and digits' })
+    .optional(),
   // Unset: REFRESH_INTERVAL + 1h, see `cacheTtlMs`.
   CACHE_TTL: duration(1_000).optional(),
   REFRESH_INTERVAL: duration(60_000).prefault('3h'),
@@ -168,6 +177,7 @@ const SECRET_VARIABLES = new Set([
   'ADMIN_API_KEYS',
   'TOKEN_ENCRYPTION_KEY',
   'TOKEN_ENCRYPTION_KEY_PREVIOUS',
+  'META_APP_SECRET',
 ]);
 /** URLs may carry a user and password: shown with those masked, or not at all when they do not parse. */
 const URL_VARIABLES = new Set(['DATABASE_URL', 'META_GRAPH_URL', 'TEMPORAL_UI_URL']);
@@ -220,6 +230,8 @@ export interface Config {
     graphUrl?: string;
     graphVersion: string;
     timeoutMs: number;
+    /** META_APP_ID and META_APP_SECRET: unset, tokens are never checked with debug_token. A secret, never logged. */
+    app?: { id: string; secret: string };
   };
   /**
    * Age at which cached numbers turn stale. By default REFRESH_INTERVAL plus an hour: a client
@@ -269,6 +281,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       path: ['TOKEN_ENCRYPTION_KEY_PREVIOUS'],
       message: 'set only beside TOKEN_ENCRYPTION_KEY, the key that replaces it',
     })
+    .refine((e) => !e.META_APP_ID === !e.META_APP_SECRET, {
+      path: [input.META_APP_ID ? 'META_APP_SECRET' : 'META_APP_ID'],
+      message: 'set META_APP_ID and META_APP_SECRET together: the app token is both',
+    })
     .refine((e) => !e.TEMPORAL_TLS_CERT === !e.TEMPORAL_TLS_KEY, {
       path: [input.TEMPORAL_TLS_CERT ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT'],
       message: 'set TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY together: a client certificate needs its key',
@@ -303,6 +319,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       graphUrl: e.META_GRAPH_URL,
       graphVersion: e.META_GRAPH_VERSION,
       timeoutMs: e.META_TIMEOUT,
+      ...(e.META_APP_ID && e.META_APP_SECRET ? { app: { id: e.META_APP_ID, secret: e.META_APP_SECRET } } : {}),
     },
     cacheTtlMs: e.CACHE_TTL ?? e.REFRESH_INTERVAL + 3_600_000,
     refresh: {

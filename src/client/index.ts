@@ -211,6 +211,12 @@ export interface ApiClient {
   instagramStatus: InstagramStatus;
   /** The Page's state apart from the token: Instagram keeps refreshing when only the Page is refused. */
   facebookStatus: FacebookStatus;
+  /** From Meta's debug_token (META_APP_ID and META_APP_SECRET set): when the token expires; null: never, or not known. */
+  tokenExpiresAt: string | null;
+  /** When the app's access to the person's data ends (renewed only by their consenting again); null: not known. */
+  dataAccessExpiresAt: string | null;
+  /** The permissions granted to the token; null: not known. */
+  tokenScopes: string[] | null;
   createdAt: string;
   updatedAt: string;
 }

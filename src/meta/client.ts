@@ -8,6 +8,7 @@ import {
 } from './errors';
 import { WHOLE_TOKEN_THROTTLE_CODES } from './classify';
 import { DEFAULT_GRAPH_URL, GraphCalls, type MetaClientOptions } from './graph';
+import { debugToken } from './debug-token';
 import { fetchInstagram } from './instagram';
 import { fetchPageFollows } from './page';
 import {
@@ -103,7 +104,13 @@ export function createMetaClient(options: MetaClientOptions): MetaClient {
     return result;
   }
 
-  return { fetchPlatforms };
+  const app = options.app;
+  if (!app) return { fetchPlatforms };
+  return {
+    fetchPlatforms,
+    debugToken: ({ accessToken, signal }) =>
+      debugToken(new GraphCalls(base, options, `${app.id}|${app.secret}`, signal), accessToken, options.sandbox),
+  };
 }
 
 /** Errors no platform can work around: the token, the app or the caller are the problem. */

@@ -28,6 +28,7 @@ export function metaClientFromConfig(config: Config, logger: Logger): MetaClient
     logger,
     // Only a client told it talks to the sandbox reads the sandbox's unknown-token marker.
     sandbox: mode === 'sandbox',
+    ...(config.meta.app ? { app: config.meta.app } : {}),
   });
 }
 

@@ -30,6 +30,11 @@ export interface MetaClientOptions {
   sandbox?: boolean;
   /** The clock that tells today, for the days beyond Meta's history; defaults to Date.now. */
   now?: () => number;
+  /**
+   * META_APP_ID and META_APP_SECRET: with them the client can ask `debug_token` about a token.
+   * The app token is `id|secret`, a secret like the tokens it checks: never logged.
+   */
+  app?: { id: string; secret: string };
 }
 
 /** Meta's answer as `schema` reads it; an answer of another shape is a bad request, named by its call. */
@@ -46,6 +51,7 @@ export function parse<T>(schema: z.ZodType<T>, body: unknown, call: string): T {
 export class GraphCalls {
   calls = 0;
   usage: MetaUsage = emptyUsage();
+  private readonly secrets: string[] = [];
 
   constructor(
     private readonly base: string,
@@ -54,12 +60,17 @@ export class GraphCalls {
     private readonly signal?: AbortSignal,
   ) {}
 
-  async get(path: string, params: Record<string, string>): Promise<unknown> {
+  /** `secretParams` (debug_token's `input_token`) are sent like the token: never logged, redacted from errors. */
+  async get(path: string, params: Record<string, string>, secretParams: Record<string, string> = {}): Promise<unknown> {
     this.signal?.throwIfAborted();
     const query = new URLSearchParams(params);
     const call = `GET /${this.options.graphVersion}/${path}`;
     // The URL that is logged carries no token; the one that is sent does, as Meta expects.
     const loggedUrl = `${this.base}/${path}?${query}`;
+    for (const [name, value] of Object.entries(secretParams)) {
+      query.set(name, value);
+      this.secrets.push(value);
+    }
     query.set('access_token', this.token);
     const url = `${this.base}/${path}?${query}`;
     const log = this.options.logger;
@@ -137,8 +148,8 @@ export class GraphCalls {
   }
 
   /** Meta's own messages do not echo tokens, but nothing guarantees it; fetch's may quote the URL. */
-  private redact(text: string): string {
-    return redactToken(text, this.token);
+  redact(text: string): string {
+    return this.secrets.reduce((redacted, secret) => redactToken(redacted, secret), redactToken(text, this.token));
   }
 }
 

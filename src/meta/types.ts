@@ -145,4 +145,22 @@ export interface MetaClient {
    * user-level throttle (4, 17, 341), the sandbox's unknown token, bad input, an abort.
    */
   fetchPlatforms(input: FetchPlatformsInput): Promise<FetchPlatformsResult>;
+  /**
+   * What Meta's `debug_token` says of a token, asked with the app token; absent when the client
+   * has no app credentials (META_APP_ID, META_APP_SECRET). Throws Meta's errors as `fetchPlatforms` does.
+   */
+  debugToken?(input: { accessToken: string; signal?: AbortSignal }): Promise<TokenDebugInfo>;
+}
+
+/** A token as `debug_token` describes it. */
+export interface TokenDebugInfo {
+  isValid: boolean;
+  /** When the token expires; null: never (Meta's `expires_at: 0`) or not said. */
+  expiresAt: Date | null;
+  /** When the app's access to the person's data ends (renewed only by their consenting again); null: not said. */
+  dataAccessExpiresAt: Date | null;
+  /** The permissions granted to the token. */
+  scopes: string[];
+  /** With `isValid: false`: why, as Meta says it (e.g. 190/463, expired). */
+  error?: { code?: number; subcode?: number; message?: string };
 }

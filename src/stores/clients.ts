@@ -23,6 +23,10 @@ export interface Client {
   hasToken: boolean;
   instagramStatus: InstagramStatus;
   facebookStatus: FacebookStatus;
+  /** What debug_token last said (null: never expires, or not asked: no app credentials, or not yet). */
+  tokenExpiresAt: Date | null;
+  dataAccessExpiresAt: Date | null;
+  tokenScopes: string[] | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -40,6 +44,8 @@ export interface ClientCredentials {
   facebookStatus: FacebookStatus;
   /** The stored ciphertext: marks the status of exactly this token, not one swapped in since. */
   tokenVersion: string;
+  /** When debug_token was last asked about this token; null: not yet. */
+  tokenCheckedAt: Date | null;
 }
 
 export interface NewClient {
@@ -70,6 +76,10 @@ interface ClientRow {
   updated_at: Date;
   refresh_requested_at: Date | null;
   days_requested_at: Date | null;
+  token_expires_at: Date | null;
+  data_access_expires_at: Date | null;
+  token_scopes: string[] | null;
+  token_checked_at: Date | null;
 }
 
 /** The two lines of a client's read budget, each claimed at most once per REFRESH_COOLDOWN. */
@@ -92,6 +102,9 @@ function toClient(row: ClientRow): Client {
     hasToken: row.meta_access_token_encrypted !== null,
     instagramStatus: row.instagram_status,
     facebookStatus: row.facebook_status,
+    tokenExpiresAt: row.token_expires_at,
+    dataAccessExpiresAt: row.data_access_expires_at,
+    tokenScopes: row.token_scopes,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -189,6 +202,11 @@ export class ClientStore {
       changes.instagram_status = 'unknown';
       changes.facebook_status = 'unknown';
       released.push({ reason: 'not_accessible' });
+      // What was known of the old token says nothing of the new one, which is checked at its first refresh.
+      changes.token_expires_at = null;
+      changes.data_access_expires_at = null;
+      changes.token_scopes = null;
+      changes.token_checked_at = null;
     }
     const [row] = await this.db<ClientRow>('clients')
       .where({ id })
@@ -272,6 +290,7 @@ export class ClientStore {
       instagramStatus: row.instagram_status,
       facebookStatus: row.facebook_status,
       tokenVersion,
+      tokenCheckedAt: row.token_checked_at,
     };
   }
 
@@ -312,6 +331,30 @@ export class ClientStore {
         if (tokenVersion !== undefined) void q.where({ meta_access_token_encrypted: tokenVersion });
       })
       .update({ token_status: status, token_error: error, updated_at: this.db.fn.now() });
+  }
+
+  /**
+   * Stores what debug_token said of the token (`info` undefined: the check failed, and is not
+   * made again before a day has passed). Like `markToken`, only for the token that was checked.
+   */
+  async markTokenChecked(
+    id: string,
+    tokenVersion: string,
+    info?: { expiresAt: Date | null; dataAccessExpiresAt: Date | null; scopes: string[] },
+  ): Promise<void> {
+    // updated_at stays: the client did not change, only what is known of its token.
+    await this.db('clients')
+      .where({ id, meta_access_token_encrypted: tokenVersion })
+      .update({
+        token_checked_at: this.db.fn.now(),
+        ...(info
+          ? {
+              token_expires_at: info.expiresAt,
+              data_access_expires_at: info.dataAccessExpiresAt,
+              token_scopes: info.scopes,
+            }
+          : {}),
+      });
   }
 
   /** Sets what Meta said about the client's Instagram; like `markToken`, only for the token that was used. */

@@ -3,6 +3,13 @@ import type { Db } from '../db';
 import type { ClientOutcome, CycleStatus, CycleTrigger } from '../domain/refresh';
 import type { CacheData } from './cache';
 import type { FacebookStatus, InstagramStatus, TokenStatus } from './clients';
+import {
+  DATA_ACCESS_ENDING_WITHIN_MS,
+  INSTAGRAM_SCOPES,
+  missingScopes,
+  PAGE_SCOPES,
+  TOKEN_EXPIRING_WITHIN_MS,
+} from '../domain/token-lifecycle';
 import { type ClientResultRecord, type CycleRecord, RefreshStore } from './refresh';
 
 /**
@@ -20,6 +27,9 @@ export type ProblemKind =
   | 'token_invalid'
   | 'no_token'
   | 'failing'
+  | 'token_expiring'
+  | 'data_access_ending'
+  | 'scopes_missing'
   | 'facebook_permission_missing'
   | 'page_not_accessible'
   | 'instagram_permission_missing'
@@ -46,6 +56,10 @@ export interface StatusClient {
   instagramAccountId: string | null;
   instagramStatus: InstagramStatus;
   facebookStatus: FacebookStatus;
+  /** From debug_token: when the token expires, when data access ends (null: never or not known), scopes it lacks. */
+  tokenExpiresAt: Date | null;
+  dataAccessExpiresAt: Date | null;
+  missingScopes: string[];
   /** Today in the client's timezone, `YYYY-MM-DD`. */
   today: string;
   freshness: Freshness;
@@ -119,6 +133,9 @@ const PROBLEM_ORDER: ProblemKind[] = [
   'token_invalid',
   'no_token',
   'failing',
+  'token_expiring',
+  'data_access_ending',
+  'scopes_missing',
   'facebook_permission_missing',
   'page_not_accessible',
   'instagram_permission_missing',
@@ -142,6 +159,9 @@ interface BaseRow {
   instagram_account_id: string | null;
   instagram_status: InstagramStatus;
   facebook_status: FacebookStatus;
+  token_expires_at: Date | string | null;
+  data_access_expires_at: Date | string | null;
+  token_scopes: string[] | null;
   today: string;
   cache_data: CacheData | null;
   fetched_at: Date | null;
@@ -152,6 +172,9 @@ interface BaseRow {
   p_token_invalid: boolean;
   p_no_token: boolean;
   p_failing: boolean;
+  p_token_expiring: boolean;
+  p_data_access_ending: boolean;
+  p_scopes_missing: boolean;
   p_facebook_permission_missing: boolean;
   p_page_not_accessible: boolean;
   p_instagram_permission_missing: boolean;
@@ -178,6 +201,9 @@ function toClient(row: ListRow): StatusClient {
     instagramAccountId: row.instagram_account_id,
     instagramStatus: row.instagram_status,
     facebookStatus: row.facebook_status,
+    tokenExpiresAt: row.token_expires_at ? new Date(row.token_expires_at) : null,
+    dataAccessExpiresAt: row.data_access_expires_at ? new Date(row.data_access_expires_at) : null,
+    missingScopes: missingScopes(row.token_scopes, row.instagram_account_id !== null),
     today: row.today,
     freshness: row.freshness,
     todayData: data,
@@ -247,6 +273,7 @@ export class StatusStore {
         select c.id, c.name, c.timezone, c.token_status, c.token_error,
                c.meta_access_token_encrypted is not null as has_token,
                c.instagram_account_id, c.instagram_status, c.facebook_status, t.today,
+               c.token_expires_at, c.data_access_expires_at, c.token_scopes,
                sc.fetched_at, sc.last_updated, sc.last_error_code,
                case when sc.fetched_at is null then 'empty'
                     when sc.last_updated > now() - (? * interval '1 millisecond') then 'fresh'
@@ -255,6 +282,13 @@ export class StatusStore {
                c.meta_access_token_encrypted is not null and c.token_status = 'invalid' as p_token_invalid,
                c.meta_access_token_encrypted is null as p_no_token,
                coalesce(failing.streak, 0) >= 2 as p_failing,
+               c.meta_access_token_encrypted is not null and c.token_status <> 'invalid'
+                 and c.token_expires_at < now() + (${TOKEN_EXPIRING_WITHIN_MS} * interval '1 millisecond') as p_token_expiring,
+               c.meta_access_token_encrypted is not null and c.token_status <> 'invalid'
+                 and c.data_access_expires_at < now() + (${DATA_ACCESS_ENDING_WITHIN_MS} * interval '1 millisecond') as p_data_access_ending,
+               c.token_scopes is not null and c.token_status <> 'invalid'
+                 and not (c.token_scopes @> array[${PAGE_SCOPES.map((s) => `'${s}'`).join(', ')}]::text[]
+                          and (c.instagram_account_id is null or c.token_scopes @> array[${INSTAGRAM_SCOPES.map((s) => `'${s}'`).join(', ')}]::text[])) as p_scopes_missing,
                c.meta_access_token_encrypted is not null and c.token_status <> 'invalid'
                  and c.facebook_status = 'permission_missing' as p_facebook_permission_missing,
                c.facebook_status = 'not_accessible' as p_page_not_accessible,

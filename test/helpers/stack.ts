@@ -45,12 +45,15 @@ export async function createRefreshStack(
     metaTimeoutMs?: number;
     activityOptions?: CreateWorkerOptions['activityOptions'];
     logger?: Logger;
+    /** META_APP_ID and META_APP_SECRET: the worker checks tokens with debug_token, the sandbox accepts this app. */
+    metaApp?: { id: string; secret: string };
   } = {},
 ): Promise<RefreshStack> {
   const [database, temporal] = await Promise.all([createTestDatabase(), connectTestTemporal()]);
   const sandbox = await startGraphSandbox({
     appQuota: { calls: 1_000_000, windowMs: 3_600_000 },
     objectQuota: { calls: 10_000, windowMs: 3_600_000 },
+    ...(options.metaApp ? { app: options.metaApp } : {}),
     ...options.sandbox,
   });
   const logger = options.logger ?? createLogger('silent');
@@ -60,6 +63,7 @@ export async function createRefreshStack(
     timeoutMs: options.metaTimeoutMs ?? 5_000,
     logger,
     sandbox: true,
+    ...(options.metaApp ? { app: options.metaApp } : {}),
   });
   const startWorker = (tokenKeys: TokenKeyring) =>
     temporal.startWorker({ db: database.db, meta, tokenKeys, logger, activityOptions: options.activityOptions });

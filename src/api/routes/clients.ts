@@ -19,6 +19,9 @@ export function publicClient(client: Client) {
     hasToken: client.hasToken,
     instagramStatus: client.instagramStatus,
     facebookStatus: client.facebookStatus,
+    tokenExpiresAt: client.tokenExpiresAt?.toISOString() ?? null,
+    dataAccessExpiresAt: client.dataAccessExpiresAt?.toISOString() ?? null,
+    tokenScopes: client.tokenScopes,
     createdAt: client.createdAt.toISOString(),
     updatedAt: client.updatedAt.toISOString(),
   };

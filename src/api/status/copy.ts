@@ -34,6 +34,9 @@ export const PROBLEM_TITLES: Record<ProblemKind, string> = {
   token_invalid: 'Token invalid',
   no_token: 'No token',
   failing: 'Failing',
+  token_expiring: 'Token expiring',
+  data_access_ending: 'Data access ending',
+  scopes_missing: 'Permissions missing',
   facebook_permission_missing: 'Page permission missing',
   page_not_accessible: 'Page not accessible',
   instagram_permission_missing: 'Instagram permission missing',
@@ -64,6 +67,12 @@ export function action(kind: ProblemKind, c: StatusClient, onClientPage = false)
           ? 'See Meta’s error codes and the runs in Temporal below'
           : 'Open the client’s page for Meta’s error codes and its runs in Temporal'
       }; refresh it once the cause is fixed.`;
+    case 'token_expiring':
+      return html`Meta says the token expires ${c.tokenExpiresAt?.toISOString() ?? 'soon'}. Ask the client to log in again (a long-lived token from a new login, or a Page token derived from it, which never expires), then store it: <code>${CLI} clients update ${c.id} --token-stdin</code>`;
+    case 'data_access_ending':
+      return html`The app's access to the client's data ends ${c.dataAccessExpiresAt?.toISOString() ?? 'soon'}; only the person consenting again in Meta's login renews it. Ask them to reconnect, then store the new token: <code>${CLI} clients update ${c.id} --token-stdin</code>`;
+    case 'scopes_missing':
+      return html`The token lacks ${c.missingScopes.join(', ')}, which refreshing this client needs. Ask the client to grant ${c.missingScopes.length > 1 ? 'them' : 'it'} when reconnecting, then store the new token: <code>${CLI} clients update ${c.id} --token-stdin</code>`;
     case 'facebook_permission_missing':
       return html`Meta refused the Page’s insights for a missing permission; Instagram is still refreshed. Grant the token <code>pages_read_engagement</code> and <code>read_insights</code>, then replace it: <code>${CLI} clients update ${c.id} --token-stdin</code>`;
     case 'page_not_accessible':

@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import type { Logger } from '../../boot/logger';
 import { dayBoundsUnix } from '../../dates';
+import { SANDBOX_UNKNOWN_TOKEN_FIELD } from '../../meta/classify';
 import { kindOfId } from './accounts';
 import {
   instagramFollowersOn,
@@ -219,6 +220,13 @@ async function serve(
   }
 
   if (!token) return plain(graphError(104));
+  // debug_token is asked with the app token, `<app-id>|<app-secret>`, which Meta checks as such.
+  if (route === 'debug' && token.includes('|')) {
+    const app = state.appCredentials ? `${state.appCredentials.id}|${state.appCredentials.secret}` : undefined;
+    if (app ? token !== app : !/^\d+\|\S+$/.test(token))
+      return plain(graphError(190, { message: 'Invalid OAuth access token signature.' }));
+    return plain(debugToken(state, query.input_token, state.now()));
+  }
   const entry = state.token(token);
   if (!entry) return plain(unknownToken());
   if (entry.status === 'expired') return plain(tokenExpired(state.now()));
@@ -615,18 +623,25 @@ function debugToken(state: SandboxState, inputToken: string | undefined, now: nu
   if (!entry)
     return {
       status: 200,
-      body: { data: { error: { code: 190, message: 'Invalid OAuth access token.' }, is_valid: false, scopes: [] } },
+      body: {
+        data: {
+          // Like the sandbox's 190 on other calls: a client built for the sandbox does not judge a token it never issued.
+          error: { code: 190, message: 'Invalid OAuth access token.', [SANDBOX_UNKNOWN_TOKEN_FIELD]: true },
+          is_valid: false,
+          scopes: [],
+        },
+      },
     };
   const account = state.accounts.find((a) => a.token === inputToken);
   const data: Record<string, unknown> = {
-    app_id: '1000000000000001',
-    type: 'PAGE',
+    app_id: state.appCredentials?.id ?? '1000000000000001',
+    type: entry.type ?? 'PAGE',
     application: 'social-media-cache (sandbox)',
-    data_access_expires_at: nowSeconds + 90 * DAY_SECONDS,
-    expires_at: 0,
+    data_access_expires_at: entry.dataAccessExpiresAt ?? nowSeconds + 90 * DAY_SECONDS,
+    expires_at: entry.expiresAt ?? 0,
     is_valid: true,
     profile_id: account?.pageId ?? entry.objects?.[0],
-    scopes: entry.status === 'no_permission' ? ['pages_show_list'] : PAGE_SCOPES,
+    scopes: entry.scopes ?? (entry.status === 'no_permission' ? ['pages_show_list'] : PAGE_SCOPES),
     user_id: '1000000000000099',
   };
   if (entry.status === 'expired' || entry.status === 'invalidated') {

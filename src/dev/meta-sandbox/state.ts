@@ -10,6 +10,14 @@ export const tokenSchema = z.object({
   status: z.enum(TOKEN_STATUSES).default('valid'),
   /** Object ids the token may read; absent: every object. */
   objects: z.array(z.string().min(1)).optional(),
+  /** What `debug_token` says of it: `expires_at` in epoch seconds (absent: 0, never). */
+  expiresAt: z.number().int().min(0).optional(),
+  /** `data_access_expires_at` in epoch seconds (absent: 90 days from the call). */
+  dataAccessExpiresAt: z.number().int().min(0).optional(),
+  /** The scopes granted (absent: every scope the service needs). */
+  scopes: z.array(z.string().min(1)).optional(),
+  /** `PAGE` (default) or `USER`. */
+  type: z.enum(['PAGE', 'USER']).optional(),
 });
 export type TokenInput = z.input<typeof tokenSchema>;
 export type TokenEntry = z.output<typeof tokenSchema>;
@@ -178,6 +186,8 @@ export interface GraphSandboxOptions {
   /** Seed of the generator behind `probability` injections (default 1): the same seed, the same answers. */
   seed?: number;
   usageHeaders?: boolean;
+  /** The app whose token (`id|secret`) `debug_token` accepts; absent: any `<digits>|<secret>`. */
+  app?: { id: string; secret: string };
 }
 
 /** What tests and the `/__sandbox` routes use to steer the sandbox and read what it served. */
@@ -220,6 +230,7 @@ export class SandboxState implements GraphSandboxControl {
   private readonly objectQuotaDefault: { calls: number; windowMs: number };
   private readonly appQuotaDefault: { calls: number; windowMs: number };
   private readonly usageHeadersDefault: boolean;
+  readonly appCredentials?: { id: string; secret: string };
 
   private tokens = new Map<string, TokenEntry>();
   private injections: Injection[] = [];
@@ -240,6 +251,7 @@ export class SandboxState implements GraphSandboxControl {
     this.objectQuotaDefault = options.objectQuota ?? { calls: 100, windowMs: HOUR };
     this.appQuotaDefault = options.appQuota ?? { calls: 1_000, windowMs: HOUR };
     this.usageHeadersDefault = options.usageHeaders ?? true;
+    this.appCredentials = options.app;
     this.seed = options.seed ?? 1;
     this.reset('all');
   }
