@@ -37,7 +37,10 @@ export async function checkTokenLifecycle(
       return ok;
     }
     // Anything else (the app's credentials refused, say) is not asked again before a day.
-    deps.logger.warn({ clientId, code: err.errorCode, error: err.message }, 'debug_token refused; asked again in a day');
+    deps.logger.warn(
+      { clientId, code: err.errorCode, error: err.message },
+      'debug_token refused; asked again in a day',
+    );
     await clients.markTokenChecked(clientId, credentials.tokenVersion);
     return ok;
   }

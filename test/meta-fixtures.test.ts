@@ -189,7 +189,10 @@ describe("Meta's Instagram refusals read by the client, each platform on its own
     async (file, status, state, reason) => {
       const { client, requests } = refusingInstagram({ status, body: fixture(file) });
       const result = await client.fetchPlatforms(input);
-      expect(result.facebook).toEqual({ status: 'fetched', data: { state: 'ok', days: { '2026-01-01': { value: 3 } } } });
+      expect(result.facebook).toEqual({
+        status: 'fetched',
+        data: { state: 'ok', days: { '2026-01-01': { value: 3 } } },
+      });
       expect(result.instagram).toEqual({
         status: 'fetched',
         data: {
