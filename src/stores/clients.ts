@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { decryptToken, encryptToken, TokenKeyring } from '../crypto';
 import type { Db } from '../db';
+import { PlatformHoldStore } from './holds';
 
 export type { TokenStatus } from '../domain/vocabulary';
 import type { FacebookStatus, InstagramStatus, TokenStatus } from '../domain/vocabulary';
@@ -212,15 +213,7 @@ export class ClientStore {
       .where({ id })
       .update({ ...changes, updated_at: this.db.fn.now() as unknown as Date })
       .returning('*');
-    if (row)
-      for (const filter of released)
-        await this.db('platform_holds')
-          .where({ client_id: id })
-          .modify((q) => {
-            if (filter.platform) void q.where({ platform: filter.platform });
-            if (filter.reason) void q.where({ reason: filter.reason });
-          })
-          .delete();
+    if (row) for (const filter of released) await new PlatformHoldStore(this.db).release(id, filter);
     return row ? toClient(row as ClientRow) : undefined;
   }
 
