@@ -44,6 +44,10 @@ describe('admin routes', () => {
       tokenError: null,
       hasToken: true,
       instagramStatus: 'unknown',
+      facebookStatus: 'unknown',
+      tokenExpiresAt: null,
+      dataAccessExpiresAt: null,
+      tokenScopes: null,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });
