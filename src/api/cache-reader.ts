@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { addDays, dayIn } from '../dates';
 import { cachedSource } from '../domain/freshness';
-import { METRIC_NAMES, type MetricName, metricsOf } from '../domain/vocabulary';
+import {
+  METRIC_NAMES,
+  type CoreMetricName,
+  type MetricName,
+  metricsOf,
+  type OptionalMetricName,
+} from '../domain/vocabulary';
 import { isFinal } from '../domain/settled';
 import type { Logger } from '../boot/logger';
 import { beyondMetaHistory } from '../domain/meta-history';
@@ -24,16 +30,17 @@ export type DayRefreshStatus = RefreshStatus | 'requested' | 'beyond_meta_histor
 export const MISSING_DAY_RETRY_MS = 6 * 3_600_000;
 
 /** The seed's `data` object, plus `unavailable` reasons for numbers Meta did not give. */
-export type CacheView = Record<MetricName, number | null> & {
-  unavailable?: CacheData['unavailable'];
-  /** Numbers older than `lastUpdated`, kept because the last fetch did not give them: since when. */
-  keptFrom?: CacheData['keptFrom'];
-  lastUpdated: string | null;
-  fromCache: boolean;
-  cacheAge: number | null;
-  /** Fetched at least 48 h after the day ended in the client's timezone: Meta no longer changes these numbers. */
-  final: boolean;
-};
+export type CacheView = Record<CoreMetricName, number | null> &
+  Partial<Record<OptionalMetricName, number | null>> & {
+    unavailable?: CacheData['unavailable'];
+    /** Numbers older than `lastUpdated`, kept because the last fetch did not give them: since when. */
+    keptFrom?: CacheData['keptFrom'];
+    lastUpdated: string | null;
+    fromCache: boolean;
+    cacheAge: number | null;
+    /** Fetched at least 48 h after the day ended in the client's timezone: Meta no longer changes these numbers. */
+    final: boolean;
+  };
 
 export interface DayRead {
   clientId: string;

@@ -5,12 +5,38 @@
  * reason; test/unit/vocabulary.test.ts holds them equal. Every response type is the API's JSON body exactly as it is sent.
  */
 
-/** The four numbers of the dashboard. */
-export type MetricName = 'facebookNewFollowers' | 'instagramFollowers' | 'instagramReach' | 'instagramProfileViews';
+/** The seed's four numbers, in every day's answer. */
+export type CoreMetricName = 'facebookNewFollowers' | 'instagramFollowers' | 'instagramReach' | 'instagramProfileViews';
+
+/** The metrics the server's METRICS setting may switch on (GET /api/metrics lists those it has on). */
+export type OptionalMetricName =
+  | 'facebookUnfollows'
+  | 'facebookFollowers'
+  | 'facebookMediaViews'
+  | 'facebookViewers'
+  | 'facebookPostEngagements'
+  | 'facebookTotalActions'
+  | 'facebookPageViews'
+  | 'facebookVideoViews'
+  | 'instagramViews'
+  | 'instagramAccountsEngaged'
+  | 'instagramTotalInteractions'
+  | 'instagramLikes'
+  | 'instagramComments'
+  | 'instagramShares'
+  | 'instagramSaves'
+  | 'instagramReplies'
+  | 'instagramProfileLinksTaps'
+  | 'instagramFollows'
+  | 'instagramUnfollows';
+
+/** Every number the service can keep (the server's metric catalogue). */
+export type MetricName = CoreMetricName | OptionalMetricName;
 
 /** Why a number is `null`; a missing number is never 0. */
 export type UnavailableReason =
   | 'metric_unsupported'
+  | 'metric_retired'
   | 'instagram_not_linked'
   | 'instagram_permission_missing'
   | 'facebook_permission_missing'
@@ -34,8 +60,11 @@ export type CacheSource = 'cache' | 'stale-cache' | 'empty';
 /** What the read did about refreshing the client. */
 export type RefreshStatus = 'not_needed' | 'started' | 'in_progress' | 'cooldown' | 'token_invalid' | 'unavailable';
 
-/** One day's numbers as the API shows them. */
-export interface DayNumbers {
+/**
+ * One day's numbers as the API shows them: the seed's four always, and each optional metric the
+ * server has switched on (absent otherwise).
+ */
+export interface DayNumbers extends Partial<Record<OptionalMetricName, number | null>> {
   facebookNewFollowers: number | null;
   instagramFollowers: number | null;
   instagramReach: number | null;

@@ -4,27 +4,399 @@
  * here. Plain data: the workflow bundle imports this module too, so it imports nothing.
  */
 
-/** The numbers of the dashboard, named as in the seed's `cache_data`, with the platform each comes from. */
+/**
+ * How a metric adds up over days (README: Range totals). `flow`: a day's count of events, summed
+ * over a range (new follows, views). `stock`: a level at a moment, whose range value is its last
+ * (followers). `unique`: distinct accounts in the day, which a range cannot sum, since one person
+ * reached on three days is one account, not three (reach, accounts engaged).
+ */
+export const METRIC_KINDS = ['flow', 'stock', 'unique'] as const;
+export type MetricKind = (typeof METRIC_KINDS)[number];
+
+/** Whether Meta's own reference lists a metric, or it is known only from answers seen in the wild. */
+export const METRIC_EVIDENCE = ['documented', 'observed'] as const;
+export type MetricEvidence = (typeof METRIC_EVIDENCE)[number];
+
+/** Meta's references the catalogue was checked against (README: Metrics). */
+export const METRIC_SOURCES = {
+  pageInsights: 'https://developers.facebook.com/docs/graph-api/reference/page/insights/',
+  pageMetricsChangelog: 'https://developers.facebook.com/docs/platforminsights/page',
+  instagramInsights: 'https://developers.facebook.com/docs/instagram-platform/api-reference/instagram-user/insights',
+  instagramUser: 'https://developers.facebook.com/docs/instagram-platform/api-reference/instagram-user',
+  instagramChangelog: 'https://developers.facebook.com/docs/instagram-platform/changelog',
+} as const;
+
+/**
+ * Where in the Graph API a metric's number is read. `insights`: the object's insights edge, asked
+ * for a day (Instagram, `since`/`until` in unix seconds around the client's day, with
+ * `metric_type`) or a window of days (the Page, one value per day); with a `breakdown`, the
+ * value is the result whose dimension is `dimension`. `field`: a field of the object itself, a
+ * level of now (no history: the day's number is the service's own snapshot).
+ */
+export type MetricSource =
+  | {
+      readonly edge: 'insights';
+      readonly metric: string;
+      readonly period: 'day';
+      readonly metricType?: 'total_value';
+      readonly breakdown?: string;
+      readonly dimension?: string;
+    }
+  | { readonly edge: 'field'; readonly field: string };
+
+/**
+ * The catalogue: every account-level daily number the service can keep, declared once. Adding a
+ * metric is one entry here (and, for the sandbox, its answer). `core`: the seed's four, always
+ * on; the rest are chosen by METRICS (`report`: in the default "agency weekly report" set).
+ * `historyDays`: how far back Meta serves it (older days are `beyond_meta_history` for it).
+ * `replacedBy`: Meta's documented successor, switched on when the fleet finds it retired.
+ * `evidence` and `source`: where it was verified (README: Metrics).
+ */
 export const METRICS = [
-  { name: 'facebookNewFollowers', platform: 'facebook', label: 'Facebook new followers' },
-  { name: 'instagramFollowers', platform: 'instagram', label: 'Instagram followers' },
-  { name: 'instagramReach', platform: 'instagram', label: 'Instagram reach' },
-  { name: 'instagramProfileViews', platform: 'instagram', label: 'Instagram profile views' },
-] as const;
+  // The seed's four, exactly as they were.
+  {
+    name: 'facebookNewFollowers',
+    platform: 'facebook',
+    label: 'Facebook new followers',
+    kind: 'flow',
+    graph: { edge: 'insights', metric: 'page_daily_follows_unique', period: 'day' },
+    historyDays: 730,
+    core: true,
+    report: true,
+    evidence: 'documented',
+    source: 'pageInsights',
+  },
+  {
+    name: 'instagramFollowers',
+    platform: 'instagram',
+    label: 'Instagram followers',
+    kind: 'stock',
+    graph: { edge: 'field', field: 'followers_count' },
+    historyDays: 0,
+    core: true,
+    report: true,
+    evidence: 'documented',
+    source: 'instagramUser',
+  },
+  {
+    name: 'instagramReach',
+    platform: 'instagram',
+    label: 'Instagram reach',
+    kind: 'unique',
+    graph: { edge: 'insights', metric: 'reach', period: 'day', metricType: 'total_value' },
+    historyDays: 90,
+    core: true,
+    report: true,
+    evidence: 'documented',
+    source: 'instagramInsights',
+  },
+  {
+    name: 'instagramProfileViews',
+    platform: 'instagram',
+    label: 'Instagram profile views',
+    kind: 'flow',
+    graph: { edge: 'insights', metric: 'profile_views', period: 'day', metricType: 'total_value' },
+    historyDays: 90,
+    core: true,
+    report: true,
+    // Missing from Meta's June 2026 reference table while still answering: at risk.
+    evidence: 'observed',
+    source: 'instagramChangelog',
+  },
+  // The Page's other daily numbers, all asked in the one request of each 90-day window.
+  {
+    name: 'facebookUnfollows',
+    platform: 'facebook',
+    label: 'Facebook unfollows',
+    kind: 'flow',
+    graph: { edge: 'insights', metric: 'page_daily_unfollows_unique', period: 'day' },
+    historyDays: 730,
+    core: false,
+    report: true,
+    evidence: 'documented',
+    source: 'pageInsights',
+  },
+  {
+    name: 'facebookFollowers',
+    platform: 'facebook',
+    label: 'Facebook followers',
+    kind: 'stock',
+    graph: { edge: 'insights', metric: 'page_follows', period: 'day' },
+    historyDays: 730,
+    core: false,
+    report: true,
+    evidence: 'documented',
+    source: 'pageInsights',
+  },
+  {
+    name: 'facebookMediaViews',
+    platform: 'facebook',
+    label: 'Facebook views',
+    kind: 'flow',
+    graph: { edge: 'insights', metric: 'page_media_view', period: 'day' },
+    historyDays: 730,
+    core: false,
+    report: true,
+    evidence: 'documented',
+    source: 'pageMetricsChangelog',
+  },
+  {
+    name: 'facebookViewers',
+    platform: 'facebook',
+    label: 'Facebook viewers',
+    kind: 'unique',
+    graph: { edge: 'insights', metric: 'page_total_media_view_unique', period: 'day' },
+    historyDays: 730,
+    core: false,
+    report: false,
+    evidence: 'documented',
+    source: 'pageMetricsChangelog',
+  },
+  {
+    name: 'facebookPostEngagements',
+    platform: 'facebook',
+    label: 'Facebook post engagements',
+    kind: 'flow',
+    graph: { edge: 'insights', metric: 'page_post_engagements', period: 'day' },
+    historyDays: 730,
+    core: false,
+    report: true,
+    evidence: 'documented',
+    source: 'pageInsights',
+  },
+  {
+    name: 'facebookTotalActions',
+    platform: 'facebook',
+    label: 'Facebook actions on Page',
+    kind: 'flow',
+    graph: { edge: 'insights', metric: 'page_total_actions', period: 'day' },
+    historyDays: 730,
+    core: false,
+    report: false,
+    evidence: 'documented',
+    source: 'pageInsights',
+  },
+  {
+    name: 'facebookPageViews',
+    platform: 'facebook',
+    label: 'Facebook Page views',
+    kind: 'flow',
+    graph: { edge: 'insights', metric: 'page_views_total', period: 'day' },
+    historyDays: 730,
+    core: false,
+    report: false,
+    evidence: 'documented',
+    source: 'pageInsights',
+  },
+  {
+    name: 'facebookVideoViews',
+    platform: 'facebook',
+    label: 'Facebook video views',
+    kind: 'flow',
+    graph: { edge: 'insights', metric: 'page_video_views', period: 'day' },
+    historyDays: 730,
+    core: false,
+    report: false,
+    evidence: 'documented',
+    source: 'pageInsights',
+  },
+  // Instagram's other daily numbers, all asked in the one insights request of each day.
+  {
+    name: 'instagramViews',
+    platform: 'instagram',
+    label: 'Instagram views',
+    kind: 'flow',
+    graph: { edge: 'insights', metric: 'views', period: 'day', metricType: 'total_value' },
+    historyDays: 90,
+    core: false,
+    report: true,
+    evidence: 'documented',
+    source: 'instagramInsights',
+  },
+  {
+    name: 'instagramAccountsEngaged',
+    platform: 'instagram',
+    label: 'Instagram accounts engaged',
+    kind: 'unique',
+    graph: { edge: 'insights', metric: 'accounts_engaged', period: 'day', metricType: 'total_value' },
+    historyDays: 90,
+    core: false,
+    report: true,
+    evidence: 'documented',
+    source: 'instagramInsights',
+  },
+  {
+    name: 'instagramTotalInteractions',
+    platform: 'instagram',
+    label: 'Instagram interactions',
+    kind: 'flow',
+    graph: { edge: 'insights', metric: 'total_interactions', period: 'day', metricType: 'total_value' },
+    historyDays: 90,
+    core: false,
+    report: true,
+    evidence: 'documented',
+    source: 'instagramInsights',
+  },
+  {
+    name: 'instagramLikes',
+    platform: 'instagram',
+    label: 'Instagram likes',
+    kind: 'flow',
+    graph: { edge: 'insights', metric: 'likes', period: 'day', metricType: 'total_value' },
+    historyDays: 90,
+    core: false,
+    report: false,
+    evidence: 'documented',
+    source: 'instagramInsights',
+  },
+  {
+    name: 'instagramComments',
+    platform: 'instagram',
+    label: 'Instagram comments',
+    kind: 'flow',
+    graph: { edge: 'insights', metric: 'comments', period: 'day', metricType: 'total_value' },
+    historyDays: 90,
+    core: false,
+    report: false,
+    evidence: 'documented',
+    source: 'instagramInsights',
+  },
+  {
+    name: 'instagramShares',
+    platform: 'instagram',
+    label: 'Instagram shares',
+    kind: 'flow',
+    graph: { edge: 'insights', metric: 'shares', period: 'day', metricType: 'total_value' },
+    historyDays: 90,
+    core: false,
+    report: false,
+    evidence: 'documented',
+    source: 'instagramInsights',
+  },
+  {
+    name: 'instagramSaves',
+    platform: 'instagram',
+    label: 'Instagram saves',
+    kind: 'flow',
+    graph: { edge: 'insights', metric: 'saves', period: 'day', metricType: 'total_value' },
+    historyDays: 90,
+    core: false,
+    report: false,
+    evidence: 'documented',
+    source: 'instagramInsights',
+  },
+  {
+    name: 'instagramReplies',
+    platform: 'instagram',
+    label: 'Instagram replies',
+    kind: 'flow',
+    graph: { edge: 'insights', metric: 'replies', period: 'day', metricType: 'total_value' },
+    historyDays: 90,
+    core: false,
+    report: false,
+    evidence: 'documented',
+    source: 'instagramInsights',
+  },
+  {
+    name: 'instagramProfileLinksTaps',
+    platform: 'instagram',
+    label: 'Instagram profile link taps',
+    kind: 'flow',
+    graph: { edge: 'insights', metric: 'profile_links_taps', period: 'day', metricType: 'total_value' },
+    historyDays: 90,
+    core: false,
+    report: true,
+    evidence: 'documented',
+    source: 'instagramInsights',
+  },
+  {
+    name: 'instagramFollows',
+    platform: 'instagram',
+    label: 'Instagram follows',
+    kind: 'flow',
+    graph: {
+      edge: 'insights',
+      metric: 'follows_and_unfollows',
+      period: 'day',
+      metricType: 'total_value',
+      breakdown: 'follow_type',
+      dimension: 'FOLLOWER',
+    },
+    historyDays: 90,
+    core: false,
+    report: true,
+    evidence: 'documented',
+    source: 'instagramInsights',
+  },
+  {
+    name: 'instagramUnfollows',
+    platform: 'instagram',
+    label: 'Instagram unfollows',
+    kind: 'flow',
+    graph: {
+      edge: 'insights',
+      metric: 'follows_and_unfollows',
+      period: 'day',
+      metricType: 'total_value',
+      breakdown: 'follow_type',
+      dimension: 'NON_FOLLOWER',
+    },
+    historyDays: 90,
+    core: false,
+    report: true,
+    evidence: 'documented',
+    source: 'instagramInsights',
+  },
+] as const satisfies readonly {
+  name: string;
+  platform: 'facebook' | 'instagram';
+  label: string;
+  kind: MetricKind;
+  graph: MetricSource;
+  historyDays: number;
+  core: boolean;
+  report: boolean;
+  replacedBy?: string;
+  evidence: MetricEvidence;
+  source: keyof typeof METRIC_SOURCES;
+}[];
 
 export type MetricName = (typeof METRICS)[number]['name'];
 export type Platform = (typeof METRICS)[number]['platform'];
+export type MetricDefinition = (typeof METRICS)[number];
+/** The seed's four, present in every day's numbers. */
+export type CoreMetricName = Extract<MetricDefinition, { core: true }>['name'];
+/** The metrics METRICS may switch on. */
+export type OptionalMetricName = Exclude<MetricName, CoreMetricName>;
 
 export const METRIC_NAMES = METRICS.map((metric) => metric.name) as [MetricName, ...MetricName[]];
 
-/** The metrics one platform's fetch gives. */
-export const metricsOf = (platform: Platform): MetricName[] =>
-  METRICS.filter((metric) => metric.platform === platform).map((metric) => metric.name);
+/** The seed's four: always on, whatever METRICS says. */
+export const CORE_METRICS = METRICS.filter((metric) => metric.core).map((metric) => metric.name);
+
+/** The default of METRICS: the numbers a weekly agency report shows (README: Metrics). */
+export const REPORT_METRICS = METRICS.filter((metric) => metric.report).map((metric) => metric.name);
+
+const BY_NAME = new Map<string, MetricDefinition>(METRICS.map((metric) => [metric.name, metric]));
+
+/** The catalogue entry of `name`. */
+export const metricOf = (name: MetricName): MetricDefinition => BY_NAME.get(name) as MetricDefinition;
+
+/** True when `name` is a metric of the catalogue. */
+export const isMetricName = (name: string): name is MetricName => BY_NAME.has(name);
+
+/** The metrics one platform's fetch gives (of `among`, default the whole catalogue), in catalogue order. */
+export const metricsOf = (platform: Platform, among?: readonly MetricName[]): MetricName[] =>
+  METRICS.filter((metric) => metric.platform === platform && (!among || among.includes(metric.name))).map(
+    (metric) => metric.name,
+  );
 
 /** Why a number is `null`; a missing number is never 0. */
 export const UNAVAILABLE_REASONS = [
-  /** Meta answered (#100) invalid metric for it. */
+  /** Meta answered (#100) invalid metric for it, for this client. */
   'metric_unsupported',
+  /** Meta retired the metric for the whole fleet from this day on (README: Retired metrics). */
+  'metric_retired',
   /** The client has no Instagram account, or Meta answers that the Page has none linked (100/33). */
   'instagram_not_linked',
   /** The token lacks an Instagram permission (10, 200–299 on an Instagram call). */

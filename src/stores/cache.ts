@@ -1,16 +1,21 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db';
+import type { CoreMetricName, OptionalMetricName } from '../domain/vocabulary';
 import type { MetricName, UnavailableReason } from '../meta/types';
 
-/** The seed's `cache_data`: the four numbers, `null` with a reason when Meta did not give one. */
-export type CacheData = Record<MetricName, number | null> & {
-  unavailable?: Partial<Record<MetricName, UnavailableReason>>;
-  /**
-   * Numbers kept from a fetch older than the row's (the last fetch did not give them): when that
-   * fetch was, ISO time. A number absent here was given by the row's own fetch (`lastUpdated`).
-   */
-  keptFrom?: Partial<Record<MetricName, string>>;
-};
+/**
+ * The seed's `cache_data`: the seed's four numbers, and each optional metric the row was fetched
+ * with; `null` with a reason when Meta did not give one.
+ */
+export type CacheData = Record<CoreMetricName, number | null> &
+  Partial<Record<OptionalMetricName, number | null>> & {
+    unavailable?: Partial<Record<MetricName, UnavailableReason>>;
+    /**
+     * Numbers kept from a fetch older than the row's (the last fetch did not give them): when that
+     * fetch was, ISO time. A number absent here was given by the row's own fetch (`lastUpdated`).
+     */
+    keptFrom?: Partial<Record<MetricName, string>>;
+  };
 
 export interface CacheEntry {
   clientId: string;

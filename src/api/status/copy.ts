@@ -17,6 +17,7 @@ export type MetricKey = MetricName;
 /** Why a number is missing, in words; `not_fetched`: no row for the day at all. */
 export const REASONS: Record<UnavailableReason | 'not_fetched', string> = {
   metric_unsupported: 'Meta does not offer it',
+  metric_retired: 'Meta retired it',
   instagram_not_linked: 'no Instagram linked',
   instagram_permission_missing: 'Instagram permission missing',
   facebook_permission_missing: 'Page permission missing',
