@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import { z } from 'zod';
 import { createKeyring, TokenKeyring } from './crypto';
 import type { LogFormat } from './boot/logger';
+import { DEFAULT_METRICS_SETTING, parseMetricsSetting } from './domain/metric-settings';
+import type { MetricName } from './domain/vocabulary';
 
 /** Thrown by `loadConfig` with every problem found, so an operator fixes them all at once. */
 export class ConfigError extends Error {
@@ -148,6 +150,16 @@ const schema = z.object({
     .string()
     .regex(/^[A-Za-z0-9]{8,128}$/, { message: 'expected the app secret: letters and digits' })
     .optional(),
+  // The optional metrics kept beside the seed's four (README: Metrics).
+  METRICS: z
+    .string()
+    .prefault(DEFAULT_METRICS_SETTING)
+    .transform((text, ctx) => {
+      const parsed = parseMetricsSetting(text);
+      if ('metrics' in parsed) return parsed.metrics;
+      ctx.addIssue({ code: 'custom', message: parsed.problem });
+      return z.NEVER;
+    }),
   // Unset: REFRESH_INTERVAL + 1h, see `cacheTtlMs`.
   CACHE_TTL: duration(1_000).optional(),
   REFRESH_INTERVAL: duration(60_000).prefault('3h'),
@@ -233,6 +245,8 @@ export interface Config {
     /** META_APP_ID and META_APP_SECRET: unset, tokens are never checked with debug_token. A secret, never logged. */
     app?: { id: string; secret: string };
   };
+  /** The metrics kept (METRICS): the seed's four and the optional ones chosen, in catalogue order. */
+  metrics: MetricName[];
   /**
    * Age at which cached numbers turn stale. By default REFRESH_INTERVAL plus an hour: a client
    * is refreshed once per cycle, at about the same point of every cycle, so between two of its
@@ -321,6 +335,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeoutMs: e.META_TIMEOUT,
       ...(e.META_APP_ID && e.META_APP_SECRET ? { app: { id: e.META_APP_ID, secret: e.META_APP_SECRET } } : {}),
     },
+    metrics: e.METRICS,
     cacheTtlMs: e.CACHE_TTL ?? e.REFRESH_INTERVAL + 3_600_000,
     refresh: {
       intervalMs: e.REFRESH_INTERVAL,

@@ -244,7 +244,7 @@ describe('the Meta Graph client against the Graph sandbox', () => {
       const result = await client.fetchPlatforms({ ...input({ days }), instagramPacing: UNPACED });
       if (result.instagram.status !== 'fetched') throw new Error(`Instagram ${result.instagram.status}`);
       expect(Object.keys(result.instagram.data.days)).toEqual(['2026-11-22']);
-      expect(result.instagram.data.days['2026-11-22'].instagramReach.value).toEqual(expect.any(Number));
+      expect(result.instagram.data.days['2026-11-22'].instagramReach?.value).toEqual(expect.any(Number));
       expect(result.instagram.data.stopped?.days).toEqual(['2026-11-23', '2026-11-24']);
       const error = result.instagram.data.stopped?.error as MetaThrottledError;
       expect(error).toBeInstanceOf(MetaThrottledError);
@@ -499,7 +499,7 @@ describe('the Meta Graph client against the Graph sandbox', () => {
       const days = span(60);
       const result = await client.fetchPlatforms(pageOnly(days));
       if (result.facebook.status !== 'fetched') throw new Error(`Facebook ${result.facebook.status}`);
-      for (const day of days) expect(result.facebook.data.days[day]).toEqual({ value: pageDailyFollows(PAGE, day) });
+      for (const day of days) expect(result.facebook.data.days[day]).toEqual({ facebookNewFollowers: { value: pageDailyFollows(PAGE, day) } });
       expect(pageWindows().map((r) => [r.query.since, r.query.until, r.code])).toEqual([
         [days[0], '2026-11-01', 1],
         [days[0], days[30], undefined],

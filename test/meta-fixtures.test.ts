@@ -191,7 +191,7 @@ describe("Meta's Instagram refusals read by the client, each platform on its own
       const result = await client.fetchPlatforms(input);
       expect(result.facebook).toEqual({
         status: 'fetched',
-        data: { state: 'ok', days: { '2026-01-01': { value: 3 } } },
+        data: { state: 'ok', days: { '2026-01-01': { facebookNewFollowers: { value: 3 } } } },
       });
       expect(result.instagram).toEqual({
         status: 'fetched',

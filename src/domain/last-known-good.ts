@@ -4,7 +4,7 @@
  * number is that old (`keptFrom`), so it is never shown as newer than it is.
  */
 
-import { metricsOf } from './vocabulary';
+import { CORE_METRICS, METRIC_NAMES, metricsOf } from './vocabulary';
 import type { FetchPlatformsResult, MetricName, MetricValue, UnavailableReason } from '../meta/types';
 import type { CacheData } from '../stores/cache';
 
@@ -17,8 +17,6 @@ export interface DayRow {
 /** The numbers a fetch gave for one day: a value, or null with the reason Meta gave none. */
 export type FetchedDay = Partial<Record<MetricName, MetricValue>>;
 
-export const FACEBOOK_METRICS: readonly MetricName[] = metricsOf('facebook');
-export const INSTAGRAM_METRICS: readonly MetricName[] = metricsOf('instagram');
 
 /**
  * Since when a number kept from `previous` is that old: the time it was first kept, or else the
@@ -34,12 +32,21 @@ export function keptFrom(previous: DayRow | undefined, name: MetricName): string
  * a platform not fetched keeps the row's numbers and reasons as they are, and on a new row
  * shows `pending` (null, with the reason of its failure) until it is fetched.
  */
-export function mergeDay(previous: DayRow | undefined, fetched: FetchedDay, pending: UnavailableReason): CacheData {
+export function mergeDay(
+  previous: DayRow | undefined,
+  fetched: FetchedDay,
+  pending: UnavailableReason,
+  metrics: readonly MetricName[] = CORE_METRICS,
+): CacheData {
   const data = {} as CacheData;
   const unavailable: NonNullable<CacheData['unavailable']> = {};
   const kept: NonNullable<CacheData['keptFrom']> = {};
   const before = previous?.data;
-  for (const name of [...FACEBOOK_METRICS, ...INSTAGRAM_METRICS]) {
+  // The metrics kept, those fetched, and those the row already has (a metric switched off keeps its numbers).
+  const names = METRIC_NAMES.filter(
+    (name) => metrics.includes(name) || name in fetched || (before !== undefined && before !== null && name in before),
+  );
+  for (const name of names) {
     const metric = fetched[name];
     const known = before?.[name];
     if (metric && metric.value !== null) {
@@ -72,20 +79,22 @@ export function fetchedMetrics(
   result: FetchPlatformsResult,
   day: string,
   followers: MetricValue | undefined,
+  metrics: readonly MetricName[] = CORE_METRICS,
 ): FetchedDay {
-  const metrics: FetchedDay = {};
+  const fetched: FetchedDay = {};
   const fb = result.facebook;
-  if (fb.status === 'fetched' && fb.data.days[day]) metrics.facebookNewFollowers = fb.data.days[day];
-  if (fb.status === 'held') for (const name of FACEBOOK_METRICS) metrics[name] = { value: null, reason: fb.reason };
+  if (fb.status === 'fetched' && fb.data.days[day]) Object.assign(fetched, fb.data.days[day]);
+  if (fb.status === 'held')
+    for (const name of metricsOf('facebook', metrics)) fetched[name] = { value: null, reason: fb.reason };
   const ig = result.instagram;
   const igDay = ig.status === 'fetched' ? ig.data.days[day] : undefined;
   if (igDay) {
-    if (followers) metrics.instagramFollowers = followers;
-    metrics.instagramReach = igDay.instagramReach;
-    metrics.instagramProfileViews = igDay.instagramProfileViews;
+    if (followers) fetched.instagramFollowers = followers;
+    Object.assign(fetched, igDay);
   }
-  if (ig.status === 'held') for (const name of INSTAGRAM_METRICS) metrics[name] = { value: null, reason: ig.reason };
-  return metrics;
+  if (ig.status === 'held')
+    for (const name of metricsOf('instagram', metrics)) fetched[name] = { value: null, reason: ig.reason };
+  return fetched;
 }
 
 /**
@@ -122,14 +131,16 @@ export function dayAfterFetch(input: {
   before: DayRow | undefined;
   current: DayRow | undefined;
   pending: UnavailableReason;
+  /** The metrics kept (METRICS); absent: the seed's four. */
+  metrics?: readonly MetricName[];
 }): CacheData {
-  const { result, day, today, before, current, pending } = input;
+  const { result, day, today, before, current, pending, metrics } = input;
   const writtenMeanwhile =
     !!current?.fetchedAt && (!before?.fetchedAt || current.fetchedAt.getTime() > before.fetchedAt.getTime());
-  const fetched = fetchedMetrics(result, day, followersFor(result, day, today, current));
+  const fetched = fetchedMetrics(result, day, followersFor(result, day, today, current), metrics);
   if (writtenMeanwhile) {
     for (const name of Object.keys(fetched) as MetricName[])
       if (typeof current?.data?.[name] === 'number') delete fetched[name];
   }
-  return mergeDay(current, fetched, pending);
+  return mergeDay(current, fetched, pending, metrics);
 }

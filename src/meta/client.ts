@@ -1,4 +1,5 @@
 import { dayIn, isCalendarDay, isTimeZone } from '../dates';
+import { CORE_METRICS, metricsOf } from '../domain/vocabulary';
 import {
   MetaBadRequestError,
   MetaError,
@@ -10,7 +11,7 @@ import { WHOLE_TOKEN_THROTTLE_CODES } from './classify';
 import { DEFAULT_GRAPH_URL, GraphCalls, type MetaClientOptions } from './graph';
 import { debugToken } from './debug-token';
 import { fetchInstagram } from './instagram';
-import { fetchPageFollows } from './page';
+import { fetchPage } from './page';
 import {
   DEFAULT_INSTAGRAM_PACING,
   META_HISTORY_DAYS,
@@ -29,7 +30,8 @@ const MAX_DAYS_PER_FETCH = META_HISTORY_DAYS.facebook + 1;
 
 /**
  * The Meta Graph API client: for one client and a list of days, one Page insights call per
- * 90-day window, `followers_count` once, and one Instagram insights call per day. Facebook and
+ * 90-day window and `followers_count` once, and one Instagram insights call per day, each call
+ * carrying every metric asked of its platform. Facebook and
  * Instagram are fetched on their own: one platform's error never discards the other's numbers.
  */
 export function createMetaClient(options: MetaClientOptions): MetaClient {
@@ -55,10 +57,17 @@ export function createMetaClient(options: MetaClientOptions): MetaClient {
       try {
         facebook = {
           status: 'fetched',
-          data: await fetchPageFollows(graph, input.facebookPageId, daysOf('facebook'), today, log),
+          data: await fetchPage(
+            graph,
+            input.facebookPageId,
+            daysOf('facebook'),
+            today,
+            log,
+            metricsOf('facebook', input.metrics ?? CORE_METRICS),
+          ),
         };
       } catch (err) {
-        // A Page's permission error is the Page's (fetchPageFollows answers it): Instagram is still fetched.
+        // A Page's permission error is the Page's (fetchPage answers it): Instagram is still fetched.
         if (endsWholeFetch(err)) throw err;
         facebook = { status: 'failed', error: err as MetaError };
         log.debug({ code: (err as MetaError).errorCode }, 'Facebook failed; Instagram is still fetched');
@@ -75,6 +84,7 @@ export function createMetaClient(options: MetaClientOptions): MetaClient {
             followers: input.instagramFollowers ?? true,
             pacing: input.instagramPacing ?? DEFAULT_INSTAGRAM_PACING,
             signal: input.signal,
+            metrics: input.metrics,
           }),
         };
       } catch (err) {

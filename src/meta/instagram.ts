@@ -1,38 +1,55 @@
 /**
- * Instagram's part of a fetch: followers once, then reach and profile views one call per day,
- * paced against the account's budget so a backfill never spends what regular refreshes need.
+ * Instagram's part of a fetch: followers once, then every insights metric of a day in one call
+ * per day (one per `breakdown` a metric needs), paced against the account's budget so a backfill
+ * never spends what regular refreshes need.
  */
 
 import { z } from 'zod';
-import { dayBoundsUnix } from '../dates';
+import { dayBoundsUnix, daysBetween } from '../dates';
 import { atMetaHistoryEdge, beyondMetaHistory } from '../domain/meta-history';
+import { CORE_METRICS, metricOf, metricsOf, type MetricName } from '../domain/vocabulary';
 import type { Logger } from '../boot/logger';
 import type { MetaError } from './errors';
-import { isDayRefusal, isMetricRefusal, isObjectGone, isPermissionRefusal } from './refusals';
+import { askSplitting, graphMetricOf, insightsGroups, namesOf } from './metric-requests';
+import { isDayRefusal, isObjectGone, isPermissionRefusal } from './refusals';
 import { type GraphCalls, parse } from './graph';
-import type { InstagramNumbers, InstagramPacing, InstagramState, MetaUsage, MetricValue } from './types';
+import type {
+  DayMetrics,
+  InstagramNumbers,
+  InstagramPacing,
+  InstagramState,
+  MetaUsage,
+  MetricRefusal,
+  MetricValue,
+} from './types';
 import { toMetric, unavailable } from './values';
-
-/** Both are marked "at risk" of retirement by Meta: requested together, split up when one is refused. */
-export const INSTAGRAM_METRICS = ['reach', 'profile_views'] as const;
-type InstagramMetric = (typeof INSTAGRAM_METRICS)[number];
-
-const INSTAGRAM_FIELD = { reach: 'instagramReach', profile_views: 'instagramProfileViews' } as const;
 
 /** Wait before deferred Instagram days are asked again when Meta gave no estimate. */
 const DEFAULT_DEFER_MS = 10 * 60_000;
 
-const instagramInsightsSchema = z.object({
-  data: z.array(z.object({ name: z.string(), total_value: z.object({ value: z.unknown().optional() }).optional() })),
+const breakdownSchema = z.object({
+  dimension_keys: z.array(z.string()).optional(),
+  results: z.array(z.object({ dimension_values: z.array(z.string()), value: z.unknown().optional() })).optional(),
 });
+
+const instagramInsightsSchema = z.object({
+  data: z.array(
+    z.object({
+      name: z.string(),
+      total_value: z
+        .object({ value: z.unknown().optional(), breakdowns: z.array(breakdownSchema).optional() })
+        .optional(),
+    }),
+  ),
+});
+
+type InsightsEntry = z.infer<typeof instagramInsightsSchema>['data'][number];
 
 const instagramUserSchema = z.object({ followers_count: z.unknown().optional() });
 
-/** Reach and profile views both unavailable, for the reason the account gave. */
-const all = (reason: 'instagram_not_linked' | 'instagram_permission_missing') => ({
-  instagramReach: unavailable(reason),
-  instagramProfileViews: unavailable(reason),
-});
+/** Every metric of `names` with the same value. */
+const each = (names: readonly MetricName[], value: MetricValue): DayMetrics =>
+  Object.fromEntries(names.map((name) => [name, value]));
 
 /** The account's state an error says (a permission missing, an account not linked); undefined for other errors. */
 const missing = (err: unknown): InstagramState | undefined =>
@@ -42,11 +59,11 @@ const reasonOf = (state: InstagramState) =>
   state === 'not_linked' ? 'instagram_not_linked' : 'instagram_permission_missing';
 
 /** Every day unavailable for the account's `state`. */
-function refusedAccount(state: InstagramState, days: string[]): InstagramNumbers {
+function refusedAccount(state: InstagramState, days: string[], names: readonly MetricName[]): InstagramNumbers {
   return {
     state,
     followers: unavailable(reasonOf(state)),
-    days: Object.fromEntries(days.map((day) => [day, all(reasonOf(state))])),
+    days: Object.fromEntries(days.map((day) => [day, each(names, unavailable(reasonOf(state)))])),
   };
 }
 
@@ -59,6 +76,7 @@ async function fetchFollowers(
   igId: string,
   days: string[],
   ask: boolean,
+  names: readonly MetricName[],
   log: Logger,
 ): Promise<MetricValue | InstagramNumbers> {
   if (!ask) return unavailable('no_snapshot');
@@ -76,17 +94,18 @@ async function fetchFollowers(
       { code: (err as MetaError).errorCode, state },
       'Meta refused the Instagram account; its numbers are unavailable',
     );
-    return refusedAccount(state, days);
+    return refusedAccount(state, days, names);
   }
 }
 
 /**
- * Followers, then reach and profile views per day. Meta's permission (10, 200–299) and
- * unlinked (100/33) answers become numbers with reasons and the account's state, per metric:
- * followers read before insights were refused keep their value. A day Meta refuses for itself
- * (a subcode, a code 100 not about a metric) is `meta_refused` and the next day is asked; an
- * error that stops the loop (a throttle, a 5xx) after a day was answered keeps the days answered
- * and names the rest (`stopped`).
+ * Followers, then the insights metrics of `options.metrics` per day. Meta's permission (10,
+ * 200–299) and unlinked (100/33) answers become numbers with reasons and the account's state, per
+ * metric: followers read before insights were refused keep their value. A metric Meta refuses is
+ * `metric_unsupported` from then on and named in `refused`; the others are asked without it. A day
+ * Meta refuses for itself (a subcode, a code 100 not about a metric) is `meta_refused` and the next
+ * day is asked; an error that stops the loop (a throttle, a 5xx) after a day was answered keeps the
+ * days answered and names the rest (`stopped`).
  */
 export async function fetchInstagram(
   graph: GraphCalls,
@@ -94,32 +113,56 @@ export async function fetchInstagram(
   days: string[],
   timezone: string,
   log: Logger,
-  options: { today: string; followers: boolean; pacing: InstagramPacing; signal?: AbortSignal },
+  options: {
+    today: string;
+    followers: boolean;
+    pacing: InstagramPacing;
+    signal?: AbortSignal;
+    metrics?: readonly MetricName[];
+  },
 ): Promise<InstagramNumbers> {
-  if (igId === null) return refusedAccount('not_linked', days);
-  const followers = await fetchFollowers(graph, igId, days, options.followers, log);
+  const insights = metricsOf('instagram', options.metrics ?? CORE_METRICS).filter(
+    (name) => graphMetricOf(name) !== undefined,
+  );
+  if (igId === null) return refusedAccount('not_linked', days, insights);
+  const followers = await fetchFollowers(graph, igId, days, options.followers, insights, log);
   if ('state' in followers) return followers;
   const result: InstagramNumbers = { state: 'ok', followers, days: {} };
-  const unsupported = new Set<InstagramMetric>();
-  const beyond = {
-    instagramReach: unavailable('beyond_meta_history'),
-    instagramProfileViews: unavailable('beyond_meta_history'),
-  };
+  const refused: MetricRefusal[] = [];
+  let asked = [...insights];
+  const beyondAll = (day: string) => beyondMetaHistory('instagram', day, options.today);
+  const beyond = (name: MetricName, day: string) =>
+    beyondAll(day) || daysBetween(day, options.today) > metricOf(name).historyDays;
   let answered = false;
+  const finish = () => {
+    for (const { name } of refused)
+      for (const day of Object.keys(result.days)) result.days[day][name] ??= unavailable('metric_unsupported');
+    if (refused.length) result.refused = refused;
+    return result;
+  };
   for (const [index, day] of days.entries()) {
     if (result.state !== 'ok') {
-      result.days[day] = all(reasonOf(result.state));
+      result.days[day] = each(insights, unavailable(reasonOf(result.state)));
       continue;
     }
-    if (beyondMetaHistory('instagram', day, options.today)) {
-      result.days[day] = beyond;
+    const past = asked.filter((name) => beyond(name, day));
+    const today = asked.filter((name) => !beyond(name, day));
+    if (today.length === 0) {
+      result.days[day] = {
+        ...each(past, unavailable('beyond_meta_history')),
+        ...each(
+          refused.map((r) => r.name),
+          unavailable('metric_unsupported'),
+        ),
+      };
       continue;
     }
     // Each call is decided on the usage Meta reported with the previous one.
     const budget = instagramBudget(graph.usage, igId, options.pacing);
     if (budget.stop) {
-      const rest = days.slice(index).filter((d) => !beyondMetaHistory('instagram', d, options.today));
-      for (const d of days.slice(index)) if (!rest.includes(d)) result.days[d] = beyond;
+      const rest = days.slice(index).filter((d) => !beyondAll(d));
+      for (const d of days.slice(index))
+        if (!rest.includes(d)) result.days[d] = each(insights, unavailable('beyond_meta_history'));
       result.deferred = { days: rest, afterMs: budget.retryAfterMs ?? DEFAULT_DEFER_MS };
       log.warn(
         { percent: budget.percent, deferred: rest.length },
@@ -129,15 +172,19 @@ export async function fetchInstagram(
     }
     if (budget.delayMs > 0) await pause(budget.delayMs, options.signal);
     try {
-      const values = await fetchInstagramDay(
-        graph,
-        igId,
-        dayBoundsUnix(day, timezone),
-        unsupported,
-        log,
-        atMetaHistoryEdge('instagram', day, options.today),
-      );
-      result.days[day] = { instagramReach: values.reach, instagramProfileViews: values.profile_views };
+      const values = await fetchInstagramDay(graph, igId, dayBoundsUnix(day, timezone), today, {
+        atHistoryEdge: atMetaHistoryEdge('instagram', day, options.today),
+        onRefused: (metric, error) => {
+          const lost = namesOf(metric, asked);
+          log.warn(
+            { metric, fields: lost, code: error.code },
+            'Meta refused an Instagram metric; reporting it as unsupported',
+          );
+          for (const name of lost) refused.push({ name, code: error.errorCode, message: error.message });
+          asked = asked.filter((name) => !lost.includes(name));
+        },
+      });
+      result.days[day] = { ...each(past, unavailable('beyond_meta_history')), ...values };
       answered = true;
     } catch (err) {
       const state = missing(err);
@@ -147,24 +194,27 @@ export async function fetchInstagram(
           'Meta refused Instagram insights; they are unavailable',
         );
         result.state = state;
-        result.days[day] = all(reasonOf(state));
+        result.days[day] = each(insights, unavailable(reasonOf(state)));
         continue;
       }
-      if (isDayRefusal(err, INSTAGRAM_METRICS)) {
+      if (
+        isDayRefusal(
+          err,
+          today.map((name) => graphMetricOf(name)!),
+        )
+      ) {
         log.warn(
           { code: err.errorCode, subcode: err.subcode, day },
           'Meta refused one Instagram day; the others are asked',
         );
-        result.days[day] = {
-          instagramReach: unavailable('meta_refused'),
-          instagramProfileViews: unavailable('meta_refused'),
-        };
+        result.days[day] = each(today, unavailable('meta_refused'));
         answered = true;
         continue;
       }
       if (!answered) throw err;
-      const rest = days.slice(index).filter((d) => !beyondMetaHistory('instagram', d, options.today));
-      for (const d of days.slice(index)) if (!rest.includes(d)) result.days[d] = beyond;
+      const rest = days.slice(index).filter((d) => !beyondAll(d));
+      for (const d of days.slice(index))
+        if (!rest.includes(d)) result.days[d] = each(insights, unavailable('beyond_meta_history'));
       log.warn(
         { code: (err as MetaError).errorCode, left: rest.length },
         'the Instagram fetch stopped midway; the days answered are kept',
@@ -173,7 +223,7 @@ export async function fetchInstagram(
       break;
     }
   }
-  return result;
+  return finish();
 }
 
 /**
@@ -216,66 +266,62 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * One day of Instagram reach and profile views. When Meta refuses the request as an invalid
- * metric (its message says so), each metric is asked alone, so the refused one is known; it stays
- * out of the later days' requests.
+ * One day of Instagram's insights metrics `names`: one request per group Meta accepts together
+ * (the same `metric_type` and `breakdown`). When Meta refuses a request as an invalid metric (its
+ * message says so), the refused metric is found and reported (`onRefused`), and the others are
+ * asked without it; it is `metric_unsupported` for the day.
  */
 async function fetchInstagramDay(
   graph: GraphCalls,
   igId: string,
   bounds: { since: number; until: number },
-  unsupported: Set<InstagramMetric>,
-  log: Logger,
-  /** The day is at the edge of Meta's history: an empty answer means Meta no longer keeps it. */
-  atHistoryEdge = false,
-): Promise<Record<InstagramMetric, MetricValue>> {
-  const values: Record<InstagramMetric, MetricValue> = {
-    reach: unavailable('metric_unsupported'),
-    profile_views: unavailable('metric_unsupported'),
-  };
-  const ask = async (metrics: InstagramMetric[]) => {
-    const body = await graph.get(`${encodeURIComponent(igId)}/insights`, {
-      metric: metrics.join(','),
-      period: 'day',
-      metric_type: 'total_value',
-      since: String(bounds.since),
-      until: String(bounds.until),
-    });
-    const insights = parse(instagramInsightsSchema, body, `GET /${igId}/insights`);
-    for (const metric of metrics) {
-      values[metric] = toMetric(
-        insights.data.find((entry) => entry.name === metric)?.total_value?.value,
-        atHistoryEdge ? 'beyond_meta_history' : 'no_data',
-      );
-    }
-  };
-  const markUnsupported = (metric: InstagramMetric) => {
-    unsupported.add(metric);
-    log.warn(
-      { metric, field: INSTAGRAM_FIELD[metric] },
-      'Meta refused an Instagram metric; reporting it as unsupported',
+  names: readonly MetricName[],
+  options: {
+    /** The day is at the edge of Meta's history: an empty answer means Meta no longer keeps it. */
+    atHistoryEdge: boolean;
+    onRefused: (metric: string, error: MetaError) => void;
+  },
+): Promise<DayMetrics> {
+  const values: DayMetrics = {};
+  const empty = options.atHistoryEdge ? 'beyond_meta_history' : 'no_data';
+  for (const group of insightsGroups(names)) {
+    const { answers, refused } = await askSplitting(group.graphMetrics, async (metrics) =>
+      parse(
+        instagramInsightsSchema,
+        await graph.get(`${encodeURIComponent(igId)}/insights`, {
+          metric: metrics.join(','),
+          period: 'day',
+          ...group.params,
+          since: String(bounds.since),
+          until: String(bounds.until),
+        }),
+        `GET /${igId}/insights`,
+      ),
     );
-  };
-
-  const metrics = INSTAGRAM_METRICS.filter((metric) => !unsupported.has(metric));
-  if (metrics.length === 0) return values;
-  try {
-    await ask(metrics);
-    return values;
-  } catch (err) {
-    if (!isMetricRefusal(err, metrics)) throw err;
-    if (metrics.length === 1) {
-      markUnsupported(metrics[0]);
-      return values;
-    }
-  }
-  for (const metric of metrics) {
-    try {
-      await ask([metric]);
-    } catch (err) {
-      if (!isMetricRefusal(err, [metric])) throw err;
-      markUnsupported(metric);
+    for (const { metrics, body } of answers)
+      for (const metric of metrics) {
+        const entry = body.data.find((e) => e.name === metric);
+        for (const name of namesOf(metric, names)) values[name] = valueOf(name, entry, empty);
+      }
+    for (const { metric, error } of refused) {
+      options.onRefused(metric, error);
+      for (const name of namesOf(metric, names)) values[name] = unavailable('metric_unsupported');
     }
   }
   return values;
+}
+
+/**
+ * A metric's number in its insights entry: the total, or for a metric read from a breakdown, the
+ * value of its dimension (`follows_and_unfollows` by `follow_type`: FOLLOWER, NON_FOLLOWER).
+ */
+function valueOf(
+  name: MetricName,
+  entry: InsightsEntry | undefined,
+  empty: 'no_data' | 'beyond_meta_history',
+): MetricValue {
+  const graph = metricOf(name).graph;
+  if (graph.edge !== 'insights' || !('dimension' in graph)) return toMetric(entry?.total_value?.value, empty);
+  const results = entry?.total_value?.breakdowns?.find((b) => b.dimension_keys?.includes(graph.breakdown))?.results;
+  return toMetric(results?.find((r) => r.dimension_values.includes(graph.dimension))?.value, empty);
 }

@@ -5,13 +5,23 @@
 
 /** The dashboard's numbers and why one is missing: the domain's vocabulary. */
 export { METRIC_NAMES, type MetricName, type Platform, type UnavailableReason } from '../domain/vocabulary';
-import type { Platform, UnavailableReason } from '../domain/vocabulary';
+import type { MetricName, Platform, UnavailableReason } from '../domain/vocabulary';
 
 /** How far back Meta serves insights, per platform: the rule lives in the domain. */
 export { META_HISTORY_DAYS } from '../domain/meta-history';
 
 /** A number, or `null` with the reason it is missing. */
 export type MetricValue = { value: number; reason?: undefined } | { value: null; reason: UnavailableReason };
+
+/** One day's numbers of a platform's fetch, by catalogue metric. */
+export type DayMetrics = Partial<Record<MetricName, MetricValue>>;
+
+/** A metric Meta refused as invalid in this fetch (for the fleet's retirement watch), with Meta's code and words. */
+export interface MetricRefusal {
+  name: MetricName;
+  code: string;
+  message: string;
+}
 
 /** Percentages (0–100) of Meta's budgets used, from `X-App-Usage`, `X-Business-Use-Case-Usage` and `X-Page-Usage`. */
 export interface MetaUsage {
@@ -67,6 +77,11 @@ export interface FetchPlatformsInput extends FetchInsightsInput {
   instagramFollowers?: boolean;
   /** How Instagram's per-day calls are paced against the account's budget; default DEFAULT_INSTAGRAM_PACING. */
   instagramPacing?: InstagramPacing;
+  /**
+   * The metrics to ask (the catalogue's names, each platform asks its own); absent: the seed's
+   * four. Instagram's followers are asked whenever `instagramFollowers` allows.
+   */
+  metrics?: readonly MetricName[];
   /** A platform asks only these of `days` (the rest are not its to fetch: answered before, refused for good); absent: all. */
   platformDays?: Partial<Record<Platform, string[]>>;
 }
@@ -109,21 +124,25 @@ export interface MetaErrorLike extends Error {
 
 export interface FacebookNumbers {
   state: FacebookState;
-  /** Facebook new followers per day answered (or refused with a reason). */
-  days: Record<string, MetricValue>;
+  /** Each metric asked, per day answered (or refused with a reason). */
+  days: Record<string, DayMetrics>;
   /** With a refused state: Meta's code and message (no token in it). */
   refusal?: { code: string; message: string };
   stopped?: StoppedFetch;
+  /** Metrics Meta refused as invalid (they are `metric_unsupported` on every day). */
+  refused?: MetricRefusal[];
 }
 
 export interface InstagramNumbers {
   state: InstagramState;
   followers: MetricValue;
-  /** Reach and profile views per requested day, except deferred days. */
-  days: Record<string, { instagramReach: MetricValue; instagramProfileViews: MetricValue }>;
+  /** Each insights metric asked, per requested day, except deferred days. */
+  days: Record<string, DayMetrics>;
   /** Days not asked because the account's budget neared its end, and when to ask again (Meta's estimate, or a default). */
   deferred?: { days: string[]; afterMs: number };
   stopped?: StoppedFetch;
+  /** Metrics Meta refused as invalid (they are `metric_unsupported` on every day). */
+  refused?: MetricRefusal[];
 }
 
 export interface FetchPlatformsResult {

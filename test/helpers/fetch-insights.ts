@@ -44,9 +44,9 @@ export async function fetchInsights(client: MetaClient, input: FetchInsightsInpu
     instagramFollowers: ig.followers,
     days: input.days.map((day) => ({
       day,
-      facebookNewFollowers: fb.days[day] ?? { value: null, reason: 'no_data' },
-      instagramReach: ig.days[day].instagramReach,
-      instagramProfileViews: ig.days[day].instagramProfileViews,
+      facebookNewFollowers: fb.days[day]?.facebookNewFollowers ?? { value: null, reason: 'no_data' },
+      instagramReach: ig.days[day].instagramReach!,
+      instagramProfileViews: ig.days[day].instagramProfileViews!,
     })),
     usage: fetched.usage,
     calls: fetched.calls,

@@ -157,7 +157,7 @@ function fetchResult(day: string, overrides: { followers?: MetricValue } = {}): 
   return {
     fetchedAt: '2026-05-10T12:00:00.000Z',
     days: [day],
-    facebook: { status: 'fetched', data: { state: 'ok', days: { [day]: { value: 11 } } } },
+    facebook: { status: 'fetched', data: { state: 'ok', days: { [day]: { facebookNewFollowers: { value: 11 } } } } },
     instagram: {
       status: 'fetched',
       data: {
