@@ -203,7 +203,10 @@ describe('the Meta Graph client against the Graph sandbox', () => {
         const result = await client.fetchPlatforms(input());
         expect(result.facebook).toMatchObject({
           status: 'fetched',
-          data: { state, days: Object.fromEntries(DAYS.map((day) => [day, { value: null, reason }])) },
+          data: {
+            state,
+            days: Object.fromEntries(DAYS.map((day) => [day, { facebookNewFollowers: { value: null, reason } }])),
+          },
         });
         if (state !== 'ok' && result.facebook.status === 'fetched')
           expect(result.facebook.data.refusal).toEqual({
@@ -291,7 +294,9 @@ describe('the Meta Graph client against the Graph sandbox', () => {
           status: 'fetched',
           data: {
             state: 'ok',
-            days: Object.fromEntries(DAYS.map((day) => [day, { value: pageDailyFollows(PAGE, day) }])),
+            days: Object.fromEntries(
+              DAYS.map((day) => [day, { facebookNewFollowers: { value: pageDailyFollows(PAGE, day) } }]),
+            ),
           },
         });
         expect(result.instagram).toEqual({
@@ -499,7 +504,10 @@ describe('the Meta Graph client against the Graph sandbox', () => {
       const days = span(60);
       const result = await client.fetchPlatforms(pageOnly(days));
       if (result.facebook.status !== 'fetched') throw new Error(`Facebook ${result.facebook.status}`);
-      for (const day of days) expect(result.facebook.data.days[day]).toEqual({ facebookNewFollowers: { value: pageDailyFollows(PAGE, day) } });
+      for (const day of days)
+        expect(result.facebook.data.days[day]).toEqual({
+          facebookNewFollowers: { value: pageDailyFollows(PAGE, day) },
+        });
       expect(pageWindows().map((r) => [r.query.since, r.query.until, r.code])).toEqual([
         [days[0], '2026-11-01', 1],
         [days[0], days[30], undefined],

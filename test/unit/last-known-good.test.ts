@@ -62,7 +62,7 @@ describe('the last-known-good merge', () => {
   it('never replaces a number with null, whatever the fetch gave', () => {
     fc.assert(
       fc.property(previousRow, fetched, pending, (previous, day, why) => {
-        const merged = mergeDay(previous, day, why);
+        const merged = mergeDay(previous, day, why, METRIC_NAMES);
         for (const name of METRIC_NAMES) {
           const known = previous?.data?.[name];
           if (typeof known === 'number') expect(typeof merged[name]).toBe('number');
@@ -74,7 +74,7 @@ describe('the last-known-good merge', () => {
   it('takes every number the fetch gave, and keeps the one it lacks unchanged', () => {
     fc.assert(
       fc.property(previousRow, fetched, pending, (previous, day, why) => {
-        const merged = mergeDay(previous, day, why);
+        const merged = mergeDay(previous, day, why, METRIC_NAMES);
         for (const name of METRIC_NAMES) {
           const value = day[name]?.value;
           const known = previous?.data?.[name];
@@ -89,7 +89,7 @@ describe('the last-known-good merge', () => {
   it('gives every null a reason and no number a reason', () => {
     fc.assert(
       fc.property(previousRow, fetched, pending, (previous, day, why) => {
-        const merged = mergeDay(previous, day, why);
+        const merged = mergeDay(previous, day, why, METRIC_NAMES);
         for (const name of METRIC_NAMES) {
           if (merged[name] === null) expect(REASONS).toContain(merged.unavailable?.[name]);
           else expect(merged.unavailable?.[name]).toBeUndefined();
@@ -101,7 +101,7 @@ describe('the last-known-good merge', () => {
   it('dates a kept number from the fetch that gave it, and a fetched one from the new fetch (no keptFrom)', () => {
     fc.assert(
       fc.property(previousRow, fetched, pending, (previous, day, why) => {
-        const merged = mergeDay(previous, day, why);
+        const merged = mergeDay(previous, day, why, METRIC_NAMES);
         for (const name of METRIC_NAMES) {
           const fetchedNumber = typeof day[name]?.value === 'number';
           const kept = !fetchedNumber && typeof previous?.data?.[name] === 'number';
@@ -150,6 +150,26 @@ describe('the last-known-good merge', () => {
     const again = mergeDay({ data: merged, fetchedAt: new Date() }, { instagramReach: { value: 9 } }, 'fetch_failed');
     expect(again.unavailable).toEqual({ instagramFollowers: 'throttled', instagramProfileViews: 'throttled' });
     expect(again.facebookNewFollowers).toBe(3);
+  });
+
+  it('writes the metrics kept, and never drops a number of a metric switched off since', () => {
+    const kept = [
+      'facebookNewFollowers',
+      'instagramFollowers',
+      'instagramReach',
+      'instagramProfileViews',
+      'instagramViews',
+    ] as const;
+    const first = mergeDay(undefined, { instagramViews: { value: 70 } }, 'throttled', kept);
+    expect(first.instagramViews).toBe(70);
+    expect(first).not.toHaveProperty('facebookUnfollows');
+    const pending = mergeDay(undefined, {}, 'throttled', kept);
+    expect(pending).toMatchObject({ instagramViews: null, unavailable: { instagramViews: 'throttled' } });
+    // METRICS no longer names instagramViews: the row keeps its number, as kept from the earlier fetch.
+    const fetchedAt = new Date('2026-05-10T12:00:00.000Z');
+    const later = mergeDay({ data: first, fetchedAt }, { instagramReach: { value: 5 } }, 'fetch_failed');
+    expect(later.instagramViews).toBe(70);
+    expect(later.keptFrom?.instagramViews).toBe(fetchedAt.toISOString());
   });
 });
 
