@@ -4,7 +4,7 @@ import { lastDays } from '../src/dates';
 import { dayAfterFetch } from '../src/domain/last-known-good';
 import { beyondMetaHistory } from '../src/domain/meta-history';
 import { isFinal } from '../src/domain/settled';
-import { metricsOf, type Platform } from '../src/domain/vocabulary';
+import { type MetricName, metricsOf, type Platform } from '../src/domain/vocabulary';
 import { PLATFORMS, type FetchPlatformsResult, type UnavailableReason } from '../src/meta/types';
 import type { CacheEntry, CacheStore } from '../src/stores/cache';
 import type { RefreshInsightsInput } from './types';
@@ -71,11 +71,12 @@ export async function writeInsights(
   result: FetchPlatformsResult,
   pending: UnavailableReason,
   rows: ReadonlyMap<string, CacheEntry>,
+  metrics?: readonly MetricName[],
 ): Promise<number> {
   // Merged onto each row as it is at write time (locked): a client has one refresh in flight
   // (its workflow id), so a row written since `rows` was read was written by an admin's POST
   // while Meta answered; `dayAfterFetch` keeps that row's numbers.
   return cache.mergeDays(clientId, result.days, new Date(result.fetchedAt), (day, current) =>
-    dayAfterFetch({ result, day, today, before: rows.get(day), current, pending }),
+    dayAfterFetch({ result, day, today, before: rows.get(day), current, pending, metrics }),
   );
 }

@@ -4,6 +4,7 @@
  * activities of refresh-activities.ts). The worker registers the returned object.
  */
 
+import { CORE_METRICS } from '../src/domain/vocabulary';
 import { cycleActivities } from './cycle';
 import { recordClientResults as writeResults } from './records';
 import { refreshClientInsights as runInsights, refreshStep as runStep } from './refresh-activities';
@@ -28,9 +29,19 @@ export function createActivities({
   throttleBackoffMs = 2 * 60_000,
   heartbeatIntervalMs = 5_000,
   backfillDays = 30,
+  metrics = CORE_METRICS,
+  retireAfterClients,
 }: ActivityDeps) {
-  const stores = activityStores({ db, tokenKeys });
-  const refreshDeps: RefreshDeps = { logger, meta, stores, throttleBackoffMs, heartbeatIntervalMs, backfillDays };
+  const stores = activityStores({ db, tokenKeys, retireAfterClients });
+  const refreshDeps: RefreshDeps = {
+    logger,
+    meta,
+    stores,
+    throttleBackoffMs,
+    heartbeatIntervalMs,
+    backfillDays,
+    metrics,
+  };
   return {
     ...cycleActivities(db, stores),
     async recordClientResults(results: ClientResultInput[]): Promise<void> {

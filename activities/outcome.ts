@@ -5,7 +5,7 @@
 
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Logger } from '../src/boot/logger';
-import type { MetaClient, Platform } from '../src/meta/types';
+import type { MetaClient, MetricName, Platform } from '../src/meta/types';
 import type { CacheEntry } from '../src/stores/cache';
 import type { ClientCredentials } from '../src/stores/clients';
 import type { ActivityStores } from './stores';
@@ -34,6 +34,8 @@ export interface RefreshDeps {
   throttleBackoffMs: number;
   heartbeatIntervalMs: number;
   backfillDays: number;
+  /** METRICS: the metrics kept, in catalogue order. */
+  metrics: readonly MetricName[];
 }
 
 /** What one refresh attempt knows once it has its client and its days. */
@@ -51,6 +53,8 @@ export interface RefreshRun {
   platformDays: Record<Platform, string[]>;
   /** The days' rows as read before the fetch. */
   rows: ReadonlyMap<string, CacheEntry>;
+  /** The metrics kept (METRICS, and the successors of retired ones) and those asked of Meta. */
+  metrics: { keep: MetricName[]; ask: MetricName[] };
 }
 
 /** A retryable failure without a wait: Temporal's retry policy (regular or local) asks again soon. */

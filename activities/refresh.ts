@@ -5,7 +5,8 @@
  * mend soon (a 5xx or a timeout of the whole fetch, Postgres away) is thrown, for the retry policy.
  */
 
-import { FAILURE_TYPES } from '../src/domain/vocabulary';
+import { metricPlan, type Retirement } from '../src/domain/metric-retirement';
+import { FAILURE_TYPES, type MetricName, metricsOf } from '../src/domain/vocabulary';
 import { Context } from '@temporalio/activity';
 import { dayIn } from '../src/dates';
 import { appBlockWait } from '../src/domain/retry';
@@ -55,6 +56,12 @@ export async function refreshClient(deps: RefreshDeps, input: RefreshInsightsInp
   const platforms = wanted.filter((platform) => !holds.has(platform));
   const held = wanted.flatMap((platform) => holds.get(platform) ?? []);
   if (platforms.length === 0) return held.length ? heldBack(held, attempt) : nothing;
+  // Retired metrics are asked of no one, and a metric Meta refused this client lately not of it.
+  const [retired, refusedForClient] = await Promise.all([
+    deps.stores.metrics.retired(),
+    deps.stores.metrics.refusedFor(input.clientId),
+  ]);
+  const metrics = metricPlan(deps.metrics, retired, refusedForClient);
   const run: RefreshRun = {
     input,
     attempt,
@@ -65,6 +72,7 @@ export async function refreshClient(deps: RefreshDeps, input: RefreshInsightsInp
     platforms,
     platformDays,
     rows,
+    metrics,
   };
 
   // While Meta throttles the whole app, no call goes out: this attempt waits the throttle out.
@@ -96,6 +104,7 @@ export async function refreshClient(deps: RefreshDeps, input: RefreshInsightsInp
       platformDays,
       timezone: credentials.timezone,
       platforms,
+      metrics: metrics.ask,
       // Followers are a snapshot of now: only a fetch that covers today asks for them.
       instagramFollowers: days.includes(today),
       // Worker shutdown and cancellation abort the calls in flight.
@@ -111,7 +120,51 @@ export async function refreshClient(deps: RefreshDeps, input: RefreshInsightsInp
     if (hold.platform === 'facebook') result.facebook = heldOutcome(hold);
     else result.instagram = heldOutcome(hold);
   }
+  markNotAsked(result, metrics.keep, metrics.ask, retired);
+  await watchRefusals(deps, input.clientId, today, result);
   return settleFetch(deps, run, result);
+}
+
+/**
+ * The metrics kept but not asked, on every day a platform answered: a retired one reads
+ * `metric_retired`, one Meta refused this client lately `metric_unsupported` (the merge keeps a
+ * number the day already has).
+ */
+function markNotAsked(
+  result: FetchPlatformsResult,
+  keep: readonly MetricName[],
+  ask: readonly MetricName[],
+  retired: ReadonlyMap<MetricName, Retirement>,
+): void {
+  for (const platform of PLATFORMS) {
+    const outcome = result[platform];
+    if (outcome.status !== 'fetched') continue;
+    const skipped = metricsOf(platform, keep).filter((name) => !ask.includes(name));
+    for (const day of Object.values(outcome.data.days))
+      for (const name of skipped)
+        day[name] = { value: null, reason: retired.has(name) ? 'metric_retired' : 'metric_unsupported' };
+  }
+}
+
+/** Tells the fleet's watch which metrics Meta refused this client; a metric enough clients were refused is retired. */
+async function watchRefusals(deps: RefreshDeps, clientId: string, today: string, result: FetchPlatformsResult) {
+  const refusals = PLATFORMS.flatMap((platform) => {
+    const outcome = result[platform];
+    return outcome.status === 'fetched' ? (outcome.data.refused ?? []) : [];
+  });
+  if (refusals.length === 0) return;
+  const retiredNow = await deps.stores.metrics.recordRefusals(clientId, today, refusals);
+  for (const retirement of retiredNow)
+    deps.logger.warn(
+      {
+        metric: retirement.metric,
+        since: retirement.since,
+        clients: retirement.clients,
+        replacedBy: retirement.replacedBy,
+        code: retirement.errorCode,
+      },
+      'Meta refused a metric for several clients: it is retired for the fleet and no longer asked',
+    );
 }
 
 /** A held platform as the fetch's result says it: its numbers carry the hold's reason where none is known. */

@@ -125,7 +125,9 @@ export async function settleFetch(
   const deferred = result.instagram.status === 'fetched' ? result.instagram.data.deferred : undefined;
   const pending: UnavailableReason =
     deferred?.days.length || failures.some((f) => f.error instanceof MetaThrottledError) ? 'throttled' : 'fetch_failed';
-  const daysWritten = written.length ? await writeInsights(cache, input.clientId, today, result, pending, run.rows) : 0;
+  const daysWritten = written.length
+    ? await writeInsights(cache, input.clientId, today, result, pending, run.rows, run.metrics.keep)
+    : 0;
 
   // A permission missing on every object the token reads is the token's: only then is it invalid.
   const pageRefused = result.facebook.status === 'fetched' && result.facebook.data.state === 'permission_missing';

@@ -4,6 +4,10 @@ import type { ActivityDeps } from './types';
 /** The stores every activity shares, built once per worker. */
 export type ActivityStores = Stores;
 
-export function activityStores({ db, tokenKeys }: Pick<ActivityDeps, 'db' | 'tokenKeys'>): ActivityStores {
-  return createStores(db, tokenKeys);
+export function activityStores({
+  db,
+  tokenKeys,
+  retireAfterClients,
+}: Pick<ActivityDeps, 'db' | 'tokenKeys' | 'retireAfterClients'>): ActivityStores {
+  return createStores(db, tokenKeys, { retireAfterClients });
 }

@@ -6,7 +6,7 @@
 import type { Db } from '../src/db';
 import type { TokenKeyring } from '../src/crypto';
 import type { Logger } from '../src/boot/logger';
-import type { MetaClient, Platform } from '../src/meta/types';
+import type { MetaClient, MetricName, Platform } from '../src/meta/types';
 import type { ClientOutcome, RefreshTrigger } from '../workflows/definitions';
 
 export interface ActivityDeps {
@@ -24,6 +24,10 @@ export interface ActivityDeps {
   heartbeatIntervalMs?: number;
   /** BACKFILL_DAYS: the days asked again when a client's Instagram comes back (permission granted, account relinked). */
   backfillDays?: number;
+  /** METRICS: the metrics kept, in catalogue order; default the seed's four. */
+  metrics?: readonly MetricName[];
+  /** METRIC_RETIRE_AFTER_CLIENTS: distinct clients Meta refuses a metric for before the fleet retires it. */
+  retireAfterClients?: number;
 }
 
 /** What a failed Meta attempt leaves in the ApplicationFailure's details (no token, no data). */

@@ -160,6 +160,7 @@ const schema = z.object({
       ctx.addIssue({ code: 'custom', message: parsed.problem });
       return z.NEVER;
     }),
+  METRIC_RETIRE_AFTER_CLIENTS: integer(2, 1_000, 'a whole number of clients').prefault('3'),
   // Unset: REFRESH_INTERVAL + 1h, see `cacheTtlMs`.
   CACHE_TTL: duration(1_000).optional(),
   REFRESH_INTERVAL: duration(60_000).prefault('3h'),
@@ -247,6 +248,8 @@ export interface Config {
   };
   /** The metrics kept (METRICS): the seed's four and the optional ones chosen, in catalogue order. */
   metrics: MetricName[];
+  /** Distinct clients Meta must refuse a metric for (within 7 days) before the fleet retires it. */
+  retireAfterClients: number;
   /**
    * Age at which cached numbers turn stale. By default REFRESH_INTERVAL plus an hour: a client
    * is refreshed once per cycle, at about the same point of every cycle, so between two of its
@@ -336,6 +339,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.META_APP_ID && e.META_APP_SECRET ? { app: { id: e.META_APP_ID, secret: e.META_APP_SECRET } } : {}),
     },
     metrics: e.METRICS,
+    retireAfterClients: e.METRIC_RETIRE_AFTER_CLIENTS,
     cacheTtlMs: e.CACHE_TTL ?? e.REFRESH_INTERVAL + 3_600_000,
     refresh: {
       intervalMs: e.REFRESH_INTERVAL,

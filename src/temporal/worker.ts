@@ -27,7 +27,10 @@ export interface CreateWorkerOptions {
   tokenKeys?: TokenKeyring;
   taskQueue?: string;
   /** Overrides of the activities' tuning (tests shorten the throttle backoff). */
-  activityOptions?: Pick<ActivityDeps, 'throttleBackoffMs' | 'heartbeatIntervalMs' | 'backfillDays'>;
+  activityOptions?: Pick<
+    ActivityDeps,
+    'throttleBackoffMs' | 'heartbeatIntervalMs' | 'backfillDays' | 'metrics' | 'retireAfterClients'
+  >;
   /** A prebuilt bundle (tests build one per run); otherwise workflows are bundled from source. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Over WORKER_TUNING (the refresh benchmark tries other values). */
@@ -136,7 +139,11 @@ export async function runWorker(
     logger,
     meta: deps.meta,
     tokenKeys: deps.tokenKeys,
-    activityOptions: { backfillDays: config.refresh.backfillDays },
+    activityOptions: {
+      backfillDays: config.refresh.backfillDays,
+      metrics: config.metrics,
+      retireAfterClients: config.retireAfterClients,
+    },
   });
   const running = worker.run();
   lifecycle.add('temporal worker', async () => {
