@@ -3,7 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { addDays, dayIn } from '../dates';
 import { cachedSource } from '../domain/freshness';
 import {
-  METRIC_NAMES,
+  CORE_METRICS,
   type CoreMetricName,
   type MetricName,
   metricsOf,
@@ -15,6 +15,10 @@ import { beyondMetaHistory } from '../domain/meta-history';
 import type { CacheData, CacheEntry, CacheStore } from '../stores/cache';
 import type { Client, ClientStore } from '../stores/clients';
 import type { RefreshRequestResult } from '../temporal/request-refresh';
+import type { MetricsShown } from './support/metric-catalogue';
+
+/** Without a catalogue (tests of the reader alone): the seed's four, nothing retired. */
+const CORE_ONLY: MetricsShown = { shown: [...CORE_METRICS], retired: new Map() };
 
 export type CacheSource = 'cache' | 'stale-cache' | 'empty';
 export type RefreshStatus = 'not_needed' | 'started' | 'in_progress' | 'cooldown' | 'token_invalid' | 'unavailable';
@@ -58,11 +62,34 @@ export interface DayRead {
 /** Asks Temporal for a refresh of the lookback, or with `days` for those days alone; see `requestRefresh`. */
 export type RefreshRequester = (clientId: string, options?: { days?: string[] }) => Promise<RefreshRequestResult>;
 
-const EMPTY = Object.fromEntries(METRIC_NAMES.map((name) => [name, null])) as Record<MetricName, null>;
+/** Every metric shown, `null`: a day with no numbers yet. */
+const emptyOf = (shown: readonly MetricName[]) =>
+  Object.fromEntries(shown.map((name) => [name, null])) as Record<CoreMetricName, null>;
 
-/** The day's numbers, one per metric, from a row's data. */
-const numbersOf = (data: CacheData): Record<MetricName, number | null> =>
-  Object.fromEntries(METRIC_NAMES.map((name) => [name, data[name] ?? null])) as Record<MetricName, number | null>;
+/**
+ * The day's numbers, one per metric shown, from a row's data, with the reasons of those missing:
+ * a metric the row was never fetched with is `not_fetched`; a metric retired for the fleet is
+ * `metric_retired` from its seam on, where the row has no number.
+ */
+function numbersOf(
+  data: CacheData,
+  period: string,
+  { shown, retired }: MetricsShown,
+): { numbers: Record<CoreMetricName, number | null>; unavailable: CacheData['unavailable'] } {
+  const numbers: Partial<Record<MetricName, number | null>> = {};
+  const unavailable: NonNullable<CacheData['unavailable']> = { ...data.unavailable };
+  for (const name of shown) {
+    const value = data[name];
+    numbers[name] = typeof value === 'number' ? value : null;
+    if (typeof value === 'number') continue;
+    const seam = retired.get(name);
+    if (seam && period >= seam.since) unavailable[name] = 'metric_retired';
+    else if (!(name in data)) unavailable[name] = 'not_fetched';
+  }
+  // A reason for a metric not shown (switched off since) is not the dashboard's.
+  for (const name of Object.keys(unavailable) as MetricName[]) if (!(name in numbers)) delete unavailable[name];
+  return { numbers: numbers as Record<CoreMetricName, number | null>, unavailable };
+}
 
 export interface CacheReaderOptions {
   clients: ClientStore;
@@ -80,6 +107,8 @@ export interface CacheReaderOptions {
   refreshTimeoutMs?: number;
   /** How long a missing day asked of a refresh is not asked again; MISSING_DAY_RETRY_MS by default. */
   missingDayRetryMs?: number;
+  /** The metrics a day shows (METRICS and the successors of retired ones); absent: the seed's four. */
+  catalogue?: { get(): Promise<MetricsShown> };
   now?: () => number;
 }
 
@@ -131,7 +160,8 @@ export class CacheReader {
     const key = `${client.id}|${period}`;
     const kept = fromPostgres ? undefined : this.freshRows.get(key);
     const entry = kept ?? (await this.options.cache.get(client.id, period));
-    const read = this.settle(client, this.view(client, period, entry));
+    const metrics = await this.metrics();
+    const read = this.settle(client, this.view(client, period, entry, metrics), metrics);
     if (!kept && entry && read.source === 'cache') this.freshRows.set(key, entry);
     return read;
   }
@@ -139,24 +169,30 @@ export class CacheReader {
   /** Every day of `from`..`to`, empty days included. */
   async readRange(client: Client, from: string, to: string): Promise<DayRead[]> {
     const rows = new Map((await this.options.cache.range(client.id, from, to)).map((e) => [e.periodId, e]));
+    const metrics = await this.metrics();
     const days: DayRead[] = [];
     for (let period = from; period <= to; period = addDays(period, 1)) {
       const entry = rows.get(period);
-      days.push(this.settle(client, this.view(client, period, entry)));
+      days.push(this.settle(client, this.view(client, period, entry, metrics), metrics));
     }
     return days;
   }
 
+  /** The metrics a day shows now, and the fleet's retirements. */
+  metrics(): Promise<MetricsShown> {
+    return this.options.catalogue?.get() ?? Promise.resolve(CORE_ONLY);
+  }
+
   /** Adds what the day's date says: why an empty day Meta no longer keeps stays empty. */
-  private settle(client: Client, read: DayRead): DayRead {
+  private settle(client: Client, read: DayRead, { shown }: MetricsShown): DayRead {
     const today = this.today(client);
     if (read.source === 'empty' && read.period <= today) {
       if (beyondMetaHistory('facebook', read.period, today)) {
-        read.data.unavailable = Object.fromEntries(METRIC_NAMES.map((name) => [name, 'beyond_meta_history']));
+        read.data.unavailable = Object.fromEntries(shown.map((name) => [name, 'beyond_meta_history']));
       } else if (beyondMetaHistory('instagram', read.period, today)) {
         // Followers are a snapshot of the day, never history: a past day without one has none.
         read.data.unavailable = Object.fromEntries(
-          metricsOf('instagram').map((name) => [
+          metricsOf('instagram', shown).map((name) => [
             name,
             name === 'instagramFollowers' ? 'no_snapshot' : 'beyond_meta_history',
           ]),
@@ -258,13 +294,13 @@ export class CacheReader {
     return Math.max(0, this.now() - entry.lastUpdated.getTime());
   }
 
-  private view(client: Client, period: string, entry: CacheEntry | undefined): DayRead {
+  private view(client: Client, period: string, entry: CacheEntry | undefined, metrics: MetricsShown): DayRead {
     const clientId = client.id;
     if (!entry?.data || !entry.fetchedAt) {
       return {
         clientId,
         period,
-        data: { ...EMPTY, lastUpdated: null, fromCache: false, cacheAge: null, final: false },
+        data: { ...emptyOf(metrics.shown), lastUpdated: null, fromCache: false, cacheAge: null, final: false },
         source: 'empty',
         freshForSeconds: 0,
         ageSeconds: null,
@@ -274,12 +310,13 @@ export class CacheReader {
     const cacheAge = this.ageOf(entry);
     const final = isFinal(period, client.timezone, entry);
     const source = cachedSource(cacheAge, this.options.ttlMs, final);
-    const { unavailable, keptFrom } = entry.data;
+    const { keptFrom } = entry.data;
+    const { numbers, unavailable } = numbersOf(entry.data, period, metrics);
     return {
       clientId,
       period,
       data: {
-        ...numbersOf(entry.data),
+        ...numbers,
         ...(unavailable && Object.keys(unavailable).length ? { unavailable } : {}),
         ...(keptFrom && Object.keys(keptFrom).length ? { keptFrom } : {}),
         lastUpdated: entry.lastUpdated.toISOString(),

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { canonicalTimeZone, isCalendarDay } from '../dates';
-import { METRIC_NAMES, type MetricName, UNAVAILABLE_REASONS } from '../domain/vocabulary';
+import {
+  type CoreMetricName,
+  METRIC_NAMES,
+  METRICS,
+  type OptionalMetricName,
+  UNAVAILABLE_REASONS,
+} from '../domain/vocabulary';
 
 /** Request shapes of the API, shared by validation and the OpenAPI document. */
 
@@ -28,7 +34,12 @@ const flag = z.enum(['true', 'false'], { message: 'must be true or false' });
 export const cacheQuery = z.strictObject({ clientId: uuid, period: day.optional() });
 
 export const rangeQuery = z
-  .strictObject({ clientId: uuid, from: day, to: day })
+  .strictObject({
+    clientId: uuid,
+    from: day,
+    to: day,
+    format: z.enum(['json', 'csv'], { message: 'must be json or csv' }).optional(),
+  })
   .refine((q) => q.from <= q.to, { message: '`from` must not be after `to`', path: ['from'] });
 
 export const writeQuery = z.strictObject({ forceRefresh: flag.optional() });
@@ -37,8 +48,11 @@ const metricValue = z.number().int({ message: 'must be a whole number' }).min(0)
 
 const unavailableReason = z.enum(UNAVAILABLE_REASONS);
 
+/** A day's numbers as an admin writes them: the seed's four, and any optional metric of the catalogue. */
 export const cacheData = z.strictObject({
-  ...(Object.fromEntries(METRIC_NAMES.map((name) => [name, metricValue])) as Record<MetricName, typeof metricValue>),
+  ...(Object.fromEntries(
+    METRICS.map((metric) => [metric.name, metric.core ? metricValue : metricValue.optional()]),
+  ) as Record<CoreMetricName, typeof metricValue> & Record<OptionalMetricName, z.ZodOptional<typeof metricValue>>),
   unavailable: z.partialRecord(z.enum(METRIC_NAMES), unavailableReason).optional(),
 });
 
@@ -84,6 +98,8 @@ export const updateClientBody = z
   .refine((b) => Object.keys(b).length > 0, { message: 'send at least one field to change' });
 
 export const clientParams = z.object({ id: uuid });
+
+export const metricParams = z.object({ name: z.string().min(1).max(100) });
 
 export const emptyQuery = z.strictObject({});
 

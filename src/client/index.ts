@@ -46,7 +46,8 @@ export type UnavailableReason =
   | 'fetch_failed'
   | 'no_data'
   | 'no_snapshot'
-  | 'beyond_meta_history';
+  | 'beyond_meta_history'
+  | 'not_fetched';
 
 /** What started a cycle. */
 export type CycleTrigger = 'schedule' | 'manual';

@@ -17,7 +17,6 @@ export interface DayRow {
 /** The numbers a fetch gave for one day: a value, or null with the reason Meta gave none. */
 export type FetchedDay = Partial<Record<MetricName, MetricValue>>;
 
-
 /**
  * Since when a number kept from `previous` is that old: the time it was first kept, or else the
  * previous row's own fetch (the number came with it). Undefined for a row never fetched.

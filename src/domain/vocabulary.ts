@@ -417,6 +417,8 @@ export const UNAVAILABLE_REASONS = [
   'no_snapshot',
   /** The day is older than Meta keeps that platform's insights (see META_HISTORY_DAYS). */
   'beyond_meta_history',
+  /** The metric was switched on (METRICS) after the day was fetched; the day's next fetch brings it. */
+  'not_fetched',
 ] as const;
 
 export type UnavailableReason = (typeof UNAVAILABLE_REASONS)[number];

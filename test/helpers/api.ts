@@ -59,7 +59,8 @@ export async function startApi(
       done();
     },
   });
-  let config = loadConfig({ READ_API_KEYS: READ_KEY, ADMIN_API_KEYS: ADMIN_KEY, ...options.env });
+  // The seed's four unless a test names more, as the refresh stacks' workers keep (createActivities' default).
+  let config = loadConfig({ READ_API_KEYS: READ_KEY, ADMIN_API_KEYS: ADMIN_KEY, METRICS: 'core', ...options.env });
   if (options.config) config = options.config(config);
   const app = createApp({
     config,

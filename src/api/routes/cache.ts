@@ -1,3 +1,4 @@
+import { rangeCsv, rangeTotals } from '../../domain/totals';
 import { METRIC_NAMES } from '../../domain/vocabulary';
 import { badRequest } from '../errors';
 import { parseBody } from '../middleware';
@@ -7,6 +8,18 @@ import { cacheHeaders, matchesEtag, setCacheHeaders } from '../support/http-cach
 import { forceRefresh } from './refresh';
 import { defineRoute } from './types';
 import type { RouteContext, RouteDef } from './types';
+
+/** True when the caller's Accept header prefers CSV to JSON (a spreadsheet's import, `curl -H 'Accept: text/csv'`). */
+function wantsCsv(accept: string): boolean {
+  if (!/text\/csv/i.test(accept)) return false;
+  const quality = (type: RegExp) => {
+    const part = accept.split(',').find((p) => type.test(p));
+    if (!part) return -1;
+    const q = /;\s*q=([\d.]+)/.exec(part);
+    return q ? Number(q[1]) : 1;
+  };
+  return quality(/text\/csv/i) >= Math.max(quality(/application\/json/i), quality(/\*\/\*/));
+}
 
 /** The seed-compatible cache: one day, a range of days, and writes (or a forced refresh). */
 export function cacheRoutes(context: RouteContext): RouteDef[] {
@@ -74,7 +87,8 @@ export function cacheRoutes(context: RouteContext): RouteDef[] {
     defineRoute({
       method: 'get',
       path: '/api/social-media-cache/range',
-      summary: "One client's daily numbers from `from` to `to` (at most 92 days), each with its freshness",
+      summary:
+        "One client's daily numbers from `from` to `to` (at most 92 days), each with its freshness, and the range's totals by metric kind; `Accept: text/csv` or `format=csv` answers a spreadsheet",
       access: 'read',
       query: schemas.rangeQuery,
       responses: {
@@ -87,14 +101,27 @@ export function cacheRoutes(context: RouteContext): RouteDef[] {
         const { clientId, from, to } = ctx.state.query;
         const span = (Date.parse(to) - Date.parse(from)) / 86_400_000 + 1;
         if (span > 92) throw badRequest('range_too_long', `the range spans ${span} days; ask for at most 92`);
+        const csv = ctx.state.query.format === 'csv' || (!ctx.state.query.format && wantsCsv(ctx.get('Accept')));
         const client = await context.clientOr404(clientId);
         const reads = await reader.readRange(client, from, to);
         for (const read of reads) metrics.cacheRead(read.source);
         const refresh = await reader.refreshDays(client, reads);
-        if (setCacheHeaders(ctx, reads, config.cacheTtlMs).notModified) {
+        const { shown, retired } = await reader.metrics();
+        if (setCacheHeaders(ctx, reads, config.cacheTtlMs, csv ? 'csv' : 'json').notModified) {
           ctx.status = 304;
           return;
         }
+        const days = reads.map((r) => ({ period: r.period, ...r.data }));
+        if (csv) {
+          ctx.type = 'text/csv; charset=utf-8';
+          ctx.set('Content-Disposition', `attachment; filename="social-media-cache_${client.id}_${from}_${to}.csv"`);
+          ctx.body = rangeCsv(days, shown);
+          return;
+        }
+        const seams = shown.flatMap((name) => {
+          const seam = retired.get(name);
+          return seam ? [[name, { since: seam.since, replacedBy: seam.replacedBy }] as const] : [];
+        });
         ctx.body = {
           success: true,
           data: reads.map((r, i) => ({
@@ -103,6 +130,8 @@ export function cacheRoutes(context: RouteContext): RouteDef[] {
             source: r.source,
             refresh: { status: refresh.days[i] },
           })),
+          totals: rangeTotals(days, shown, reader.today(client)),
+          ...(seams.length ? { retired: Object.fromEntries(seams) } : {}),
           refresh: { status: refresh.status },
         };
       },

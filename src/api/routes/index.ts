@@ -4,10 +4,12 @@ import { TASK_QUEUE } from '../../../workflows/definitions';
 import { CacheReader } from '../cache-reader';
 import { clientNotFound } from '../errors';
 import { FreshAnswers } from '../support/http-cache';
+import { MetricCatalogue } from '../support/metric-catalogue';
 import { createRefreshStatus } from '../support/refresh-status';
 import { cacheRoutes } from './cache';
 import { clientRoutes } from './clients';
 import { healthRoutes } from './health';
+import { metricRoutes } from './metrics';
 import { refreshRoutes } from './refresh';
 import { statusPageRoutes } from './status-page';
 import type { RouteContext, RouteDef, RouteDeps } from './types';
@@ -18,7 +20,8 @@ export type { RouteDef, RouteDeps } from './types';
 export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: CacheReader } {
   const { config, temporal, logger, metrics } = deps;
   const taskQueue = deps.taskQueue ?? TASK_QUEUE;
-  const { clients, cache, refresh, holds } = createStores(deps.db, deps.tokenKeys);
+  const { clients, cache, refresh, holds, metrics: metricStore } = createStores(deps.db, deps.tokenKeys);
+  const catalogue = new MetricCatalogue(metricStore, config.metrics, logger);
   const refreshDeps = {
     temporal,
     clients,
@@ -39,6 +42,7 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
     lookbackDays: config.refresh.lookbackDays,
     logger,
     requestRefresh: (clientId, options) => ask(clientId, options),
+    catalogue,
   });
   const answers = new FreshAnswers();
 
@@ -49,6 +53,8 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
     cache,
     refresh,
     holds,
+    metricStore,
+    catalogue,
     reader,
     answers,
     refreshStatus: createRefreshStatus({ temporal, refresh, logger }),
@@ -69,6 +75,7 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
     ...cacheRoutes(context),
     ...refreshRoutes(context),
     ...clientRoutes(context),
+    ...metricRoutes(context),
     ...statusPageRoutes(context),
   ];
   return { routes, reader };

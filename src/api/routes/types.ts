@@ -8,7 +8,9 @@ import type { Logger } from '../../boot/logger';
 import type { PlatformHoldStore } from '../../stores/holds';
 import type { CacheStore } from '../../stores/cache';
 import type { Client, ClientStore } from '../../stores/clients';
+import type { MetricStore } from '../../stores/metrics';
 import type { RefreshStore } from '../../stores/refresh';
+import type { MetricCatalogue } from '../support/metric-catalogue';
 import type { RefreshRequestResult } from '../../temporal/request-refresh';
 import type { CacheReader } from '../cache-reader';
 import type { ApiMetrics } from '../metrics';
@@ -94,6 +96,10 @@ export interface RouteContext extends RouteDeps {
   refresh: RefreshStore;
   /** Platforms no call may reach yet (Meta's throttle estimate, a Page gone). */
   holds: PlatformHoldStore;
+  /** The fleet's watch on retired metrics. */
+  metricStore: MetricStore;
+  /** The metrics a day shows, and the retirements, kept in memory a few seconds. */
+  catalogue: MetricCatalogue;
   reader: CacheReader;
   answers: FreshAnswers;
   refreshStatus: RefreshStatusService;

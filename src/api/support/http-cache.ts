@@ -36,8 +36,14 @@ export function setCacheHeaders(
   ctx: Context,
   reads: DayRead[],
   ttlMs: number,
+  /** One of several representations the route answers by the Accept header: each has its own ETag. */
+  variant?: string,
 ): { headers: Record<string, string>; notModified: boolean } {
   const headers = cacheHeaders(reads, ttlMs);
+  if (variant) {
+    headers.ETag = headers.ETag.replace(/"$/, `-${variant}"`);
+    headers.Vary = `${headers.Vary}, Accept`;
+  }
   ctx.set(headers);
   return { headers, notModified: matchesEtag(ctx, headers.ETag) };
 }
