@@ -1,3 +1,4 @@
+import { CORE_METRICS, METRIC_NAMES } from '../src/domain/vocabulary';
 import { useStackAndApi } from './helpers/api';
 
 describe('/openapi.json', () => {
@@ -45,5 +46,21 @@ describe('/openapi.json', () => {
     expect(body.paths['/api/clients'].post.requestBody.content['application/json'].schema.required).toEqual(
       expect.arrayContaining(['name', 'facebookPageId', 'accessToken']),
     );
+  });
+
+  it('declares the day and range answers from the metric catalogue: every metric, the seed four required', async () => {
+    const { body } = await harness.api.request('/openapi.json', { key: null });
+    const schemaOf = (path: string) =>
+      body.paths[path].get.responses['200'].content['application/json'].schema as {
+        properties: Record<string, { properties: Record<string, unknown>; required: string[]; items?: unknown }>;
+      };
+    const day = schemaOf('/api/social-media-cache').properties.data;
+    const metrics = Object.keys(day.properties).filter((key) => /^(facebook|instagram)[A-Z]/.test(key));
+    expect(metrics.sort()).toEqual([...METRIC_NAMES].sort());
+    expect(day.required.filter((key) => metrics.includes(key)).sort()).toEqual([...CORE_METRICS].sort());
+    const range = schemaOf('/api/social-media-cache/range');
+    expect(Object.keys(range.properties)).toEqual(expect.arrayContaining(['data', 'totals', 'refresh']));
+    const totals = range.properties.totals as unknown as { propertyNames: { enum: string[] } };
+    expect([...totals.propertyNames.enum].sort()).toEqual([...METRIC_NAMES].sort());
   });
 });

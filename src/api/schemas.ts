@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { canonicalTimeZone, isCalendarDay } from '../dates';
+import { TOTAL_REASONS } from '../domain/totals';
 import {
   type CoreMetricName,
   METRIC_NAMES,
+  METRIC_KINDS,
   METRICS,
+  type MetricName,
   type OptionalMetricName,
   UNAVAILABLE_REASONS,
 } from '../domain/vocabulary';
@@ -106,3 +109,70 @@ export const emptyQuery = z.strictObject({});
 export type CacheDataInput = z.output<typeof cacheData>;
 export type CreateClientInput = z.output<typeof createClientBody>;
 export type UpdateClientInput = z.output<typeof updateClientBody>;
+
+/** Answers of the cache routes, built from the catalogue, for the OpenAPI document (a test checks real answers against them). */
+const numberOrNull = z.number().nullable();
+const reasonsByMetric = z.partialRecord(z.enum(METRIC_NAMES), unavailableReason);
+
+export const dayNumbers = z.strictObject({
+  ...(Object.fromEntries(
+    METRICS.map((metric) => [
+      metric.name,
+      (metric.core ? numberOrNull : numberOrNull.optional()).meta({
+        description: `${metric.label} (${metric.kind}${metric.core ? '' : '; present when METRICS keeps it'})`,
+      }),
+    ]),
+  ) as Record<MetricName, typeof numberOrNull>),
+  unavailable: reasonsByMetric.optional(),
+  keptFrom: z.partialRecord(z.enum(METRIC_NAMES), z.string()).optional(),
+  lastUpdated: z.string().nullable(),
+  fromCache: z.boolean(),
+  cacheAge: z.number().nullable(),
+  final: z.boolean(),
+});
+
+const cacheSource = z.enum(['cache', 'stale-cache', 'empty']);
+const refreshStatus = z.enum(['not_needed', 'started', 'in_progress', 'cooldown', 'token_invalid', 'unavailable']);
+
+export const dayResponse = z.strictObject({
+  success: z.literal(true),
+  data: dayNumbers,
+  source: cacheSource,
+  period: z.string(),
+  refresh: z.strictObject({ status: refreshStatus }),
+});
+
+export const metricTotal = z.union([
+  z.strictObject({
+    kind: z.enum(METRIC_KINDS),
+    value: z.number(),
+    days: z.number().optional(),
+    day: z.string().optional(),
+  }),
+  z.strictObject({
+    kind: z.enum(METRIC_KINDS),
+    value: z.null(),
+    reason: z.enum(TOTAL_REASONS),
+    partial: z.number().optional(),
+    days: z.number().optional(),
+  }),
+]);
+
+export const rangeResponse = z.strictObject({
+  success: z.literal(true),
+  data: z.array(
+    dayNumbers.extend({
+      period: z.string(),
+      source: cacheSource,
+      refresh: z.strictObject({ status: z.union([refreshStatus, z.enum(['requested', 'beyond_meta_history'])]) }),
+    }),
+  ),
+  totals: z.partialRecord(z.enum(METRIC_NAMES), metricTotal),
+  retired: z
+    .partialRecord(
+      z.enum(METRIC_NAMES),
+      z.strictObject({ since: z.string(), replacedBy: z.enum(METRIC_NAMES).nullable() }),
+    )
+    .optional(),
+  refresh: z.strictObject({ status: refreshStatus }),
+});

@@ -33,6 +33,51 @@ export type OptionalMetricName =
 /** Every number the service can keep (the server's metric catalogue). */
 export type MetricName = CoreMetricName | OptionalMetricName;
 
+/** How a metric adds up over days: `flow` sums, `stock` is a level (its last value), `unique` counts people and cannot be summed. */
+export type MetricKind = 'flow' | 'stock' | 'unique';
+
+/** The catalogue as a dashboard needs it: each metric's platform, kind and label (GET /api/metrics has the rest). */
+export const METRIC_CATALOGUE: Record<
+  MetricName,
+  { platform: 'facebook' | 'instagram'; kind: MetricKind; label: string }
+> = {
+  facebookNewFollowers: { platform: 'facebook', kind: 'flow', label: 'Facebook new followers' },
+  instagramFollowers: { platform: 'instagram', kind: 'stock', label: 'Instagram followers' },
+  instagramReach: { platform: 'instagram', kind: 'unique', label: 'Instagram reach' },
+  instagramProfileViews: { platform: 'instagram', kind: 'flow', label: 'Instagram profile views' },
+  facebookUnfollows: { platform: 'facebook', kind: 'flow', label: 'Facebook unfollows' },
+  facebookFollowers: { platform: 'facebook', kind: 'stock', label: 'Facebook followers' },
+  facebookMediaViews: { platform: 'facebook', kind: 'flow', label: 'Facebook views' },
+  facebookViewers: { platform: 'facebook', kind: 'unique', label: 'Facebook viewers' },
+  facebookPostEngagements: { platform: 'facebook', kind: 'flow', label: 'Facebook post engagements' },
+  facebookTotalActions: { platform: 'facebook', kind: 'flow', label: 'Facebook actions on Page' },
+  facebookPageViews: { platform: 'facebook', kind: 'flow', label: 'Facebook Page views' },
+  facebookVideoViews: { platform: 'facebook', kind: 'flow', label: 'Facebook video views' },
+  instagramViews: { platform: 'instagram', kind: 'flow', label: 'Instagram views' },
+  instagramAccountsEngaged: { platform: 'instagram', kind: 'unique', label: 'Instagram accounts engaged' },
+  instagramTotalInteractions: { platform: 'instagram', kind: 'flow', label: 'Instagram interactions' },
+  instagramLikes: { platform: 'instagram', kind: 'flow', label: 'Instagram likes' },
+  instagramComments: { platform: 'instagram', kind: 'flow', label: 'Instagram comments' },
+  instagramShares: { platform: 'instagram', kind: 'flow', label: 'Instagram shares' },
+  instagramSaves: { platform: 'instagram', kind: 'flow', label: 'Instagram saves' },
+  instagramReplies: { platform: 'instagram', kind: 'flow', label: 'Instagram replies' },
+  instagramProfileLinksTaps: { platform: 'instagram', kind: 'flow', label: 'Instagram profile link taps' },
+  instagramFollows: { platform: 'instagram', kind: 'flow', label: 'Instagram follows' },
+  instagramUnfollows: { platform: 'instagram', kind: 'flow', label: 'Instagram unfollows' },
+};
+
+/** Why a range total has no value. */
+export type TotalReason = 'not_summable' | 'incomplete' | 'no_data';
+
+/**
+ * One metric's total over a range: a flow's sum (`days` summed), a stock's last level (`day`), or
+ * `null`: a unique metric (`not_summable`), a flow missing a day (`incomplete`, with the `partial`
+ * sum of the `days` it has), or no day with a number (`no_data`).
+ */
+export type MetricTotal =
+  | { kind: MetricKind; value: number; days?: number; day?: string }
+  | { kind: MetricKind; value: null; reason: TotalReason; partial?: number; days?: number };
+
 /** Why a number is `null`; a missing number is never 0. */
 export type UnavailableReason =
   | 'metric_unsupported'
@@ -112,7 +157,49 @@ export interface RangeDay extends DayNumbers {
 export interface RangeResponse {
   success: true;
   data: RangeDay[];
+  /** Per metric shown, its total over the range by its kind. */
+  totals: Partial<Record<MetricName, MetricTotal>>;
+  /** Metrics Meta retired for the fleet: from which day their numbers end, and their successor. */
+  retired?: Partial<Record<MetricName, { since: string; replacedBy: MetricName | null }>>;
   refresh: { status: RefreshStatus };
+}
+
+/** One metric of `GET /api/metrics`. */
+export interface MetricInfo {
+  name: MetricName;
+  platform: 'facebook' | 'instagram';
+  label: string;
+  kind: MetricKind;
+  /** One of the seed's four: always kept. */
+  core: boolean;
+  /** In METRICS's default set, the agency weekly report. */
+  inReportSet: boolean;
+  /** Kept by this deployment (METRICS, or the successor of a retired metric). */
+  enabled: boolean;
+  status: 'active' | 'retired';
+  since?: string;
+  retiredAt?: string;
+  replacedBy?: MetricName | null;
+  clients?: number;
+  metaError?: { code: string | null; message: string | null };
+  graph:
+    | {
+        edge: 'insights';
+        metric: string;
+        period: 'day';
+        metricType?: 'total_value';
+        breakdown?: string;
+        dimension?: string;
+      }
+    | { edge: 'field'; field: string };
+  historyDays: number;
+  evidence: 'documented' | 'observed';
+  source: string;
+}
+
+export interface MetricsResponse {
+  success: true;
+  data: MetricInfo[];
 }
 
 /** A client's refresh that failed in the last cycle. */
@@ -348,6 +435,10 @@ export interface SocialMediaCacheClient {
   getDay(clientId: string, period?: string): Promise<DayResponse>;
   /** Every day from `from` to `to` (`YYYY-MM-DD`, at most 92 days), each with its own `source`. */
   getRange(clientId: string, from: string, to: string): Promise<RangeResponse>;
+  /** The metric catalogue: what this deployment keeps, and what Meta retired. */
+  getMetrics(): Promise<MetricsResponse>;
+  /** Admin: ask a retired metric again (Meta restored it). */
+  restoreMetric(name: MetricName): Promise<{ success: true; data: { name: MetricName; status: 'active' } }>;
   /**
    * The last cycle's summary, the running cycle's progress, the next run; with an admin key also
    * the failures (`isRefreshStatusReport` tells which answer came). Reused by the API for about a second.
@@ -467,6 +558,8 @@ export function createSocialMediaCacheClient(options: SocialMediaCacheClientOpti
   return {
     getDay: (clientId, period) => call('GET', '/api/social-media-cache', { clientId, period }),
     getRange: (clientId, from, to) => call('GET', '/api/social-media-cache/range', { clientId, from, to }),
+    getMetrics: () => call('GET', '/api/metrics'),
+    restoreMetric: (name) => call('POST', `/api/metrics/${encodeURIComponent(name)}/restore`),
     getRefreshStatus: () => call('GET', '/api/automated/refresh-social-media-cache'),
     listClients: () => call('GET', '/api/clients'),
     getClient: (id) => call('GET', clientPath(id)),

@@ -50,6 +50,7 @@ export function cacheRoutes(context: RouteContext): RouteDef[] {
       summary: "One client's numbers for one day (default: today in the client's timezone), from the cache",
       access: 'read',
       query: schemas.cacheQuery,
+      responseBodies: { 200: schemas.dayResponse },
       responses: {
         200: 'the cached numbers (fresh, stale or empty)',
         304: 'not modified since the ETag',
@@ -91,8 +92,9 @@ export function cacheRoutes(context: RouteContext): RouteDef[] {
         "One client's daily numbers from `from` to `to` (at most 92 days), each with its freshness, and the range's totals by metric kind; `Accept: text/csv` or `format=csv` answers a spreadsheet",
       access: 'read',
       query: schemas.rangeQuery,
+      responseBodies: { 200: schemas.rangeResponse },
       responses: {
-        200: 'one entry per day',
+        200: 'one entry per day, and the totals (or, asked for CSV, a text/csv table)',
         304: 'not modified since the ETag',
         400: 'bad range',
         404: 'unknown client',
