@@ -1,5 +1,6 @@
 import { CommandSpec, parseCommandLine, stringOption } from './args';
 import { clientCommands } from './commands/clients';
+import { metricCommands } from './commands/metrics';
 import { refreshCommand } from './commands/refresh';
 import { scheduleCommands } from './commands/schedule';
 import { statusCommand } from './commands/status';
@@ -17,6 +18,7 @@ export const COMMANDS: CommandSpec[] = [
   statusCommand,
   refreshCommand,
   ...clientCommands,
+  ...metricCommands,
   ...scheduleCommands,
   ...tokenCommands,
 ];

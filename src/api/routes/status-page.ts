@@ -13,7 +13,7 @@ import { cachedScheduleDescriber } from '../support/refresh-status';
 import type { SeriesDay } from '../status/charts';
 import { assertSameOrigin, createCsrf } from '../status/csrf';
 import { renderClientPage, RefreshMessage } from '../status/client-page';
-import { METRICS, MetricKey } from '../status/copy';
+import { METRICS, MetricKey, metricsShown } from '../status/copy';
 import { OverviewQuery, renderOverview } from '../status/overview';
 import { defineRoute } from './types';
 import type { RouteContext, RouteDef } from './types';
@@ -68,10 +68,11 @@ function seriesOf(
   days: Map<string, CacheData> | undefined,
   today: string,
   count: number,
+  metrics: readonly { key: MetricKey }[] = METRICS,
 ): Record<MetricKey, SeriesDay[]> {
   const periods = Array.from({ length: count }, (_, i) => addDays(today, i - count + 1));
   return Object.fromEntries(
-    METRICS.map(({ key }) => [
+    metrics.map(({ key }) => [
       key,
       periods.map((day) => {
         const value = days?.get(day)?.[key];
@@ -101,10 +102,12 @@ export function statusPageRoutes(context: RouteContext): RouteDef[] {
   async function clientPage(ctx: Context, id: string, message?: RefreshMessage, statusCode = 200): Promise<void> {
     const client = await status.client(id, cooldownMs);
     if (!client) throw clientNotFound(id);
-    const [series, results] = await Promise.all([
+    const [series, results, { shown }] = await Promise.all([
       status.series([id], addDays(client.today, -(CLIENT_DAYS - 1)), client.today),
       status.clientResults(id, RESULTS_SHOWN),
+      context.catalogue.get(),
     ]);
+    const metrics = metricsShown(shown);
     await answerHtml(
       ctx,
       renderClientPage({
@@ -113,7 +116,8 @@ export function statusPageRoutes(context: RouteContext): RouteDef[] {
         temporalUiUrl: config.temporal.uiUrl,
         namespace: config.temporal.namespace,
         client,
-        series: seriesOf(series.get(id), client.today, CLIENT_DAYS),
+        metrics,
+        series: seriesOf(series.get(id), client.today, CLIENT_DAYS, metrics),
         results,
         cooldownMs,
         csrfToken: csrf.token(`refresh:${id}`),
@@ -180,6 +184,7 @@ export function statusPageRoutes(context: RouteContext): RouteDef[] {
             pageSize: STATUS_PAGE_SIZE,
             cycles,
             usage,
+            retired: [...(await context.catalogue.get()).retired.values()],
           }),
         );
       },

@@ -1,6 +1,6 @@
 import type { ClientDetail, RefreshResultRow } from '../../stores/status';
 import { formatDuration, lineChart, SeriesDay } from './charts';
-import { action, METRICS, MetricKey, PROBLEM_TITLES } from './copy';
+import { action, MetricKey, PROBLEM_TITLES } from './copy';
 import { html, SafeHtml } from './html';
 import { clientUrl, DEMO_NOTE, exactTime, layout, metricValue, temporalRunsUrl, timeAgo, tokenCell } from './layout';
 
@@ -19,7 +19,9 @@ export interface ClientPageModel {
   namespace: string;
   client: ClientDetail;
   /** Per metric, the last 90 days oldest first. */
-  series: Record<MetricKey, SeriesDay[]>;
+  /** Every metric kept (METRICS and the successors of retired ones): one chart each. */
+  metrics: { key: MetricKey; label: string }[];
+  series: Partial<Record<MetricKey, SeriesDay[]>>;
   results: RefreshResultRow[];
   cooldownMs: number;
   csrfToken: string;
@@ -75,13 +77,13 @@ export function renderClientPage(m: ClientPageModel): string {
           html`<li><strong class="problem-kind">${PROBLEM_TITLES[kind]}</strong>: ${action(kind, c, true)}</li>`,
       )}</ul></section>`
     : '';
-  const today = METRICS.map(
+  const today = m.metrics.map(
     (metric) =>
       html`<div><dt>${metric.label}</dt><dd data-metric="${metric.key}">${metricValue(c.todayData, metric.key)}</dd></div>`,
   );
-  const charts = METRICS.map(
+  const charts = m.metrics.map(
     (metric) =>
-      html`<figure><figcaption><h3>${metric.label}</h3></figcaption>${lineChart(`chart-${metric.key}`, `${metric.label}, last 90 days`, m.series[metric.key])}</figure>`,
+      html`<figure><figcaption><h3>${metric.label}</h3></figcaption>${lineChart(`chart-${metric.key}`, `${metric.label}, last 90 days`, m.series[metric.key] ?? [])}</figure>`,
   );
   const results = m.results.map((r) => resultRow(m, r));
   const body = html`<nav aria-label="Breadcrumb"><a href="/status">← All clients</a></nav>

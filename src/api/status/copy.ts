@@ -9,8 +9,16 @@ import { html, SafeHtml } from './html';
 
 /** The words of the status pages: metric labels, reasons, problems and what to do about them. */
 
-/** The metrics as the pages show them, in the vocabulary's order and words. */
-export const METRICS = VOCABULARY.map(({ name, label }) => ({ key: name, label }));
+/** The metrics as the pages show them, in the vocabulary's order and words: the overview's columns, the seed's four. */
+export const METRICS = VOCABULARY.filter((metric) => metric.core).map(({ name, label }) => ({
+  key: name as MetricName,
+  label: label as string,
+}));
+
+/** Metrics `names` (a client page's charts: every metric kept) with their labels, in catalogue order. */
+export function metricsShown(names: readonly MetricName[]): { key: MetricName; label: string }[] {
+  return VOCABULARY.filter((metric) => names.includes(metric.name)).map(({ name, label }) => ({ key: name, label }));
+}
 
 export type MetricKey = MetricName;
 
@@ -53,7 +61,7 @@ export const SORTS: Record<ClientSort, string> = {
   recent: 'most recently updated first',
 };
 
-const CLI = 'npm run cli --';
+export const CLI = 'npm run cli --';
 
 /** What to do about a problem, citing the CLI command that does it. */
 export function action(kind: ProblemKind, c: StatusClient, onClientPage = false): SafeHtml {

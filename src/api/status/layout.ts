@@ -69,7 +69,7 @@ export function timeAgo(at: Date | string | null | undefined, now: number): Safe
 export function metricValue(data: CacheData | null, key: MetricKey): SafeHtml {
   const value = data?.[key];
   if (typeof value === 'number') return html`<span class="num">${formatNumber(value)}</span>`;
-  const reason = data ? (data.unavailable?.[key] ?? 'no_data') : 'not_fetched';
+  const reason = data && key in data ? (data.unavailable?.[key] ?? 'no_data') : 'not_fetched';
   return html`<span class="num none">–</span> <small class="reason">${REASONS[reason] ?? reason.replace(/_/g, ' ')}</small>`;
 }
 

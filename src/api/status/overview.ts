@@ -1,6 +1,8 @@
 import type { AppUsage, ClientSort, CycleBar, FleetSummary, ProblemKind, StatusClient } from '../../stores/status';
 import { cycleChart, formatDuration, formatNumber, SeriesDay, sparkline, usageGauge } from './charts';
-import { action, METRICS, MetricKey, PROBLEM_TITLES, SORTS } from './copy';
+import type { Retirement } from '../../domain/metric-retirement';
+import { metricOf, type MetricName } from '../../domain/vocabulary';
+import { action, CLI, METRICS, MetricKey, PROBLEM_TITLES, SORTS } from './copy';
 import { html, SafeHtml } from './html';
 import {
   clientUrl,
@@ -41,6 +43,8 @@ export interface OverviewModel {
   pageSize: number;
   cycles: CycleBar[];
   usage: AppUsage;
+  /** Metrics Meta retired for the fleet (not restored). */
+  retired: Retirement[];
 }
 
 /** The overview's URL for a query (defaults left out, so links stay short). */
@@ -53,6 +57,35 @@ export function overviewUrl(query: OverviewQuery, changes: Partial<OverviewQuery
   if (q.page > 1) params.set('page', String(q.page));
   const text = params.toString();
   return `/status${text ? `?${text}` : ''}`;
+}
+
+/** Metrics Meta retired for the whole fleet: since when, what replaced them, and how to ask one again. */
+function retiredSection(m: OverviewModel): SafeHtml | '' {
+  if (!m.retired.length) return '';
+  const rows = m.retired.map(
+    (r) => html`<tr data-metric="${r.metric}">
+<th scope="row">${metricOf(r.metric).label}<br><small class="muted"><code>${r.metric}</code> (Graph <code>${graphName(r.metric)}</code>)</small></th>
+<td>${r.since}<br><small class="muted">found ${timeAgo(r.retiredAt, m.now)}, ${r.clients} clients refused</small></td>
+<td>${r.replacedBy ? html`<code>${r.replacedBy}</code> (${metricOf(r.replacedBy).label}), switched on` : 'none documented by Meta'}</td>
+<td>${r.errorMessage ? html`<small>Meta ${r.errorCode ?? ''}: ${r.errorMessage}</small>` : '–'}</td>
+<td>If Meta restored it: <code>${CLI} metrics restore ${r.metric}</code></td>
+</tr>`,
+  );
+  return html`<section id="retired-metrics" aria-labelledby="retired-title">
+<h2 id="retired-title">Metrics Meta retired (${m.retired.length})</h2>
+<p class="muted">No longer asked of Meta for any client; their days read <code>metric_retired</code> from the day shown on.</p>
+<table class="retired">
+<thead><tr><th scope="col">Metric</th><th scope="col">Since</th><th scope="col">Replacement</th><th scope="col">Meta's answer</th><th scope="col">What to do</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>
+</section>`;
+}
+
+function graphName(name: MetricName): string {
+  const graph = metricOf(name).graph;
+  return graph.edge === 'insights' ? graph.metric : graph.field;
 }
 
 function problemsSection(m: OverviewModel): SafeHtml {
@@ -243,6 +276,7 @@ ${m.demo ? DEMO_NOTE : ''}
 </header>
 <main>
 ${problemsSection(m)}
+${retiredSection(m)}
 ${clientsSection(m)}
 ${cyclesSection(m)}
 </main>
