@@ -5,7 +5,7 @@
  * - `loop`: the plain baseline: the same activity code (`refreshClientInsights`, then
  *   `recordClientResults`, as a child workflow runs them) for every client with a token, with
  *   `CONCURRENCY` in flight; sends the per-client times over IPC and exits.
- * Settings come from the environment the bench sets.
+ * Settings come from the environment the bench sets (BENCH_METRICS: the metrics kept, METRICS's syntax).
  */
 import fs from 'node:fs';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -14,6 +14,7 @@ import { ClientResultInput, createActivities, RefreshInsightsResult } from '../a
 import { createKeyring } from '../src/crypto';
 import { createDb } from '../src/db';
 import { createLogger } from '../src/boot/logger';
+import { parseMetricsSetting } from '../src/domain/metric-settings';
 import { createMetaClient } from '../src/meta/client';
 import { installTemporalRuntime } from '../src/temporal/runtime';
 import { createWorker, WorkerTuning } from '../src/temporal/worker';
@@ -29,8 +30,16 @@ function env(name: string): string {
   return value;
 }
 
+/** BENCH_METRICS: the metrics kept, as METRICS writes them; unset, the seed's four. */
+function benchMetrics() {
+  const parsed = parseMetricsSetting(process.env.BENCH_METRICS ?? 'core');
+  if ('problem' in parsed) throw new Error(`BENCH_METRICS: ${parsed.problem}`);
+  return parsed.metrics;
+}
+
 async function main(): Promise<void> {
   const mode = process.argv[2];
+  const metrics = benchMetrics();
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
   const db = createDb(env('DATABASE_URL'), { logger });
   const meta = createMetaClient({ graphUrl: env('META_GRAPH_URL'), graphVersion: 'v24.0', timeoutMs: 15_000, logger });
@@ -54,6 +63,7 @@ async function main(): Promise<void> {
       meta,
       tokenKeys,
       tuning,
+      activityOptions: { metrics },
     });
     process.once('SIGTERM', () => worker.shutdown());
     const running = worker.run();
@@ -72,7 +82,7 @@ async function main(): Promise<void> {
   if (mode === 'loop') {
     const concurrency = Number(env('CONCURRENCY'));
     const lookbackDays = Number(env('LOOKBACK_DAYS'));
-    const activities = createActivities({ db, logger, meta, tokenKeys });
+    const activities = createActivities({ db, logger, meta, tokenKeys, metrics });
     const ids: string[] = (
       await db('clients').whereNotNull('meta_access_token_encrypted').orderBy('id').select('id')
     ).map((r: { id: string }) => r.id);

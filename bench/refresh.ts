@@ -23,6 +23,10 @@
  *     parent run's history events, worker and API peak RSS by its end. Minutes long:
  *     BENCH_LARGE_CLIENTS=0 or `-- --skip-large` leaves it out.
  *
+ * (f) Graph calls per client per cycle: the same refresh code with the seed's four metrics and with
+ *     every metric of the catalogue (METRICS=all): the count must not grow with the metrics.
+ *     `-- --metrics` runs only (f).
+ *
  * Prints a table and writes bench/results/refresh.json (committed: the figures of record).
  *
  * `-- --quick`: case (a)'s Temporal run only, with its dashboard readers, and where its time went
@@ -52,6 +56,7 @@ import { createDb, Db } from '../src/db';
 import { ensureDatabase, startEmbeddedPostgres } from '../src/dev/embedded-postgres';
 import { startGraphSandbox } from '../src/dev/meta-sandbox';
 import { freePort, waitFor } from '../src/net';
+import { CORE_METRICS, METRIC_NAMES } from '../src/domain/vocabulary';
 import { CacheStore } from '../src/stores/cache';
 import { ClientStore } from '../src/stores/clients';
 import { startProdStack } from '../src/dev/stack/prod-stack';
@@ -68,6 +73,7 @@ const { values: flags } = parseArgs({
     workers: { type: 'string', default: '1' },
     'skip-large': { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
+    metrics: { type: 'boolean', default: false },
   },
 });
 
@@ -558,6 +564,36 @@ async function main(): Promise<void> {
     stops.push(() => connection.close());
     const client = new Client({ connection, namespace: 'default' });
 
+    // (f) Graph calls per client per cycle: the cycle's refresh code (the plain loop runs it once per
+    // client, as a cycle does) with the seed's four metrics, then with every metric of the catalogue.
+    const callsPerClient: Record<string, number> = {};
+    for (const setting of ['core', 'all'] as const) {
+      await resetRefreshRows(db);
+      sandbox.control.reset('calls');
+      const child = spawnBuilt(
+        path.join(__dirname, 'refresh-process.ts'),
+        ['loop'],
+        {
+          ...childEnv,
+          CONCURRENCY: String(CONCURRENCY),
+          LOOKBACK_DAYS: String(LOOKBACK_DAYS),
+          BENCH_METRICS: setting,
+        },
+        true,
+      );
+      children.push(child);
+      const done = await nextMessage(child, 'loop-done');
+      if (done.failures) throw new Error(`(f) ${done.failures} refreshes failed with METRICS=${setting}`);
+      callsPerClient[setting] = sandbox.control.calls().total / CLIENTS;
+      log(`(f) METRICS=${setting}: ${callsPerClient[setting].toFixed(2)} Graph calls per client per cycle`);
+    }
+    const metricCounts = { core: CORE_METRICS.length, all: METRIC_NAMES.length };
+    const metricsLine = `(f) Graph calls per client per cycle (lookback ${LOOKBACK_DAYS} days): ${metricCounts.core} metrics ${callsPerClient.core.toFixed(2)}, all ${metricCounts.all} metrics ${callsPerClient.all.toFixed(2)} (target: equal)`;
+    if (flags.metrics) {
+      process.stdout.write(`\n${metricsLine}\n`);
+      return;
+    }
+
     if (flags.quick) {
       await quickThroughput(
         client,
@@ -745,6 +781,7 @@ async function main(): Promise<void> {
         statusReaders: STATUS_READERS,
         childSample: CHILD_SAMPLE,
       },
+      graphCallsPerClientPerCycle: { metrics: metricCounts, perClient: callsPerClient },
       throughput: {
         temporal: {
           coresUsed,
@@ -960,6 +997,7 @@ async function main(): Promise<void> {
           .join(
             ', ',
           )}; the whole machine ${machineBusy.toFixed(2)} of ${os.cpus().length} (other users' work included)`,
+        metricsLine,
         `totals (a): ${JSON.stringify(throughput.totals)}; plain loop: ${loopRows} days written, ${loop.failures} failures`,
         `totals (d) without: ${JSON.stringify(unthrottled.totals)}`,
         `totals (d) with client ${throttledId} throttled: ${JSON.stringify(throttled.totals)}; its row: ${t.clientOutcome ?? 'none'} (${t.clientErrorCode ?? 'no code'})`,

@@ -120,8 +120,9 @@ export async function seedFleet(
 /** Counts the queries a knex instance sends while `fn` runs. */
 export async function countQueries(db: Db, fn: () => Promise<unknown>): Promise<number> {
   let count = 0;
-  const listener = () => {
-    count += 1;
+  // The retired metrics are read once per 10 s per API process (MetricCatalogue), whatever the pages asked: not a page's query.
+  const listener = (query: { sql?: string }) => {
+    if (!query.sql?.includes('metric_retirements')) count += 1;
   };
   db.on('query', listener);
   try {
