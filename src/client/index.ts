@@ -10,6 +10,7 @@ export type CoreMetricName = 'facebookNewFollowers' | 'instagramFollowers' | 'in
 
 /** The metrics the server's METRICS setting may switch on (GET /api/metrics lists those it has on). */
 export type OptionalMetricName =
+  | 'facebookFollows'
   | 'facebookUnfollows'
   | 'facebookFollowers'
   | 'facebookMediaViews'
@@ -45,6 +46,7 @@ export const METRIC_CATALOGUE: Record<
   instagramFollowers: { platform: 'instagram', kind: 'stock', label: 'Instagram followers' },
   instagramReach: { platform: 'instagram', kind: 'unique', label: 'Instagram reach' },
   instagramProfileViews: { platform: 'instagram', kind: 'flow', label: 'Instagram profile views' },
+  facebookFollows: { platform: 'facebook', kind: 'flow', label: 'Facebook follows' },
   facebookUnfollows: { platform: 'facebook', kind: 'flow', label: 'Facebook unfollows' },
   facebookFollowers: { platform: 'facebook', kind: 'stock', label: 'Facebook followers' },
   facebookMediaViews: { platform: 'facebook', kind: 'flow', label: 'Facebook views' },

@@ -63,6 +63,8 @@ export const METRICS = [
     historyDays: 730,
     core: true,
     report: true,
+    // Meta names no successor of its own; page_daily_follows counts the same follows, not deduplicated per person.
+    replacedBy: 'facebookFollows',
     evidence: 'documented',
     source: 'pageInsights',
   },
@@ -104,6 +106,18 @@ export const METRICS = [
     source: 'instagramChangelog',
   },
   // The Page's other daily numbers, all asked in the one request of each 90-day window.
+  {
+    name: 'facebookFollows',
+    platform: 'facebook',
+    label: 'Facebook follows',
+    kind: 'flow',
+    graph: { edge: 'insights', metric: 'page_daily_follows', period: 'day' },
+    historyDays: 730,
+    core: false,
+    report: false,
+    evidence: 'documented',
+    source: 'pageInsights',
+  },
   {
     name: 'facebookUnfollows',
     platform: 'facebook',

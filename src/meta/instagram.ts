@@ -10,7 +10,14 @@ import { atMetaHistoryEdge, beyondMetaHistory } from '../domain/meta-history';
 import { CORE_METRICS, metricOf, metricsOf, type MetricName } from '../domain/vocabulary';
 import type { Logger } from '../boot/logger';
 import type { MetaError } from './errors';
-import { askSplitting, graphMetricOf, insightsGroups, namesOf } from './metric-requests';
+import {
+  askSplitting,
+  graphMetricOf,
+  type InsightsGroup,
+  insightsGroups,
+  isBreakdownRefusal,
+  namesOf,
+} from './metric-requests';
 import { isDayRefusal, isObjectGone, isPermissionRefusal } from './refusals';
 import { type GraphCalls, parse } from './graph';
 import type {
@@ -130,6 +137,7 @@ export async function fetchInstagram(
   const result: InstagramNumbers = { state: 'ok', followers, days: {} };
   const refused: MetricRefusal[] = [];
   let asked = [...insights];
+  const split = { breakdowns: false };
   const beyondAll = (day: string) => beyondMetaHistory('instagram', day, options.today);
   const beyond = (name: MetricName, day: string) =>
     beyondAll(day) || daysBetween(day, options.today) > metricOf(name).historyDays;
@@ -174,6 +182,7 @@ export async function fetchInstagram(
     try {
       const values = await fetchInstagramDay(graph, igId, dayBoundsUnix(day, timezone), today, {
         atHistoryEdge: atMetaHistoryEdge('instagram', day, options.today),
+        split,
         onRefused: (metric, error) => {
           const lost = namesOf(metric, asked);
           log.warn(
@@ -280,12 +289,40 @@ async function fetchInstagramDay(
     /** The day is at the edge of Meta's history: an empty answer means Meta no longer keeps it. */
     atHistoryEdge: boolean;
     onRefused: (metric: string, error: MetaError) => void;
+    /** Shared by the fetch's days: set once Meta refused a breakdown beside other metrics. */
+    split: { breakdowns: boolean };
   },
 ): Promise<DayMetrics> {
   const values: DayMetrics = {};
   const empty = options.atHistoryEdge ? 'beyond_meta_history' : 'no_data';
-  for (const group of insightsGroups(names)) {
-    const { answers, refused } = await askSplitting(group.graphMetrics, async (metrics) =>
+  const groups = insightsGroups(names, options.split.breakdowns);
+  while (groups.length) {
+    const group = groups.shift()!;
+    let asked: Awaited<ReturnType<typeof askGroup>>;
+    try {
+      asked = await askGroup(group);
+    } catch (err) {
+      if (!isBreakdownRefusal(err) || options.split.breakdowns) throw err;
+      // Meta refused the breakdown beside the other metrics: each breakdown is asked on its own from now on.
+      options.split.breakdowns = true;
+      groups.unshift(...insightsGroups(namesOfGroup(group, names), true));
+      continue;
+    }
+    const { answers, refused } = asked;
+    for (const { metrics, body } of answers)
+      for (const metric of metrics) {
+        const entry = body.data.find((e) => e.name === metric);
+        for (const name of namesOf(metric, names)) values[name] = valueOf(name, entry, empty);
+      }
+    for (const { metric, error } of refused) {
+      options.onRefused(metric, error);
+      for (const name of namesOf(metric, names)) values[name] = unavailable('metric_unsupported');
+    }
+  }
+  return values;
+
+  function askGroup(group: InsightsGroup) {
+    return askSplitting(group.graphMetrics, async (metrics) =>
       parse(
         instagramInsightsSchema,
         await graph.get(`${encodeURIComponent(igId)}/insights`, {
@@ -298,17 +335,12 @@ async function fetchInstagramDay(
         `GET /${igId}/insights`,
       ),
     );
-    for (const { metrics, body } of answers)
-      for (const metric of metrics) {
-        const entry = body.data.find((e) => e.name === metric);
-        for (const name of namesOf(metric, names)) values[name] = valueOf(name, entry, empty);
-      }
-    for (const { metric, error } of refused) {
-      options.onRefused(metric, error);
-      for (const name of namesOf(metric, names)) values[name] = unavailable('metric_unsupported');
-    }
   }
-  return values;
+}
+
+/** The catalogue metrics of `names` a group asks. */
+function namesOfGroup(group: InsightsGroup, names: readonly MetricName[]): MetricName[] {
+  return names.filter((name) => group.graphMetrics.includes(graphMetricOf(name) ?? ''));
 }
 
 /**

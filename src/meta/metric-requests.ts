@@ -5,10 +5,15 @@
  */
 
 import { metricOf, type MetricName } from '../domain/vocabulary';
-import type { MetaBadRequestError } from './errors';
+import { MetaBadRequestError } from './errors';
 import { isMetricRefusal } from './refusals';
 
-/** Metrics Meta accepts in one insights request: the same `metric_type` and `breakdown`. */
+/**
+ * Metrics asked in one insights request: the same `metric_type`, and the `breakdown` one of them
+ * needs (the others answer their total beside it, as connectors ask `reach,views,
+ * follows_and_unfollows` with `breakdown=follow_type` in one request). `separateBreakdowns`: a
+ * breakdown gets a request of its own, for when Meta refused the mix.
+ */
 export interface InsightsGroup {
   params: { metric_type?: string; breakdown?: string };
   /** Graph metric names, each once (two catalogue metrics may read two dimensions of one). */
@@ -22,13 +27,23 @@ export function graphMetricOf(name: MetricName): string | undefined {
 }
 
 /** The insights requests `names` need, in catalogue order; fields are not among them. */
-export function insightsGroups(names: readonly MetricName[]): InsightsGroup[] {
+export function insightsGroups(names: readonly MetricName[], separateBreakdowns = false): InsightsGroup[] {
   const groups = new Map<string, InsightsGroup>();
+  // Per metric_type, the first breakdown asked shares the request of the metrics without one.
+  const shared = new Map<string, string>();
+  for (const name of names) {
+    const graph = metricOf(name).graph;
+    if (graph.edge !== 'insights' || !('breakdown' in graph) || separateBreakdowns) continue;
+    const metricType = 'metricType' in graph ? (graph.metricType ?? '') : '';
+    if (!shared.has(metricType)) shared.set(metricType, graph.breakdown);
+  }
   for (const name of names) {
     const graph = metricOf(name).graph;
     if (graph.edge !== 'insights') continue;
     const metricType = 'metricType' in graph ? graph.metricType : undefined;
-    const breakdown = 'breakdown' in graph ? graph.breakdown : undefined;
+    const own = 'breakdown' in graph ? graph.breakdown : undefined;
+    const common = shared.get(metricType ?? '');
+    const breakdown = own ?? common;
     const key = `${metricType ?? ''}|${breakdown ?? ''}`;
     let group = groups.get(key);
     if (!group) {
@@ -46,6 +61,14 @@ export function insightsGroups(names: readonly MetricName[]): InsightsGroup[] {
 /** The catalogue metrics read from Graph metric `metric` among `names`. */
 export function namesOf(metric: string, names: readonly MetricName[]): MetricName[] {
   return names.filter((name) => graphMetricOf(name) === metric);
+}
+
+/**
+ * Meta refused a request for a breakdown it asked beside metrics that have none (not a metric's
+ * refusal: no metric is retired for it); the request is asked again in parts.
+ */
+export function isBreakdownRefusal(err: unknown): err is MetaBadRequestError {
+  return err instanceof MetaBadRequestError && err.code === 100 && /breakdown/i.test(err.message);
 }
 
 /** A metric Meta refused as invalid, with what Meta said. */

@@ -37,6 +37,8 @@ export function isMetricRefusal(err: unknown, metrics: readonly string[]): err i
   if (!(err instanceof MetaBadRequestError) || err.code !== 100 || err.subcode !== undefined) return false;
   if (isPermissionRefusal(err)) return false;
   const text = err.message;
+  // A breakdown asked beside metrics without one: the mix is refused, not a metric.
+  if (/breakdown/i.test(text)) return false;
   if (/valid insights metric/i.test(text) || /metric(\[\d+\])? must be one of the following values/i.test(text))
     return true;
   return metrics.some((metric) => new RegExp(`(^|[^a-z_])${metric}([^a-z_]|$)`, 'i').test(text.replace(/^.*?: /, '')));

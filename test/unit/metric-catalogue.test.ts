@@ -152,3 +152,13 @@ describe('range totals', () => {
     );
   });
 });
+
+describe('the Graph sandbox', () => {
+  it('serves every insights metric of the catalogue on its platform', async () => {
+    const { SANDBOX_METRICS } = await import('../../src/dev/meta-sandbox/graph');
+    for (const metric of METRICS) {
+      if (metric.graph.edge !== 'insights') continue;
+      expect(SANDBOX_METRICS[metric.platform === 'facebook' ? 'page' : 'instagram']).toContain(metric.graph.metric);
+    }
+  });
+});

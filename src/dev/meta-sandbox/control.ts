@@ -1,7 +1,15 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { z } from 'zod';
-import { SandboxState, injectionSchema, instagramModeSchema, pageModeSchema, quotaSchema, tokenSchema } from './state';
+import {
+  SandboxState,
+  injectionSchema,
+  instagramModeSchema,
+  metricRetirementSchema,
+  pageModeSchema,
+  quotaSchema,
+  tokenSchema,
+} from './state';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -10,6 +18,7 @@ const settingsSchema = z.object({
   usageHeaders: z.boolean().optional(),
   pageUsageHeader: z.boolean().optional(),
   reduceDataAboveDays: z.number().int().positive().nullable().optional(),
+  separateBreakdowns: z.boolean().optional(),
 });
 
 /** A request body the control routes refuse, answered 400 with the problems. */
@@ -108,6 +117,15 @@ export function controlRoutes(state: SandboxState): Router {
   });
   router.post('/settings', async (ctx) => {
     ctx.body = state.configure(await body(ctx, settingsSchema));
+  });
+  router.post('/metrics/retire', async (ctx) => {
+    ctx.body = { retired: state.retireMetric(await body(ctx, metricRetirementSchema)) };
+  });
+  router.post('/metrics/restore', async (ctx) => {
+    ctx.body = { retired: state.restoreMetric(await body(ctx, metricRetirementSchema)) };
+  });
+  router.get('/metrics', (ctx) => {
+    ctx.body = { retired: state.retiredMetrics() };
   });
 
   return router;

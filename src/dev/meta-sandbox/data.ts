@@ -33,8 +33,39 @@ export function pageDailyFollows(pageId: string, day: string, metric = 'page_dai
   const unique = Math.floor(scale * (0.2 + 1.6 * unit(pageId, 'follows', day)));
   if (metric === 'page_daily_follows') return unique + Math.floor(unique * 0.1 * unit(pageId, 'repeat', day));
   if (metric === 'page_follows') return 500 + Math.floor(unit(pageId, 'page-followers') * 20_000) + unique;
-  return unique;
+  if (metric === 'page_daily_unfollows_unique') return Math.floor(unique * 0.4 * unit(pageId, 'unfollows', day));
+  const views = Math.round(scale * 40 * (0.5 + unit(pageId, 'media-views', day)));
+  switch (metric) {
+    case 'page_media_view':
+      return views;
+    case 'page_total_media_view_unique':
+      return Math.round(views * (0.4 + 0.3 * unit(pageId, 'viewers', day)));
+    case 'page_post_engagements':
+      return Math.round(views * (0.02 + 0.06 * unit(pageId, 'engagements', day)));
+    case 'page_total_actions':
+      return Math.floor(unique * unit(pageId, 'actions', day));
+    case 'page_views_total':
+      return Math.round(views * 0.03 * unit(pageId, 'page-views', day));
+    case 'page_video_views':
+      return Math.round(views * (0.1 + 0.3 * unit(pageId, 'video-views', day)));
+    default:
+      return unique;
+  }
 }
+
+/** The Page metrics the sandbox's numbers cover (Meta answers each with `values[]` per day). */
+export const PAGE_DAILY_METRICS = [
+  'page_daily_follows_unique',
+  'page_daily_follows',
+  'page_follows',
+  'page_daily_unfollows_unique',
+  'page_media_view',
+  'page_total_media_view_unique',
+  'page_post_engagements',
+  'page_total_actions',
+  'page_views_total',
+  'page_video_views',
+] as const;
 
 /** An Instagram metric over one whole UTC day. */
 export function instagramDailyValue(igId: string, metric: string, day: string): number {
@@ -52,6 +83,23 @@ export function instagramDailyValue(igId: string, metric: string, day: string): 
       return Math.round(reach * (0.03 + 0.1 * unit(igId, 'interactions', day)));
     case 'website_clicks':
       return Math.round(reach * 0.01 * unit(igId, 'clicks', day));
+    case 'profile_links_taps':
+      return Math.round(reach * 0.015 * unit(igId, 'link-taps', day));
+    // follows_and_unfollows by follow_type: accounts that followed, and that unfollowed (or left Instagram).
+    case 'follows_and_unfollows:FOLLOWER':
+      return Math.round(instagramFollowersOn(igId, day) * 0.004 * unit(igId, 'follows', day));
+    case 'follows_and_unfollows:NON_FOLLOWER':
+      return Math.round(instagramFollowersOn(igId, day) * 0.0015 * unit(igId, 'unfollows', day));
+    case 'follows_and_unfollows':
+      return (
+        instagramDailyValue(igId, 'follows_and_unfollows:FOLLOWER', day) +
+        instagramDailyValue(igId, 'follows_and_unfollows:NON_FOLLOWER', day)
+      );
+    // reach by follow_type: a partition of the accounts reached.
+    case 'reach:FOLLOWER':
+      return Math.round(reach * (0.3 + 0.4 * unit(igId, 'reach-followers', day)));
+    case 'reach:NON_FOLLOWER':
+      return reach - instagramDailyValue(igId, 'reach:FOLLOWER', day);
     default:
       return Math.round(reach * 0.1 * unit(igId, metric, day));
   }

@@ -176,6 +176,26 @@ export function invalidMetric(): GraphErrorResponse {
   return graphError(100, { message: '(#100) The value must be a valid insights metric' });
 }
 
+/**
+ * Instagram's answer for a metric it no longer offers (one retired name fails the whole request):
+ * Meta names the request's first refused metric by its index and lists the valid ones.
+ */
+export function instagramMetricRefused(index: number, valid: readonly string[]): GraphErrorResponse {
+  return graphError(100, {
+    message: `(#100) metric[${index}] must be one of the following values: ${valid.join(', ')}`,
+  });
+}
+
+/**
+ * A breakdown asked beside metrics that do not have it, where the sandbox is told to refuse that
+ * (`separateBreakdowns`). The wording is the sandbox's: no source shows Meta's for this case.
+ */
+export function breakdownNotSupported(breakdown: string, metrics: readonly string[]): GraphErrorResponse {
+  return graphError(100, {
+    message: `(#100) The following metrics do not support the breakdown ${breakdown}: ${metrics.join(', ')}`,
+  });
+}
+
 /** Meta's answer for an object that does not exist or that the token may not read. */
 export function unsupportedGet(objectId: string): GraphErrorResponse {
   return graphError(100, {

@@ -17,6 +17,8 @@ import {
   facebookErrorPage,
   graphError,
   instagramPermissionMissing,
+  breakdownNotSupported,
+  instagramMetricRefused,
   invalidMetric,
   minimalError,
   pagePermissionMissing,
@@ -40,6 +42,10 @@ const DAY_SECONDS = 86_400;
  */
 export const SANDBOX_HISTORY_DAYS = { page: 730, instagram: 90 } as const;
 
+/**
+ * The Page metrics the sandbox answers, with Meta's titles: every Page metric of the catalogue
+ * (src/domain/vocabulary.ts; a unit test holds them equal) and the variants Meta also serves.
+ */
 const PAGE_METRICS: Record<string, { title: string; description: string }> = {
   page_daily_follows_unique: {
     title: 'Daily New Follows',
@@ -47,13 +53,51 @@ const PAGE_METRICS: Record<string, { title: string; description: string }> = {
   },
   page_daily_follows: { title: 'Daily Follows', description: 'Daily: The number of new follows of your Page.' },
   page_follows: { title: 'Page Follows', description: 'Lifetime: The number of accounts that follow your Page.' },
+  page_daily_unfollows_unique: {
+    title: 'Daily Unfollows',
+    description: 'Daily: The number of accounts that unfollowed your Page.',
+  },
+  page_media_view: {
+    title: 'Views',
+    description: 'Daily: The number of times your content was played or displayed.',
+  },
+  page_total_media_view_unique: {
+    title: 'Viewers',
+    description: 'Daily: The number of people who saw any of your content at least once.',
+  },
+  page_post_engagements: {
+    title: 'Post Engagements',
+    description:
+      'Daily: The number of times people have engaged with your posts through reactions, comments, shares and more.',
+  },
+  page_total_actions: {
+    title: 'Total Actions',
+    description: "Daily: The number of clicks on your Page's contact info and call-to-action button.",
+  },
+  page_views_total: {
+    title: 'Total Page Views',
+    description: "Daily: The number of times a Page's profile has been viewed.",
+  },
+  page_video_views: {
+    title: 'Total Video Views',
+    description: "Daily: The number of times your Page's videos played for at least 3 seconds.",
+  },
 };
 
-const INSTAGRAM_METRICS: Record<string, { title: string; description: string; totalValueOnly: boolean }> = {
+/**
+ * The Instagram account metrics the sandbox answers: every Instagram insights metric of the
+ * catalogue and `website_clicks`, which Meta still lists. `breakdowns`: those it answers by
+ * (the sandbox's numbers cover `follow_type`).
+ */
+const INSTAGRAM_METRICS: Record<
+  string,
+  { title: string; description: string; totalValueOnly: boolean; breakdowns?: string[] }
+> = {
   reach: {
     title: 'Accounts reached',
     description: 'The number of unique accounts that have seen your content, at least once, including in ads.',
     totalValueOnly: false,
+    breakdowns: ['follow_type'],
   },
   profile_views: {
     title: 'Profile views',
@@ -75,11 +119,49 @@ const INSTAGRAM_METRICS: Record<string, { title: string; description: string; to
     description: 'The total number of interactions with your content.',
     totalValueOnly: true,
   },
+  likes: { title: 'Likes', description: 'The number of likes on your posts, reels and videos.', totalValueOnly: true },
+  comments: {
+    title: 'Comments',
+    description: 'The number of comments on your posts, reels, videos and live videos.',
+    totalValueOnly: true,
+  },
+  shares: {
+    title: 'Shares',
+    description: 'The number of shares of your posts, stories, reels, videos and live videos.',
+    totalValueOnly: true,
+  },
+  saves: { title: 'Saves', description: 'The number of saves of your posts, reels and videos.', totalValueOnly: true },
+  replies: {
+    title: 'Replies',
+    description: 'The number of replies you received from your story.',
+    totalValueOnly: true,
+  },
+  profile_links_taps: {
+    title: 'Profile links taps',
+    description: 'The number of taps on your business address, call button, email button and text button.',
+    totalValueOnly: true,
+  },
+  follows_and_unfollows: {
+    title: 'Follows and unfollows',
+    description:
+      'The number of accounts that followed you and the number of accounts that unfollowed you or left Instagram in the selected time period.',
+    totalValueOnly: true,
+    breakdowns: ['follow_type'],
+  },
   website_clicks: {
     title: 'Link taps',
     description: 'The number of taps on the link in your profile.',
     totalValueOnly: true,
   },
+};
+
+/** The Graph metrics the sandbox serves per platform, for the test that holds them to the catalogue. */
+export const SANDBOX_METRICS = { page: Object.keys(PAGE_METRICS), instagram: Object.keys(INSTAGRAM_METRICS) } as const;
+
+/** The values of a `follow_type` breakdown the sandbox answers, per metric. */
+const FOLLOW_TYPE_VALUES: Record<string, string[]> = {
+  reach: ['FOLLOWER', 'NON_FOLLOWER'],
+  follows_and_unfollows: ['FOLLOWER', 'NON_FOLLOWER'],
 };
 
 const PAGE_FIELDS = ['id', 'name', 'instagram_business_account', 'followers_count', 'fan_count', 'category', 'link'];
@@ -294,6 +376,19 @@ async function serve(
   }
   if (injection?.metricUnsupported !== undefined || state.refusedMetrics(objectId).some((m) => metrics.includes(m))) {
     return withHeaders(invalidMetric());
+  }
+  // A metric Meta retired fails every request that names it, for every account.
+  if (route === 'insights' && (kind === 'page' || kind === 'instagram')) {
+    const retired = metrics.findIndex((m) => state.isRetired(kind, m));
+    if (retired >= 0)
+      return withHeaders(
+        kind === 'page'
+          ? invalidMetric()
+          : instagramMetricRefused(
+              retired,
+              Object.keys(INSTAGRAM_METRICS).filter((m) => !state.isRetired('instagram', m)),
+            ),
+      );
   }
   if (appOver) return withHeaders(graphError(4));
   if (objectOver) return withHeaders(graphError(kind === 'page' ? pageThrottle : 80002));
@@ -522,9 +617,28 @@ function instagramInsights(metrics: string[], c: CallContext): Answer {
     return { status: 200, body: { data: [] } };
 
   if (totalValue) {
+    const breakdown = c.query.breakdown;
+    if (breakdown !== undefined) {
+      if (breakdown !== 'follow_type') return badParameter(`The sandbox answers no breakdown ${breakdown}`);
+      const without = metrics.filter((m) => !INSTAGRAM_METRICS[m].breakdowns?.includes(breakdown));
+      if (without.length === metrics.length || (without.length && c.state.separateBreakdowns))
+        return breakdownNotSupported(breakdown, without);
+    }
     const values = metrics.map((name) => instagramTotalValue(c.objectId, name, start, end, nowSeconds));
     // Meta answers an empty data set, not 0, for a range it has no data for yet.
     if (values.some((v) => v === null)) return { status: 200, body: { data: [] } };
+    const totalOf = (name: string, i: number) => {
+      const dimensions = breakdown ? FOLLOW_TYPE_VALUES[name] : undefined;
+      if (!dimensions) return { value: values[i] };
+      const results = dimensions.map((dimension) => ({
+        dimension_values: [dimension],
+        value: instagramTotalValue(c.objectId, `${name}:${dimension}`, start, end, nowSeconds) ?? 0,
+      }));
+      // Meta gives follows_and_unfollows by its parts only; reach keeps its total beside them.
+      return name === 'follows_and_unfollows'
+        ? { breakdowns: [{ dimension_keys: [breakdown!], results }] }
+        : { value: values[i], breakdowns: [{ dimension_keys: [breakdown!], results }] };
+    };
     return {
       status: 200,
       body: {
@@ -533,7 +647,7 @@ function instagramInsights(metrics: string[], c: CallContext): Answer {
           period: 'day',
           title: INSTAGRAM_METRICS[name].title,
           description: INSTAGRAM_METRICS[name].description,
-          total_value: { value: values[i] },
+          total_value: totalOf(name, i),
           id: `${c.objectId}/insights/${name}/day`,
         })),
       },

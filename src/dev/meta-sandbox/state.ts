@@ -173,7 +173,20 @@ export interface SandboxSettings {
   pageUsageHeader: boolean;
   /** Page insights windows longer than this many days answer `(#1) Please reduce the amount of data…` (HTTP 500); null: never. */
   reduceDataAboveDays: number | null;
+  /**
+   * Refuse an Instagram request that asks a `breakdown` beside metrics without it (code 100);
+   * off (the default), those metrics answer their total beside the broken-down ones, as
+   * connectors observe when they ask `reach,views,follows_and_unfollows&breakdown=follow_type`.
+   */
+  separateBreakdowns: boolean;
 }
+
+/** A Graph metric Meta retired for every account of a platform (`POST /__sandbox/metrics/retire`). */
+export const metricRetirementSchema = z.object({
+  metric: z.string().min(1).max(100),
+  platform: z.enum(['page', 'instagram']),
+});
+export type MetricRetirementInput = z.infer<typeof metricRetirementSchema>;
 
 export interface GraphSandboxOptions {
   accounts?: readonly DemoAccount[];
@@ -205,6 +218,12 @@ export interface GraphSandboxControl {
   /** Makes a Page answer permission missing, not accessible or throttled (or `ok` again). */
   setPageMode(input: PageModeInput): PageMode;
   configure(settings: Partial<SandboxSettings>): SandboxSettings;
+  /** Meta retires a metric for every account: every request naming it fails whole, as Meta answers. */
+  retireMetric(input: MetricRetirementInput): string[];
+  /** Meta restores a retired metric. */
+  restoreMetric(input: MetricRetirementInput): string[];
+  /** The retired metrics as `page:<metric>` / `instagram:<metric>`. */
+  retiredMetrics(): string[];
   calls(): CallCounts;
   requests(): ServedCall[];
   /** `calls`: forget the counters and the served calls; `all`: back to the starting state. */
@@ -237,6 +256,7 @@ export class SandboxState implements GraphSandboxControl {
   private objectQuotas = new Map<string, Quota>();
   private instagramModes = new Map<string, InstagramMode>();
   private pageModes = new Map<string, PageMode>();
+  private retired = new Set<string>();
   private appQuota!: Quota;
   private served: ServedCall[] = [];
   private settings!: SandboxSettings;
@@ -404,6 +424,29 @@ export class SandboxState implements GraphSandboxControl {
     return this.settings.reduceDataAboveDays;
   }
 
+  get separateBreakdowns(): boolean {
+    return this.settings.separateBreakdowns;
+  }
+
+  retireMetric({ metric, platform }: MetricRetirementInput): string[] {
+    this.retired.add(`${platform}:${metric}`);
+    return this.retiredMetrics();
+  }
+
+  restoreMetric({ metric, platform }: MetricRetirementInput): string[] {
+    this.retired.delete(`${platform}:${metric}`);
+    return this.retiredMetrics();
+  }
+
+  retiredMetrics(): string[] {
+    return [...this.retired].sort();
+  }
+
+  /** True when Meta retired `metric` for `platform`'s accounts. */
+  isRetired(platform: 'page' | 'instagram', metric: string): boolean {
+    return this.retired.has(`${platform}:${metric}`);
+  }
+
   record(call: ServedCall): ServedCall {
     this.served.push(call);
     return call;
@@ -426,7 +469,13 @@ export class SandboxState implements GraphSandboxControl {
     this.served = [];
     if (scope === 'calls') return;
     this.random = seededRandom(this.seed);
-    this.settings = { usageHeaders: this.usageHeadersDefault, pageUsageHeader: false, reduceDataAboveDays: null };
+    this.settings = {
+      usageHeaders: this.usageHeadersDefault,
+      pageUsageHeader: false,
+      reduceDataAboveDays: null,
+      separateBreakdowns: false,
+    };
+    this.retired = new Set();
     this.injections = [];
     this.objectQuotas = new Map();
     this.instagramModes = new Map();
