@@ -3,6 +3,7 @@ import { parseMetricsSetting } from '../../src/domain/metric-settings';
 import { clientsNeeded, metricPlan, type Retirement } from '../../src/domain/metric-retirement';
 import { rangeCsv, rangeTotals, type MetricTotal } from '../../src/domain/totals';
 import { CORE_METRICS, METRIC_NAMES, METRIC_SOURCES, METRICS, REPORT_METRICS } from '../../src/domain/vocabulary';
+import { SANDBOX_METRICS } from '../../src/dev/meta-sandbox/graph';
 import { insightsGroups } from '../../src/meta/metric-requests';
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -154,8 +155,7 @@ describe('range totals', () => {
 });
 
 describe('the Graph sandbox', () => {
-  it('serves every insights metric of the catalogue on its platform', async () => {
-    const { SANDBOX_METRICS } = await import('../../src/dev/meta-sandbox/graph');
+  it('serves every insights metric of the catalogue on its platform', () => {
     for (const metric of METRICS) {
       if (metric.graph.edge !== 'insights') continue;
       expect(SANDBOX_METRICS[metric.platform === 'facebook' ? 'page' : 'instagram']).toContain(metric.graph.metric);
