@@ -5,7 +5,8 @@
  * and (d) our fresh-hit `GET /api/social-media-cache` served by the production API process
  * (`src/api.ts`, as `npm run api` runs it). The ceiling and the API are measured twice,
  * alternately, so a drift of the machine shows. Prints req/s, p50, p99 and non-2xx for each, and
- * the ratios d/a, d p99 / a p99 and d/c. Latencies are every response's time as measured (not
+ * the ratios d/a, d p99 / a p99 and d/c. METRICS (as the API takes it; default the report set)
+ * chooses the metrics of the day read: `METRICS=all npm run bench:read` reads every metric. Latencies are every response's time as measured (not
  * autocannon's whole-millisecond histogram).
  */
 import { ChildProcess, spawn } from 'node:child_process';
@@ -18,7 +19,8 @@ import { dayIn } from '../src/dates';
 import { freePort, waitFor } from '../src/net';
 import { createDb, migrateLatest } from '../src/db';
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
-import { CacheStore } from '../src/stores/cache';
+import { DEFAULT_METRICS_SETTING, parseMetricsSetting } from '../src/domain/metric-settings';
+import { type CacheData, CacheStore } from '../src/stores/cache';
 import { ClientStore } from '../src/stores/clients';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -150,12 +152,12 @@ async function main(): Promise<void> {
     await migrateLatest(db);
     const client = await new ClientStore(db).create({ name: 'Bench', facebookPageId: '1', timezone: 'Europe/Warsaw' });
     const period = dayIn(client.timezone);
-    await new CacheStore(db).writeDay(
-      client.id,
-      period,
-      { facebookNewFollowers: 3, instagramFollowers: 1520, instagramReach: 12275, instagramProfileViews: 41 },
-      new Date(),
-    );
+    // The row holds every metric the API keeps (METRICS, as the API child reads it; default the report set).
+    const kept = parseMetricsSetting(process.env.METRICS ?? DEFAULT_METRICS_SETTING);
+    if ('problem' in kept) throw new Error(`METRICS: ${kept.problem}`);
+    const numbers = Object.fromEntries(kept.metrics.map((name, i) => [name, 1000 + 37 * i])) as unknown as CacheData;
+    await new CacheStore(db).writeDay(client.id, period, numbers, new Date());
+    process.stderr.write(`the day's row holds ${kept.metrics.length} metrics (METRICS=${process.env.METRICS ?? DEFAULT_METRICS_SETTING})\n`);
     const row = await db('social_media_cache').where({ client_id: client.id, period_id: period }).first();
     const args = [postgres.adminUrl, client.id, period, row.id];
     const query = `/api/social-media-cache?clientId=${client.id}&period=${period}`;

@@ -703,6 +703,54 @@ describe('the Graph API sandbox', () => {
       expect((await graph(`${PAGE}?fields=name`)).status).toBe(200);
     });
 
+    it('retires a metric for every account as Meta does, over HTTP, and restores it', async () => {
+      const many = 'page_daily_follows_unique,page_media_view,page_follows';
+      const page = () => graph(`${PAGE}/insights?metric=${many}&period=day&since=2026-11-20&until=2026-11-23`);
+      const ig = () =>
+        graph(
+          `${IG}/insights?metric=reach,views,follows_and_unfollows&period=day&metric_type=total_value&breakdown=follow_type&since=1795388400&until=1795474800`,
+        );
+      const answered = (await page()).body as { data: { name: string; values: unknown[] }[] };
+      expect(answered.data.map((d) => d.name)).toEqual(many.split(','));
+      expect(answered.data[1].values).toHaveLength(3);
+      const broken = (await ig()).body as { data: { name: string; total_value: Record<string, unknown> }[] };
+      expect(broken.data[1].total_value).toEqual({ value: expect.any(Number) });
+      expect(broken.data[2].total_value).toEqual({
+        breakdowns: [
+          {
+            dimension_keys: ['follow_type'],
+            results: [
+              { dimension_values: ['FOLLOWER'], value: expect.any(Number) },
+              { dimension_values: ['NON_FOLLOWER'], value: expect.any(Number) },
+            ],
+          },
+        ],
+      });
+
+      expect(await control('POST', '/metrics/retire', { metric: 'page_media_view', platform: 'page' })).toEqual({
+        status: 200,
+        body: { retired: ['page:page_media_view'] },
+      });
+      await control('POST', '/metrics/retire', { metric: 'views', platform: 'instagram' });
+      const refusedPage = await page();
+      expect(refusedPage.status).toBe(400);
+      expect((refusedPage.body as GraphError).error).toMatchObject({
+        code: 100,
+        type: 'OAuthException',
+        message: '(#100) The value must be a valid insights metric',
+      });
+      const refusedIg = (await ig()).body as GraphError;
+      expect(refusedIg.error.message).toMatch(
+        /^\(#100\) metric\[1\] must be one of the following values: reach, profile_views, /,
+      );
+      // The retired name is no longer among the valid ones (profile_views still is).
+      expect(refusedIg.error.message).not.toMatch(/ views(,|$)/);
+      await control('POST', '/metrics/restore', { metric: 'page_media_view', platform: 'page' });
+      expect((await page()).status).toBe(200);
+      expect((await control('GET', '/metrics')).body).toEqual({ retired: ['instagram:views'] });
+      expect((await control('POST', '/metrics/retire', { metric: 'views' })).status).toBe(400);
+    });
+
     it('registers tokens, injects failures and sets quotas over HTTP', async () => {
       expect(await control('POST', '/tokens', { token: 'http-token', objects: [PAGE] })).toEqual({
         status: 201,
@@ -738,6 +786,7 @@ describe('the Graph API sandbox', () => {
         usageHeaders: false,
         pageUsageHeader: false,
         reduceDataAboveDays: null,
+        separateBreakdowns: false,
       });
       expect((await control('DELETE', '/tokens/http-token')).status).toBe(204);
       expect((await control('GET', '/')).body).toMatchObject({

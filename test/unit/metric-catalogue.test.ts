@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as Api from '../../src/client';
 import { parseMetricsSetting } from '../../src/domain/metric-settings';
 import { clientsNeeded, metricPlan, type Retirement } from '../../src/domain/metric-retirement';
@@ -159,6 +161,19 @@ describe('the Graph sandbox', () => {
     for (const metric of METRICS) {
       if (metric.graph.edge !== 'insights') continue;
       expect(SANDBOX_METRICS[metric.platform === 'facebook' ? 'page' : 'instagram']).toContain(metric.graph.metric);
+    }
+  });
+});
+
+describe('the README', () => {
+  it('lists every metric of the catalogue, with its Graph request and kind', () => {
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Metrics'), readme.indexOf('### Retired metrics'));
+    for (const metric of METRICS) {
+      const row = section.split('\n').find((line) => line.startsWith(`| \`${metric.name}\` |`));
+      expect(row).toBeDefined();
+      expect(row).toContain(metric.graph.edge === 'insights' ? metric.graph.metric : metric.graph.field);
+      expect(row).toContain(`| ${metric.kind} |`);
     }
   });
 });

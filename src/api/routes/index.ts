@@ -22,8 +22,6 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
   const taskQueue = deps.taskQueue ?? TASK_QUEUE;
   const { clients, cache, refresh, holds, metrics: metricStore } = createStores(deps.db, deps.tokenKeys);
   const catalogue = new MetricCatalogue(metricStore, config.metrics, logger);
-  // Read now, so the first dashboard read does not wait for the retirements.
-  void catalogue.get();
   const refreshDeps = {
     temporal,
     clients,
