@@ -157,7 +157,9 @@ async function main(): Promise<void> {
     if ('problem' in kept) throw new Error(`METRICS: ${kept.problem}`);
     const numbers = Object.fromEntries(kept.metrics.map((name, i) => [name, 1000 + 37 * i])) as unknown as CacheData;
     await new CacheStore(db).writeDay(client.id, period, numbers, new Date());
-    process.stderr.write(`the day's row holds ${kept.metrics.length} metrics (METRICS=${process.env.METRICS ?? DEFAULT_METRICS_SETTING})\n`);
+    process.stderr.write(
+      `the day's row holds ${kept.metrics.length} metrics (METRICS=${process.env.METRICS ?? DEFAULT_METRICS_SETTING})\n`,
+    );
     const row = await db('social_media_cache').where({ client_id: client.id, period_id: period }).first();
     const args = [postgres.adminUrl, client.id, period, row.id];
     const query = `/api/social-media-cache?clientId=${client.id}&period=${period}`;
