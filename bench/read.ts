@@ -188,7 +188,7 @@ async function main(): Promise<void> {
     const dOverA = runs.d.map((x, i) => x.rps / runs.a[i].rps);
     const report = [
       '',
-      `read benchmark: ${CONNECTIONS} connections, ${DURATION_S} s each, loopback, ${os.cpus().length} cores; (a) and (d) run twice, alternately`,
+      `read benchmark: ${CONNECTIONS} connections, ${DURATION_S} s each, loopback, ${os.cpus().length} cores; (a) and (d) run twice, alternately; the day read holds ${kept.metrics.length} metrics (METRICS=${process.env.METRICS ?? DEFAULT_METRICS_SETTING}), load ${os.loadavg()[0].toFixed(2)}`,
       `${'server'.padEnd(42)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'non-2xx'.padStart(7)} ${'CPU µs/req'.padStart(8)}`,
       ...[...runs.a, ...runs.b, ...runs.c, ...runs.d].map(row$),
       '',
