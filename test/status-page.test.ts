@@ -7,7 +7,16 @@ import { waitFor } from '../src/net';
 import { RefreshAllInput } from '../workflows/definitions';
 import { launchBrowser } from './helpers/browser';
 import { ADMIN_KEY, rawRequest, READ_KEY, startApi, TestApi } from './helpers/api';
-import { adminPage, ARTIFACTS, axeViolations, countQueries, NUMBERS, seedFleet, tabUntil } from './helpers/status';
+import {
+  adminPage,
+  ARTIFACTS,
+  axeViolations,
+  countQueries,
+  follow,
+  NUMBERS,
+  seedFleet,
+  tabUntil,
+} from './helpers/status';
 import { createRefreshStack, RefreshStack } from './helpers/stack';
 
 const HOUR = 3_600_000;
@@ -252,7 +261,7 @@ describe('the status page', () => {
         );
         expect(await page.locator('#client-table tbody tr').count()).toBe(50);
         expect(await page.locator('#range').textContent()).toContain(`1–50 of ${total}`);
-        await page.locator('nav.pages a', { hasText: 'Next' }).click();
+        await follow(page, page.locator('nav.pages a', { hasText: 'Next' }));
         expect(new URL(page.url()).searchParams.get('page')).toBe('2');
         expect(await page.locator('#client-table tbody tr').count()).toBe(50);
         expect(await page.locator('nav.pages [aria-current="page"]').textContent()).toBe('2');
@@ -262,7 +271,7 @@ describe('the status page', () => {
         // Search narrows, by name or by id.
         await page.goto(`${api.url}/status`);
         await page.fill('#q', 'Fleet 042');
-        await page.locator('form.search button').click();
+        await follow(page, page.locator('form.search button'));
         expect(await page.locator('#client-table tbody tr').count()).toBe(1);
         expect(await page.locator('#client-table tbody tr th a').textContent()).toBe('Fleet 042');
         await page.goto(`${api.url}/status?q=${fleet[5].id.slice(0, 13)}`);
@@ -271,7 +280,7 @@ describe('the status page', () => {
         // Sorted by freshness, the stalest comes first; the sort survives paging.
         await page.goto(`${api.url}/status?q=Fleet`);
         await page.selectOption('#sort', 'freshness');
-        await page.locator('form.search button').click();
+        await follow(page, page.locator('form.search button'));
         expect(await page.locator('#client-table tbody tr').first().getAttribute('data-client-id')).toBe(staleOne.id);
         expect(await page.locator('#client-table tbody tr').first().getAttribute('data-freshness')).toBe('stale');
         expect(await page.locator('nav.pages a', { hasText: 'Next' }).getAttribute('href')).toBe(

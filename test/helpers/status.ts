@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { addDays, dayIn } from '../../src/dates';
 import type { Db } from '../../src/db';
 import { ADMIN_KEY } from './api';
@@ -16,6 +16,13 @@ export async function adminPage(browser: Browser, { bypassCSP = false } = {}): P
     bypassCSP,
   });
   return context.newPage();
+}
+
+/** Clicks a link or a form's button and waits until the page it leads to has loaded, so what is read next is the new page. */
+export async function follow(page: Page, target: Locator): Promise<void> {
+  const before = page.url();
+  await target.click();
+  await page.waitForURL((url) => url.href !== before, { waitUntil: 'load' });
 }
 
 export interface AxeViolation {
