@@ -2,10 +2,19 @@
 
 import { Context } from '@temporalio/activity';
 import { isLongWait } from '../src/domain/retry';
+import type { EventStore } from '../src/stores/events';
 import type { RefreshStore } from '../src/stores/refresh';
 import type { ClientResultInput, RefreshInsightsInput } from './types';
 
-export async function recordClientResults(refresh: RefreshStore, results: ClientResultInput[]): Promise<void> {
+/**
+ * Records the results, then the failing streaks they start or end (`client.failing` after
+ * `failingAfter` failed refreshes in a row, `client.recovered`).
+ */
+export async function recordClientResults(
+  refresh: RefreshStore,
+  results: ClientResultInput[],
+  streaks?: { events: EventStore; failingAfter: number },
+): Promise<void> {
   await refresh.recordResults(
     results.map((r) => ({
       cycleId: r.cycleId,
@@ -21,6 +30,8 @@ export async function recordClientResults(refresh: RefreshStore, results: Client
       temporalRunId: r.temporalRunId ?? null,
     })),
   );
+  const finished = results.filter((r) => r.outcome !== 'running' && r.outcome !== 'pending').map((r) => r.clientId);
+  if (streaks && finished.length) await streaks.events.recordStreaks(finished, streaks.failingAfter);
 }
 
 /**

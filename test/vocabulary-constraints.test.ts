@@ -2,11 +2,14 @@ import {
   CLIENT_OUTCOMES,
   CYCLE_STATUSES,
   CYCLE_TRIGGERS,
+  DELIVERY_STATUSES,
+  EVENT_TYPES,
   FACEBOOK_STATUSES,
   HOLD_REASONS,
   INSTAGRAM_STATUSES,
   REFRESH_TRIGGERS,
   TOKEN_STATUSES,
+  WEBHOOK_FORMATS,
 } from '../src/domain/vocabulary';
 import { createTestDatabase, TestDatabase } from './helpers/db';
 
@@ -40,5 +43,8 @@ describe("the database's CHECK constraints", () => {
     expect(await allowed('clients_instagram_status_check')).toEqual([...INSTAGRAM_STATUSES].sort());
     expect(await allowed('clients_facebook_status_check')).toEqual([...FACEBOOK_STATUSES].sort());
     expect(await allowed('platform_holds_reason_check')).toEqual([...HOLD_REASONS].sort());
+    expect(await allowed('events_type_check')).toEqual([...EVENT_TYPES].sort());
+    expect(await allowed('webhook_endpoints_format_check')).toEqual([...WEBHOOK_FORMATS].sort());
+    expect(await allowed('alert_deliveries_status_check')).toEqual([...DELIVERY_STATUSES].sort());
   });
 });

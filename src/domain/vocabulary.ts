@@ -493,6 +493,38 @@ export type FacebookStatus = (typeof FACEBOOK_STATUSES)[number];
 export const HOLD_REASONS = ['throttled', 'not_accessible'] as const;
 export type HoldReason = (typeof HOLD_REASONS)[number];
 
+/**
+ * What the service tells people about (README: Events): each is recorded once per change of
+ * state, never once per cycle. `cycle.completed` is frequent: endpoints opt in to it.
+ */
+export const EVENT_TYPES = [
+  'token.expiring',
+  'token.invalid',
+  'token.restored',
+  'instagram.permission_missing',
+  'instagram.not_linked',
+  'facebook.permission_missing',
+  'page.not_accessible',
+  'client.failing',
+  'client.recovered',
+  'metric.retired',
+  'app.throttled',
+  'cycle.completed',
+  'webhook.disabled',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** How an endpoint's deliveries are written: Standard Webhooks JSON, or a Slack incoming-webhook message. */
+export const WEBHOOK_FORMATS = ['json', 'slack'] as const;
+export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+
+/** A delivery of an event to one target: still being tried, delivered, given up, or not sent (endpoint disabled or removed). */
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'failed', 'skipped'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** What a delivery carries: a recorded event, or the signed ping `webhooks test` sends (never recorded). */
+export type DeliveredEventType = EventType | 'webhook.test';
+
 /** A client's today on the status pages: fresh numbers, stale ones, or none. */
 export const FRESHNESS = ['fresh', 'stale', 'empty'] as const;
 export type Freshness = (typeof FRESHNESS)[number];

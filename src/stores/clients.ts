@@ -1,3 +1,7 @@
+import type { Knex } from 'knex';
+import { recordEvent } from './events';
+import { TOKEN_EXPIRING_WITHIN_MS } from '../domain/token-lifecycle';
+import type { EventType } from '../domain/vocabulary';
 import { randomUUID } from 'node:crypto';
 import { decryptToken, encryptToken, TokenKeyring } from '../crypto';
 import type { Db } from '../db';
@@ -318,12 +322,66 @@ export class ClientStore {
    * refresh that used the old token must not judge a new one an admin put in meanwhile.
    */
   async markToken(id: string, status: TokenStatus, error: string | null = null, tokenVersion?: string): Promise<void> {
-    await this.db('clients')
-      .where({ id })
-      .modify((q) => {
-        if (tokenVersion !== undefined) void q.where({ meta_access_token_encrypted: tokenVersion });
-      })
-      .update({ token_status: status, token_error: error, updated_at: this.db.fn.now() });
+    await this.markState(id, 'token_status', status, tokenVersion, { token_error: error }, async (before, trx) => {
+      if (status === 'invalid')
+        return {
+          type: 'token.invalid',
+          facts: {
+            metaError: error,
+            action: 'Replace the token (a long-lived Page token with read_insights and pages_read_engagement)',
+            command: `npm run cli -- clients update ${id} --token-stdin`,
+          },
+        };
+      // Restored: Meta accepts a token again after the client's last token event said invalid (a
+      // replaced token starts `unknown`, so the state before is not enough).
+      if (status !== 'valid' || before === 'valid') return undefined;
+      const last = await trx('events')
+        .where({ client_id: id })
+        .whereIn('type', ['token.invalid', 'token.restored'])
+        .orderBy('seq', 'desc')
+        .first<{ type: string } | undefined>('type');
+      return last?.type === 'token.invalid'
+        ? { type: 'token.restored', facts: { action: 'None: Meta accepts the token again' } }
+        : undefined;
+    });
+  }
+
+  /**
+   * Sets one state column of the client (with `tokenVersion`, only while it has that token) and,
+   * in the same transaction, records the event `eventFor` says the change is: once per change,
+   * whatever the number of refreshes that see the same state.
+   */
+  private async markState(
+    id: string,
+    column: 'token_status' | 'instagram_status' | 'facebook_status',
+    status: string,
+    tokenVersion: string | undefined,
+    extra: Record<string, unknown>,
+    eventFor: (
+      before: string,
+      trx: Knex.Transaction,
+    ) =>
+      | { type: EventType; facts: Record<string, unknown> }
+      | undefined
+      | Promise<{ type: EventType; facts: Record<string, unknown> } | undefined>,
+  ): Promise<void> {
+    await this.db.transaction(async (trx) => {
+      const row = await trx('clients')
+        .where({ id })
+        .modify((q) => {
+          if (tokenVersion !== undefined) void q.where({ meta_access_token_encrypted: tokenVersion });
+        })
+        .forUpdate()
+        .first<{ name: string; [column: string]: string } | undefined>('name', column);
+      if (!row) return;
+      const before = row[column];
+      if (before === status && Object.keys(extra).length === 0) return;
+      await trx('clients')
+        .where({ id })
+        .update({ [column]: status, ...extra, updated_at: trx.fn.now() });
+      const event = before === status ? undefined : await eventFor(before, trx);
+      if (event) await recordEvent(trx, { ...event, clientId: id, clientName: row.name });
+    });
   }
 
   /**
@@ -336,40 +394,92 @@ export class ClientStore {
     info?: { expiresAt: Date | null; dataAccessExpiresAt: Date | null; scopes: string[] },
   ): Promise<void> {
     // updated_at stays: the client did not change, only what is known of its token.
-    await this.db('clients')
-      .where({ id, meta_access_token_encrypted: tokenVersion })
-      .update({
-        token_checked_at: this.db.fn.now(),
-        ...(info
-          ? {
-              token_expires_at: info.expiresAt,
-              data_access_expires_at: info.dataAccessExpiresAt,
-              token_scopes: info.scopes,
-            }
-          : {}),
+    await this.db.transaction(async (trx) => {
+      const [row] = await trx('clients')
+        .where({ id, meta_access_token_encrypted: tokenVersion })
+        .update({
+          token_checked_at: trx.fn.now(),
+          ...(info
+            ? {
+                token_expires_at: info.expiresAt,
+                data_access_expires_at: info.dataAccessExpiresAt,
+                token_scopes: info.scopes,
+              }
+            : {}),
+        })
+        .returning<{ name: string }[]>(['name']);
+      if (!row || !info) return;
+      const ends = tokenEndsSoon(info);
+      if (!ends) return;
+      // Once per end date: a daily check that sees the same date again says nothing new.
+      const already = await trx('events')
+        .where({ client_id: id, type: 'token.expiring' })
+        .whereRaw("facts->>'endsAt' = ?", [ends.at.toISOString()])
+        .first('id');
+      if (already) return;
+      await recordEvent(trx, {
+        type: 'token.expiring',
+        clientId: id,
+        clientName: row.name,
+        facts: {
+          what: ends.what,
+          endsAt: ends.at.toISOString(),
+          daysLeft: Math.max(0, Math.floor((ends.at.getTime() - Date.now()) / 86_400_000)),
+          action:
+            ends.what === 'token'
+              ? 'Log in to the Facebook app again for a new long-lived token, then store it'
+              : "The person who granted access must consent again (Meta's data access expires every 90 days)",
+          command: `npm run cli -- clients update ${id} --token-stdin`,
+        },
       });
+    });
   }
 
   /** Sets what Meta said about the client's Instagram; like `markToken`, only for the token that was used. */
   async markInstagram(id: string, status: InstagramStatus, tokenVersion?: string): Promise<void> {
-    await this.db('clients')
-      .where({ id })
-      .whereNot({ instagram_status: status })
-      .modify((q) => {
-        if (tokenVersion !== undefined) void q.where({ meta_access_token_encrypted: tokenVersion });
-      })
-      .update({ instagram_status: status, updated_at: this.db.fn.now() });
+    await this.markState(id, 'instagram_status', status, tokenVersion, {}, () =>
+      status === 'permission_missing'
+        ? {
+            type: 'instagram.permission_missing',
+            facts: {
+              action: 'Grant instagram_manage_insights to the app and replace the token',
+              command: `npm run cli -- clients update ${id} --token-stdin`,
+            },
+          }
+        : status === 'not_linked'
+          ? {
+              type: 'instagram.not_linked',
+              facts: {
+                action: "Link the Instagram business account to the Page, or fix the client's Instagram id",
+                command: `npm run cli -- clients update ${id} --instagram-id <id>`,
+              },
+            }
+          : undefined,
+    );
   }
 
   /** Sets what Meta said about the client's Page; like `markToken`, only for the token that was used. */
   async markFacebook(id: string, status: FacebookStatus, tokenVersion?: string): Promise<void> {
-    await this.db('clients')
-      .where({ id })
-      .whereNot({ facebook_status: status })
-      .modify((q) => {
-        if (tokenVersion !== undefined) void q.where({ meta_access_token_encrypted: tokenVersion });
-      })
-      .update({ facebook_status: status, updated_at: this.db.fn.now() });
+    await this.markState(id, 'facebook_status', status, tokenVersion, {}, () =>
+      status === 'permission_missing'
+        ? {
+            type: 'facebook.permission_missing',
+            facts: {
+              action: 'Grant pages_read_engagement and read_insights to the app and replace the token',
+              command: `npm run cli -- clients update ${id} --token-stdin`,
+            },
+          }
+        : status === 'not_accessible'
+          ? {
+              type: 'page.not_accessible',
+              facts: {
+                action:
+                  "Fix the client's Page id, or store a token that reaches the Page (it is asked again once a day)",
+                command: `npm run cli -- clients update ${id} --page-id <id>`,
+              },
+            }
+          : undefined,
+    );
   }
 
   /**
@@ -408,4 +518,19 @@ export class ClientStore {
       .where({ id })
       .update({ [SLOT_COLUMNS[slot]]: previous });
   }
+}
+
+/** The earlier of the token's expiry and its data access's end, when it is within TOKEN_EXPIRING_WITHIN_MS. */
+function tokenEndsSoon(info: {
+  expiresAt: Date | null;
+  dataAccessExpiresAt: Date | null;
+}): { what: 'token' | 'data_access'; at: Date } | undefined {
+  const candidates = [
+    info.expiresAt ? { what: 'token' as const, at: info.expiresAt } : undefined,
+    info.dataAccessExpiresAt ? { what: 'data_access' as const, at: info.dataAccessExpiresAt } : undefined,
+  ]
+    .filter((c): c is { what: 'token' | 'data_access'; at: Date } => c !== undefined)
+    .filter((c) => c.at.getTime() - Date.now() <= TOKEN_EXPIRING_WITHIN_MS)
+    .sort((a, b) => a.at.getTime() - b.at.getTime());
+  return candidates[0];
 }

@@ -3,6 +3,8 @@ import type { Db } from '../db';
 import { CacheStore } from './cache';
 import { ClientStore } from './clients';
 import { PlatformHoldStore } from './holds';
+import { AlertStore } from './alerts';
+import { EventStore } from './events';
 import { MetricStore } from './metrics';
 import { AppThrottleStore, RefreshStore } from './refresh';
 
@@ -14,6 +16,8 @@ export interface Stores {
   appThrottle: AppThrottleStore;
   holds: PlatformHoldStore;
   metrics: MetricStore;
+  events: EventStore;
+  alerts: AlertStore;
 }
 
 /** The stores; without `tokenKeys` clients can be read but no token stored or opened. */
@@ -25,5 +29,7 @@ export function createStores(db: Db, tokenKeys?: TokenKeyring, options: { retire
     appThrottle: new AppThrottleStore(db),
     holds: new PlatformHoldStore(db),
     metrics: new MetricStore(db, options.retireAfterClients),
+    events: new EventStore(db),
+    alerts: new AlertStore(db, tokenKeys),
   };
 }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db';
+import { recordEvent } from './events';
 import {
   CLIENT_REFUSAL_RECHECK_MS,
   clientsNeeded,
@@ -104,7 +105,20 @@ export class MetricStore {
           restored_at: null,
         };
         await trx('metric_retirements').insert(row).onConflict('metric').merge();
-        return toRetirement(row);
+        const retirement = toRetirement(row);
+        await recordEvent(trx, {
+          type: 'metric.retired',
+          facts: {
+            metric: retirement.metric,
+            since: retirement.since,
+            replacedBy: retirement.replacedBy,
+            clients: retirement.clients,
+            metaError: { code: retirement.errorCode, message: retirement.errorMessage },
+            action: 'None needed: the metric is no longer asked; if Meta restores it, ask it again',
+            command: `npm run cli -- metrics restore ${retirement.metric}`,
+          },
+        });
+        return retirement;
       });
       if (retirement) retiredNow.push(retirement);
     }

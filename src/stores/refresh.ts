@@ -1,4 +1,5 @@
 import type { Db } from '../db';
+import { recordEvent } from './events';
 import type { ClientOutcome, CycleStatus, CycleTrigger, RefreshTotals, RefreshTrigger } from '../domain/refresh';
 
 export interface CycleRecord {
@@ -137,21 +138,44 @@ export class RefreshStore {
   ): Promise<RefreshTotals> {
     const { running, ...counts } = await this.countResults(cycleId);
     counts.pending += running;
-    await this.db('refresh_runs')
-      .where({ id: cycleId, status: 'running' })
-      .update({
-        status,
-        finished_at: this.db.fn.now(),
-        refreshed: counts.refreshed,
-        failed: counts.failed,
-        skipped_token_invalid: counts.skippedTokenInvalid,
-        skipped_fresh: counts.skippedFresh,
-        already_running: counts.alreadyRunning,
-        pending: counts.pending,
-        error: error ?? null,
-      });
-    const row = await this.db<CycleRow>('refresh_runs').where({ id: cycleId }).first();
-    return row ? toCycle(row).totals : { total: 0, ...counts };
+    const failures = await this.failuresOfCycle(cycleId);
+    // The statement that closes the cycle and its event commit together: a late or repeated call records none.
+    const row = await this.db.transaction(async (trx) => {
+      const [closed] = await trx<CycleRow>('refresh_runs')
+        .where({ id: cycleId, status: 'running' })
+        .update({
+          status,
+          finished_at: trx.fn.now(),
+          refreshed: counts.refreshed,
+          failed: counts.failed,
+          skipped_token_invalid: counts.skippedTokenInvalid,
+          skipped_fresh: counts.skippedFresh,
+          already_running: counts.alreadyRunning,
+          pending: counts.pending,
+          error: error ?? null,
+        })
+        .returning('*');
+      if (closed)
+        await recordEvent(trx, {
+          type: 'cycle.completed',
+          facts: {
+            cycleId,
+            workflowId: closed.workflow_id,
+            status,
+            totals: toCycle(closed).totals,
+            failures: failures.slice(0, 50).map((f) => ({
+              clientId: f.clientId,
+              clientName: f.clientName,
+              code: f.errorCode,
+              message: f.errorMessage,
+            })),
+            command: 'npm run cli -- status',
+          },
+        });
+      return closed ?? (await trx<CycleRow>('refresh_runs').where({ id: cycleId }).first());
+    });
+    const totals = row ? toCycle(row).totals : { total: 0, ...counts };
+    return totals;
   }
 
   /** A cycle's results so far, by outcome; `running`: started and not reported yet. */
@@ -323,13 +347,27 @@ export class AppThrottleStore {
 
   /** Extends the throttle to at least `until`. */
   async throttle(until: Date, reason: string): Promise<void> {
-    await this.db.raw(
-      `insert into meta_app_throttle (id, throttled_until, reason, updated_at) values (1, ?, ?, now())
-       on conflict (id) do update
-          set throttled_until = greatest(meta_app_throttle.throttled_until, excluded.throttled_until),
-              reason = excluded.reason, updated_at = now()`,
-      [until, reason],
-    );
+    await this.db.transaction(async (trx) => {
+      // Locked, so of two workers that meet the same throttle one records `app.throttled`.
+      const before = await trx('meta_app_throttle').where({ id: 1 }).forUpdate().first<{ throttled_until: Date }>();
+      await trx.raw(
+        `insert into meta_app_throttle (id, throttled_until, reason, updated_at) values (1, ?, ?, now())
+         on conflict (id) do update
+            set throttled_until = greatest(meta_app_throttle.throttled_until, excluded.throttled_until),
+                reason = excluded.reason, updated_at = now()`,
+        [until, reason],
+      );
+      if (!before || before.throttled_until.getTime() <= Date.now())
+        await recordEvent(trx, {
+          type: 'app.throttled',
+          facts: {
+            until: until.toISOString(),
+            metaError: reason,
+            action: "None: every refresh waits until then; if it recurs, lower the fleet's call rate (REFRESH_SPACING)",
+            command: 'npm run cli -- status',
+          },
+        });
+    });
   }
 
   /**
