@@ -5,6 +5,9 @@
  */
 
 import { CORE_METRICS } from '../src/domain/vocabulary';
+import { DEFAULT_DISABLE_AFTER_MS, DEFAULT_WEBHOOK_TIMEOUT_MS } from '../src/domain/alerts';
+import { DEFAULT_FAILING_AFTER } from '../src/domain/events';
+import { alertActivities, type AlertSettings } from './alerts';
 import { cycleActivities } from './cycle';
 import { recordClientResults as writeResults } from './records';
 import { refreshClientInsights as runInsights, refreshStep as runStep } from './refresh-activities';
@@ -21,6 +24,13 @@ import type {
 export type * from './types';
 export type { ClientsPage } from './cycle';
 
+/** Without settings (tests of the refresh alone): https to public addresses only, the default timeout and threshold, no e-mail. */
+const DEFAULT_ALERT_SETTINGS: AlertSettings = {
+  policy: { allowInsecure: false, allowPrivate: false },
+  timeoutMs: DEFAULT_WEBHOOK_TIMEOUT_MS,
+  disableAfterMs: DEFAULT_DISABLE_AFTER_MS,
+};
+
 export function createActivities({
   db,
   logger,
@@ -31,6 +41,8 @@ export function createActivities({
   backfillDays = 30,
   metrics = CORE_METRICS,
   retireAfterClients,
+  failingAfter = DEFAULT_FAILING_AFTER,
+  alerts = DEFAULT_ALERT_SETTINGS,
 }: ActivityDeps) {
   const stores = activityStores({ db, tokenKeys, retireAfterClients });
   const refreshDeps: RefreshDeps = {
@@ -44,8 +56,9 @@ export function createActivities({
   };
   return {
     ...cycleActivities(db, stores),
+    ...alertActivities(stores.alerts, alerts, logger),
     async recordClientResults(results: ClientResultInput[]): Promise<void> {
-      await writeResults(stores.refresh, results);
+      await writeResults(stores.refresh, results, { events: stores.events, failingAfter });
     },
     /** One client's refresh as a regular activity: a refusal is an ApplicationFailure (see refresh-activities.ts). */
     async refreshClientInsights(input: RefreshInsightsInput): Promise<RefreshInsightsResult> {

@@ -28,6 +28,10 @@ export interface ActivityDeps {
   metrics?: readonly MetricName[];
   /** METRIC_RETIRE_AFTER_CLIENTS: distinct clients Meta refuses a metric for before the fleet retires it. */
   retireAfterClients?: number;
+  /** ALERT_FAILING_AFTER: consecutive failed refreshes before a client is `client.failing`. */
+  failingAfter?: number;
+  /** WEBHOOK_* and ALERT_EMAIL_TO/SMTP_URL: where and how alerts are delivered. */
+  alerts?: import('./alerts').AlertSettings;
 }
 
 /** What a failed Meta attempt leaves in the ApplicationFailure's details (no token, no data). */

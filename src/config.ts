@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { createKeyring, TokenKeyring } from './crypto';
 import type { LogFormat } from './boot/logger';
 import { DEFAULT_METRICS_SETTING, parseMetricsSetting } from './domain/metric-settings';
-import type { MetricName } from './domain/vocabulary';
+import { EVENT_TYPES, type MetricName } from './domain/vocabulary';
 
 /** Thrown by `loadConfig` with every problem found, so an operator fixes them all at once. */
 export class ConfigError extends Error {
@@ -64,6 +64,14 @@ const integer = (min: number, max: number, what: string) =>
   });
 
 const port = integer(1, 65_535, 'an integer port');
+
+const boolean = z.string().transform((text, ctx) => {
+  const value = text.trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(value)) return true;
+  if (['false', '0', 'no'].includes(value)) return false;
+  ctx.addIssue({ code: 'custom', message: 'expected true or false' });
+  return z.NEVER;
+});
 
 const list = z.string().transform((text) =>
   text
@@ -171,6 +179,26 @@ const schema = z.object({
   REFRESH_COOLDOWN: duration(0).prefault('5m'),
   // Unset: half of REFRESH_INTERVAL; 0 turns skipping off.
   REFRESH_SKIP_IF_FRESHER: duration(0).optional(),
+  // Alerts (README: Events and alerts).
+  ALERT_FAILING_AFTER: integer(1, 100, 'a whole number of refreshes').prefault('3'),
+  EVENT_RETENTION: duration(3_600_000).prefault('30d'),
+  WEBHOOK_ALLOW_INSECURE: boolean.prefault('false'),
+  WEBHOOK_ALLOW_PRIVATE: boolean.prefault('false'),
+  WEBHOOK_TIMEOUT: duration(500, 60_000).prefault('10s'),
+  WEBHOOK_RETRY_INITIAL: duration(100, 3_600_000).prefault('10s'),
+  WEBHOOK_RETRY_FOR: duration(10_000, 7 * 86_400_000).prefault('24h'),
+  WEBHOOK_DISABLE_AFTER: duration(10_000).prefault('24h'),
+  ALERT_EMAIL_TO: list
+    .refine((addresses) => addresses.every((a) => /^[^\s@,]+@[^\s@,]+$/.test(a)), {
+      message: 'expected a comma-separated list of e-mail addresses',
+    })
+    .prefault(''),
+  ALERT_EMAIL_FROM: z
+    .string()
+    .regex(/^[^\s@]+@[^\s@]+$/, { message: 'expected an e-mail address' })
+    .prefault('social-media-cache@localhost'),
+  ALERT_EMAIL_EVENTS: list.prefault('*'),
+  SMTP_URL: url('an smtp:// or smtps:// URL', ['smtp:', 'smtps:']).optional(),
   READ_API_KEYS: apiKeys.prefault(''),
   ADMIN_API_KEYS: apiKeys.prefault(''),
   TOKEN_ENCRYPTION_KEY: encryptionKey.optional(),
@@ -193,7 +221,7 @@ const SECRET_VARIABLES = new Set([
   'META_APP_SECRET',
 ]);
 /** URLs may carry a user and password: shown with those masked, or not at all when they do not parse. */
-const URL_VARIABLES = new Set(['DATABASE_URL', 'META_GRAPH_URL', 'TEMPORAL_UI_URL']);
+const URL_VARIABLES = new Set(['DATABASE_URL', 'META_GRAPH_URL', 'TEMPORAL_UI_URL', 'SMTP_URL']);
 
 /** A bad value as a problem may show it: secrets hidden, a URL's credentials masked. */
 function shownValue(name: string, value: string | undefined): string {
@@ -268,6 +296,17 @@ export interface Config {
     /** Days fetched in the background when a client is added, its token replaced or its Instagram relinked. */
     backfillDays: number;
   };
+  alerts: {
+    /** Consecutive failed refreshes before `client.failing`. */
+    failingAfter: number;
+    eventRetentionMs: number;
+    policy: { allowInsecure: boolean; allowPrivate: boolean };
+    timeoutMs: number;
+    retry: { initialMs: number; maximumMs: number; forMs: number };
+    disableAfterMs: number;
+    /** ALERT_EMAIL_TO with SMTP_URL (which may hold a password: never logged). */
+    email?: { to: string[]; smtpUrl: string; from: string; events: string[] };
+  };
   readApiKeys: string[];
   adminApiKeys: string[];
   /** TOKEN_ENCRYPTION_KEY and, during a key rotation, TOKEN_ENCRYPTION_KEY_PREVIOUS. */
@@ -301,6 +340,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     .refine((e) => !e.META_APP_ID === !e.META_APP_SECRET, {
       path: [input.META_APP_ID ? 'META_APP_SECRET' : 'META_APP_ID'],
       message: 'set META_APP_ID and META_APP_SECRET together: the app token is both',
+    })
+    .refine((e) => !e.ALERT_EMAIL_TO.length === !e.SMTP_URL, {
+      path: [input.SMTP_URL ? 'ALERT_EMAIL_TO' : 'SMTP_URL'],
+      message: 'set ALERT_EMAIL_TO and SMTP_URL together: e-mail alerts need both where and through which server',
+    })
+    .refine((e) => e.ALERT_EMAIL_EVENTS.every((t) => t === '*' || (EVENT_TYPES as readonly string[]).includes(t)), {
+      path: ['ALERT_EMAIL_EVENTS'],
+      message: `expected * or event types (${EVENT_TYPES.join(', ')})`,
     })
     .refine((e) => !e.TEMPORAL_TLS_CERT === !e.TEMPORAL_TLS_KEY, {
       path: [input.TEMPORAL_TLS_CERT ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT'],
@@ -348,6 +395,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cooldownMs: e.REFRESH_COOLDOWN,
       skipIfFresherMs: e.REFRESH_SKIP_IF_FRESHER ?? Math.floor(e.REFRESH_INTERVAL / 2),
       backfillDays: e.BACKFILL_DAYS,
+    },
+    alerts: {
+      failingAfter: e.ALERT_FAILING_AFTER,
+      eventRetentionMs: e.EVENT_RETENTION,
+      policy: { allowInsecure: e.WEBHOOK_ALLOW_INSECURE, allowPrivate: e.WEBHOOK_ALLOW_PRIVATE },
+      timeoutMs: e.WEBHOOK_TIMEOUT,
+      retry: {
+        initialMs: e.WEBHOOK_RETRY_INITIAL,
+        maximumMs: Math.max(e.WEBHOOK_RETRY_INITIAL, Math.min(30 * 60_000, e.WEBHOOK_RETRY_FOR / 4)),
+        forMs: e.WEBHOOK_RETRY_FOR,
+      },
+      disableAfterMs: e.WEBHOOK_DISABLE_AFTER,
+      ...(e.SMTP_URL && e.ALERT_EMAIL_TO.length
+        ? {
+            email: {
+              to: e.ALERT_EMAIL_TO,
+              smtpUrl: e.SMTP_URL,
+              from: e.ALERT_EMAIL_FROM,
+              events: e.ALERT_EMAIL_EVENTS,
+            },
+          }
+        : {}),
     },
     readApiKeys: e.READ_API_KEYS,
     adminApiKeys: e.ADMIN_API_KEYS,

@@ -237,7 +237,8 @@ describe('the status page', () => {
       };
       expect(Number(smallFleet[0].n)).toBeLessThan(15);
       expect(after).toEqual(before);
-      expect(after).toEqual({ overview: 4, search: 4, client: 3 });
+      // The overview's 4 and the latest events and failing webhooks (one query each).
+      expect(after).toEqual({ overview: 6, search: 6, client: 3 });
 
       const page = await adminPage(browser);
       try {
@@ -287,14 +288,20 @@ describe('the status page', () => {
           '/status?q=Fleet&sort=freshness&page=2',
         );
 
-        // One h1, then a section heading per part; tables with column and row headers.
+        // One h1, then a section heading per part; tables with column and row headers. The invalid
+        // token turning valid and invalid again is an event the page lists.
+        await stack.clients.markToken(invalid.id, 'valid');
+        await stack.clients.markToken(invalid.id, 'invalid', '190: Error validating access token');
         await page.goto(`${api.url}/status`);
         expect(await page.locator('h1').count()).toBe(1);
         expect(await page.locator('main h2').allTextContents()).toEqual([
           `Needs action (${await page.locator('#problems tbody tr').count()})`,
           `Clients (${total})`,
           'Refresh cycles',
+          // The fleet's invalid token and finished cycles are events.
+          'Recent events',
         ]);
+        expect(await page.locator('#events tr[data-event-type="token.invalid"]').count()).toBeGreaterThan(0);
         expect(await page.locator('#client-table thead th[scope="col"]').count()).toBe(8);
         expect(await page.locator('#client-table tbody th[scope="row"]').count()).toBe(50);
 

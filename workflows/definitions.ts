@@ -152,3 +152,18 @@ export const refreshRequestedSignal = defineSignal<[RefreshRequest]>('refreshReq
 
 /** Progress of a running cycle: done / total / failed and the client being refreshed. */
 export const progressQuery = defineQuery<CycleProgress>('progress');
+
+/** Input of a delivery: only ids and the schedule; what is sent is read from Postgres by the activity. */
+export interface DeliverAlertInput {
+  deliveryId: string;
+  retry: { initialMs: number; maximumMs: number; forMs: number };
+  attemptTimeoutMs: number;
+}
+
+/**
+ * Workflow id of an event's delivery to one target (an endpoint's id, or `email`): Temporal
+ * refuses a second start, so an event is sent to a target once however often it is dispatched.
+ */
+export function alertDeliveryWorkflowId(eventId: string, target: string): string {
+  return `social-media-cache-alert-${eventId}-${target}`;
+}

@@ -2,3 +2,4 @@
 export { workerHealthCheck } from './health';
 export { refreshAllClients } from './refresh-all';
 export { refreshClient } from './refresh-client';
+export { deliverAlert } from './deliver-alert';

@@ -9,6 +9,8 @@ import {
   type MetricName,
   type OptionalMetricName,
   UNAVAILABLE_REASONS,
+  EVENT_TYPES,
+  WEBHOOK_FORMATS,
 } from '../domain/vocabulary';
 
 /** Request shapes of the API, shared by validation and the OpenAPI document. */
@@ -175,4 +177,49 @@ export const rangeResponse = z.strictObject({
     )
     .optional(),
   refresh: z.strictObject({ status: refreshStatus }),
+});
+
+// -- Alerts -------------------------------------------------------------------------------------
+
+const webhookUrl = z.string().min(1).max(2048);
+const eventList = z
+  .array(z.string().max(100))
+  .min(1, { message: 'must list at least one event type, or ["*"]' })
+  .max(EVENT_TYPES.length + 1)
+  .refine((events) => events.every((e) => e === '*' || (EVENT_TYPES as readonly string[]).includes(e)), {
+    message: `must be "*" or event types: ${EVENT_TYPES.join(', ')}`,
+  })
+  .transform((events) => [...new Set(events)]);
+
+export const createWebhookBody = z.strictObject({
+  url: webhookUrl,
+  events: eventList.prefault(['*']),
+  format: z.enum(WEBHOOK_FORMATS, { message: 'must be json or slack' }).prefault('json'),
+  enabled: z.boolean({ message: 'must be true or false' }).prefault(true),
+  description: z.string().trim().max(200).nullable().optional(),
+});
+
+export const updateWebhookBody = z
+  .strictObject({
+    url: webhookUrl.optional(),
+    events: eventList.optional(),
+    format: z.enum(WEBHOOK_FORMATS, { message: 'must be json or slack' }).optional(),
+    enabled: z.boolean({ message: 'must be true or false' }).optional(),
+    description: z.string().trim().max(200).nullable().optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, { message: 'must change at least one field' });
+
+export const eventsQuery = z.strictObject({
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, { message: 'must be a whole number from 1 to 200' })
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 200, { message: 'must be a whole number from 1 to 200' })
+    .optional(),
+  before: z
+    .string()
+    .regex(/^\d{1,18}$/, { message: 'must be the `next` cursor of a previous page' })
+    .optional(),
+  type: z.enum(EVENT_TYPES, { message: `must be one of ${EVENT_TYPES.join(', ')}` }).optional(),
+  clientId: uuid.optional(),
 });

@@ -1,4 +1,5 @@
 import { CommandSpec, parseCommandLine, stringOption } from './args';
+import { alertCommands } from './commands/alerts';
 import { clientCommands } from './commands/clients';
 import { metricCommands } from './commands/metrics';
 import { refreshCommand } from './commands/refresh';
@@ -19,6 +20,7 @@ export const COMMANDS: CommandSpec[] = [
   refreshCommand,
   ...clientCommands,
   ...metricCommands,
+  ...alertCommands,
   ...scheduleCommands,
   ...tokenCommands,
 ];

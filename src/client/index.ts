@@ -199,6 +199,59 @@ export interface MetricInfo {
   source: string;
 }
 
+/** An event (README: Events and alerts): what changed state, once per change. */
+export interface ServiceEvent {
+  id: string;
+  type: string;
+  occurredAt: string;
+  clientId: string | null;
+  clientName: string | null;
+  /** Meta's code and words, what to do and the CLI command that fixes it; never a secret. */
+  facts: Record<string, unknown>;
+}
+
+export interface EventsResponse {
+  success: true;
+  data: ServiceEvent[];
+  /** Pass as `before` for the next (older) page; null on the last. */
+  next: string | null;
+}
+
+/** A webhook endpoint; its secret is in the answer of its creation only. */
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  /** Event types, or `*` for every type but `cycle.completed`. */
+  events: string[];
+  format: 'json' | 'slack';
+  enabled: boolean;
+  description: string | null;
+  createdAt: string;
+  updatedAt: string;
+  failingSince: string | null;
+  lastSuccessAt: string | null;
+  lastFailureAt: string | null;
+  lastError: string | null;
+  disabledAt: string | null;
+  disabledReason: string | null;
+}
+
+export interface WebhookInput {
+  url: string;
+  events?: string[];
+  format?: 'json' | 'slack';
+  enabled?: boolean;
+  description?: string | null;
+}
+
+export interface WebhookTestResult {
+  eventId: string;
+  delivered: boolean;
+  status: number | null;
+  error: string | null;
+  latencyMs: number;
+}
+
 export interface MetricsResponse {
   success: true;
   data: MetricInfo[];
@@ -439,6 +492,16 @@ export interface SocialMediaCacheClient {
   getRange(clientId: string, from: string, to: string): Promise<RangeResponse>;
   /** The metric catalogue: what this deployment keeps, and what Meta retired. */
   getMetrics(): Promise<MetricsResponse>;
+  /** Admin: events, newest first; `before` is the previous page's `next`. */
+  listEvents(options?: { limit?: number; before?: string; type?: string; clientId?: string }): Promise<EventsResponse>;
+  /** Admin: the webhook endpoints (never their secrets). */
+  listWebhooks(): Promise<{ success: true; data: WebhookEndpoint[] }>;
+  /** Admin: add an endpoint; `secret` (`whsec_…`) is shown this once. */
+  addWebhook(input: WebhookInput): Promise<{ success: true; data: WebhookEndpoint & { secret: string } }>;
+  updateWebhook(id: string, patch: Partial<WebhookInput>): Promise<{ success: true; data: WebhookEndpoint }>;
+  removeWebhook(id: string): Promise<{ success: true; data: { id: string; removed: true } }>;
+  /** Admin: send the endpoint a signed `webhook.test` ping now. */
+  testWebhook(id: string): Promise<{ success: true; data: WebhookTestResult }>;
   /** Admin: ask a retired metric again (Meta restored it). */
   restoreMetric(name: MetricName): Promise<{ success: true; data: { name: MetricName; status: 'active' } }>;
   /**
@@ -562,6 +625,18 @@ export function createSocialMediaCacheClient(options: SocialMediaCacheClientOpti
     getRange: (clientId, from, to) => call('GET', '/api/social-media-cache/range', { clientId, from, to }),
     getMetrics: () => call('GET', '/api/metrics'),
     restoreMetric: (name) => call('POST', `/api/metrics/${encodeURIComponent(name)}/restore`),
+    listEvents: (options = {}) =>
+      call('GET', '/api/events', {
+        limit: options.limit !== undefined ? String(options.limit) : undefined,
+        before: options.before,
+        type: options.type,
+        clientId: options.clientId,
+      }),
+    listWebhooks: () => call('GET', '/api/webhooks'),
+    addWebhook: (input) => call('POST', '/api/webhooks', {}, input),
+    updateWebhook: (id, patch) => call('PATCH', `/api/webhooks/${encodeURIComponent(id)}`, {}, patch),
+    removeWebhook: (id) => call('DELETE', `/api/webhooks/${encodeURIComponent(id)}`),
+    testWebhook: (id) => call('POST', `/api/webhooks/${encodeURIComponent(id)}/test`),
     getRefreshStatus: () => call('GET', '/api/automated/refresh-social-media-cache'),
     listClients: () => call('GET', '/api/clients'),
     getClient: (id) => call('GET', clientPath(id)),

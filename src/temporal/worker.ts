@@ -11,6 +11,7 @@ import { waitFor } from '../net';
 import { TEMPORAL_CHANNEL_ARGS } from './client';
 import { installTemporalRuntime } from './runtime';
 import { reconcileCyclesPeriodically } from './reconcile';
+import { dispatchEventsPeriodically } from '../alerts/dispatcher';
 import { ensureRefreshSchedule } from './schedule';
 import { ActivityDeps, createActivities } from '../../activities';
 import type { Db } from '../db';
@@ -29,7 +30,13 @@ export interface CreateWorkerOptions {
   /** Overrides of the activities' tuning (tests shorten the throttle backoff). */
   activityOptions?: Pick<
     ActivityDeps,
-    'throttleBackoffMs' | 'heartbeatIntervalMs' | 'backfillDays' | 'metrics' | 'retireAfterClients'
+    | 'throttleBackoffMs'
+    | 'heartbeatIntervalMs'
+    | 'backfillDays'
+    | 'metrics'
+    | 'retireAfterClients'
+    | 'failingAfter'
+    | 'alerts'
   >;
   /** A prebuilt bundle (tests build one per run); otherwise workflows are bundled from source. */
   workflowBundle?: WorkerOptions['workflowBundle'];
@@ -131,6 +138,15 @@ export async function runWorker(
     logger,
   });
   lifecycle.add('cycle reconciliation', async () => stopReconciling());
+  const stores = createStores(deps.db, deps.tokenKeys);
+  const stopDispatching = dispatchEventsPeriodically({
+    temporal: client,
+    alerts: stores.alerts,
+    events: stores.events,
+    logger,
+    settings: config.alerts,
+  });
+  lifecycle.add('event dispatch', stopDispatching);
 
   const worker = await createWorker({
     connection,
@@ -143,6 +159,21 @@ export async function runWorker(
       backfillDays: config.refresh.backfillDays,
       metrics: config.metrics,
       retireAfterClients: config.retireAfterClients,
+      failingAfter: config.alerts.failingAfter,
+      alerts: {
+        policy: config.alerts.policy,
+        timeoutMs: config.alerts.timeoutMs,
+        disableAfterMs: config.alerts.disableAfterMs,
+        ...(config.alerts.email
+          ? {
+              email: {
+                to: config.alerts.email.to,
+                smtpUrl: config.alerts.email.smtpUrl,
+                from: config.alerts.email.from,
+              },
+            }
+          : {}),
+      },
     },
   });
   const running = worker.run();

@@ -27,6 +27,14 @@ async function main(): Promise<void> {
     meta,
     tokenKeys: createKeyring(Buffer.from(env('TOKEN_ENCRYPTION_KEY'), 'hex')),
     workflowBundle: { codePath: env('WORKFLOW_BUNDLE') },
+    // Alert deliveries to the test's loopback receivers.
+    activityOptions: {
+      alerts: {
+        policy: { allowInsecure: env('WEBHOOK_ALLOW_INSECURE') === 'true', allowPrivate: false },
+        timeoutMs: Number(env('WEBHOOK_TIMEOUT_MS') || 10_000),
+        disableAfterMs: 24 * 3_600_000,
+      },
+    },
   });
   process.once('SIGTERM', () => worker.shutdown());
   const running = worker.run();

@@ -9,6 +9,7 @@ import { createRefreshStatus } from '../support/refresh-status';
 import { cacheRoutes } from './cache';
 import { clientRoutes } from './clients';
 import { healthRoutes } from './health';
+import { alertRoutes } from './alerts';
 import { metricRoutes } from './metrics';
 import { refreshRoutes } from './refresh';
 import { statusPageRoutes } from './status-page';
@@ -20,7 +21,15 @@ export type { RouteDef, RouteDeps } from './types';
 export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: CacheReader } {
   const { config, temporal, logger, metrics } = deps;
   const taskQueue = deps.taskQueue ?? TASK_QUEUE;
-  const { clients, cache, refresh, holds, metrics: metricStore } = createStores(deps.db, deps.tokenKeys);
+  const {
+    clients,
+    cache,
+    refresh,
+    holds,
+    metrics: metricStore,
+    alerts,
+    events,
+  } = createStores(deps.db, deps.tokenKeys);
   const catalogue = new MetricCatalogue(metricStore, config.metrics, logger);
   const refreshDeps = {
     temporal,
@@ -54,6 +63,8 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
     refresh,
     holds,
     metricStore,
+    alerts,
+    events,
     catalogue,
     reader,
     answers,
@@ -76,6 +87,7 @@ export function createRoutes(deps: RouteDeps): { routes: RouteDef[]; reader: Cac
     ...refreshRoutes(context),
     ...clientRoutes(context),
     ...metricRoutes(context),
+    ...alertRoutes(context),
     ...statusPageRoutes(context),
   ];
   return { routes, reader };

@@ -185,6 +185,8 @@ export function statusPageRoutes(context: RouteContext): RouteDef[] {
             cycles,
             usage,
             retired: [...(await context.catalogue.get()).retired.values()],
+            events: (await context.events.list({ limit: 10 })).events,
+            failingEndpoints: await context.alerts.troubledEndpoints(),
           }),
         );
       },

@@ -9,6 +9,8 @@ import type { PlatformHoldStore } from '../../stores/holds';
 import type { CacheStore } from '../../stores/cache';
 import type { Client, ClientStore } from '../../stores/clients';
 import type { MetricStore } from '../../stores/metrics';
+import type { AlertStore } from '../../stores/alerts';
+import type { EventStore } from '../../stores/events';
 import type { RefreshStore } from '../../stores/refresh';
 import type { MetricCatalogue } from '../support/metric-catalogue';
 import type { RefreshRequestResult } from '../../temporal/request-refresh';
@@ -98,6 +100,9 @@ export interface RouteContext extends RouteDeps {
   holds: PlatformHoldStore;
   /** The fleet's watch on retired metrics. */
   metricStore: MetricStore;
+  /** Webhook endpoints and deliveries. */
+  alerts: AlertStore;
+  events: EventStore;
   /** The metrics a day shows, and the retirements, kept in memory a few seconds. */
   catalogue: MetricCatalogue;
   reader: CacheReader;

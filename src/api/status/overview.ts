@@ -1,6 +1,8 @@
 import type { AppUsage, ClientSort, CycleBar, FleetSummary, ProblemKind, StatusClient } from '../../stores/status';
 import { cycleChart, formatDuration, formatNumber, SeriesDay, sparkline, usageGauge } from './charts';
 import type { Retirement } from '../../domain/metric-retirement';
+import { redactUrl, type WebhookEndpoint } from '../../stores/alerts';
+import type { ServiceEvent } from '../../stores/events';
 import { metricOf, type MetricName } from '../../domain/vocabulary';
 import { action, CLI, METRICS, MetricKey, PROBLEM_TITLES, SORTS } from './copy';
 import { html, SafeHtml } from './html';
@@ -45,6 +47,10 @@ export interface OverviewModel {
   usage: AppUsage;
   /** Metrics Meta retired for the fleet (not restored). */
   retired: Retirement[];
+  /** The latest events, newest first. */
+  events: ServiceEvent[];
+  /** Webhook endpoints failing or disabled for failing. */
+  failingEndpoints: WebhookEndpoint[];
 }
 
 /** The overview's URL for a query (defaults left out, so links stay short). */
@@ -76,6 +82,52 @@ function retiredSection(m: OverviewModel): SafeHtml | '' {
 <p class="muted">No longer asked of Meta for any client; their days read <code>metric_retired</code> from the day shown on.</p>
 <table class="retired">
 <thead><tr><th scope="col">Metric</th><th scope="col">Since</th><th scope="col">Replacement</th><th scope="col">Meta's answer</th><th scope="col">What to do</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>
+</section>`;
+}
+
+/** Webhook endpoints whose deliveries fail (or that were disabled for it): what the receiver said, and how to enable one again. */
+function endpointsSection(m: OverviewModel): SafeHtml | '' {
+  if (!m.failingEndpoints.length) return '';
+  const rows = m.failingEndpoints.map(
+    (e) => html`<tr data-endpoint-id="${e.id}">
+<th scope="row"><code>${redactUrl(e.url)}</code><br><small class="muted">${e.format}, ${e.events.join(', ')}</small></th>
+<td>${e.enabled ? html`failing since ${timeAgo(e.failingSince ?? '', m.now)}` : html`<strong>disabled</strong> ${e.disabledAt ? timeAgo(e.disabledAt, m.now) : ''}`}</td>
+<td><small>${e.lastError ?? '–'}</small></td>
+<td>${e.enabled ? html`Check the receiver; <code>${CLI} webhooks test ${e.id}</code>` : html`Fix the receiver, then <code>${CLI} webhooks enable ${e.id}</code>`}</td>
+</tr>`,
+  );
+  return html`<section id="failing-webhooks" aria-labelledby="webhooks-title">
+<h2 id="webhooks-title">Webhooks failing (${m.failingEndpoints.length})</h2>
+<table class="webhooks">
+<thead><tr><th scope="col">Endpoint</th><th scope="col">State</th><th scope="col">Last error</th><th scope="col">What to do</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>
+</section>`;
+}
+
+/** The latest events: what changed state, for whom, and what to do. */
+function eventsSection(m: OverviewModel): SafeHtml | '' {
+  if (!m.events.length) return '';
+  const rows = m.events.map((e) => {
+    const facts = e.facts as { action?: unknown; command?: unknown };
+    return html`<tr data-event-type="${e.type}">
+<td>${timeAgo(e.occurredAt, m.now)}</td>
+<th scope="row"><code>${e.type}</code></th>
+<td>${e.clientId ? html`<a href="/status/clients/${e.clientId}">${e.clientName ?? e.clientId}</a>` : '–'}</td>
+<td>${typeof facts.action === 'string' ? facts.action : ''}${typeof facts.command === 'string' ? html`<br><code>${facts.command}</code>` : ''}</td>
+</tr>`;
+  });
+  return html`<section id="events" aria-labelledby="events-title">
+<h2 id="events-title">Recent events</h2>
+<p class="muted">Sent to the webhooks that want them; all of them: <code>${CLI} events list</code>.</p>
+<table class="events">
+<thead><tr><th scope="col">When</th><th scope="col">Event</th><th scope="col">Client</th><th scope="col">What to do</th></tr></thead>
 <tbody>
 ${rows}
 </tbody>
@@ -277,8 +329,10 @@ ${m.demo ? DEMO_NOTE : ''}
 <main>
 ${problemsSection(m)}
 ${retiredSection(m)}
+${endpointsSection(m)}
 ${clientsSection(m)}
 ${cyclesSection(m)}
+${eventsSection(m)}
 </main>
 <footer><p><small class="muted">Generated ${exactTime(new Date(m.now))}. <a href="${overviewUrl(m.query)}">Reload</a>. Times are UTC on hover.</small></p></footer>`;
   return layout('social-media-cache status', body);
