@@ -370,6 +370,36 @@ describe('the social-media-cache CLI', () => {
     expect(refreshed.stdout).not.toContain(client.id.toUpperCase());
   });
 
+  it('adds, lists, tests and removes a webhook, and lists events', async () => {
+    const added = await cli([
+      'webhooks',
+      'add',
+      'https://hooks.example.com/smc',
+      '--events',
+      'token.invalid,client.failing',
+    ]);
+    expect(added.code).toBe(0);
+    const secret = /Signing secret .*: (whsec_\S+)/.exec(added.stdout)?.[1];
+    expect(secret).toMatch(/^whsec_/);
+    const id = /Added webhook ([0-9a-f-]{36})/.exec(added.stdout)![1];
+    const listed = await cli(['webhooks', 'list']);
+    expect(listed.stdout).toContain(
+      `${id}  enabled   json   https://hooks.example.com/smc  [token.invalid, client.failing]`,
+    );
+    expect(listed.stdout).not.toContain(secret);
+    // The name does not resolve here: the ping is not delivered, and the exit code says so.
+    const tested = await cli(['webhooks', 'test', id]);
+    expect(tested.code).toBe(1);
+    expect(tested.stdout).toMatch(/^Not delivered: /);
+    const wrong = await cli(['webhooks', 'add', 'http://hooks.example.com/smc']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('https');
+    expect((await cli(['webhooks', 'remove', id])).stdout).toContain(`Removed webhook ${id}.`);
+    const events = await cli(['events', 'list', '--json']);
+    expect(events.code).toBe(0);
+    expect(JSON.parse(events.stdout)).toMatchObject({ success: true, data: expect.any(Array) });
+  });
+
   it('never printed a Meta token or the API key in any output', () => {
     expect(transcript.length).toBeGreaterThan(30);
     const all = transcript.join('\n');
