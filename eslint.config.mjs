@@ -78,8 +78,9 @@ export default tseslint.config(
           ),
           patterns: [
             {
-              regex: '(^|/)src/(?!domain/vocabulary$)',
-              message: 'Workflows import only the contract module, activity types and the vocabulary (plain data).',
+              regex: '(^|/)src/(?!domain/(vocabulary|lanes)$)',
+              message:
+                'Workflows import only the contract module, activity types, the vocabulary (plain data) and the lane rules (pure, no imports).',
               allowTypeImports: true,
             },
           ],

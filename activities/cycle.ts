@@ -57,6 +57,10 @@ export function cycleActivities(db: Db, { clients, refresh, appThrottle }: Activ
       startedClients: { clientId: string; workflowId: string; startedAt: string }[];
       currentClientId: string | null;
       currentSpacingMs: number;
+      lanes?: number;
+      needsMs?: number;
+      intervalMs?: number;
+      fits?: boolean;
     }): Promise<void> {
       await refresh.recordResults(
         input.startedClients.map((c) => ({

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { z } from 'zod';
 import { createKeyring, TokenKeyring } from './crypto';
 import type { LogFormat } from './boot/logger';
+import { DEFAULT_MAX_LANES } from './domain/lanes';
 import { DEFAULT_METRICS_SETTING, parseMetricsSetting } from './domain/metric-settings';
 import { EVENT_TYPES, type MetricName } from './domain/vocabulary';
 
@@ -173,6 +174,19 @@ const schema = z.object({
   CACHE_TTL: duration(1_000).optional(),
   REFRESH_INTERVAL: duration(60_000).prefault('3h'),
   REFRESH_SPACING: duration(0, 3_600_000).prefault('2s'),
+  // auto: the fewest lanes that fit the fleet's starts in 80 % of REFRESH_INTERVAL (README: Scaling out).
+  REFRESH_LANES: z
+    .string()
+    .prefault('auto')
+    .transform((text, ctx) => {
+      const value = text.trim().toLowerCase();
+      if (value === 'auto') return 'auto' as const;
+      const n = /^\d+$/.test(value) ? Number(value) : NaN;
+      if (Number.isInteger(n) && n >= 1 && n <= 256) return n;
+      ctx.addIssue({ code: 'custom', message: 'expected auto or a whole number of lanes from 1 to 256' });
+      return z.NEVER;
+    }),
+  REFRESH_MAX_LANES: integer(1, 256, 'a whole number of lanes').prefault(String(DEFAULT_MAX_LANES)),
   // Today and 3 days before: a day is fetched again until it is 3 days old, when Meta's numbers have settled (48 h).
   REFRESH_LOOKBACK_DAYS: integer(1, 90, 'a whole number of days').prefault('4'),
   BACKFILL_DAYS: integer(1, 90, 'a whole number of days').prefault('30'),
@@ -295,6 +309,10 @@ export interface Config {
     skipIfFresherMs: number;
     /** Days fetched in the background when a client is added, its token replaced or its Instagram relinked. */
     backfillDays: number;
+    /** REFRESH_LANES: clients started at once, each lane keeping the spacing. */
+    lanes: 'auto' | number;
+    /** REFRESH_MAX_LANES: the most lanes `auto` takes. */
+    maxLanes: number;
   };
   alerts: {
     /** Consecutive failed refreshes before `client.failing`. */
@@ -395,6 +413,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cooldownMs: e.REFRESH_COOLDOWN,
       skipIfFresherMs: e.REFRESH_SKIP_IF_FRESHER ?? Math.floor(e.REFRESH_INTERVAL / 2),
       backfillDays: e.BACKFILL_DAYS,
+      lanes: e.REFRESH_LANES,
+      maxLanes: e.REFRESH_MAX_LANES,
     },
     alerts: {
       failingAfter: e.ALERT_FAILING_AFTER,

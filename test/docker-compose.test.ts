@@ -57,6 +57,8 @@ describe('docker-compose.yml', () => {
       'META_TIMEOUT',
       'REFRESH_INTERVAL',
       'REFRESH_SPACING',
+      'REFRESH_LANES',
+      'REFRESH_MAX_LANES',
       'REFRESH_LOOKBACK_DAYS',
       'WORKER_METRICS_PORT',
     ];

@@ -210,6 +210,63 @@ describe('the refresh cycle', () => {
     expect(elapsed).toBeGreaterThanOrEqual(1_200);
   });
 
+  /** How many children each group started, groups being split by the pacing timers. */
+  function startGroups(events: HistoryEvent[]): { sizes: number[]; timers: number[] } {
+    const sizes: number[] = [];
+    const timers: number[] = [];
+    let current = 0;
+    for (const e of events) {
+      if (e.startChildWorkflowExecutionInitiatedEventAttributes) current += 1;
+      else if (e.timerStartedEventAttributes && current > 0) {
+        sizes.push(current);
+        timers.push(timerMs(e));
+        current = 0;
+      }
+    }
+    if (current) sizes.push(current);
+    return { sizes, timers };
+  }
+
+  it('starts clients on the fewest lanes that fit the interval, each lane keeping the spacing', async () => {
+    const clients = await Promise.all(Array.from({ length: 6 }, () => stack.addClient()));
+    // Serially 6 starts 1 s apart take 5 s, more than 80 % of a 4 s interval; two lanes take 2 s.
+    const { workflowId, result } = await runCycle(stack, { spacingMs: 1_000, lanes: 'auto', intervalMs: 4_000 });
+    expect(result).toMatchObject({ total: 6, refreshed: 6, failed: 0 });
+    const [events] = await historiesOfAllRuns(stack, workflowId);
+    // The pacing timers stand between groups; after the last group the cycle waits for results.
+    const { sizes, timers } = startGroups(events);
+    expect(sizes).toEqual([2, 2, 2]);
+    expect(timers.slice(0, 2)).toEqual([1_000, 1_000]);
+    const row = await stack.database.db('refresh_runs').where({ workflow_id: workflowId }).first();
+    expect({ lanes: row.lanes, needsMs: Number(row.needs_ms), fits: row.fits_interval }).toEqual({
+      lanes: 2,
+      needsMs: 2_000,
+      fits: true,
+    });
+    // Each client is on one lane: refreshed exactly once in the cycle.
+    const results = await stack.database.db('refresh_client_results').where({ run_id: row.id });
+    expect(results.map((r) => r.client_id).sort()).toEqual(clients.map((c) => c.id).sort());
+    expect(results.every((r) => r.outcome === 'refreshed')).toBe(true);
+  });
+
+  it("removes lanes while Meta's app usage is above 75 % before it stretches the spacing", async () => {
+    for (let i = 0; i < 8; i += 1) await stack.addClient();
+    await new AppThrottleStore(stack.database.db).recordUsage(85);
+    try {
+      const { workflowId, result } = await runCycle(stack, { spacingMs: 1_000, lanes: 4, intervalMs: 60_000 });
+      expect(result.refreshed).toBe(8);
+      const [events] = await historiesOfAllRuns(stack, workflowId);
+      const { sizes, timers } = startGroups(events);
+      // 85 % keeps 2 of the 4 lanes (4 × 15 / 25), at the spacing as configured.
+      expect(sizes).toEqual([2, 2, 2, 2]);
+      expect(timers.slice(0, 3)).toEqual([1_000, 1_000, 1_000]);
+      const row = await stack.database.db('refresh_runs').where({ workflow_id: workflowId }).first();
+      expect(row.lanes).toBe(2);
+    } finally {
+      await stack.database.db('meta_app_usage').delete();
+    }
+  });
+
   it('continues as new page by page so no run passes 4,096 events, and its counts match the recorded rows', async () => {
     const count = 120;
     await Promise.all(Array.from({ length: count }, () => stack.addClient()));

@@ -4,6 +4,7 @@ import { waitFor } from '../src/net';
 import { ADMIN_KEY, READ_KEY, startApi, TestApi } from './helpers/api';
 import { createRefreshStack, RefreshStack } from './helpers/stack';
 import { seedFleet } from './helpers/status';
+import { overrunText } from '../src/domain/lanes';
 
 const STATUS = '/api/automated/refresh-social-media-cache';
 
@@ -242,5 +243,37 @@ describe('the refresh status', () => {
     expect(branches.RefreshStatusSummary.safeParse(read).error).toBeUndefined();
     expect(branches.RefreshStatus.safeParse(read).success).toBe(false);
     expect(branches.RefreshStatusSummary.safeParse(admin).success).toBe(false);
+  });
+  it('says when the fleet does not fit the interval even on REFRESH_MAX_LANES lanes, in the status and under Needs action', async () => {
+    // Clients 4 s apart on at most one lane need more than 80 % of a 4 s interval.
+    const tooLarge = `test-status-too-large-${Date.now()}`;
+    const handle = await stack.client.workflow.start('refreshAllClients', {
+      workflowId: tooLarge,
+      taskQueue: stack.taskQueue,
+      args: [{ trigger: 'manual', spacingMs: 4_000, lookbackDays: 1, lanes: 'auto', maxLanes: 1, intervalMs: 4_000 }],
+      workflowExecutionTimeout: '2m',
+    });
+    let running: Record<string, unknown> | null = null;
+    await waitFor(
+      async () => {
+        running = (await api.request(STATUS, { key: ADMIN_KEY })).body.data.running;
+        return running?.workflowId === tooLarge && running.fitsInterval === false;
+      },
+      { timeoutMs: 10_000, intervalMs: 100, what: 'the running cycle in the status' },
+    );
+    // The fleet here is every client the earlier tests added: 4 s per client on the one lane.
+    const total = (running as unknown as { total: number }).total;
+    expect(total).toBeGreaterThanOrEqual(2);
+    expect(running).toMatchObject({ lanes: 1, needsMs: (total - 1) * 4_000, intervalMs: 4_000, fitsInterval: false });
+    const page = await api.request('/status', { key: ADMIN_KEY });
+    expect(page.status).toBe(200);
+    const needsAction = page.text.slice(
+      page.text.indexOf('id="problems"'),
+      page.text.indexOf('</section>', page.text.indexOf('id="problems"')),
+    );
+    expect(needsAction).toContain('The fleet does not fit the refresh interval');
+    expect(needsAction).toContain(`${overrunText((total - 1) * 4_000, 4_000)} on one lane`);
+    await handle.cancel();
+    await expect(handle.result()).rejects.toThrow();
   });
 });

@@ -70,6 +70,12 @@ export interface RefreshAllInput {
   skipIfFresherMs?: number;
   /** Clients per run before continue-as-new. */
   pageSize?: number;
+  /** REFRESH_LANES: lanes started at once, each keeping the spacing (`auto`: the fewest that fit 80 % of `intervalMs`). */
+  lanes?: 'auto' | number;
+  /** REFRESH_MAX_LANES: the most lanes `auto` takes. */
+  maxLanes?: number;
+  /** REFRESH_INTERVAL, which `auto` lanes fit the cycle in. */
+  intervalMs?: number;
   /** Carried over continue-as-new. */
   state?: {
     cycleId: string;
@@ -86,6 +92,11 @@ export interface RefreshAllInput {
     lastAppPercent?: number;
     /** Children started so far (each records its own result). */
     started?: number;
+    /** The cycle's lanes, chosen at its start (absent: one). */
+    lanes?: number;
+    /** How long the cycle's starts take on those lanes, and whether that fits 80 % of the interval. */
+    needsMs?: number;
+    fits?: boolean;
   };
 }
 
@@ -135,6 +146,11 @@ export interface CycleProgress {
   currentClientId: string | null;
   /** Pause applied before the next child start, in ms (grows when Meta's usage is high). */
   currentSpacingMs: number;
+  /** Lanes in use now (fewer than the cycle's while Meta's app usage is above 75 %). */
+  lanes?: number;
+  /** How long the cycle's starts take on its lanes; `fits` false when even REFRESH_MAX_LANES cannot fit 80 % of the interval. */
+  needsMs?: number;
+  fits?: boolean;
 }
 
 /** What a `refreshRequested` signal carries; `days` are fetched by the running refresh after its current fetch. */

@@ -26,6 +26,7 @@ import {
   RefreshTotals,
 } from './definitions';
 import { refreshClient } from './refresh-client';
+import { DEFAULT_MAX_LANES, lanesAtUsage, lanesFor } from '../src/domain/lanes';
 
 const { startCycle, finishCycle, listClientsPage, recordClientResults, recordCycleProgress, countCycleResults } =
   proxyActivities<Activities>({
@@ -63,11 +64,12 @@ export function nextSpacing(spacingMs: number, appPercent: number | undefined, m
  * groups is `perTimer × spacing`, so the average spacing holds whatever the timers' resolution;
  * at 0, a whole page starts at once.
  */
-export function pacing(spacingMs: number): { perTimer: number; timerMs: number } {
+export function pacing(spacingMs: number, lanes = 1): { perTimer: number; timerMs: number } {
   if (spacingMs <= 0) return { perTimer: Number.POSITIVE_INFINITY, timerMs: 0 };
-  if (spacingMs >= TIMER_RESOLUTION_MS) return { perTimer: 1, timerMs: spacingMs };
+  // Each lane starts one client per spacing: `lanes` lanes start `lanes` times as many per timer.
+  if (spacingMs >= TIMER_RESOLUTION_MS) return { perTimer: lanes, timerMs: spacingMs };
   const perTimer = Math.ceil(TIMER_RESOLUTION_MS / spacingMs);
-  return { perTimer, timerMs: perTimer * spacingMs };
+  return { perTimer: perTimer * lanes, timerMs: perTimer * spacingMs };
 }
 
 /**
@@ -85,6 +87,9 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
     currentClientId: null as string | null,
     currentSpacingMs: input.spacingMs,
     started: input.state?.started ?? 0,
+    lanes: input.state?.lanes ?? 1,
+    needsMs: input.state?.needsMs,
+    fits: input.state?.fits,
   };
   setHandler(progressQuery, (): CycleProgress => ({
     cycleId: progress.cycleId,
@@ -95,6 +100,8 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
     started: progress.started,
     currentClientId: progress.currentClientId,
     currentSpacingMs: progress.currentSpacingMs,
+    lanes: progress.lanes,
+    ...(progress.needsMs !== undefined ? { needsMs: progress.needsMs, fits: progress.fits } : {}),
   }));
   let state: NonNullable<RefreshAllInput['state']>;
   if (input.state) {
@@ -103,7 +110,34 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
     const { cycleId, total } = await startCycle({ workflowId: info.workflowId, trigger: input.trigger });
     totals.total = total;
     state = { cycleId, cursor: null, totals, startedAny: false };
+    // Cycles started with lane settings fit the fleet in the interval (README: Scaling).
+    if (input.lanes !== undefined && input.intervalMs !== undefined) {
+      const plan = lanesFor({
+        clients: total,
+        spacingMs: input.spacingMs,
+        intervalMs: input.intervalMs,
+        setting: input.lanes,
+        maxLanes: input.maxLanes ?? DEFAULT_MAX_LANES,
+      });
+      state.lanes = plan.lanes;
+      state.needsMs = progress.needsMs = plan.needsMs;
+      state.fits = progress.fits = plan.fits;
+      // Shown at once: the status says from the start whether the fleet fits the interval.
+      await recordCycleProgress({
+        cycleId,
+        trigger: input.trigger,
+        started: 0,
+        startedClients: [],
+        currentClientId: null,
+        currentSpacingMs: input.spacingMs,
+        lanes: plan.lanes,
+        needsMs: plan.needsMs,
+        intervalMs: input.intervalMs,
+        fits: plan.fits,
+      });
+    }
   }
+  progress.lanes = state.lanes ?? 1;
   progress.cycleId = state.cycleId;
 
   const childTrigger = input.trigger === 'schedule' ? 'schedule' : 'manual';
@@ -194,8 +228,11 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
           continue;
         }
         const untilAllowed = (state.notBefore ?? 0) - Date.now();
-        const delay = nextSpacing(input.spacingMs, state.lastAppPercent, untilAllowed);
-        const group = pacing(delay);
+        // High app usage removes lanes first; the spacing stretches only on the last lane.
+        const usage = lanesAtUsage(state.lanes ?? 1, state.lastAppPercent);
+        progress.lanes = usage.lanes;
+        const delay = nextSpacing(input.spacingMs, usage.stretch ? state.lastAppPercent : undefined, untilAllowed);
+        const group = pacing(delay, usage.lanes);
         if (state.startedAny && (untilAllowed > 0 || (state.startedInGroup ?? 0) >= group.perTimer)) {
           progress.currentSpacingMs = delay;
           // Meta's wait is waited as it is; a spacing is waited once per group.
@@ -225,6 +262,7 @@ export async function refreshAllClients(input: RefreshAllInput): Promise<Refresh
         startedClients: startedHere,
         currentClientId: progress.currentClientId,
         currentSpacingMs: progress.currentSpacingMs,
+        ...(state.lanes !== undefined ? { lanes: progress.lanes } : {}),
       });
       progress.currentClientId = null;
       if (page.length < pageSize) break;

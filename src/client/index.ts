@@ -309,6 +309,14 @@ export interface RunningCycle extends RunningCycleSummary {
   currentClientId: string | null;
   /** The spacing between starts in use at the last page, ms (stretched under Meta's app usage). */
   currentSpacingMs: number | null;
+  /** Lanes starting clients at once, each keeping the spacing (fewer while Meta's app usage is above 75 %). */
+  lanes: number | null;
+  /** How long the cycle's starts take on its lanes, ms. */
+  needsMs: number | null;
+  /** false: even REFRESH_MAX_LANES cannot fit the fleet in 80 % of REFRESH_INTERVAL. */
+  fitsInterval: boolean | null;
+  /** The REFRESH_INTERVAL the lanes were planned for, ms. */
+  intervalMs: number | null;
 }
 
 /** The refresh status a read key gets: counts and times only. */

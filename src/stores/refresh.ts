@@ -16,6 +16,13 @@ export interface CycleRecord {
   currentClientId: string | null;
   /** The spacing between child starts in use at the last page (stretched under Meta's app usage). */
   currentSpacingMs: number | null;
+  /** Lanes in use at the last page (null: a cycle without lane settings, one lane). */
+  lanes: number | null;
+  /** How long the cycle's starts take on its lanes, and whether that fits 80 % of the interval. */
+  needsMs: number | null;
+  fitsInterval: boolean | null;
+  /** The REFRESH_INTERVAL the lanes were planned for. */
+  intervalMs: number | null;
 }
 
 export interface ClientResultRecord {
@@ -51,6 +58,10 @@ interface CycleRow {
   started: number;
   current_client_id: string | null;
   current_spacing_ms: number | null;
+  lanes: number | null;
+  needs_ms: string | number | null;
+  interval_ms: string | number | null;
+  fits_interval: boolean | null;
   error: string | null;
 }
 
@@ -90,6 +101,10 @@ function toCycle(row: CycleRow): CycleRecord {
     started: row.started,
     currentClientId: row.current_client_id,
     currentSpacingMs: row.current_spacing_ms,
+    lanes: row.lanes ?? null,
+    needsMs: row.needs_ms === null || row.needs_ms === undefined ? null : Number(row.needs_ms),
+    fitsInterval: row.fits_interval ?? null,
+    intervalMs: row.interval_ms === null || row.interval_ms === undefined ? null : Number(row.interval_ms),
   };
 }
 
@@ -200,13 +215,31 @@ export class RefreshStore {
   /** What the parent knows at a page's end: children started, and the client it started last. */
   async recordCycleProgress(
     cycleId: string,
-    progress: { started: number; currentClientId: string | null; currentSpacingMs: number },
+    progress: {
+      started: number;
+      currentClientId: string | null;
+      currentSpacingMs: number;
+      lanes?: number;
+      needsMs?: number;
+      intervalMs?: number;
+      fits?: boolean;
+    },
   ): Promise<void> {
-    await this.db('refresh_runs').where({ id: cycleId, status: 'running' }).update({
-      started: progress.started,
-      current_client_id: progress.currentClientId,
-      current_spacing_ms: progress.currentSpacingMs,
-    });
+    await this.db('refresh_runs')
+      .where({ id: cycleId, status: 'running' })
+      .update({
+        started: progress.started,
+        current_client_id: progress.currentClientId,
+        current_spacing_ms: progress.currentSpacingMs,
+        ...(progress.lanes !== undefined ? { lanes: progress.lanes } : {}),
+        ...(progress.needsMs !== undefined
+          ? {
+              needs_ms: progress.needsMs,
+              interval_ms: progress.intervalMs ?? null,
+              fits_interval: progress.fits ?? null,
+            }
+          : {}),
+      });
   }
 
   /** Cycles still marked running, oldest first: for reconciliation against Temporal. */

@@ -101,6 +101,13 @@ export interface CycleBar extends Pick<
   skipped: number;
   pending: number;
   spacingMs: number | null;
+  /** Lanes in use at the last page (1 for cycles without lanes). */
+  lanes: number;
+  /** How long the cycle's starts take on its lanes, and whether that fits 80 % of the interval (null: not planned). */
+  needsMs: number | null;
+  fitsInterval: boolean | null;
+  /** The interval the lanes were planned for. */
+  intervalMs: number | null;
   /** A running cycle's results so far (from its client rows); finished cycles carry their totals. */
   done: number;
 }
@@ -461,6 +468,10 @@ export class StatusStore {
         pending,
         started: Number(row.started ?? 0),
         spacingMs: row.current_spacing_ms === null ? null : Number(row.current_spacing_ms),
+        lanes: row.lanes === null || row.lanes === undefined ? 1 : Number(row.lanes),
+        needsMs: row.needs_ms === null || row.needs_ms === undefined ? null : Number(row.needs_ms),
+        fitsInterval: (row.fits_interval as boolean | null | undefined) ?? null,
+        intervalMs: row.interval_ms === null || row.interval_ms === undefined ? null : Number(row.interval_ms),
         currentClientId: (row.current_client_id as string | null) ?? null,
         done: refreshed + failed + skipped,
       };

@@ -19,7 +19,13 @@ export async function findRunningCycle(temporal: Client, taskQueue = TASK_QUEUE)
  */
 export async function startManualCycle(
   temporal: Client,
-  settings: { spacingMs: number; lookbackDays: number },
+  settings: {
+    spacingMs: number;
+    lookbackDays: number;
+    intervalMs?: number;
+    lanes?: 'auto' | number;
+    maxLanes?: number;
+  },
   options: { taskQueue?: string; pageSize?: number } = {},
 ): Promise<string> {
   const workflowId = `${REFRESH_CYCLE_WORKFLOW_ID}-manual-${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`;
@@ -28,6 +34,9 @@ export async function startManualCycle(
     spacingMs: settings.spacingMs,
     lookbackDays: settings.lookbackDays,
     pageSize: options.pageSize ?? DEFAULT_PAGE_SIZE,
+    ...(settings.lanes !== undefined && settings.intervalMs !== undefined
+      ? { lanes: settings.lanes, maxLanes: settings.maxLanes, intervalMs: settings.intervalMs }
+      : {}),
   };
   await temporal.workflow.start(refreshAllClients, {
     workflowId,

@@ -14,6 +14,9 @@ export interface RefreshScheduleSettings {
   lookbackDays: number;
   skipIfFresherMs?: number;
   pageSize?: number;
+  /** REFRESH_LANES and REFRESH_MAX_LANES; absent: one lane (the pacing before lanes). */
+  lanes?: 'auto' | number;
+  maxLanes?: number;
   taskQueue?: string;
   scheduleId?: string;
 }
@@ -29,6 +32,9 @@ function desired(settings: RefreshScheduleSettings) {
       lookbackDays: settings.lookbackDays,
       ...(settings.skipIfFresherMs ? { skipIfFresherMs: settings.skipIfFresherMs } : {}),
       pageSize: settings.pageSize ?? DEFAULT_PAGE_SIZE,
+      ...(settings.lanes !== undefined
+        ? { lanes: settings.lanes, maxLanes: settings.maxLanes, intervalMs: settings.intervalMs }
+        : {}),
     },
   ];
   return {

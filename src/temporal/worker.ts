@@ -129,6 +129,8 @@ export async function runWorker(
       spacingMs: config.refresh.spacingMs,
       lookbackDays: config.refresh.lookbackDays,
       skipIfFresherMs: config.refresh.skipIfFresherMs,
+      lanes: config.refresh.lanes,
+      maxLanes: config.refresh.maxLanes,
     }),
   );
   logger.info({ schedule, every: config.refresh.intervalMs }, `refresh schedule ${schedule}`);

@@ -6,6 +6,7 @@ import type { ServiceEvent } from '../../stores/events';
 import { metricOf, type MetricName } from '../../domain/vocabulary';
 import { action, CLI, METRICS, MetricKey, PROBLEM_TITLES, SORTS } from './copy';
 import { html, SafeHtml } from './html';
+import { formatSpan, overrunText } from '../../domain/lanes';
 import {
   clientUrl,
   DEMO_NOTE,
@@ -140,10 +141,19 @@ function graphName(name: MetricName): string {
   return graph.edge === 'insights' ? graph.metric : graph.field;
 }
 
+const lanesText = (lanes: number): string => (lanes === 1 ? 'one lane' : `${lanes} lanes`);
+
+/** The latest planned cycle, when too large for its interval even on REFRESH_MAX_LANES lanes: what it needs and what to change. */
+function overrunNote(m: OverviewModel): SafeHtml | '' {
+  const latest = m.cycles.find((c) => c.needsMs !== null);
+  if (!latest || latest.fitsInterval !== false || latest.needsMs === null) return '';
+  return html`<p id="cycle-overrun" role="alert"><strong>The fleet does not fit the refresh interval</strong>: ${overrunText(latest.needsMs, latest.intervalMs)} on ${lanesText(latest.lanes)}, so clients are refreshed less often than every interval. Raise <code>REFRESH_MAX_LANES</code>, lower <code>REFRESH_SPACING</code> or lengthen <code>REFRESH_INTERVAL</code> (README: Scaling).</p>`;
+}
+
 function problemsSection(m: OverviewModel): SafeHtml {
   const { total, clients } = m.problems;
   if (!total)
-    return html`<section id="problems" aria-labelledby="problems-title"><h2 id="problems-title">Needs action</h2><p>No client needs action.</p></section>`;
+    return html`<section id="problems" aria-labelledby="problems-title"><h2 id="problems-title">Needs action</h2>${overrunNote(m) || html`<p>No client needs action.</p>`}</section>`;
   const counts = (Object.entries(m.summary.byProblem) as [ProblemKind, number][])
     .filter(([, n]) => n)
     .map(([kind, n]) => `${PROBLEM_TITLES[kind].toLowerCase()}: ${n}`)
@@ -164,6 +174,7 @@ function problemsSection(m: OverviewModel): SafeHtml {
       : '';
   return html`<section id="problems" aria-labelledby="problems-title">
 <h2 id="problems-title">Needs action (${total})</h2>
+${overrunNote(m)}
 <p class="muted">${counts}</p>
 <table class="problems">
 <caption>Clients needing action, most urgent first, with what to do</caption>
@@ -189,6 +200,8 @@ function cyclesSection(m: OverviewModel): SafeHtml {
         running.currentClientId ? html`, now <code>${running.currentClientId}</code>` : ''
       }</p><p><small>${running.workflowId} · started ${timeAgo(running.startedAt, m.now)}${
         running.spacingMs !== null ? ` · spacing ${formatDuration(running.spacingMs)}` : ''
+      } · ${lanesText(running.lanes)}${
+        running.needsMs !== null ? ` · starts take ${formatSpan(running.needsMs)}` : ''
       }</small></p></div>`
     : html`<div id="running"><h3>No refresh cycle running</h3></div>`;
   const lastHtml = last
@@ -210,12 +223,12 @@ function cyclesSection(m: OverviewModel): SafeHtml {
   );
   const table = html`<details><summary>The last ${m.cycles.length} cycles as a table</summary>
 <table id="cycle-table"><caption>Last ${m.cycles.length} refresh cycles, newest first</caption>
-<thead><tr><th scope="col">Started</th><th scope="col">Trigger</th><th scope="col">Status</th><th scope="col">Duration</th><th scope="col">Refreshed</th><th scope="col">Failed</th><th scope="col">Skipped</th><th scope="col">Spacing used</th></tr></thead>
+<thead><tr><th scope="col">Started</th><th scope="col">Trigger</th><th scope="col">Status</th><th scope="col">Duration</th><th scope="col">Refreshed</th><th scope="col">Failed</th><th scope="col">Skipped</th><th scope="col">Spacing used</th><th scope="col">Lanes</th></tr></thead>
 <tbody>${m.cycles.map(
     (c) =>
       html`<tr><td>${timeAgo(c.startedAt, m.now)}</td><td>${c.trigger}</td><td>${c.status}</td><td>${took(c)}</td><td>${c.refreshed}</td><td>${c.failed}</td><td>${c.skipped}</td><td>${
         c.spacingMs === null ? '–' : formatDuration(c.spacingMs)
-      }</td></tr>`,
+      }</td><td>${c.lanes}</td></tr>`,
   )}</tbody></table></details>`;
   const usage = m.usage;
   const usageHtml = html`<div id="usage"><h3>Meta app usage</h3>${usageGauge(usage.appPercent)}

@@ -76,6 +76,15 @@ export const refreshStatusViewSchema = z
         currentSpacingMs: z.number().nullable().meta({
           description: "the spacing between child starts in use at the last page (stretched under Meta's app usage)",
         }),
+        lanes: z.number().nullable().meta({
+          description:
+            "lanes starting clients at once, each keeping the spacing (fewer while Meta's app usage is above 75 %)",
+        }),
+        needsMs: z.number().nullable().meta({ description: "how long the cycle's starts take on its lanes" }),
+        fitsInterval: z.boolean().nullable().meta({
+          description: 'false: even REFRESH_MAX_LANES cannot fit the fleet in 80 % of REFRESH_INTERVAL',
+        }),
+        intervalMs: z.number().nullable().meta({ description: 'the REFRESH_INTERVAL the lanes were planned for' }),
       })
       .nullable(),
     nextRunAt: time.nullable(),
@@ -231,6 +240,10 @@ export function createRefreshStatus(deps: {
               ...running,
               currentClientId: current.currentClientId,
               currentSpacingMs: current.currentSpacingMs,
+              lanes: current.lanes,
+              needsMs: current.needsMs,
+              fitsInterval: current.fitsInterval,
+              intervalMs: current.intervalMs,
             }
           : null,
       nextRunAt,

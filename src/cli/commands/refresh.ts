@@ -105,7 +105,7 @@ function progressView(ctx: CliContext, names: Map<string, string>) {
   const bar = useBar
     ? new SingleBar(
         {
-          format: 'Refreshing |{bar}| {value}/{total} clients · {failed} failed {current}',
+          format: 'Refreshing |{bar}| {value}/{total} clients · {failed} failed{lanes} {current}',
           stream: ctx.io.stderr as NodeJS.WritableStream,
           hideCursor: true,
           barsize: 30,
@@ -116,16 +116,17 @@ function progressView(ctx: CliContext, names: Map<string, string>) {
   let started = false;
   let last = '';
   return {
-    update(p: Pick<RunningCycle, 'total' | 'done' | 'failed' | 'currentClientId'>) {
+    update(p: Pick<RunningCycle, 'total' | 'done' | 'failed' | 'currentClientId'> & { lanes?: number | null }) {
       const current = p.currentClientId ? `· ${printable(names.get(p.currentClientId) ?? p.currentClientId)}` : '';
+      const lanes = p.lanes && p.lanes > 1 ? ` · ${p.lanes} lanes` : '';
       if (bar) {
-        if (!started) bar.start(Math.max(p.total, 1), p.done, { failed: p.failed, current });
+        if (!started) bar.start(Math.max(p.total, 1), p.done, { failed: p.failed, current, lanes });
         started = true;
         bar.setTotal(Math.max(p.total, 1));
-        bar.update(p.done, { failed: p.failed, current });
+        bar.update(p.done, { failed: p.failed, current, lanes });
         return;
       }
-      const line = `progress: ${p.done}/${p.total} clients done, ${p.failed} failed`;
+      const line = `progress: ${p.done}/${p.total} clients done, ${p.failed} failed${lanes ? `, ${p.lanes} lanes` : ''}`;
       if (line !== last) ctx.out.line(line);
       last = line;
     },

@@ -1,3 +1,4 @@
+import { overrunText } from '../../domain/lanes';
 import {
   ApiClient,
   ApiError,
@@ -108,8 +109,12 @@ function refreshLines(status: RefreshStatusReport | RefreshStatusSummary): strin
     lines.push('  Running      unknown: the API cannot reach Temporal');
   } else if (running) {
     lines.push(
-      `  Running      ${running.done}/${running.total} clients done, ${running.failed} failed${report?.running ? ` (${report.running.workflowId})` : ''}`,
+      `  Running      ${running.done}/${running.total} clients done, ${running.failed} failed${report?.running?.lanes && report.running.lanes > 1 ? `, ${report.running.lanes} lanes` : ''}${report?.running ? ` (${report.running.workflowId})` : ''}`,
     );
+    if (report?.running?.fitsInterval === false && report.running.needsMs !== null)
+      lines.push(
+        `  Too large    ${overrunText(report.running.needsMs, report.running.intervalMs ?? report.schedule?.intervalMs ?? null)}: raise REFRESH_MAX_LANES, lower REFRESH_SPACING or lengthen REFRESH_INTERVAL`,
+      );
   } else {
     lines.push('  Running      no cycle');
   }
