@@ -87,6 +87,8 @@ export interface RefreshAllInput {
     startedInGroup?: number;
     /** When the current group's first child started, epoch ms (workflow time). */
     groupStartedAt?: number;
+    /** On lanes: when the next group was due (the last pacing timer's firing). */
+    groupDueAt?: number;
     /** Earliest time the next child may start (app-level throttling), epoch ms. */
     notBefore?: number;
     lastAppPercent?: number;
