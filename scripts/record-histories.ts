@@ -546,6 +546,30 @@ async function recordAll(stack: RefreshStack, recordedFrom: string): Promise<Map
       handle,
     );
   }
+
+  // (p) lanes: 6 clients 1 s apart in a 4 s interval take two lanes (starts in pairs); the first
+  // run plans the lanes and records them, a page of 4 continues as new carrying them.
+  {
+    log('cycle on two lanes, page of 4');
+    await freshClients(6);
+    const handle = await startCycle({ spacingMs: 1_000, pageSize: 4, lanes: 'auto', maxLanes: 32, intervalMs: 4_000 });
+    await handle.result();
+    const runs = await runIds(handle.workflowId);
+    if (runs.length !== 2) throw new Error(`laned cycle: ${runs.length} runs`);
+    const scenario = 'cycle of 6 clients at 1 s spacing on two lanes (REFRESH_LANES=auto, a 4 s interval), page size 4';
+    await save(
+      'refresh-all-lanes-page-1-continued',
+      `${scenario}: first run, plans the lanes, starts in pairs`,
+      handle,
+      runs[0],
+    );
+    await save(
+      'refresh-all-lanes-page-2-completed',
+      `${scenario}: last run, carries the lanes, completes`,
+      handle,
+      runs[1],
+    );
+  }
   return fixtures;
 }
 
