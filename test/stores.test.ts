@@ -2,6 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createKeyring, decryptToken, encryptToken, TokenDecryptError } from '../src/crypto';
 import { CacheStore } from '../src/stores/cache';
 import { ClientStore } from '../src/stores/clients';
+import { StatusStore } from '../src/stores/status';
+import { dayIn, addDays } from '../src/dates';
 import { createTestDatabase, TestDatabase } from './helpers/db';
 
 const KEYS = createKeyring(randomBytes(32));
@@ -130,5 +132,54 @@ describe('stores', () => {
     }
     expect(ids).toHaveLength(before);
     expect([...ids].sort()).toEqual(ids);
+  });
+  it("keeps each client's latest day and failing streak for the status pages, whatever writes or deletes them", async () => {
+    const client = await clients.create({
+      name: 'Derived',
+      facebookPageId: '9191',
+      accessToken: TOKEN,
+      timezone: 'UTC',
+    });
+    const status = new StatusStore(database.db, 3_600_000);
+    const today = dayIn('UTC');
+    const latest = () => database.db('client_latest_day').where({ client_id: client.id }).first();
+    const todayOf = async () => (await status.client(client.id, 0))!;
+
+    // An older day first, then today: the latest is today, and the page reads it as fresh.
+    await cache.writeDay(client.id, addDays(today, -2), numbers(1), new Date());
+    expect((await latest()).period_id).toBe(addDays(today, -2));
+    expect((await todayOf()).freshness).toBe('empty');
+    await cache.writeDay(client.id, today, numbers(2), new Date());
+    // Writing an older day again does not move the latest back.
+    await cache.writeDay(client.id, addDays(today, -1), numbers(3), new Date());
+    expect((await latest()).period_id).toBe(today);
+    expect(await todayOf()).toMatchObject({ freshness: 'fresh', todayData: numbers(2) });
+    // Today's row deleted: the latest falls back to the newest day left, and today reads empty.
+    await database.db('social_media_cache').where({ client_id: client.id, period_id: today }).delete();
+    expect((await latest()).period_id).toBe(addDays(today, -1));
+    expect((await todayOf()).freshness).toBe('empty');
+
+    // Two failures in a row are a streak of 2 (failing); a refresh ends it.
+    const result = (outcome: string, minutesAgo: number) =>
+      database.db('refresh_client_results').insert({
+        client_id: client.id,
+        workflow_id: `w-${randomUUID()}`,
+        trigger: 'manual',
+        outcome,
+        attempts: 1,
+        started_at: new Date(Date.now() - minutesAgo * 60_000),
+      });
+    await result('failed', 30);
+    await result('failed', 20);
+    expect(await todayOf()).toMatchObject({ failingStreak: 2, problems: expect.arrayContaining(['failing']) });
+    await result('refreshed', 10);
+    expect((await todayOf()).failingStreak).toBe(0);
+    expect(await database.db('client_failing').where({ client_id: client.id })).toEqual([]);
+
+    // Deleting the client deletes what was derived from it.
+    await result('failed', 5);
+    await database.db('clients').where({ id: client.id }).delete();
+    expect(await database.db('client_latest_day').where({ client_id: client.id })).toEqual([]);
+    expect(await database.db('client_failing').where({ client_id: client.id })).toEqual([]);
   });
 });
