@@ -27,7 +27,9 @@
  *     every metric of the catalogue (METRICS=all): the count must not grow with the metrics.
  *     `-- --metrics` runs only (f).
  *
- * Prints a table and writes bench/results/refresh.json (committed: the figures of record).
+ * Prints a table and writes bench/results/refresh.json, then runs case (a) on the production
+ * topology with 1 and 2 workers (below; `-- --skip-prod` leaves them out), which are the figures
+ * of record. Clients/s at spacing 0 and Temporal ÷ plain loop are information, not targets.
  *
  * `-- --quick`: case (a)'s Temporal run only, with its dashboard readers, and where its time went
  * (children's wait for a worker, their one workflow task, the parent's runs, statements per
@@ -36,7 +38,15 @@
  *
  * `-- --stack prod [--workers N]`: case (a)'s Temporal run only, on the production topology
  * instead (src/dev/stack: the Temporal server on Postgres, N workers and one API from dist/, as
- * `npm run stack:prod` runs them); writes bench/results/refresh-prod-stack.json, one entry per N.
+ * `npm run stack:prod` runs them); writes bench/results/refresh-prod-stack.json, one entry per N,
+ * with the cores each process kept busy (Postgres's backends included) and the load average.
+ *
+ * `-- --stack prod --capacity [--workers N]`: the capacity case, the user's limit:
+ * BENCH_CAPACITY_CLIENTS (10,000) clients whose serial pacing would take three intervals
+ * (BENCH_CAPACITY_SPACING_MS 270 ms, BENCH_CAPACITY_INTERVAL_MS 15 min), started on the lanes
+ * REFRESH_LANES=auto takes: the cycle must end within 0.8 of the interval with every client
+ * refreshed once; prints the lanes, clients/s, the largest parent run's events, peak RSS and the
+ * reads' p99 during it, and appends the run to `capacity` in refresh-prod-stack.json.
  * BENCH_CLIENTS, BENCH_PACING_CLIENTS, BENCH_SPACING_MS, BENCH_LARGE_CLIENTS, BENCH_CONCURRENCY,
  * BENCH_PAGE_SIZE, BENCH_CACHE_READERS, BENCH_STATUS_READERS, BENCH_CHILD_SAMPLE and BENCH_DYNAMIC_CONFIG (JSON,
  * over the dev server's own settings) and BENCH_WORKER_NODE_OPTIONS (the worker's NODE_OPTIONS)
@@ -66,6 +76,7 @@ import { startTemporalDevServer } from '../src/dev/temporal-dev-server';
 import { clientRefreshWorkflowId, RefreshAllInput, RefreshTotals, TASK_QUEUE } from '../workflows/definitions';
 import type { BenchProcessMessage } from './refresh-process';
 import { refreshAllClients } from '../workflows';
+import { DEFAULT_MAX_LANES, startsTakeMs } from '../src/domain/lanes';
 
 const { values: flags } = parseArgs({
   options: {
@@ -74,6 +85,8 @@ const { values: flags } = parseArgs({
     'skip-large': { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false },
     metrics: { type: 'boolean', default: false },
+    capacity: { type: 'boolean', default: false },
+    'skip-prod': { type: 'boolean', default: false },
   },
 });
 
@@ -100,10 +113,13 @@ const RESULTS_FILE = path.join(__dirname, 'results', 'refresh.json');
 const PROD_RESULTS_FILE = path.join(__dirname, 'results', 'refresh-prod-stack.json');
 const ROOT = path.resolve(__dirname, '..');
 
-/** The issue's targets. */
+/**
+ * The targets. Clients/s at spacing 0 and Temporal ÷ plain loop are printed as information, not
+ * targets: their limit is the Temporal server's and the SDK's own CPU per client, not what a user
+ * meets; the user's limit is the capacity case (`-- --stack prod --capacity`): a fleet refreshed
+ * within 0.8 of its interval.
+ */
 const TARGETS = {
-  temporalVsLoop: 0.3,
-  clientsPerSecond: 50,
   pacingRatio: 1.1,
   historyEvents: 4_096,
   historyEventsPerClient: 12,
@@ -845,8 +861,6 @@ async function main(): Promise<void> {
       },
     };
     const met = {
-      temporalVsLoop: results.throughput.temporalVsLoop >= TARGETS.temporalVsLoop,
-      clientsPerSecond: temporalRate >= TARGETS.clientsPerSecond,
       pacingRatio: results.pacing.ratio <= TARGETS.pacingRatio,
       historyEvents: results.history.maxEventsPerRun <= TARGETS.historyEvents,
       historyEventsPerClient: perClientA.perClient <= TARGETS.historyEventsPerClient,
@@ -913,8 +927,8 @@ async function main(): Promise<void> {
         row(
           `(a) Temporal, ${CLIENTS} clients, spacing 0`,
           `${temporalRate.toFixed(1)} clients/s`,
-          `>= ${TARGETS.clientsPerSecond}`,
-          met.clientsPerSecond,
+          'information',
+          undefined,
         ),
         row(
           `(a) plain loop, same activities, concurrency ${CONCURRENCY}`,
@@ -927,12 +941,7 @@ async function main(): Promise<void> {
         )
           .map(([name, ms]) => `${name} ${ms.toFixed(1)}`)
           .join(', ')} CPU ms per client`,
-        row(
-          '(a) Temporal ÷ plain loop',
-          results.throughput.temporalVsLoop.toFixed(2),
-          `>= ${TARGETS.temporalVsLoop}`,
-          met.temporalVsLoop,
-        ),
+        row('(a) Temporal ÷ plain loop', results.throughput.temporalVsLoop.toFixed(2), 'information', undefined),
         row(
           '(a) per-client refresh p50 / p99, Temporal',
           `${results.throughput.temporal.perClientP50Ms} / ${results.throughput.temporal.perClientP99Ms} ms`,
@@ -1117,12 +1126,48 @@ function round(n: number): number {
   return Math.round(n * 1000) / 1000;
 }
 
-/** Case (a), Temporal only, on the production topology with `workers` workers. */
-async function mainProdStack(workers: number): Promise<void> {
+/** The capacity case's fleet, interval and spacing: serial pacing would take three intervals. */
+const CAPACITY_CLIENTS = Number(process.env.BENCH_CAPACITY_CLIENTS ?? 10_000);
+const CAPACITY_INTERVAL_MS = Number(process.env.BENCH_CAPACITY_INTERVAL_MS ?? 15 * 60_000);
+const CAPACITY_SPACING_MS = Number(process.env.BENCH_CAPACITY_SPACING_MS ?? 270);
+/** The capacity case's bound: the cycle ends within this share of the interval. */
+const CAPACITY_FILL = 0.8;
+
+/** A cycle with lanes, as the Schedule starts it with REFRESH_LANES=auto (the default). */
+async function runLanedCycle(
+  client: Client,
+  settings: { spacingMs: number; intervalMs: number },
+): Promise<{ workflowId: string; elapsedMs: number; totals: RefreshTotals }> {
+  const workflowId = `bench-capacity-${randomBytes(4).toString('hex')}`;
+  const started = performance.now();
+  const totals: RefreshTotals = await client.workflow.execute(refreshAllClients, {
+    workflowId,
+    taskQueue: TASK_QUEUE,
+    args: [
+      {
+        trigger: 'schedule',
+        spacingMs: settings.spacingMs,
+        lookbackDays: LOOKBACK_DAYS,
+        lanes: 'auto',
+        maxLanes: DEFAULT_MAX_LANES,
+        intervalMs: settings.intervalMs,
+      } satisfies RefreshAllInput,
+    ],
+  });
+  return { workflowId, elapsedMs: performance.now() - started, totals };
+}
+
+/**
+ * On the production topology with `workers` workers: case (a), Temporal only (`capacity`
+ * false), or the capacity case: CAPACITY_CLIENTS clients at CAPACITY_SPACING_MS in a
+ * CAPACITY_INTERVAL_MS interval, on the lanes `auto` picks; the cycle must end within 0.8 of it.
+ */
+async function mainProdStack(workers: number, capacity: boolean): Promise<void> {
   const loadAtStart = os.loadavg().map(round);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smc-bench-prod-'));
   fs.chmodSync(dir, 0o755);
   const tokenKey = randomBytes(32);
+  const clientCount = capacity ? CAPACITY_CLIENTS : CLIENTS;
   // Ctrl-C or SIGTERM exits through the exit hooks, which kill what the stack started so far.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
   const stack = await startProdStack({
@@ -1147,19 +1192,20 @@ async function mainProdStack(workers: number): Promise<void> {
     stack.sandbox!.control.setToken({ token });
     const clients = new ClientStore(db, createKeyring(tokenKey));
     const ids: string[] = [];
-    for (let i = 0; i < CLIENTS; i += 1) {
-      const n = String(i).padStart(6, '0');
-      ids.push(
-        (
-          await clients.create({
+    for (let i = 0; i < clientCount; i += 50) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(50, clientCount - i) }, (_, k) => {
+          const n = String(i + k).padStart(6, '0');
+          return clients.create({
             name: `Bench ${n}`,
             facebookPageId: `5100${n}`,
             instagramAccountId: `178490${n}`,
             accessToken: token,
             timezone: 'Europe/Warsaw',
-          })
-        ).id,
+          });
+        }),
       );
+      ids.push(...batch.map((c) => c.id));
     }
     const period = dayIn('Europe/Warsaw');
     const readIds = ids.slice(0, 50);
@@ -1172,68 +1218,196 @@ async function mainProdStack(workers: number): Promise<void> {
         new Date(Date.now() - 60_000),
       );
     }
-    log(`(a) Temporal on the production stack: ${CLIENTS} clients, spacing 0, ${workers} worker(s)`);
-    const readers = startReaders(stack.apiUrls[0], readIds, period);
+    const postgresPidFile = path.join(dir, 'postgres', 'postmaster.pid');
+    const postgresPid = fs.existsSync(postgresPidFile)
+      ? Number(fs.readFileSync(postgresPidFile, 'utf8').split('\n')[0])
+      : undefined;
     const processes: Record<string, number | undefined> = {
       temporalServer: stack.temporal.pid,
       ...Object.fromEntries(stack.workers.map((w) => [w.name, w.pid])),
       api: stack.apis[0].pid,
     };
+    log(
+      capacity
+        ? `capacity case on the production stack: ${clientCount} clients, spacing ${CAPACITY_SPACING_MS} ms, interval ${CAPACITY_INTERVAL_MS / 60_000} min, ${workers} worker(s)`
+        : `(a) Temporal on the production stack: ${clientCount} clients, spacing 0, ${workers} worker(s)`,
+    );
+    const loadBeforeRun = os.loadavg().map(round);
+    const readers = startReaders(stack.apiUrls[0], readIds, period);
     const cpuBefore = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuSeconds(pid)]));
-    const run = await runCycle(client, 0);
-    const coresUsed = Object.fromEntries(
-      Object.entries(processes).map(([name, pid]) => [
-        name,
-        round((cpuSeconds(pid) - cpuBefore[name]) / (run.elapsedMs / 1000)),
-      ]),
-    );
+    const postgresBefore = treeCpuSeconds(postgresPid);
+    const machineBefore = machineCpuSeconds();
+    const run = capacity
+      ? await runLanedCycle(client, { spacingMs: CAPACITY_SPACING_MS, intervalMs: CAPACITY_INTERVAL_MS })
+      : await runCycle(client, 0);
+    const seconds = run.elapsedMs / 1000;
+    const coresUsed = Object.fromEntries([
+      ...Object.entries(processes).map(([name, pid]) => [name, round((cpuSeconds(pid) - cpuBefore[name]) / seconds)]),
+      ['postgres', round((treeCpuSeconds(postgresPid) - postgresBefore) / seconds)],
+    ]) as Record<string, number>;
+    const machineAfter = machineCpuSeconds();
+    const machineBusy = round((machineAfter.busy - machineBefore.busy) / seconds);
     const reads = await readers.stop();
-    const [cycle] = await db('refresh_runs').where({ workflow_id: run.workflowId });
-    const durations = (await db('refresh_client_results').where({ run_id: cycle.id }).select('duration_ms')).map(
-      (r: { duration_ms: number }) => r.duration_ms,
+    const peakRss = Object.fromEntries(
+      [...stack.workers.map((w) => [w.name, w.pid] as const), ['api', stack.apis[0].pid] as const].map(
+        ([name, pid]) => [name, peakRssMb(pid)],
+      ),
     );
-    const result = {
+    const [cycle] = await db('refresh_runs').where({ workflow_id: run.workflowId });
+    const rows: { client_id: string; outcome: string; duration_ms: number | null }[] = await db(
+      'refresh_client_results',
+    )
+      .where({ run_id: cycle.id })
+      .select('client_id', 'outcome', 'duration_ms');
+    const durations = rows.map((r) => r.duration_ms).filter((d): d is number => d !== null);
+    const base = {
       ranAt: new Date().toISOString(),
-      loadAverage: { start: loadAtStart, end: os.loadavg().map(round) },
-      settings: {
-        clients: CLIENTS,
-        metaLatencyMs: META_LATENCY_MS,
-        lookbackDays: LOOKBACK_DAYS,
-        cacheReaders: CACHE_READERS,
-        statusReaders: STATUS_READERS,
-        historyShards: 4,
-      },
+      loadAverage: { start: loadAtStart, beforeRun: loadBeforeRun, end: os.loadavg().map(round) },
       elapsedMs: Math.round(run.elapsedMs),
-      clientsPerSecond: round(CLIENTS / (run.elapsedMs / 1000)),
+      clientsPerSecond: round(clientCount / seconds),
       totals: run.totals,
       perClientP50Ms: percentile(durations, 50),
       perClientP99Ms: percentile(durations, 99),
       coresUsed,
+      machineCoresBusy: machineBusy,
+      peakRssMb: peakRss,
       reads,
       startTimingsS: stack.timings,
     };
     const all = fs.existsSync(PROD_RESULTS_FILE)
       ? (JSON.parse(fs.readFileSync(PROD_RESULTS_FILE, 'utf8')) as Record<string, unknown>)
       : {};
-    all[`workers${workers}`] = result;
+    const cores = `cores kept busy: ${Object.entries(coresUsed)
+      .map(([name, c]) => `${name} ${c.toFixed(2)}`)
+      .join(', ')}; the whole machine ${machineBusy.toFixed(2)} of ${os.cpus().length}`;
+    const readLines = (['cache', 'status'] as const).map(
+      (kind) =>
+        `API during the run, ${kind} reads: ${reads[kind].reads}, ${Object.entries(reads[kind].statuses)
+          .map(([st, c]) => `${c}× ${st}`)
+          .join(', ')}, p50/p99 ${reads[kind].p50Ms.toFixed(1)}/${reads[kind].p99Ms.toFixed(1)} ms`,
+    );
+    const header = `refresh benchmark, production stack (Temporal server ${TEMPORAL_SERVER_VERSION} on Postgres, 4 shards), ${workers} worker(s), ${os.cpus().length} cores, load ${loadAtStart.join(' ')} at start, ${loadBeforeRun[0]} before the cycle, ${round(os.loadavg()[0])} at the end`;
+    if (!capacity) {
+      all[`workers${workers}`] = {
+        ...base,
+        settings: {
+          clients: clientCount,
+          metaLatencyMs: META_LATENCY_MS,
+          lookbackDays: LOOKBACK_DAYS,
+          cacheReaders: CACHE_READERS,
+          statusReaders: STATUS_READERS,
+          historyShards: 4,
+        },
+      };
+      fs.mkdirSync(path.dirname(PROD_RESULTS_FILE), { recursive: true });
+      fs.writeFileSync(PROD_RESULTS_FILE, `${JSON.stringify(all, null, 2)}\n`);
+      process.stdout.write(
+        [
+          '',
+          header,
+          `(a) Temporal, ${clientCount} clients, spacing 0: ${base.clientsPerSecond.toFixed(1)} clients/s (${seconds.toFixed(1)} s), per-client p50/p99 ${base.perClientP50Ms}/${base.perClientP99Ms} ms (information)`,
+          cores,
+          `totals: ${JSON.stringify(run.totals)}`,
+          ...readLines,
+          `written to ${path.relative(ROOT, PROD_RESULTS_FILE)}`,
+          '',
+        ].join('\n'),
+      );
+      return;
+    }
+    const historyByRun = await historyLengths(client, run.workflowId);
+    const refreshedClients = new Set(rows.filter((r) => r.outcome === 'refreshed').map((r) => r.client_id));
+    const bound = CAPACITY_FILL * CAPACITY_INTERVAL_MS;
+    const capacityResult = {
+      ...base,
+      settings: {
+        clients: clientCount,
+        spacingMs: CAPACITY_SPACING_MS,
+        intervalMs: CAPACITY_INTERVAL_MS,
+        workers,
+        maxLanes: DEFAULT_MAX_LANES,
+        metaLatencyMs: META_LATENCY_MS,
+        lookbackDays: LOOKBACK_DAYS,
+        cacheReaders: CACHE_READERS,
+        statusReaders: STATUS_READERS,
+      },
+      serialStartsMs: startsTakeMs(clientCount, CAPACITY_SPACING_MS, 1),
+      lanes: cycle.lanes,
+      plannedStartsMs: Number(cycle.needs_ms),
+      cycleVsInterval: round(run.elapsedMs / CAPACITY_INTERVAL_MS),
+      clientsRefreshedOnce: refreshedClients.size === clientCount && rows.length === clientCount,
+      largestParentRunEvents: historyByRun[0],
+      parentRuns: historyByRun.length,
+    };
+    const met = {
+      cycleWithinBound: run.elapsedMs <= bound,
+      everyClientOnce: capacityResult.clientsRefreshedOnce,
+      historyEvents: historyByRun[0] <= TARGETS.historyEvents,
+      cacheReadP99Ms: reads.cache.p99Ms <= TARGETS.cacheReadP99Ms,
+      statusReadP99Ms: reads.status.p99Ms <= TARGETS.statusReadP99Ms,
+    };
+    const previous = Array.isArray(all.capacity) ? (all.capacity as unknown[]) : [];
+    // The last runs side by side: the README's figures come from two of them.
+    all.capacity = [...previous, { ...capacityResult, met }].slice(-4);
     fs.mkdirSync(path.dirname(PROD_RESULTS_FILE), { recursive: true });
     fs.writeFileSync(PROD_RESULTS_FILE, `${JSON.stringify(all, null, 2)}\n`);
+    const row = (name: string, value: string, target: string, ok: boolean | undefined) =>
+      `${name.padEnd(52)} ${value.padStart(18)}  ${target.padEnd(18)} ${ok === undefined ? '' : ok ? 'met' : 'MISSED'}`;
     process.stdout.write(
       [
         '',
-        `refresh benchmark, production stack (Temporal server ${TEMPORAL_SERVER_VERSION} on Postgres, 4 shards), ${workers} worker(s), ${os.cpus().length} cores, load ${loadAtStart[0]} at start`,
-        `(a) Temporal, ${CLIENTS} clients, spacing 0: ${result.clientsPerSecond.toFixed(1)} clients/s (${(run.elapsedMs / 1000).toFixed(1)} s), per-client p50/p99 ${result.perClientP50Ms}/${result.perClientP99Ms} ms`,
-        `cores kept busy: ${Object.entries(coresUsed)
-          .map(([name, cores]) => `${name} ${cores.toFixed(2)}`)
-          .join(', ')} (Postgres not counted)`,
-        `totals: ${JSON.stringify(run.totals)}`,
-        ...(['cache', 'status'] as const).map(
-          (kind) =>
-            `API during the run, ${kind} reads: ${reads[kind].reads}, ${Object.entries(reads[kind].statuses)
-              .map(([st, c]) => `${c}× ${st}`)
-              .join(', ')}, p50/p99 ${reads[kind].p50Ms.toFixed(1)}/${reads[kind].p99Ms.toFixed(1)} ms`,
+        header,
+        `capacity case: ${clientCount} clients, REFRESH_SPACING=${CAPACITY_SPACING_MS}ms, REFRESH_INTERVAL=${CAPACITY_INTERVAL_MS / 60_000}m (serially ${(capacityResult.serialStartsMs / 60_000).toFixed(1)} min of starts), REFRESH_LANES=auto`,
+        row('measure', 'value', 'target', undefined),
+        row(
+          'cycle time ÷ interval',
+          `${seconds.toFixed(0)} s = ${capacityResult.cycleVsInterval.toFixed(3)}`,
+          `<= ${CAPACITY_FILL}`,
+          met.cycleWithinBound,
         ),
-        `written to ${path.relative(ROOT, PROD_RESULTS_FILE)}`,
+        row(
+          'every client refreshed once',
+          `${refreshedClients.size} of ${clientCount} (${rows.length} rows)`,
+          `${clientCount}`,
+          met.everyClientOnce,
+        ),
+        row(
+          'lanes used (planned starts)',
+          `${cycle.lanes} (${(capacityResult.plannedStartsMs / 60_000).toFixed(1)} min)`,
+          '',
+          undefined,
+        ),
+        row('clients/s', base.clientsPerSecond.toFixed(1), '', undefined),
+        row(
+          `history events, largest of ${historyByRun.length} parent runs`,
+          String(historyByRun[0]),
+          `<= ${TARGETS.historyEvents}`,
+          met.historyEvents,
+        ),
+        row(
+          'peak RSS',
+          Object.entries(peakRss)
+            .map(([name, mb]) => `${name} ${mb} MB`)
+            .join(', '),
+          '',
+          undefined,
+        ),
+        row(
+          'cache read p50 / p99 during the cycle',
+          `${reads.cache.p50Ms.toFixed(1)} / ${reads.cache.p99Ms.toFixed(1)} ms`,
+          `p99 <= ${TARGETS.cacheReadP99Ms} ms`,
+          met.cacheReadP99Ms,
+        ),
+        row(
+          'status read p50 / p99 during the cycle',
+          `${reads.status.p50Ms.toFixed(1)} / ${reads.status.p99Ms.toFixed(1)} ms`,
+          `p99 <= ${TARGETS.statusReadP99Ms} ms`,
+          met.statusReadP99Ms,
+        ),
+        cores,
+        `totals: ${JSON.stringify(run.totals)}`,
+        ...readLines,
+        `written to ${path.relative(ROOT, PROD_RESULTS_FILE)} (capacity)`,
         '',
       ].join('\n'),
     );
@@ -1245,8 +1419,21 @@ async function mainProdStack(workers: number): Promise<void> {
   }
 }
 
+/**
+ * The full run: the dev server's cases, then the production topology with 1 and 2 workers (the
+ * figures of record; `-- --skip-prod` leaves them out). `-- --stack prod` runs one topology only.
+ */
+async function fullRun(): Promise<void> {
+  await main();
+  if (flags.quick || flags.metrics || flags['skip-prod']) return;
+  for (const workers of [1, 2]) await mainProdStack(workers, false);
+}
+
 // The SDK's connections can keep the loop alive for a while after the stack stopped.
-const entry = flags.stack === 'prod' ? () => mainProdStack(Number(flags.workers)).then(() => process.exit(0)) : main;
+const entry =
+  flags.stack === 'prod'
+    ? () => mainProdStack(Number(flags.workers), flags.capacity).then(() => process.exit(0))
+    : () => fullRun().then(() => process.exit(0));
 
 entry().catch((err: unknown) => {
   process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

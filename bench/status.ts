@@ -1,7 +1,7 @@
 /**
  * `npm run bench:status`: the status pages over a large fleet, on this machine, with nothing
- * shared: an embedded Postgres of its own holding BENCH_STATUS_CLIENTS (10,000) clients in eight
- * timezones, 30 days of cache rows each (2 % of days missing, some numbers Meta did not give),
+ * shared: an embedded Postgres of its own holding BENCH_STATUS_CLIENTS (10,000; `-- --clients N`) clients in eight
+ * timezones, 30 days of cache rows each (`-- --days D`; `-- --large`: 100,000 clients × 90 days) (2 % of days missing, some numbers Meta did not give),
  * 20 finished cycles with a result per client (200,000 results; 60 clients failing the last
  * three, 1 % failing at random), 20 invalid tokens and 30 Instagram permissions missing.
  *
@@ -17,6 +17,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { ScheduleNotFoundError, type Client as TemporalClient } from '@temporalio/client';
 import { createApp } from '../src/api/app';
 import { createHttpServer } from '../src/api/http-server';
@@ -25,9 +26,18 @@ import { createDb, migrateLatest } from '../src/db';
 import { ensureDatabase, startEmbeddedPostgres } from '../src/dev/embedded-postgres';
 import { createLogger } from '../src/boot/logger';
 
-const CLIENTS = Number(process.env.BENCH_STATUS_CLIENTS ?? 10_000);
+const { values: flags } = parseArgs({
+  options: { clients: { type: 'string' }, days: { type: 'string' }, large: { type: 'boolean', default: false } },
+});
+/** `-- --large`: the fleet of 100,000 clients × 90 days that a deployment on lanes serves (README: Scaling out). */
+const CLIENTS = Number(flags.clients ?? process.env.BENCH_STATUS_CLIENTS ?? (flags.large ? 100_000 : 10_000));
 const REQUESTS = Number(process.env.BENCH_STATUS_REQUESTS ?? 30);
-const DAYS = 30;
+const DAYS = Number(flags.days ?? (flags.large ? 90 : 30));
+/** Client names are `Client 00042` (wider for fleets past 99,999). */
+const WIDTH = Math.max(5, String(CLIENTS).length);
+const nameOf = (n: number) => `Client ${String(n).padStart(WIDTH, '0')}`;
+/** The default fleet's figures are bench/results/status.txt; another size's go beside them. */
+const RESULTS_NAME = CLIENTS === 10_000 && DAYS === 30 ? 'status.txt' : `status-${CLIENTS}x${DAYS}.txt`;
 const CYCLES = 20;
 const ADMIN_KEY = 'bench-status-admin-key-0123456789';
 const TIMEZONES = [
@@ -55,16 +65,20 @@ export const noTemporal = {
 /** Fills an empty, migrated database with the bench's fleet (see the top of this file). */
 export async function seed(db: ReturnType<typeof createDb>): Promise<void> {
   const started = performance.now();
+  // Millions of rows: the triggers that keep each client's latest day and failing streak are
+  // off while seeding, and what they keep is filled once at the end, as their migrations do.
+  await db.raw('alter table social_media_cache disable trigger user');
+  await db.raw('alter table refresh_client_results disable trigger user');
   await db.raw(
     `insert into clients (id, name, facebook_page_id, instagram_account_id, meta_access_token_encrypted, token_status, instagram_status, timezone)
-     select gen_random_uuid(), 'Client ' || lpad(n::text, 5, '0'), (100000000 + n)::text, (178400000 + n)::text, 'bench-not-a-token',
+     select gen_random_uuid(), 'Client ' || lpad(n::text, ?, '0'), (100000000 + n)::text, (178400000 + n)::text, 'bench-not-a-token',
             case when n % 500 = 0 then 'invalid' else 'valid' end,
             case when n % 333 = 0 then 'permission_missing' else 'ok' end,
             (?::text[])[1 + n % ?]
        from generate_series(1, ?) as n`,
-    [TIMEZONES, TIMEZONES.length, CLIENTS],
+    [WIDTH, TIMEZONES, TIMEZONES.length, CLIENTS],
   );
-  // 30 days per client, one multi-row statement per batch of clients; 2 % of days missing.
+  // DAYS days per client, one multi-row statement per batch of clients; 2 % of days missing.
   const ids: string[] = await db('clients').orderBy('name').pluck('id');
   for (let i = 0; i < ids.length; i += 1000) {
     await db.raw(
@@ -101,9 +115,9 @@ export async function seed(db: ReturnType<typeof createDb>): Promise<void> {
          from clients c
          join refresh_runs r on r.id = ?
          cross join lateral (select case when c.token_status = 'invalid' then 'skipped_token_invalid'
-                                         when (? <= 3 and c.name like 'Client 000%' and c.name <= 'Client 00060') or random() < 0.01 then 'failed'
+                                         when (? <= 3 and c.name like ? and c.name <= ?) or random() < 0.01 then 'failed'
                                          else 'refreshed' end as outcome) o`,
-      [id, id, cycle],
+      [id, id, cycle, `${nameOf(0).slice(0, -2)}%`, nameOf(60)],
     );
     await db('refresh_runs')
       .where({ id })
@@ -119,6 +133,22 @@ export async function seed(db: ReturnType<typeof createDb>): Promise<void> {
         started: CLIENTS,
       });
   }
+  await db.raw('alter table social_media_cache enable trigger user');
+  await db.raw('alter table refresh_client_results enable trigger user');
+  await db.raw(`insert into client_latest_day (client_id, period_id, fetched_at, last_updated, last_error_code)
+                select distinct on (client_id) client_id, period_id, fetched_at, last_updated, last_error_code
+                  from social_media_cache order by client_id, period_id desc`);
+  await db.raw(`insert into client_failing (client_id, streak, last_failed_at)
+                select f.client_id, s.streak, s.last_failed_at
+                  from (select distinct client_id from refresh_client_results where outcome = 'failed') f
+                  cross join lateral (
+                    select count(*)::int as streak, max(r.started_at) as last_failed_at from refresh_client_results r
+                     where r.client_id = f.client_id and r.outcome = 'failed'
+                       and r.started_at > coalesce((select max(ok.started_at) from refresh_client_results ok
+                                                     where ok.client_id = f.client_id
+                                                       and ok.outcome in ('refreshed', 'skipped_fresh', 'skipped_token_invalid')), '-infinity')
+                  ) s
+                 where s.streak > 0`);
   await db.raw(`insert into meta_app_usage (id, app_percent) values (1, 62)`);
   await db.raw('analyze');
   const counts = await db.raw<{ rows: { clients: string; rows: string; results: string }[] }>(
@@ -153,7 +183,11 @@ async function main(): Promise<void> {
     await seed(db);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-    const someClient: string = (await db('clients').where({ name: 'Client 00042' }).first('id')).id;
+    const someClient: string = (
+      await db('clients')
+        .where({ name: nameOf(42) })
+        .first('id')
+    ).id;
     const pages: [string, string, number][] = [
       ['/status (first page)', '/status', 300],
       ['/status?q=Client 0123 (search)', '/status?q=Client%200123', 300],
@@ -172,11 +206,11 @@ async function main(): Promise<void> {
         .join(' ')}`,
       `${CLIENTS} clients × ${DAYS} days of cache rows, ${CYCLES} cycles of results; ${REQUESTS} sequential requests per page after 3 warm-up`,
       '',
-      `${'page'.padEnd(34)} ${'median'.padStart(8)} ${'p95'.padStart(8)} ${'target'.padStart(8)} ${'queries'.padStart(8)} ${'bytes'.padStart(9)}`,
+      `${'page'.padEnd(34)} ${'median'.padStart(8)} ${'p95'.padStart(8)} ${'p95 ≤'.padStart(8)} ${'queries'.padStart(8)} ${'bytes'.padStart(9)}`,
     ];
     for (const [label, url, target] of pages) {
       const times: number[] = [];
-      let perRequest = -1;
+      const counts: number[] = [];
       let bytes = 0;
       for (let i = 0; i < REQUESTS + 3; i++) {
         queries = 0;
@@ -186,20 +220,27 @@ async function main(): Promise<void> {
         const ms = performance.now() - t0;
         if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${body.slice(0, 200)}`);
         if (i >= 3) times.push(ms);
-        if (perRequest >= 0 && perRequest !== queries)
-          throw new Error(`${url}: ${queries} queries, earlier ${perRequest}`);
-        perRequest = queries;
+        counts.push(queries);
         bytes = body.length;
       }
+      // A fixed number of queries per page; the overview's metric catalogue re-reads Meta's
+      // retirements once every 10 s (one query more in the request that does it), nothing else varies.
+      const perRequest = Math.min(...counts);
+      if (
+        Math.max(...counts) - perRequest > 1 ||
+        counts.filter((n) => n > perRequest).length > Math.ceil(counts.length / 2)
+      )
+        throw new Error(`${url}: queries per request varied: ${counts.join(', ')}`);
       times.sort((a, b) => a - b);
+      const met = percentile(times, 95) <= target;
       lines.push(
-        `${label.padEnd(34)} ${`${percentile(times, 50).toFixed(1)} ms`.padStart(8)} ${`${percentile(times, 95).toFixed(1)} ms`.padStart(8)} ${`≤ ${target}`.padStart(8)} ${String(perRequest).padStart(8)} ${String(bytes).padStart(9)}`,
+        `${label.padEnd(34)} ${`${percentile(times, 50).toFixed(1)} ms`.padStart(8)} ${`${percentile(times, 95).toFixed(1)} ms`.padStart(8)} ${`≤ ${target}`.padStart(8)} ${String(perRequest).padStart(8)} ${String(bytes).padStart(9)}  ${met ? 'met' : 'MISSED'}`,
       );
     }
     const text = `${lines.join('\n')}\n`;
     process.stdout.write(`\n${text}`);
     fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
-    fs.writeFileSync(path.join(__dirname, 'results', 'status.txt'), text);
+    fs.writeFileSync(path.join(__dirname, 'results', RESULTS_NAME), text);
   } finally {
     server.close();
     await db.destroy();
