@@ -1,6 +1,7 @@
 /** The activities of a refresh cycle (refreshAllClients): its row, its progress and its pages of clients. */
 
 import type { Db } from '../src/db';
+import type { CycleProgressUpdate } from '../src/stores/refresh';
 import type { CycleTrigger, RefreshTotals } from '../workflows/definitions';
 import type { ActivityStores } from './stores';
 
@@ -50,18 +51,13 @@ export function cycleActivities(db: Db, { clients, refresh, appThrottle }: Activ
      * until its refresh reports (which may have happened already: then its row stays), and what
      * the parent knows of its progress.
      */
-    async recordCycleProgress(input: {
-      cycleId: string;
-      trigger: CycleTrigger;
-      started: number;
-      startedClients: { clientId: string; workflowId: string; startedAt: string }[];
-      currentClientId: string | null;
-      currentSpacingMs: number;
-      lanes?: number;
-      needsMs?: number;
-      intervalMs?: number;
-      fits?: boolean;
-    }): Promise<void> {
+    async recordCycleProgress(
+      input: CycleProgressUpdate & {
+        cycleId: string;
+        trigger: CycleTrigger;
+        startedClients: { clientId: string; workflowId: string; startedAt: string }[];
+      },
+    ): Promise<void> {
       await refresh.recordResults(
         input.startedClients.map((c) => ({
           cycleId: input.cycleId,

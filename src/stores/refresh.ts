@@ -25,6 +25,17 @@ export interface CycleRecord {
   intervalMs: number | null;
 }
 
+/** What a cycle's parent reports of its progress; the lane fields once, when it plans its lanes. */
+export interface CycleProgressUpdate {
+  started: number;
+  currentClientId: string | null;
+  currentSpacingMs: number;
+  lanes?: number;
+  needsMs?: number;
+  intervalMs?: number;
+  fits?: boolean;
+}
+
 export interface ClientResultRecord {
   cycleId: string | null;
   clientId: string;
@@ -213,18 +224,7 @@ export class RefreshStore {
   }
 
   /** What the parent knows at a page's end: children started, and the client it started last. */
-  async recordCycleProgress(
-    cycleId: string,
-    progress: {
-      started: number;
-      currentClientId: string | null;
-      currentSpacingMs: number;
-      lanes?: number;
-      needsMs?: number;
-      intervalMs?: number;
-      fits?: boolean;
-    },
-  ): Promise<void> {
+  async recordCycleProgress(cycleId: string, progress: CycleProgressUpdate): Promise<void> {
     await this.db('refresh_runs')
       .where({ id: cycleId, status: 'running' })
       .update({
