@@ -237,8 +237,9 @@ describe('the status page', () => {
       };
       expect(Number(smallFleet[0].n)).toBeLessThan(15);
       expect(after).toEqual(before);
-      // The overview's 4 and the latest events and failing webhooks (one query each).
-      expect(after).toEqual({ overview: 6, search: 6, client: 3 });
+      // The overview's 5 (the fleet's pass and the page's, sent together) and the latest events
+      // and failing webhooks (one query each).
+      expect(after).toEqual({ overview: 7, search: 7, client: 3 });
 
       const page = await adminPage(browser);
       try {

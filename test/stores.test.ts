@@ -142,21 +142,22 @@ describe('stores', () => {
     });
     const status = new StatusStore(database.db, 3_600_000);
     const today = dayIn('UTC');
-    const latest = () => database.db('client_latest_day').where({ client_id: client.id }).first();
+    const latest = async () =>
+      (await database.db('clients').where({ id: client.id }).first('latest_period_id')).latest_period_id as string;
     const todayOf = async () => (await status.client(client.id, 0))!;
 
     // An older day first, then today: the latest is today, and the page reads it as fresh.
     await cache.writeDay(client.id, addDays(today, -2), numbers(1), new Date());
-    expect((await latest()).period_id).toBe(addDays(today, -2));
+    expect(await latest()).toBe(addDays(today, -2));
     expect((await todayOf()).freshness).toBe('empty');
     await cache.writeDay(client.id, today, numbers(2), new Date());
     // Writing an older day again does not move the latest back.
     await cache.writeDay(client.id, addDays(today, -1), numbers(3), new Date());
-    expect((await latest()).period_id).toBe(today);
+    expect(await latest()).toBe(today);
     expect(await todayOf()).toMatchObject({ freshness: 'fresh', todayData: numbers(2) });
     // Today's row deleted: the latest falls back to the newest day left, and today reads empty.
     await database.db('social_media_cache').where({ client_id: client.id, period_id: today }).delete();
-    expect((await latest()).period_id).toBe(addDays(today, -1));
+    expect(await latest()).toBe(addDays(today, -1));
     expect((await todayOf()).freshness).toBe('empty');
 
     // Two failures in a row are a streak of 2 (failing); a refresh ends it.
@@ -174,12 +175,203 @@ describe('stores', () => {
     expect(await todayOf()).toMatchObject({ failingStreak: 2, problems: expect.arrayContaining(['failing']) });
     await result('refreshed', 10);
     expect((await todayOf()).failingStreak).toBe(0);
-    expect(await database.db('client_failing').where({ client_id: client.id })).toEqual([]);
+    expect(await database.db('clients').where({ id: client.id }).first('failing_streak')).toEqual({
+      failing_streak: 0,
+    });
 
-    // Deleting the client deletes what was derived from it.
+    // Every day deleted: no latest day, and the client still reads (empty, not an error).
+    await database.db('social_media_cache').where({ client_id: client.id }).delete();
+    expect(await latest()).toBeNull();
+    expect(await todayOf()).toMatchObject({ freshness: 'empty', todayData: null });
+
+    // Deleting the client with its days and results (the cascade's triggers find no row to update).
+    await cache.writeDay(client.id, today, numbers(4), new Date());
     await result('failed', 5);
     await database.db('clients').where({ id: client.id }).delete();
-    expect(await database.db('client_latest_day').where({ client_id: client.id })).toEqual([]);
-    expect(await database.db('client_failing').where({ client_id: client.id })).toEqual([]);
+    expect(await database.db('clients').where({ id: client.id })).toEqual([]);
+    expect(await database.db('social_media_cache').where({ client_id: client.id })).toEqual([]);
+  });
+
+  it("answers a dashboard's claim of a missing day while a refresh's transaction holds the client's days", async () => {
+    const client = await clients.create({
+      name: 'Crossing',
+      facebookPageId: '9292',
+      accessToken: TOKEN,
+      timezone: 'UTC',
+    });
+    const today = dayIn('UTC');
+    const yesterday = addDays(today, -1);
+    // Yesterday was asked for long ago and never came: an empty row, the client's latest day.
+    expect(await cache.claimMissingDays(client.id, [yesterday], 60_000)).toEqual([yesterday]);
+    await database
+      .db('social_media_cache')
+      .where({ client_id: client.id, period_id: yesterday })
+      .update({ requested_at: new Date(Date.now() - 3_600_000) });
+
+    // A refresh's write as CacheStore.mergeDays makes it: today's row created, then both days
+    // locked in order, written and committed.
+    const trx = await database.db.transaction();
+    try {
+      await trx.raw(`insert into social_media_cache (client_id, period_id, cache_data) values (?, ?, '{}'::jsonb)`, [
+        client.id,
+        today,
+      ]);
+      // The dashboard claims yesterday again meanwhile. The client's latest day is updated at
+      // commit and only for a change of days or numbers, so the claim takes no lock the refresh
+      // holds: when any change ran a trigger at the end of each statement, the claim waited for
+      // the refresh's lock and the refresh for the claim's row, and Postgres failed one of them.
+      const claim = cache.claimMissingDays(client.id, [yesterday], 60_000);
+      const answered = await Promise.race([
+        claim.then(() => 'answered'),
+        new Promise((resolve) => setTimeout(resolve, 5_000, 'waiting on the refresh')),
+      ]);
+      expect(answered).toBe('answered');
+      expect(await claim).toEqual([yesterday]);
+      await trx('social_media_cache')
+        .where({ client_id: client.id })
+        .whereIn('period_id', [yesterday, today])
+        .orderBy('period_id')
+        .forUpdate();
+      await trx('social_media_cache')
+        .where({ client_id: client.id })
+        .whereIn('period_id', [yesterday, today])
+        .update({ cache_data: numbers(5), fetched_at: new Date(), last_updated: new Date() });
+      await trx.commit();
+    } finally {
+      if (!trx.isCompleted()) await trx.rollback();
+    }
+    const row = await database.db('clients').where({ id: client.id }).first('latest_period_id', 'latest_fetched_at');
+    expect(row.latest_period_id).toBe(today);
+    expect(row.latest_fetched_at).toBeInstanceOf(Date);
+  });
+
+  it('finds each problem by its rule, the most urgent first, and counts the fleet by freshness and problem', async () => {
+    // A fleet of its own: the counts are the whole database's.
+    const own = await createTestDatabase();
+    try {
+      const store = new ClientStore(own.db, KEYS);
+      const days = new CacheStore(own.db);
+      const status = new StatusStore(own.db, 3_600_000);
+      const today = dayIn('UTC');
+      const soon = (days: number) => new Date(Date.now() + days * 86_400_000);
+      const make = async (
+        name: string,
+        changes: Record<string, unknown> = {},
+        options: { token?: boolean; instagram?: boolean } = {},
+      ) => {
+        const client = await store.create({
+          name,
+          facebookPageId: String(5000 + name.length),
+          instagramAccountId: options.instagram ? `1784${name.length}` : undefined,
+          accessToken: options.token === false ? undefined : TOKEN,
+          timezone: 'UTC',
+        });
+        if (Object.keys(changes).length) await own.db('clients').where({ id: client.id }).update(changes);
+        return client.id;
+      };
+      const ids = {
+        ok: await make('a ok', { token_status: 'valid' }),
+        stale: await make('b stale'),
+        noToken: await make('c no token', { token_expires_at: soon(1) }, { token: false }),
+        invalid: await make('d invalid', { token_status: 'invalid' }),
+        invalidExpiring: await make('e invalid and expiring', { token_status: 'invalid', token_expires_at: soon(1) }),
+        failing: await make('f failing'),
+        expiring: await make('g expiring', { token_expires_at: soon(2) }),
+        dataAccess: await make('h data access', { data_access_expires_at: soon(3) }),
+        scopes: await make('i scopes', { token_scopes: ['read_insights'] }),
+        facebook: await make('j facebook', { facebook_status: 'permission_missing' }),
+        page: await make('k page', { facebook_status: 'not_accessible' }),
+        instagramPermission: await make(
+          'l instagram permission',
+          { instagram_status: 'permission_missing' },
+          { instagram: true },
+        ),
+        instagramLink: await make('m instagram link', { instagram_status: 'not_linked' }, { instagram: true }),
+        empty: await make('n empty'),
+      };
+      for (const [key, id] of Object.entries(ids)) {
+        if (key === 'empty') await days.writeDay(id, addDays(today, -1), numbers(1), new Date());
+        else if (key === 'stale') await days.writeDay(id, today, numbers(1), new Date(Date.now() - 2 * 3_600_000));
+        else await days.writeDay(id, today, numbers(1), new Date());
+      }
+      await own
+        .db('social_media_cache')
+        .where({ client_id: ids.stale })
+        .update({ last_updated: new Date(Date.now() - 2 * 3_600_000) });
+      for (const minutesAgo of [30, 20]) {
+        await own.db('refresh_client_results').insert({
+          client_id: ids.failing,
+          workflow_id: `w-${randomUUID()}`,
+          trigger: 'schedule',
+          outcome: 'failed',
+          attempts: 1,
+          started_at: new Date(Date.now() - minutesAgo * 60_000),
+        });
+      }
+
+      const { summary, problems, list } = await status.overview(
+        { sort: 'name', problemsOnly: false, limit: 50, offset: 0 },
+        50,
+      );
+      const problemsOf = new Map(list.clients.map((c) => [c.id, c.problems]));
+      expect(Object.fromEntries(Object.entries(ids).map(([key, id]) => [key, problemsOf.get(id)]))).toEqual({
+        ok: [],
+        stale: [],
+        noToken: ['no_token'],
+        invalid: ['token_invalid'],
+        invalidExpiring: ['token_invalid'],
+        failing: ['failing'],
+        expiring: ['token_expiring'],
+        dataAccess: ['data_access_ending'],
+        scopes: ['scopes_missing'],
+        facebook: ['facebook_permission_missing'],
+        page: ['page_not_accessible'],
+        instagramPermission: ['instagram_permission_missing'],
+        instagramLink: ['instagram_not_linked'],
+        empty: ['empty_today'],
+      });
+      expect(summary).toEqual({
+        total: 14,
+        fresh: 12,
+        stale: 1,
+        empty: 1,
+        problems: 12,
+        byProblem: {
+          token_invalid: 2,
+          no_token: 1,
+          failing: 1,
+          token_expiring: 1,
+          data_access_ending: 1,
+          scopes_missing: 1,
+          facebook_permission_missing: 1,
+          page_not_accessible: 1,
+          instagram_permission_missing: 1,
+          instagram_not_linked: 1,
+          empty_today: 1,
+        },
+      });
+      expect(list.clients.find((c) => c.id === ids.stale)!.freshness).toBe('stale');
+      // Most urgent first; within a kind, by name.
+      expect(problems.clients.map((c) => c.name)).toEqual([
+        'd invalid',
+        'e invalid and expiring',
+        'c no token',
+        'f failing',
+        'g expiring',
+        'h data access',
+        'i scopes',
+        'j facebook',
+        'k page',
+        'l instagram permission',
+        'm instagram link',
+        'n empty',
+      ]);
+      const only = await status.overview({ sort: 'freshness', problemsOnly: true, limit: 50, offset: 0 }, 50);
+      expect(only.list.total).toBe(12);
+      // The freshness sort puts clients without today's numbers first, then the oldest numbers.
+      expect(only.list.clients[0].name).toBe('n empty');
+    } finally {
+      await own.drop();
+    }
   });
 });

@@ -153,7 +153,52 @@ const PROBLEM_ORDER: ProblemKind[] = [
 /** Results older than this are not looked at for failing streaks (cycles run every few hours). */
 const FAILING_LOOKBACK = `interval '7 days'`;
 
-interface BaseRow {
+const bit = (kind: ProblemKind) => 1 << PROBLEM_ORDER.indexOf(kind);
+/** Every problem's bit. */
+const PROBLEM_MASK = (1 << PROBLEM_ORDER.length) - 1;
+/** Above the problems' bits: today's numbers are fresh, or stale (neither: empty). */
+const FRESH_BIT = 1 << PROBLEM_ORDER.length;
+const STALE_BIT = FRESH_BIT << 1;
+
+/** Today's row as one term: empty (no numbers, or no row), fresh or stale. */
+const todayTerm = (row: string) =>
+  `case when ${row}fetched_at is null then ${bit('empty_today')} when ${row}last_updated > b.fresh_after then ${FRESH_BIT} else ${STALE_BIT} end`;
+
+/**
+ * A client's problems and today's freshness as one integer: bit `i` for `PROBLEM_ORDER[i]` (so
+ * the most urgent is the lowest bit set), then fresh or stale. Over a client row `c`, its
+ * timezone's `t.today` and the instants `b` (computed once per query, not per row). Rules that
+ * share a condition share one CASE, so a client is looked at once per condition: the token
+ * (none, refused, or usable and then expiring, losing data access or without the Page's
+ * permission), the scopes, the Page, Instagram, the failing streak `d.streak`, and today's row —
+ * the client's latest day (kept on its row by triggers on the cache, migration
+ * 20270103090000), probed in the cache only when a later day exists (a clock ahead of the
+ * database's near midnight). A third of the old pass was rules asking the same thing again.
+ */
+const BITS = `
+  case when c.meta_access_token_encrypted is null then ${bit('no_token')}
+       when c.token_status = 'invalid' then ${bit('token_invalid')}
+       else case when c.token_expires_at < b.token_expiring_before then ${bit('token_expiring')} else 0 end
+          | case when c.data_access_expires_at < b.data_access_ending_before then ${bit('data_access_ending')} else 0 end
+          | case when c.facebook_status = 'permission_missing' then ${bit('facebook_permission_missing')} else 0 end end
+  | case when c.token_scopes is not null and c.token_status <> 'invalid'
+          and not (c.token_scopes @> array[${PAGE_SCOPES.map((s) => `'${s}'`).join(', ')}]::text[]
+                   and (c.instagram_account_id is null or c.token_scopes @> array[${INSTAGRAM_SCOPES.map((s) => `'${s}'`).join(', ')}]::text[]))
+         then ${bit('scopes_missing')} else 0 end
+  | case when c.facebook_status = 'not_accessible' then ${bit('page_not_accessible')} else 0 end
+  | case when c.instagram_account_id is null then 0
+         when c.instagram_status = 'permission_missing' then ${bit('instagram_permission_missing')}
+         when c.instagram_status = 'not_linked' then ${bit('instagram_not_linked')} else 0 end
+  | case when d.streak >= 2 then ${bit('failing')} else 0 end
+  | case when c.latest_period_id = t.today then ${todayTerm('c.latest_')}
+         when c.latest_period_id > t.today then coalesce((select ${todayTerm('s.')} from social_media_cache s
+                                                            where s.client_id = c.id and s.period_id = t.today), ${bit('empty_today')})
+         else ${bit('empty_today')} end`;
+
+const problemsOf = (bits: number): ProblemKind[] => PROBLEM_ORDER.filter((kind) => bits & bit(kind));
+const freshnessOf = (bits: number): Freshness => (bits & FRESH_BIT ? 'fresh' : bits & STALE_BIT ? 'stale' : 'empty');
+
+interface FleetRow {
   id: string;
   name: string;
   timezone: string;
@@ -171,22 +216,11 @@ interface BaseRow {
   fetched_at: Date | null;
   last_updated: Date | null;
   last_error_code: string | null;
-  freshness: Freshness;
   streak: number;
-  p_token_invalid: boolean;
-  p_no_token: boolean;
-  p_failing: boolean;
-  p_token_expiring: boolean;
-  p_data_access_ending: boolean;
-  p_scopes_missing: boolean;
-  p_facebook_permission_missing: boolean;
-  p_page_not_accessible: boolean;
-  p_instagram_permission_missing: boolean;
-  p_instagram_not_linked: boolean;
-  p_empty_today: boolean;
+  bits: number;
 }
 
-interface ListRow extends BaseRow {
+interface ListRow extends FleetRow {
   last_outcome: string | null;
   last_error: string | null;
   last_error_message: string | null;
@@ -209,7 +243,7 @@ function toClient(row: ListRow): StatusClient {
     dataAccessExpiresAt: row.data_access_expires_at ? new Date(row.data_access_expires_at) : null,
     missingScopes: missingScopes(row.token_scopes, row.instagram_account_id !== null),
     today: row.today,
-    freshness: row.freshness,
+    freshness: freshnessOf(row.bits),
     todayData: data,
     todayUpdatedAt: data ? row.last_updated : null,
     todayErrorCode: row.last_error_code,
@@ -217,7 +251,7 @@ function toClient(row: ListRow): StatusClient {
       ? { outcome: row.last_outcome, errorCode: row.last_error, errorMessage: row.last_error_message, at: row.last_at! }
       : null,
     failingStreak: Number(row.streak ?? 0),
-    problems: PROBLEM_ORDER.filter((kind) => row[`p_${kind}`]),
+    problems: problemsOf(row.bits),
   };
 }
 
@@ -237,6 +271,25 @@ const fromJson = (row: JsonRow): ListRow => ({
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
+/** The fleet's counts from how many clients have each combination of bits. */
+function summaryOf(classes: { bits: number; n: number }[]): FleetSummary {
+  const summary: FleetSummary = {
+    total: 0,
+    fresh: 0,
+    stale: 0,
+    empty: 0,
+    problems: 0,
+    byProblem: Object.fromEntries(PROBLEM_ORDER.map((kind) => [kind, 0])) as Record<ProblemKind, number>,
+  };
+  for (const { bits, n } of classes) {
+    summary.total += n;
+    summary[freshnessOf(bits)] += n;
+    if (bits & PROBLEM_MASK) summary.problems += n;
+    for (const kind of problemsOf(bits)) summary.byProblem[kind] += n;
+  }
+  return summary;
+}
+
 export class StatusStore {
   private readonly refresh: RefreshStore;
 
@@ -249,18 +302,19 @@ export class StatusStore {
   }
 
   /**
-   * Every client with today's freshness, its failing streak and its problems, as a CTE (`base`):
-   * the one definition the list, the problems and the summary read from. `ids` narrows the
-   * clients before anything is joined. Today's numbers are joined later, to listed rows only.
+   * Every client with today's columns, its failing streak and its problems' bits, as a CTE
+   * (`fleet`) that each reader inlines, computing only what it reads: the page by name is 50
+   * rows of `clients_name_index`, a client's page one row by key, the fleet's counts and
+   * problems one pass that keeps four columns. Materialized whole and read three times, the
+   * fleet cost more to store than to compute.
    */
-  private base(where: { ids?: string[] } = {}): { sql: string; bindings: Knex.RawBinding[] } {
-    // In the order the SQL names them: the TTL in the select list, then the condition.
-    const bindings: Knex.RawBinding[] = [this.ttlMs];
-    const conditions: string[] = [];
-    if (where.ids) {
-      conditions.push('c.id = any(?::uuid[])');
-      bindings.push(where.ids);
-    }
+  private fleet(): { sql: string; bindings: Knex.RawBinding[] } {
+    // Today's row is the client's latest day (kept on the client row by triggers on the cache,
+    // migration 20270103090000); only a client with a later day (a clock ahead of the
+    // database's near midnight) is probed in the cache itself.
+    const today = (column: string, latest: string) =>
+      `case when c.latest_period_id = t.today then c.${latest} when c.latest_period_id > t.today then
+         (select s.${column} from social_media_cache s where s.client_id = c.id and s.period_id = t.today) end`;
     const sql = `
       -- The fleet's timezones by a skip over clients_timezone_index (a probe per zone, where a
       -- distinct read all 100,000 clients), each one's today computed once: per client it was
@@ -277,71 +331,40 @@ export class StatusStore {
       zones as materialized (
         select timezone, to_char(now() at time zone timezone, 'YYYY-MM-DD') as today from zone_names
       ),
-      -- Streaks are kept per failing client by a trigger on refresh_client_results (migration
-      -- 20270102090100); a streak whose last failure is older than the lookback is over.
-      failing as (
-        select client_id, streak from client_failing where last_failed_at > now() - ${FAILING_LOOKBACK}
+      -- The instants the rules compare with, computed once: now() plus an interval per row and
+      -- rule was a third of the pass.
+      bounds as materialized (
+        select now() - (? * interval '1 millisecond') as fresh_after,
+               now() - ${FAILING_LOOKBACK} as failing_after,
+               now() + (${TOKEN_EXPIRING_WITHIN_MS} * interval '1 millisecond') as token_expiring_before,
+               now() + (${DATA_ACCESS_ENDING_WITHIN_MS} * interval '1 millisecond') as data_access_ending_before
       ),
-      base as (
-        select c.id, c.name, t.today,
-               sc.fetched_at, sc.last_updated, sc.last_error_code,
-               case when sc.fetched_at is null then 'empty'
-                    when sc.last_updated > now() - (? * interval '1 millisecond') then 'fresh'
-                    else 'stale' end as freshness,
-               coalesce(failing.streak, 0) as streak,
-               c.meta_access_token_encrypted is not null and c.token_status = 'invalid' as p_token_invalid,
-               c.meta_access_token_encrypted is null as p_no_token,
-               coalesce(failing.streak, 0) >= 2 as p_failing,
-               c.meta_access_token_encrypted is not null and c.token_status <> 'invalid'
-                 and c.token_expires_at < now() + (${TOKEN_EXPIRING_WITHIN_MS} * interval '1 millisecond') as p_token_expiring,
-               c.meta_access_token_encrypted is not null and c.token_status <> 'invalid'
-                 and c.data_access_expires_at < now() + (${DATA_ACCESS_ENDING_WITHIN_MS} * interval '1 millisecond') as p_data_access_ending,
-               c.token_scopes is not null and c.token_status <> 'invalid'
-                 and not (c.token_scopes @> array[${PAGE_SCOPES.map((s) => `'${s}'`).join(', ')}]::text[]
-                          and (c.instagram_account_id is null or c.token_scopes @> array[${INSTAGRAM_SCOPES.map((s) => `'${s}'`).join(', ')}]::text[])) as p_scopes_missing,
-               c.meta_access_token_encrypted is not null and c.token_status <> 'invalid'
-                 and c.facebook_status = 'permission_missing' as p_facebook_permission_missing,
-               c.facebook_status = 'not_accessible' as p_page_not_accessible,
-               c.instagram_account_id is not null and c.instagram_status = 'permission_missing' as p_instagram_permission_missing,
-               c.instagram_account_id is not null and c.instagram_status = 'not_linked' as p_instagram_not_linked,
-               sc.fetched_at is null as p_empty_today
+      fleet as not materialized (
+        select c.id, c.name, c.timezone, c.token_status, c.token_error, c.meta_access_token_encrypted is not null as has_token,
+               c.instagram_account_id, c.instagram_status, c.facebook_status, c.token_expires_at,
+               c.data_access_expires_at, c.token_scopes, t.today, d.fetched_at, d.last_updated, d.last_error_code, d.streak,
+               ${BITS} as bits
           from clients c
-          -- Each timezone's today, computed once per zone: per client it was 100,000 conversions.
           join zones t on t.timezone = c.timezone
-          -- Today's row is the client's latest day (kept by triggers on the cache), read by key;
-          -- only a client with a later day (a clock ahead of the database's near midnight) is
-          -- probed in the cache itself. Probing every client's today by index took 1.4 s for
-          -- 100,000 clients × 90 days.
-          left join client_latest_day l on l.client_id = c.id
+          cross join bounds b
+          -- A streak whose last failure is older than the lookback is over.
           cross join lateral (
-            select case when l.period_id = t.today then l.fetched_at when l.period_id > t.today then
-                     (select s.fetched_at from social_media_cache s where s.client_id = c.id and s.period_id = t.today) end as fetched_at,
-                   case when l.period_id = t.today then l.last_updated when l.period_id > t.today then
-                     (select s.last_updated from social_media_cache s where s.client_id = c.id and s.period_id = t.today) end as last_updated,
-                   case when l.period_id = t.today then l.last_error_code when l.period_id > t.today then
-                     (select s.last_error_code from social_media_cache s where s.client_id = c.id and s.period_id = t.today) end as last_error_code
-          ) sc
-          left join failing on failing.client_id = c.id
-         ${conditions.length ? `where ${conditions.join(' and ')}` : ''}
+            select ${today('fetched_at', 'latest_fetched_at')} as fetched_at,
+                   ${today('last_updated', 'latest_last_updated')} as last_updated,
+                   ${today('last_error_code', 'latest_error_code')} as last_error_code,
+                   case when c.failing_last_at > b.failing_after then c.failing_streak else 0 end as streak
+          ) d
       )`;
-    return { sql, bindings };
+    return { sql, bindings: [this.ttlMs] };
   }
 
-  /** Any problem, and the most urgent one's rank: both from PROBLEM_ORDER, so a new kind is listed once. */
-  private static readonly PROBLEM = `(${PROBLEM_ORDER.map((kind) => `p_${kind}`).join(' or ')})`;
+  /** Any problem, and the most urgent one's rank (its bit's position: PROBLEM_ORDER). */
+  private static readonly PROBLEM = `(bits & ${PROBLEM_MASK} <> 0)`;
 
-  private static readonly SEVERITY = `(case ${PROBLEM_ORDER.map((kind, rank) => `when p_${kind} then ${rank}`).join(' ')} else ${PROBLEM_ORDER.length} end)`;
-
-  /**
-   * A listed client's columns that no pass over the fleet needs: read for the 50 rows listed,
-   * not carried through the fleet's pass (which they made twice as wide).
-   */
-  private static readonly DETAILS = `w.timezone, w.token_status, w.token_error, w.meta_access_token_encrypted is not null as has_token,
-      w.instagram_account_id, w.instagram_status, w.facebook_status, w.token_expires_at, w.data_access_expires_at, w.token_scopes`;
+  private static readonly SEVERITY = `(case ${PROBLEM_ORDER.map((kind, rank) => `when bits & ${bit(kind)} <> 0 then ${rank}`).join(' ')} else ${PROBLEM_ORDER.length} end)`;
 
   /** Today's numbers and the last non-running result of each listed client (laterals over 50 rows, by index). */
   private static readonly LAST_RESULT = `
-      cross join lateral (select ${StatusStore.DETAILS} from clients w where w.id = page.id) details
       left join lateral (
         select s.cache_data from social_media_cache s where s.client_id = page.id and s.period_id = page.today limit 1
       ) today_row on true
@@ -354,9 +377,11 @@ export class StatusStore {
       ) lr on true`;
 
   /**
-   * The overview's clients in one query over one pass of `base`: counts over the whole fleet,
-   * the clients needing action (most urgent first, at most `problemsLimit`), and one page of the
-   * clients matching the search (sorted, `limit` from `offset`) with how many match.
+   * The overview's clients in two queries sent together (one pass over the fleet each, on two
+   * connections): counts over the whole fleet, from how many clients have each combination of
+   * problems and freshness; and the clients needing action (most urgent first, at most
+   * `problemsLimit`) with one page of the clients matching the search (sorted, `limit` from
+   * `offset`) and how many match.
    */
   async overview(
     query: ClientPageQuery,
@@ -366,7 +391,7 @@ export class StatusStore {
     problems: { total: number; clients: StatusClient[] };
     list: { total: number; clients: StatusClient[] };
   }> {
-    const base = this.base();
+    const fleet = this.fleet();
     const conditions: string[] = [];
     const searchBindings: Knex.RawBinding[] = [];
     if (query.search) {
@@ -381,50 +406,45 @@ export class StatusStore {
           ? `(fetched_at is null), last_updated desc nulls last, name, id`
           : 'name, id';
     const severity = `${StatusStore.SEVERITY}, streak desc, name, id`;
-    const listed = (from: string, orderBy: string) =>
+    // Each pass keeps only what it orders by; the listed rows' other columns are read for them alone.
+    const listed = (from: string) =>
       `(select coalesce(json_agg(row_to_json(listed) order by listed.ord), '[]'::json) from (
-          select page.*, details.*, today_row.cache_data, lr.*, row_number() over (order by ${orderBy}) as ord
-            from ${from} page ${StatusStore.LAST_RESULT}) listed)`;
-    const { rows } = await this.db.raw<{
-      rows: { summary: Record<string, string>; total: string | null; page: JsonRow[]; problems: JsonRow[] }[];
-    }>(
-      // Without a search or filter the list is the fleet: its count is the summary's total.
-      `with ${base.sql},
-       ${conditions.length ? `matching as (select * from base where ${conditions.join(' and ')}),` : ''}
-       page as (select * from ${conditions.length ? 'matching' : 'base'} order by ${order} limit ? offset ?),
-       problems as (select * from base where ${StatusStore.PROBLEM} order by ${severity} limit ?)
-       select (select row_to_json(counts) from (
-                 select count(*) as total,
-                        count(*) filter (where freshness = 'fresh') as fresh,
-                        count(*) filter (where freshness = 'stale') as stale,
-                        count(*) filter (where freshness = 'empty') as empty,
-                        count(*) filter (where ${StatusStore.PROBLEM}) as problems,
-                        ${PROBLEM_ORDER.map((kind) => `count(*) filter (where p_${kind}) as ${kind}`).join(', ')}
-                   from base) counts) as summary,
-              ${conditions.length ? '(select count(*) from matching)' : 'null'} as total,
-              ${listed('page', order)} as page,
-              ${listed('problems', severity)} as problems`,
-      [...base.bindings, ...searchBindings, query.limit, query.offset, problemsLimit],
-    );
-    const row = rows[0];
-    const counts = row.summary;
-    const summary: FleetSummary = {
-      total: Number(counts.total),
-      fresh: Number(counts.fresh),
-      stale: Number(counts.stale),
-      empty: Number(counts.empty),
-      problems: Number(counts.problems),
-      byProblem: Object.fromEntries(PROBLEM_ORDER.map((kind) => [kind, Number(counts[kind])])) as Record<
-        ProblemKind,
-        number
-      >,
-    };
+          select page.*, today_row.cache_data, lr.* from ${from} page ${StatusStore.LAST_RESULT}) listed)`;
+    // By key, one client at a time (lateral: the planner would otherwise hash the fleet for 50 rows).
+    const rowsOf = (keys: string, orderBy: string) =>
+      `select f.*, k.ord from (select id, row_number() over (order by ${orderBy}) as ord from ${keys}) k
+         cross join lateral (select * from fleet where fleet.id = k.id) f`;
+    const [fleetPass, pagePass] = await Promise.all([
+      // The fleet's counts and the clients needing action, from one pass that keeps four columns.
+      this.db.raw<{ rows: { classes: { bits: number; n: number }[]; problems: JsonRow[] }[] }>(
+        `with ${fleet.sql},
+         classes as materialized (select id, name, streak, bits from fleet),
+         problem_keys as (select * from classes where ${StatusStore.PROBLEM} order by ${severity} limit ?),
+         problems as (${rowsOf('problem_keys', severity)})
+         select (select coalesce(json_agg(g), '[]'::json) from (select bits, count(*)::int as n from classes group by bits) g) as classes,
+                ${listed('problems')} as problems`,
+        [...fleet.bindings, problemsLimit],
+      ),
+      // The page, from a pass that keeps what it orders by (by name: 50 rows of clients_name_index).
+      this.db.raw<{ rows: { total: string | null; page: JsonRow[] }[] }>(
+        // Without a search or filter the list is the fleet: its count is the summary's total.
+        `with ${fleet.sql},
+         matching as not materialized (
+           select id, name, fetched_at, last_updated from fleet ${conditions.length ? `where ${conditions.join(' and ')}` : ''}
+         ),
+         page_keys as (select * from matching order by ${order} limit ? offset ?),
+         page as (${rowsOf('page_keys', order)})
+         select ${conditions.length ? '(select count(*) from matching)' : 'null'} as total, ${listed('page')} as page`,
+        [...fleet.bindings, ...searchBindings, query.limit, query.offset],
+      ),
+    ]);
+    const summary = summaryOf(fleetPass.rows[0].classes);
     return {
       summary,
-      problems: { total: summary.problems, clients: row.problems.map(fromJson).map(toClient) },
+      problems: { total: summary.problems, clients: fleetPass.rows[0].problems.map(fromJson).map(toClient) },
       list: {
-        total: row.total === null ? summary.total : Number(row.total),
-        clients: row.page.map(fromJson).map(toClient),
+        total: pagePass.rows[0].total === null ? summary.total : Number(pagePass.rows[0].total),
+        clients: pagePass.rows[0].page.map(fromJson).map(toClient),
       },
     };
   }
@@ -527,7 +547,7 @@ export class StatusStore {
 
   /** One client with today's row, its streak, problems and cooldown. One query. */
   async client(id: string, cooldownMs: number): Promise<ClientDetail | undefined> {
-    const base = this.base({ ids: [id] });
+    const fleet = this.fleet();
     const { rows } = await this.db.raw<{
       rows: (ListRow & {
         facebook_page_id: string;
@@ -535,12 +555,12 @@ export class StatusStore {
         cooldown_left_ms: string | null;
       })[];
     }>(
-      `with ${base.sql},
-       page as (select * from base)
-       select 1 as total, page.*, details.*, today_row.cache_data, lr.*, c.facebook_page_id, c.refresh_requested_at,
+      `with ${fleet.sql},
+       page as (select * from fleet where id = ?)
+       select page.*, today_row.cache_data, lr.*, c.facebook_page_id, c.refresh_requested_at,
               greatest(0, ceil(extract(epoch from (c.refresh_requested_at + (? * interval '1 millisecond') - clock_timestamp())) * 1000)) as cooldown_left_ms
          from page join clients c on c.id = page.id ${StatusStore.LAST_RESULT}`,
-      [...base.bindings, cooldownMs],
+      [...fleet.bindings, id, cooldownMs],
     );
     const row = rows[0];
     if (!row) return undefined;
