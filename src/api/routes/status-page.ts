@@ -145,21 +145,25 @@ export function statusPageRoutes(context: RouteContext): RouteDef[] {
           page: input.page ?? 1,
           problems: input.problems === '1',
         };
-        const [described, { summary, problems, list }, cycles, usage] = await Promise.all([
-          scheduleNow(),
-          status.overview(
-            {
-              search: query.q || undefined,
-              sort: query.sort,
-              problemsOnly: query.problems,
-              limit: STATUS_PAGE_SIZE,
-              offset: (query.page - 1) * STATUS_PAGE_SIZE,
-            },
-            PROBLEMS_SHOWN,
-          ),
-          status.recentCycles(CYCLES_SHOWN),
-          status.appUsage(),
-        ]);
+        const [described, { summary, problems, list }, cycles, usage, catalogue, events, failingEndpoints] =
+          await Promise.all([
+            scheduleNow(),
+            status.overview(
+              {
+                search: query.q || undefined,
+                sort: query.sort,
+                problemsOnly: query.problems,
+                limit: STATUS_PAGE_SIZE,
+                offset: (query.page - 1) * STATUS_PAGE_SIZE,
+              },
+              PROBLEMS_SHOWN,
+            ),
+            status.recentCycles(CYCLES_SHOWN),
+            status.appUsage(),
+            context.catalogue.get(),
+            context.events.list({ limit: 10 }),
+            context.alerts.troubledEndpoints(),
+          ]);
         const todays = list.clients.map((c) => c.today).sort();
         const series = await status.series(
           list.clients.map((c) => c.id),
@@ -184,9 +188,9 @@ export function statusPageRoutes(context: RouteContext): RouteDef[] {
             pageSize: STATUS_PAGE_SIZE,
             cycles,
             usage,
-            retired: [...(await context.catalogue.get()).retired.values()],
-            events: (await context.events.list({ limit: 10 })).events,
-            failingEndpoints: await context.alerts.troubledEndpoints(),
+            retired: [...catalogue.retired.values()],
+            events: events.events,
+            failingEndpoints,
           }),
         );
       },

@@ -24,6 +24,8 @@ function render(value: HtmlValue): string {
   if (value instanceof SafeHtml) return value.toString();
   if (value === null || value === undefined || value === false || value === true) return '';
   if (Array.isArray(value)) return value.map(render).join('');
+  // A number has nothing to escape (the overview interpolates ~20,000 of them).
+  if (typeof value === 'number') return String(value);
   return escapeHtml(value);
 }
 
