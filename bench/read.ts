@@ -8,6 +8,10 @@
  * the ratios d/a, d p99 / a p99 and d/c. METRICS (as the API takes it; default the report set)
  * chooses the metrics of the day read: `METRICS=all npm run bench:read` reads every metric. Latencies are every response's time as measured (not
  * autocannon's whole-millisecond histogram).
+ *
+ * `-- --large` (100,000 clients × 90 days; `-- --clients N --days D`): the same with the fleet of
+ * bench/fleet.ts in the database, plus (e) fresh hits on 20,000 of its clients in turn (most of
+ * them read from Postgres, not the API's memory); writes bench/results/read-<clients>x<days>.txt.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,6 +26,7 @@ import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
 import { DEFAULT_METRICS_SETTING, parseMetricsSetting } from '../src/domain/metric-settings';
 import { type CacheData, CacheStore } from '../src/stores/cache';
 import { ClientStore } from '../src/stores/clients';
+import { type FleetSize, fleetSizeFromArgs, seedFleet } from './fleet';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const DURATION_S = Number(process.env.BENCH_DURATION ?? 10);
@@ -112,9 +117,20 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function measure(name: string, url: string, headers: Record<string, string>, pid: number): Promise<Figures> {
+async function measure(
+  name: string,
+  url: string,
+  headers: Record<string, string>,
+  pid: number,
+  /** Paths asked in turn (each connection from its own place in the list); else `url`'s. */
+  paths?: string[],
+): Promise<Figures> {
+  let next = 0;
+  const requests = paths
+    ? [{ setupRequest: (request: { path: string }) => ({ ...request, path: paths[next++ % paths.length] }) }]
+    : undefined;
   // Warm up JIT, pools and caches before the measured run.
-  await autocannon({ url, connections: CONNECTIONS, duration: 2, headers });
+  await autocannon({ url, connections: CONNECTIONS, duration: 2, headers, requests: requests as never });
   // autocannon's own percentiles are whole milliseconds, too coarse when the answers take 1-3 ms
   // (2 vs 3 ms reads as 1.5×): every response's time is kept as measured, to the microsecond.
   const times: number[] = [];
@@ -127,6 +143,7 @@ async function measure(name: string, url: string, headers: Record<string, string
     connections: CONNECTIONS,
     duration: DURATION_S,
     headers,
+    requests: requests as never,
     setupClient: setupClient as never,
   });
   const cpuUs = ((cpuMs(pid) - cpuBefore) * 1000) / Math.max(1, result.requests.total);
@@ -142,7 +159,13 @@ async function measure(name: string, url: string, headers: Record<string, string
   };
 }
 
+/** How many of the fleet's clients (e) reads in turn: more than the API keeps in memory (10,000 clients, 1 s). */
+const SPREAD_CLIENTS = 20_000;
+
 async function main(): Promise<void> {
+  // `-- --large` (or `--clients N --days D`): the same reads with a fleet in the database (bench/fleet.ts).
+  const size: FleetSize | undefined =
+    process.argv.length > 2 ? fleetSizeFromArgs({ clients: 10_000, days: 30 }) : undefined;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'smc-bench-'));
   fs.chmodSync(dir, 0o755);
   const postgres = await startEmbeddedPostgres({ dir: path.join(dir, 'pg') });
@@ -150,6 +173,7 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   try {
     await migrateLatest(db);
+    if (size) await seedFleet(db, size);
     const client = await new ClientStore(db).create({ name: 'Bench', facebookPageId: '1', timezone: 'Europe/Warsaw' });
     const period = dayIn(client.timezone);
     // The row holds every metric the API keeps (METRICS, as the API child reads it; default the report set).
@@ -180,6 +204,30 @@ async function main(): Promise<void> {
       runs[which].push(await measure(names[which], `http://127.0.0.1:${port}${query}`, headers, child.pid!));
       await stop(child);
     }
+    // (e) with a fleet: fresh hits on the fleet's clients in turn, so most reads go to Postgres
+    // (a client's lookup and its day's row, by key among all of them) as a dashboard's across
+    // an agency's clients do. Their today is made fresh first.
+    let spread: Figures | undefined;
+    if (size) {
+      const { rows } = await db.raw<{ rows: { client_id: string; period_id: string }[] }>(
+        `update social_media_cache s set fetched_at = now(), last_updated = now()
+           from (select id, timezone from clients where name like 'Client %' order by random() limit ?) c
+          where s.client_id = c.id and s.period_id = to_char(now() at time zone c.timezone, 'YYYY-MM-DD')
+          returning s.client_id, s.period_id`,
+        [SPREAD_CLIENTS],
+      );
+      const paths = rows.map((r) => `/api/social-media-cache?clientId=${r.client_id}&period=${r.period_id}`);
+      const { child, port } = await startApi(postgres.adminUrl);
+      children.push(child);
+      spread = await measure(
+        `(e) fresh hits over ${paths.length} clients`,
+        `http://127.0.0.1:${port}${paths[0]}`,
+        headers,
+        child.pid!,
+        paths,
+      );
+      await stop(child);
+    }
     const mean = (values: number[]) => values.reduce((x, y) => x + y, 0) / values.length;
     const best = (list: Figures[]) => list.reduce((x, y) => (y.rps > x.rps ? y : x));
     const [a, b, c, d] = [best(runs.a), best(runs.b), best(runs.c), best(runs.d)];
@@ -188,9 +236,9 @@ async function main(): Promise<void> {
     const dOverA = runs.d.map((x, i) => x.rps / runs.a[i].rps);
     const report = [
       '',
-      `read benchmark: ${CONNECTIONS} connections, ${DURATION_S} s each, loopback, ${os.cpus().length} cores; (a) and (d) run twice, alternately; the day read holds ${kept.metrics.length} metrics (METRICS=${process.env.METRICS ?? DEFAULT_METRICS_SETTING}), load ${os.loadavg()[0].toFixed(2)}`,
+      `read benchmark: ${CONNECTIONS} connections, ${DURATION_S} s each, loopback, ${os.cpus().length} cores; (a) and (d) run twice, alternately; the day read holds ${kept.metrics.length} metrics (METRICS=${process.env.METRICS ?? DEFAULT_METRICS_SETTING})${size ? `; the database holds ${size.clients} clients × ${size.days} days beside it` : ''}, load ${os.loadavg()[0].toFixed(2)}`,
       `${'server'.padEnd(42)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p99 ms'.padStart(7)} ${'non-2xx'.padStart(7)} ${'CPU µs/req'.padStart(8)}`,
-      ...[...runs.a, ...runs.b, ...runs.c, ...runs.d].map(row$),
+      ...[...runs.a, ...runs.b, ...runs.c, ...runs.d, ...(spread ? [spread] : [])].map(row$),
       '',
       `d/a req/s, each pair: ${dOverA.map((r) => r.toFixed(2)).join(', ')}; best d / best a: ${(d.rps / a.rps).toFixed(2)} (target >= 0.70)`,
       `d p99 / a p99: ${(d.p99 / Math.max(a.p99, 0.001)).toFixed(2)} (target <= 1.50)`,
@@ -198,11 +246,18 @@ async function main(): Promise<void> {
       `d/b req/s: ${(d.rps / b.rps).toFixed(2)}`,
       `d/c req/s: ${(d.rps / c.rps).toFixed(2)} (target >= 1.50)`,
       `d non-2xx: ${runs.d.reduce((n, f) => n + f.non2xx, 0)} (target 0)`,
+      ...(spread
+        ? [
+            `e/c req/s: ${(spread.rps / c.rps).toFixed(2)} (information: two reads by key per answer where (c) makes one)`,
+            `e non-2xx: ${spread.non2xx} (target 0)`,
+          ]
+        : []),
       '',
     ].join('\n');
     process.stdout.write(report);
     fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
-    fs.writeFileSync(path.join(__dirname, 'results', 'read.txt'), `${report.trim()}\n`);
+    const file = size ? `read-${size.clients}x${size.days}.txt` : 'read.txt';
+    fs.writeFileSync(path.join(__dirname, 'results', file), `${report.trim()}\n`);
   } finally {
     for (const child of children) child.kill('SIGKILL');
     await db.destroy();
