@@ -1,14 +1,23 @@
-import type { Client } from '@temporalio/client';
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { DEFAULT_PAGE_SIZE, REFRESH_CYCLE_WORKFLOW_ID, RefreshAllInput, TASK_QUEUE } from '../../workflows/definitions';
 import { refreshAllClients } from '../../workflows';
 
-/** The workflow id of a running refresh cycle (scheduled or manual), if there is one. */
+/**
+ * The workflow id of a running refresh cycle (scheduled or manual), if there is one. Visibility
+ * is updated after a run closes, so what it lists as running is confirmed by describing it: a
+ * cycle that has just completed does not refuse the next one for the moment visibility lags.
+ */
 export async function findRunningCycle(temporal: Client, taskQueue = TASK_QUEUE): Promise<string | undefined> {
   for await (const execution of temporal.workflow.list({
     query: `WorkflowType = '${refreshAllClients.name}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'`,
-    pageSize: 1,
+    pageSize: 10,
   })) {
-    return execution.workflowId;
+    try {
+      const { status } = await temporal.workflow.getHandle(execution.workflowId).describe();
+      if (status.name === 'RUNNING') return execution.workflowId;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
   }
   return undefined;
 }

@@ -141,6 +141,8 @@ async function expectCompleteCycle(workflowId: string): Promise<void> {
     intervalMs: 500,
     what: `cycle ${workflowId} to complete`,
   });
+  // The workflow itself has ended too (its last run), as the next test's cycle needs.
+  await temporal.workflow.getHandle(workflowId).result();
   const runs = await db('refresh_runs').where({ workflow_id: workflowId });
   expect(runs).toHaveLength(1);
   const results: { client_id: string; outcome: string }[] = await db('refresh_client_results')
