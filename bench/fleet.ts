@@ -123,10 +123,10 @@ export async function seedFleet(db: Db, size: FleetSize): Promise<void> {
   }
   await db.raw('alter table social_media_cache enable trigger user');
   await db.raw('alter table refresh_client_results enable trigger user');
-  // Each client's latest day and failing streak, as the migration that put them on the client
-  // row fills them; then the table rewritten, as a fleet's table is after autovacuum, not
-  // carrying the dead row versions of this one-off update.
-  await db.raw(`update clients c set latest_period_id = l.period_id, latest_fetched_at = l.fetched_at,
+  // Each client's latest day and failing streak, as their migration fills them; then the table
+  // rewritten, as a fleet's table is after autovacuum, not carrying the dead row versions of this
+  // one-off update.
+  await db.raw(`update client_activity a set latest_period_id = l.period_id, latest_fetched_at = l.fetched_at,
                        latest_last_updated = l.last_updated, latest_error_code = l.last_error_code,
                        failing_streak = coalesce(f.streak, 0), failing_last_at = f.last_failed_at
                   from clients c2
@@ -139,8 +139,8 @@ export async function seedFleet(db: Db, size: FleetSize): Promise<void> {
                                                      where ok.client_id = c2.id
                                                        and ok.outcome in ('refreshed', 'skipped_fresh', 'skipped_token_invalid')), '-infinity')
                   ) f on f.streak > 0
-                 where c2.id = c.id`);
-  await db.raw('vacuum full clients');
+                 where c2.id = a.client_id`);
+  await db.raw('vacuum full client_activity');
   await db.raw(`insert into meta_app_usage (id, app_percent) values (1, 62)`);
   await db.raw('analyze');
   const counts = await db.raw<{ rows: { clients: string; rows: string; results: string }[] }>(

@@ -143,7 +143,8 @@ describe('stores', () => {
     const status = new StatusStore(database.db, 3_600_000);
     const today = dayIn('UTC');
     const latest = async () =>
-      (await database.db('clients').where({ id: client.id }).first('latest_period_id')).latest_period_id as string;
+      (await database.db('client_activity').where({ client_id: client.id }).first('latest_period_id'))
+        .latest_period_id as string;
     const todayOf = async () => (await status.client(client.id, 0))!;
 
     // An older day first, then today: the latest is today, and the page reads it as fresh.
@@ -175,7 +176,7 @@ describe('stores', () => {
     expect(await todayOf()).toMatchObject({ failingStreak: 2, problems: expect.arrayContaining(['failing']) });
     await result('refreshed', 10);
     expect((await todayOf()).failingStreak).toBe(0);
-    expect(await database.db('clients').where({ id: client.id }).first('failing_streak')).toEqual({
+    expect(await database.db('client_activity').where({ client_id: client.id }).first('failing_streak')).toEqual({
       failing_streak: 0,
     });
 
@@ -190,6 +191,7 @@ describe('stores', () => {
     await database.db('clients').where({ id: client.id }).delete();
     expect(await database.db('clients').where({ id: client.id })).toEqual([]);
     expect(await database.db('social_media_cache').where({ client_id: client.id })).toEqual([]);
+    expect(await database.db('client_activity').where({ client_id: client.id })).toEqual([]);
   });
 
   it("answers a dashboard's claim of a missing day while a refresh's transaction holds the client's days", async () => {
@@ -216,10 +218,10 @@ describe('stores', () => {
         client.id,
         today,
       ]);
-      // The dashboard claims yesterday again meanwhile. The client's latest day is updated at
-      // commit and only for a change of days or numbers, so the claim takes no lock the refresh
-      // holds: when any change ran a trigger at the end of each statement, the claim waited for
-      // the refresh's lock and the refresh for the claim's row, and Postgres failed one of them.
+      // The dashboard claims yesterday again meanwhile. The client's latest day is updated only
+      // for a change of days or numbers, so the claim takes no lock the refresh holds: when any
+      // change updated it, the claim waited for the refresh's lock and the refresh's next
+      // statement for the claimed row, a deadlock.
       const claim = cache.claimMissingDays(client.id, [yesterday], 60_000);
       const answered = await Promise.race([
         claim.then(() => 'answered'),
@@ -240,7 +242,10 @@ describe('stores', () => {
     } finally {
       if (!trx.isCompleted()) await trx.rollback();
     }
-    const row = await database.db('clients').where({ id: client.id }).first('latest_period_id', 'latest_fetched_at');
+    const row = await database
+      .db('client_activity')
+      .where({ client_id: client.id })
+      .first('latest_period_id', 'latest_fetched_at');
     expect(row.latest_period_id).toBe(today);
     expect(row.latest_fetched_at).toBeInstanceOf(Date);
   });
@@ -373,5 +378,49 @@ describe('stores', () => {
     } finally {
       await own.drop();
     }
+  });
+
+  it('deletes a client while a refresh writes its days: the delete waits for the refresh, neither fails', async () => {
+    const client = await clients.create({
+      name: 'Leaving',
+      facebookPageId: '9393',
+      accessToken: TOKEN,
+      timezone: 'UTC',
+    });
+    const today = dayIn('UTC');
+    await cache.writeDay(client.id, today, numbers(1), new Date(Date.now() - 60_000));
+    await database.db('refresh_client_results').insert({
+      client_id: client.id,
+      workflow_id: `w-${randomUUID()}`,
+      trigger: 'manual',
+      outcome: 'running',
+      attempts: 1,
+      started_at: new Date(),
+    });
+    // The refresh has written today's numbers and its result, and not committed yet.
+    const trx = await database.db.transaction();
+    let removed: Promise<boolean> | undefined;
+    try {
+      await trx('social_media_cache')
+        .where({ client_id: client.id, period_id: today })
+        .update({ cache_data: numbers(2), fetched_at: new Date(), last_updated: new Date() });
+      await trx('refresh_client_results').where({ client_id: client.id }).update({ outcome: 'refreshed' });
+      removed = clients.remove(client.id);
+      // The delete waits for the refresh's rows (a condition, not a sleep).
+      for (;;) {
+        const { rows } = await database.db.raw<{ rows: unknown[] }>(
+          `select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+        );
+        if (rows.length) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await trx.commit();
+      expect(await removed).toBe(true);
+    } finally {
+      if (!trx.isCompleted()) await trx.rollback();
+      await removed?.catch(() => undefined);
+    }
+    expect(await clients.get(client.id)).toBeUndefined();
+    expect(await database.db('client_activity').where({ client_id: client.id })).toEqual([]);
   });
 });

@@ -171,7 +171,7 @@ const todayTerm = (row: string) =>
  * share a condition share one CASE, so a client is looked at once per condition: the token
  * (none, refused, or usable and then expiring, losing data access or without the Page's
  * permission), the scopes, the Page, Instagram, the failing streak `d.streak`, and today's row —
- * the client's latest day (kept on its row by triggers on the cache, migration
+ * the client's latest day (kept in `client_activity` by triggers on the cache, migration
  * 20270103090000), probed in the cache only when a later day exists (a clock ahead of the
  * database's near midnight). A third of the old pass was rules asking the same thing again.
  */
@@ -190,8 +190,8 @@ const BITS = `
          when c.instagram_status = 'permission_missing' then ${bit('instagram_permission_missing')}
          when c.instagram_status = 'not_linked' then ${bit('instagram_not_linked')} else 0 end
   | case when d.streak >= 2 then ${bit('failing')} else 0 end
-  | case when c.latest_period_id = t.today then ${todayTerm('c.latest_')}
-         when c.latest_period_id > t.today then coalesce((select ${todayTerm('s.')} from social_media_cache s
+  | case when a.latest_period_id = t.today then ${todayTerm('a.latest_')}
+         when a.latest_period_id > t.today then coalesce((select ${todayTerm('s.')} from social_media_cache s
                                                             where s.client_id = c.id and s.period_id = t.today), ${bit('empty_today')})
          else ${bit('empty_today')} end`;
 
@@ -309,11 +309,11 @@ export class StatusStore {
    * fleet cost more to store than to compute.
    */
   private fleet(): { sql: string; bindings: Knex.RawBinding[] } {
-    // Today's row is the client's latest day (kept on the client row by triggers on the cache,
+    // Today's row is the client's latest day (kept in client_activity by triggers on the cache,
     // migration 20270103090000); only a client with a later day (a clock ahead of the
     // database's near midnight) is probed in the cache itself.
     const today = (column: string, latest: string) =>
-      `case when c.latest_period_id = t.today then c.${latest} when c.latest_period_id > t.today then
+      `case when a.latest_period_id = t.today then a.${latest} when a.latest_period_id > t.today then
          (select s.${column} from social_media_cache s where s.client_id = c.id and s.period_id = t.today) end`;
     const sql = `
       -- The fleet's timezones by a skip over clients_timezone_index (a probe per zone, where a
@@ -345,6 +345,7 @@ export class StatusStore {
                c.data_access_expires_at, c.token_scopes, t.today, d.fetched_at, d.last_updated, d.last_error_code, d.streak,
                ${BITS} as bits
           from clients c
+          left join client_activity a on a.client_id = c.id
           join zones t on t.timezone = c.timezone
           cross join bounds b
           -- A streak whose last failure is older than the lookback is over.
@@ -352,7 +353,7 @@ export class StatusStore {
             select ${today('fetched_at', 'latest_fetched_at')} as fetched_at,
                    ${today('last_updated', 'latest_last_updated')} as last_updated,
                    ${today('last_error_code', 'latest_error_code')} as last_error_code,
-                   case when c.failing_last_at > b.failing_after then c.failing_streak else 0 end as streak
+                   case when a.failing_last_at > b.failing_after then a.failing_streak else 0 end as streak
           ) d
       )`;
     return { sql, bindings: [this.ttlMs] };
