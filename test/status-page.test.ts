@@ -237,9 +237,9 @@ describe('the status page', () => {
       };
       expect(Number(smallFleet[0].n)).toBeLessThan(15);
       expect(after).toEqual(before);
-      // The overview's 5 (the fleet's pass and the page's, sent together) and the latest events
-      // and failing webhooks (one query each).
-      expect(after).toEqual({ overview: 7, search: 7, client: 3 });
+      // The overview's 6 (the fleet's counts, its problems and the page, sent together) and the
+      // latest events and failing webhooks (one query each).
+      expect(after).toEqual({ overview: 8, search: 8, client: 3 });
 
       const page = await adminPage(browser);
       try {

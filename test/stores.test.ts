@@ -380,6 +380,56 @@ describe('stores', () => {
     }
   });
 
+  it('shows a client as it is now on the status pages after each change of its name, timezone, token or Page', async () => {
+    const status = new StatusStore(database.db, 3_600_000);
+    const client = await clients.create({
+      name: 'Żabka Östra',
+      facebookPageId: '9494',
+      accessToken: TOKEN,
+      timezone: 'UTC',
+    });
+    await cache.writeDay(client.id, dayIn('UTC'), numbers(1), new Date());
+    const found = async (search: string) => {
+      const { list } = await status.overview({ search, sort: 'name', problemsOnly: false, limit: 50, offset: 0 }, 50);
+      return { total: list.total, names: list.clients.map((c) => c.name) };
+    };
+    const problems = async () => (await status.client(client.id, 0))!.problems;
+
+    // The search ignores case, beyond ASCII too, and counts what it finds.
+    expect(await found('żABKA ö')).toEqual({ total: 1, names: ['Żabka Östra'] });
+    await clients.update(client.id, { name: 'Żabka Västra' });
+    expect(await found('östra')).toEqual({ total: 0, names: [] });
+    expect(await found('VÄSTRA')).toEqual({ total: 1, names: ['Żabka Västra'] });
+
+    // Another timezone: today is that zone's day, which has no numbers yet where the day differs.
+    const far = dayIn('Pacific/Kiritimati') !== dayIn('UTC') ? 'Pacific/Kiritimati' : 'Pacific/Pago_Pago';
+    await clients.update(client.id, { timezone: far });
+    expect(await status.client(client.id, 0)).toMatchObject({ today: dayIn(far), freshness: 'empty' });
+    expect(await problems()).toEqual(['empty_today']);
+    await clients.update(client.id, { timezone: 'UTC' });
+    expect(await problems()).toEqual([]);
+
+    // The token refused, then Meta's answers on the Page: each shows at once, and goes when it is over.
+    await clients.markToken(client.id, 'invalid', 'Error validating access token');
+    expect(await problems()).toEqual(['token_invalid']);
+    await database
+      .db('clients')
+      .where({ id: client.id })
+      .update({ token_status: 'valid', facebook_status: 'not_accessible' });
+    expect(await problems()).toEqual(['page_not_accessible']);
+    await database
+      .db('clients')
+      .where({ id: client.id })
+      .update({
+        facebook_status: 'ok',
+        token_scopes: ['read_insights'],
+        token_expires_at: new Date(Date.now() + 86_400_000),
+      });
+    expect(await problems()).toEqual(['token_expiring', 'scopes_missing']);
+    await database.db('clients').where({ id: client.id }).update({ meta_access_token_encrypted: null });
+    expect(await problems()).toEqual(['no_token', 'scopes_missing']);
+  });
+
   it('deletes a client while a refresh writes its days: the delete waits for the refresh, neither fails', async () => {
     const client = await clients.create({
       name: 'Leaving',

@@ -3,14 +3,9 @@ import type { Db } from '../db';
 import type { CycleStatus, CycleTrigger } from '../domain/refresh';
 import type { CacheData } from './cache';
 import type { FacebookStatus, InstagramStatus, TokenStatus } from './clients';
-import {
-  DATA_ACCESS_ENDING_WITHIN_MS,
-  INSTAGRAM_SCOPES,
-  missingScopes,
-  PAGE_SCOPES,
-  TOKEN_EXPIRING_WITHIN_MS,
-} from '../domain/token-lifecycle';
+import { DATA_ACCESS_ENDING_WITHIN_MS, missingScopes, TOKEN_EXPIRING_WITHIN_MS } from '../domain/token-lifecycle';
 import { type ClientResultRecord, type CycleRecord, RefreshStore } from './refresh';
+import { addDays } from '../dates';
 
 /**
  * The status pages' reads: a few set-based queries whose number does not depend on the fleet's
@@ -166,34 +161,29 @@ const todayTerm = (row: string) =>
 
 /**
  * A client's problems and today's freshness as one integer: bit `i` for `PROBLEM_ORDER[i]` (so
- * the most urgent is the lowest bit set), then fresh or stale. Over a client row `c`, its
- * timezone's `t.today` and the instants `b` (computed once per query, not per row). Rules that
- * share a condition share one CASE, so a client is looked at once per condition: the token
- * (none, refused, or usable and then expiring, losing data access or without the Page's
- * permission), the scopes, the Page, Instagram, the failing streak `d.streak`, and today's row —
- * the client's latest day (kept in `client_activity` by triggers on the cache, migration
- * 20270103090000), probed in the cache only when a later day exists (a clock ahead of the
- * database's near midnight). A third of the old pass was rules asking the same thing again.
+ * the most urgent is the lowest bit set), then fresh or stale. Over a `client_activity` row `a`
+ * (one per client: migrations 20270103090000 and 20270104090000), its timezone's `t.today` and
+ * the instants `b` (computed once per query, not per row). The problems the client's columns
+ * alone decide (token, scopes, Page, Instagram) are `a.problems`, kept by a trigger on the client
+ * with these bits; what depends on the time is decided here: a usable token expiring or losing
+ * data access, the failing streak `d.streak`, and today's row — the client's latest day, probed
+ * in the cache only when a later day exists (a clock ahead of the database's near midnight).
  */
 const BITS = `
-  case when c.meta_access_token_encrypted is null then ${bit('no_token')}
-       when c.token_status = 'invalid' then ${bit('token_invalid')}
-       else case when c.token_expires_at < b.token_expiring_before then ${bit('token_expiring')} else 0 end
-          | case when c.data_access_expires_at < b.data_access_ending_before then ${bit('data_access_ending')} else 0 end
-          | case when c.facebook_status = 'permission_missing' then ${bit('facebook_permission_missing')} else 0 end end
-  | case when c.token_scopes is not null and c.token_status <> 'invalid'
-          and not (c.token_scopes @> array[${PAGE_SCOPES.map((s) => `'${s}'`).join(', ')}]::text[]
-                   and (c.instagram_account_id is null or c.token_scopes @> array[${INSTAGRAM_SCOPES.map((s) => `'${s}'`).join(', ')}]::text[]))
-         then ${bit('scopes_missing')} else 0 end
-  | case when c.facebook_status = 'not_accessible' then ${bit('page_not_accessible')} else 0 end
-  | case when c.instagram_account_id is null then 0
-         when c.instagram_status = 'permission_missing' then ${bit('instagram_permission_missing')}
-         when c.instagram_status = 'not_linked' then ${bit('instagram_not_linked')} else 0 end
+  a.problems
+  | case when a.problems & ${bit('no_token') | bit('token_invalid')} = 0 then
+           case when a.token_expires_at < b.token_expiring_before then ${bit('token_expiring')} else 0 end
+         | case when a.data_access_expires_at < b.data_access_ending_before then ${bit('data_access_ending')} else 0 end
+         else 0 end
   | case when d.streak >= 2 then ${bit('failing')} else 0 end
   | case when a.latest_period_id = t.today then ${todayTerm('a.latest_')}
          when a.latest_period_id > t.today then coalesce((select ${todayTerm('s.')} from social_media_cache s
-                                                            where s.client_id = c.id and s.period_id = t.today), ${bit('empty_today')})
+                                                            where s.client_id = a.client_id and s.period_id = t.today), ${bit('empty_today')})
          else ${bit('empty_today')} end`;
+
+/** What a listed client shows of its own row (`c`), read by key for the listed clients only. */
+const CLIENT_COLUMNS = `c.token_status, c.token_error, c.meta_access_token_encrypted is not null as has_token,
+  c.instagram_account_id, c.instagram_status, c.facebook_status, c.token_expires_at, c.data_access_expires_at, c.token_scopes`;
 
 const problemsOf = (bits: number): ProblemKind[] => PROBLEM_ORDER.filter((kind) => bits & bit(kind));
 const freshnessOf = (bits: number): Freshness => (bits & FRESH_BIT ? 'fresh' : bits & STALE_BIT ? 'stale' : 'empty');
@@ -304,9 +294,9 @@ export class StatusStore {
   /**
    * Every client with today's columns, its failing streak and its problems' bits, as a CTE
    * (`fleet`) that each reader inlines, computing only what it reads: the page by name is 50
-   * rows of `clients_name_index`, a client's page one row by key, the fleet's counts and
-   * problems one pass that keeps four columns. Materialized whole and read three times, the
-   * fleet cost more to store than to compute.
+   * rows of `client_activity_name_index`, a client's page one row by key, the fleet's counts one
+   * pass over `client_activity` alone (the client rows are read for the listed clients only).
+   * Materialized whole and read more than once, the fleet cost more to store than to compute.
    */
   private fleet(): { sql: string; bindings: Knex.RawBinding[] } {
     // Today's row is the client's latest day (kept in client_activity by triggers on the cache,
@@ -314,7 +304,7 @@ export class StatusStore {
     // database's near midnight) is probed in the cache itself.
     const today = (column: string, latest: string) =>
       `case when a.latest_period_id = t.today then a.${latest} when a.latest_period_id > t.today then
-         (select s.${column} from social_media_cache s where s.client_id = c.id and s.period_id = t.today) end`;
+         (select s.${column} from social_media_cache s where s.client_id = a.client_id and s.period_id = t.today) end`;
     const sql = `
       -- The fleet's timezones by a skip over clients_timezone_index (a probe per zone, where a
       -- distinct read all 100,000 clients), each one's today computed once: per client it was
@@ -340,13 +330,10 @@ export class StatusStore {
                now() + (${DATA_ACCESS_ENDING_WITHIN_MS} * interval '1 millisecond') as data_access_ending_before
       ),
       fleet as not materialized (
-        select c.id, c.name, c.timezone, c.token_status, c.token_error, c.meta_access_token_encrypted is not null as has_token,
-               c.instagram_account_id, c.instagram_status, c.facebook_status, c.token_expires_at,
-               c.data_access_expires_at, c.token_scopes, t.today, d.fetched_at, d.last_updated, d.last_error_code, d.streak,
+        select a.client_id as id, a.name, a.name_lower, a.timezone, t.today, d.fetched_at, d.last_updated, d.last_error_code, d.streak,
                ${BITS} as bits
-          from clients c
-          left join client_activity a on a.client_id = c.id
-          join zones t on t.timezone = c.timezone
+          from client_activity a
+          join zones t on t.timezone = a.timezone
           cross join bounds b
           -- A streak whose last failure is older than the lookback is over.
           cross join lateral (
@@ -378,28 +365,33 @@ export class StatusStore {
       ) lr on true`;
 
   /**
-   * The overview's clients in two queries sent together (one pass over the fleet each, on two
-   * connections): counts over the whole fleet, from how many clients have each combination of
-   * problems and freshness; and the clients needing action (most urgent first, at most
-   * `problemsLimit`) with one page of the clients matching the search (sorted, `limit` from
-   * `offset`) and how many match.
+   * The overview's clients in three queries sent together (on three connections), each one pass
+   * over `client_activity` at most: the fleet's counts, from how many clients have each
+   * combination of problems and freshness (and how many of them match the search); the clients
+   * needing action (most urgent first, at most `problemsLimit`); and one page of the clients
+   * matching the search (sorted, `limit` from `offset`). Each listed client's own row is read by key.
    */
   async overview(
     query: ClientPageQuery,
     problemsLimit: number,
+    /** Also each listed client's numbers of its last `seriesDays` days (`series`), asked as soon as the page is known. */
+    seriesDays = 0,
   ): Promise<{
     summary: FleetSummary;
     problems: { total: number; clients: StatusClient[] };
     list: { total: number; clients: StatusClient[] };
+    series: Map<string, Map<string, CacheData>>;
   }> {
     const fleet = this.fleet();
     const conditions: string[] = [];
     const searchBindings: Knex.RawBinding[] = [];
     if (query.search) {
-      conditions.push(`(name ilike ? or id::text like ?)`);
+      // The name lower-cased on write (client_activity.name_lower): ilike lower-cased every name again.
+      conditions.push(`(name_lower like lower(?) or id::text like ?)`);
       searchBindings.push(`%${escapeLike(query.search)}%`, `${escapeLike(query.search.toLowerCase())}%`);
     }
     if (query.problemsOnly) conditions.push(StatusStore.PROBLEM);
+    const matches = conditions.join(' and ');
     const order =
       query.sort === 'freshness'
         ? `(fetched_at is null) desc, last_updated asc nulls first, name, id`
@@ -411,42 +403,65 @@ export class StatusStore {
     const listed = (from: string) =>
       `(select coalesce(json_agg(row_to_json(listed) order by listed.ord), '[]'::json) from (
           select page.*, today_row.cache_data, lr.* from ${from} page ${StatusStore.LAST_RESULT}) listed)`;
-    // By key, one client at a time (lateral: the planner would otherwise hash the fleet for 50 rows).
+    // By key, one client at a time: a lateral kept apart (`limit 1`), or the planner joins the
+    // keys to the whole fleet (a hash, or a merge along the primary key: 90 ms for 20 rows).
     const rowsOf = (keys: string, orderBy: string) =>
-      `select f.*, k.ord from (select id, row_number() over (order by ${orderBy}) as ord from ${keys}) k
-         cross join lateral (select * from fleet where fleet.id = k.id) f`;
-    const [fleetPass, pagePass] = await Promise.all([
-      // The fleet's counts and the clients needing action, from one pass that keeps four columns.
-      this.db.raw<{ rows: { classes: { bits: number; n: number }[]; problems: JsonRow[] }[] }>(
+      `select f.*, c.*, k.ord from (select id, row_number() over (order by ${orderBy}) as ord from ${keys}) k
+         cross join lateral (select * from fleet where fleet.id = k.id limit 1) f
+         cross join lateral (select ${CLIENT_COLUMNS} from clients c where c.id = k.id) c`;
+    // Three queries on three connections, each one pass at most: the fleet's counts (and the
+    // search's), the clients needing action, and the page. Sharing one pass between the first two
+    // (keeping the fleet's bits in a CTE, or gathering the keys per combination) cost more than
+    // the second pass does on the other core.
+    const [fleetPass, problemsPass, pagePass] = await Promise.all([
+      this.db.raw<{ rows: { bits: number; n: number; matching: number }[] }>(
+        `with ${fleet.sql}
+         select bits, count(*)::int as n, count(*) filter (where matches)::int as matching
+           from (select bits, ${matches || 'false'} as matches from fleet) f group by bits`,
+        [...fleet.bindings, ...searchBindings],
+      ),
+      this.db.raw<{ rows: { clients: JsonRow[] }[] }>(
         `with ${fleet.sql},
-         classes as materialized (select id, name, streak, bits from fleet),
-         problem_keys as (select * from classes where ${StatusStore.PROBLEM} order by ${severity} limit ?),
+         problem_keys as (select id, name, streak, bits from fleet where ${StatusStore.PROBLEM} order by ${severity} limit ?),
          problems as (${rowsOf('problem_keys', severity)})
-         select (select coalesce(json_agg(g), '[]'::json) from (select bits, count(*)::int as n from classes group by bits) g) as classes,
-                ${listed('problems')} as problems`,
+         select ${listed('problems')} as clients`,
         [...fleet.bindings, problemsLimit],
       ),
-      // The page, from a pass that keeps what it orders by (by name: 50 rows of clients_name_index).
-      this.db.raw<{ rows: { total: string | null; page: JsonRow[] }[] }>(
-        // Without a search or filter the list is the fleet: its count is the summary's total.
-        `with ${fleet.sql},
-         matching as not materialized (
-           select id, name, fetched_at, last_updated from fleet ${conditions.length ? `where ${conditions.join(' and ')}` : ''}
-         ),
-         page_keys as (select * from matching order by ${order} limit ? offset ?),
-         page as (${rowsOf('page_keys', order)})
-         select ${conditions.length ? '(select count(*) from matching)' : 'null'} as total, ${listed('page')} as page`,
-        [...fleet.bindings, ...searchBindings, query.limit, query.offset],
-      ),
+      // By name: 50 rows of client_activity_name_index. Their series follow while the passes run.
+      this.db
+        .raw<{ rows: { clients: JsonRow[] }[] }>(
+          `with ${fleet.sql},
+           page_keys as (
+             select id, name, fetched_at, last_updated from fleet ${matches ? `where ${matches}` : ''}
+              order by ${order} limit ? offset ?
+           ),
+           page as (${rowsOf('page_keys', order)})
+           select ${listed('page')} as clients`,
+          [...fleet.bindings, ...searchBindings, query.limit, query.offset],
+        )
+        .then(async ({ rows }) => {
+          const clients = rows[0].clients.map(fromJson).map(toClient);
+          if (!seriesDays) return { clients, series: new Map<string, Map<string, CacheData>>() };
+          const todays = clients.map((c) => c.today).sort();
+          const series = await this.series(
+            clients.map((c) => c.id),
+            todays.length ? addDays(todays[0], -(seriesDays - 1)) : '0000-01-01',
+            todays.length ? todays[todays.length - 1] : '0000-01-01',
+          );
+          return { clients, series };
+        }),
     ]);
-    const summary = summaryOf(fleetPass.rows[0].classes);
+    const classes = fleetPass.rows;
+    const problems = problemsPass.rows[0].clients;
+    const summary = summaryOf(classes);
     return {
       summary,
-      problems: { total: summary.problems, clients: fleetPass.rows[0].problems.map(fromJson).map(toClient) },
+      problems: { total: summary.problems, clients: problems.map(fromJson).map(toClient) },
       list: {
-        total: pagePass.rows[0].total === null ? summary.total : Number(pagePass.rows[0].total),
-        clients: pagePass.rows[0].page.map(fromJson).map(toClient),
+        total: matches ? classes.reduce((sum, row) => sum + row.matching, 0) : summary.total,
+        clients: pagePass.clients,
       },
+      series: pagePass.series,
     };
   }
 
@@ -558,7 +573,7 @@ export class StatusStore {
     }>(
       `with ${fleet.sql},
        page as (select * from fleet where id = ?)
-       select page.*, today_row.cache_data, lr.*, c.facebook_page_id, c.refresh_requested_at,
+       select page.*, today_row.cache_data, lr.*, ${CLIENT_COLUMNS}, c.facebook_page_id, c.refresh_requested_at,
               greatest(0, ceil(extract(epoch from (c.refresh_requested_at + (? * interval '1 millisecond') - clock_timestamp())) * 1000)) as cooldown_left_ms
          from page join clients c on c.id = page.id ${StatusStore.LAST_RESULT}`,
       [...fleet.bindings, id, cooldownMs],
