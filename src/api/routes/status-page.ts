@@ -47,7 +47,9 @@ const gzip = promisify(zlib.gzip);
 
 /**
  * A page, gzipped when the browser takes it: the overview's 50 rows of sparklines are ~0.8 MB of
- * SVG text that compresses about tenfold. Compressed off the event loop (libuv's thread pool).
+ * SVG text, compressed at the fastest level (nginx's default): for the overview of 100,000 clients
+ * 770 KB became 117 KB in 8 ms, where the default level took 18 ms for 90 KB, and the page waits
+ * for it. Compressed off the event loop (libuv's thread pool).
  */
 async function answerHtml(ctx: Context, html: string, status = 200): Promise<void> {
   ctx.set('Content-Security-Policy', HTML_CSP);
@@ -57,7 +59,7 @@ async function answerHtml(ctx: Context, html: string, status = 200): Promise<voi
   ctx.type = 'text/html; charset=utf-8';
   if (html.length >= 1024 && ctx.acceptsEncodings('gzip', 'identity') === 'gzip') {
     ctx.set('Content-Encoding', 'gzip');
-    ctx.body = await gzip(html);
+    ctx.body = await gzip(html, { level: zlib.constants.Z_BEST_SPEED });
     return;
   }
   ctx.body = html;
@@ -145,7 +147,7 @@ export function statusPageRoutes(context: RouteContext): RouteDef[] {
           page: input.page ?? 1,
           problems: input.problems === '1',
         };
-        const [described, { summary, problems, list }, cycles, usage, catalogue, events, failingEndpoints] =
+        const [described, { summary, problems, list, series }, cycles, usage, catalogue, events, failingEndpoints] =
           await Promise.all([
             scheduleNow(),
             status.overview(
@@ -157,6 +159,7 @@ export function statusPageRoutes(context: RouteContext): RouteDef[] {
                 offset: (query.page - 1) * STATUS_PAGE_SIZE,
               },
               PROBLEMS_SHOWN,
+              OVERVIEW_DAYS,
             ),
             status.recentCycles(CYCLES_SHOWN),
             status.appUsage(),
@@ -164,12 +167,6 @@ export function statusPageRoutes(context: RouteContext): RouteDef[] {
             context.events.list({ limit: 10 }),
             context.alerts.troubledEndpoints(),
           ]);
-        const todays = list.clients.map((c) => c.today).sort();
-        const series = await status.series(
-          list.clients.map((c) => c.id),
-          todays.length ? addDays(todays[0], -(OVERVIEW_DAYS - 1)) : '0000-01-01',
-          todays.length ? todays[todays.length - 1] : '0000-01-01',
-        );
         await answerHtml(
           ctx,
           renderOverview({
