@@ -428,6 +428,18 @@ describe('stores', () => {
     expect(await problems()).toEqual(['token_expiring', 'scopes_missing']);
     await database.db('clients').where({ id: client.id }).update({ meta_access_token_encrypted: null });
     expect(await problems()).toEqual(['no_token', 'scopes_missing']);
+
+    // A search among the clients needing action counts those alone.
+    const needing = async (search: string) =>
+      (await status.overview({ search, sort: 'name', problemsOnly: true, limit: 50, offset: 0 }, 50)).list;
+    expect(await needing('västra')).toMatchObject({ total: 1, clients: [{ name: 'Żabka Västra' }] });
+    await database
+      .db('clients')
+      .where({ id: client.id })
+      .update({ token_scopes: null, meta_access_token_encrypted: 'x' });
+    expect(await problems()).toEqual(['token_expiring']);
+    await database.db('clients').where({ id: client.id }).update({ token_expires_at: null });
+    expect(await needing('västra')).toEqual({ total: 0, clients: [] });
   });
 
   it('deletes a client while a refresh writes its days: the delete waits for the refresh, neither fails', async () => {

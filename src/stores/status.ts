@@ -367,9 +367,9 @@ export class StatusStore {
   /**
    * The overview's clients in three queries sent together (on three connections), each one pass
    * over `client_activity` at most: the fleet's counts, from how many clients have each
-   * combination of problems and freshness (and how many of them match the search); the clients
-   * needing action (most urgent first, at most `problemsLimit`); and one page of the clients
-   * matching the search (sorted, `limit` from `offset`). Each listed client's own row is read by key.
+   * combination of problems and freshness; the clients needing action (most urgent first, at
+   * most `problemsLimit`); and one page of the clients matching the search (sorted, `limit` from
+   * `offset`) with how many match. Each listed client's own row is read by key.
    */
   async overview(
     query: ClientPageQuery,
@@ -383,15 +383,23 @@ export class StatusStore {
     series: Map<string, Map<string, CacheData>>;
   }> {
     const fleet = this.fleet();
-    const conditions: string[] = [];
-    const searchBindings: Knex.RawBinding[] = [];
-    if (query.search) {
-      // The name lower-cased on write (client_activity.name_lower): ilike lower-cased every name again.
-      conditions.push(`(name_lower like lower(?) or id::text like ?)`);
-      searchBindings.push(`%${escapeLike(query.search)}%`, `${escapeLike(query.search.toLowerCase())}%`);
-    }
-    if (query.problemsOnly) conditions.push(StatusStore.PROBLEM);
+    // The name lower-cased on write (client_activity.name_lower): ilike lower-cased every name again.
+    const search = (name: string, id: string) => `(${name} like lower(?) or ${id}::text like ?)`;
+    const searchBindings: Knex.RawBinding[] = query.search
+      ? [`%${escapeLike(query.search)}%`, `${escapeLike(query.search.toLowerCase())}%`]
+      : [];
+    const conditions = [
+      ...(query.search ? [search('name_lower', 'id')] : []),
+      ...(query.problemsOnly ? [StatusStore.PROBLEM] : []),
+    ];
     const matches = conditions.join(' and ');
+    // How many match: the fleet, or those with problems, are the summary's counts; a search is
+    // counted beside the page, over client_activity alone unless problems are asked for too.
+    const counted = !query.search
+      ? null
+      : query.problemsOnly
+        ? `(select count(*)::int from fleet where ${matches})`
+        : `(select count(*)::int from client_activity a where ${search('a.name_lower', 'a.client_id')})`;
     const order =
       query.sort === 'freshness'
         ? `(fetched_at is null) desc, last_updated asc nulls first, name, id`
@@ -409,16 +417,14 @@ export class StatusStore {
       `select f.*, c.*, k.ord from (select id, row_number() over (order by ${orderBy}) as ord from ${keys}) k
          cross join lateral (select * from fleet where fleet.id = k.id limit 1) f
          cross join lateral (select ${CLIENT_COLUMNS} from clients c where c.id = k.id) c`;
-    // Three queries on three connections, each one pass at most: the fleet's counts (and the
-    // search's), the clients needing action, and the page. Sharing one pass between the first two
-    // (keeping the fleet's bits in a CTE, or gathering the keys per combination) cost more than
-    // the second pass does on the other core.
+    // Three queries on three connections, each one pass at most: the fleet's counts, the clients
+    // needing action, and the page. Sharing one pass between the first two (keeping the fleet's
+    // bits in a CTE, or gathering the keys per combination) cost more than the second pass does
+    // on the other core.
     const [fleetPass, problemsPass, pagePass] = await Promise.all([
-      this.db.raw<{ rows: { bits: number; n: number; matching: number }[] }>(
-        `with ${fleet.sql}
-         select bits, count(*)::int as n, count(*) filter (where matches)::int as matching
-           from (select bits, ${matches || 'false'} as matches from fleet) f group by bits`,
-        [...fleet.bindings, ...searchBindings],
+      this.db.raw<{ rows: { bits: number; n: number }[] }>(
+        `with ${fleet.sql} select bits, count(*)::int as n from fleet group by bits`,
+        fleet.bindings,
       ),
       this.db.raw<{ rows: { clients: JsonRow[] }[] }>(
         `with ${fleet.sql},
@@ -429,26 +435,27 @@ export class StatusStore {
       ),
       // By name: 50 rows of client_activity_name_index. Their series follow while the passes run.
       this.db
-        .raw<{ rows: { clients: JsonRow[] }[] }>(
+        .raw<{ rows: { clients: JsonRow[]; total: number | null }[] }>(
           `with ${fleet.sql},
            page_keys as (
              select id, name, fetched_at, last_updated from fleet ${matches ? `where ${matches}` : ''}
               order by ${order} limit ? offset ?
            ),
            page as (${rowsOf('page_keys', order)})
-           select ${listed('page')} as clients`,
-          [...fleet.bindings, ...searchBindings, query.limit, query.offset],
+           select ${listed('page')} as clients, ${counted ?? 'null'} as total`,
+          [...fleet.bindings, ...searchBindings, query.limit, query.offset, ...(counted ? searchBindings : [])],
         )
         .then(async ({ rows }) => {
           const clients = rows[0].clients.map(fromJson).map(toClient);
-          if (!seriesDays) return { clients, series: new Map<string, Map<string, CacheData>>() };
+          const total = rows[0].total;
+          if (!seriesDays) return { clients, total, series: new Map<string, Map<string, CacheData>>() };
           const todays = clients.map((c) => c.today).sort();
           const series = await this.series(
             clients.map((c) => c.id),
             todays.length ? addDays(todays[0], -(seriesDays - 1)) : '0000-01-01',
             todays.length ? todays[todays.length - 1] : '0000-01-01',
           );
-          return { clients, series };
+          return { clients, total, series };
         }),
     ]);
     const classes = fleetPass.rows;
@@ -458,7 +465,7 @@ export class StatusStore {
       summary,
       problems: { total: summary.problems, clients: problems.map(fromJson).map(toClient) },
       list: {
-        total: matches ? classes.reduce((sum, row) => sum + row.matching, 0) : summary.total,
+        total: pagePass.total ?? (query.problemsOnly ? summary.problems : summary.total),
         clients: pagePass.clients,
       },
       series: pagePass.series,
