@@ -13,19 +13,28 @@ import type { Knex } from 'knex';
  * The bits are the status store's (src/stores/status.ts, PROBLEM_ORDER: bit i is the i-th kind),
  * fixed here, not read from it: a later change of these rules is a migration that replaces
  * `client_activity_problems` and recomputes the column. The scopes are PAGE_SCOPES and
- * INSTAGRAM_SCOPES of src/domain/token-lifecycle.ts.
+ * INSTAGRAM_SCOPES of src/domain/token-lifecycle.ts; a unit test fails when either drifts.
  *
  * Lock order stays what the delete of a client needs (it holds the client row, then the rows its
  * cascade deletes): a client's update locks the client row, then this row; a cache write locks
  * cache rows, then this row; neither then takes the other's first lock.
  */
-const TOKEN_INVALID = 1 << 0;
-const NO_TOKEN = 1 << 1;
-const SCOPES_MISSING = 1 << 5;
-const FACEBOOK_PERMISSION_MISSING = 1 << 6;
-const PAGE_NOT_ACCESSIBLE = 1 << 7;
-const INSTAGRAM_PERMISSION_MISSING = 1 << 8;
-const INSTAGRAM_NOT_LINKED = 1 << 9;
+/** The bits and scopes this migration fixes (test/unit/stored-problems.test.ts holds them to the store's). */
+export const STORED_PROBLEM_BITS = {
+  token_invalid: 1 << 0,
+  no_token: 1 << 1,
+  scopes_missing: 1 << 5,
+  facebook_permission_missing: 1 << 6,
+  page_not_accessible: 1 << 7,
+  instagram_permission_missing: 1 << 8,
+  instagram_not_linked: 1 << 9,
+} as const;
+export const STORED_SCOPES = {
+  page: ['read_insights', 'pages_read_engagement'],
+  instagram: ['instagram_manage_insights'],
+} as const;
+const BIT = STORED_PROBLEM_BITS;
+const scopes = (list: readonly string[]) => `array[${list.map((scope) => `'${scope}'`).join(', ')}]::text[]`;
 
 /** The client row's columns copied here, as `client_activity` column = `clients` column. */
 const COPIED = ['name', 'timezone', 'token_expires_at', 'data_access_expires_at'] as const;
@@ -57,17 +66,17 @@ const READ = [
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     create function client_activity_problems(c clients) returns integer language sql immutable as $$
-      select case when c.meta_access_token_encrypted is null then ${NO_TOKEN}
-                  when c.token_status = 'invalid' then ${TOKEN_INVALID}
-                  when c.facebook_status = 'permission_missing' then ${FACEBOOK_PERMISSION_MISSING} else 0 end
+      select case when c.meta_access_token_encrypted is null then ${BIT.no_token}
+                  when c.token_status = 'invalid' then ${BIT.token_invalid}
+                  when c.facebook_status = 'permission_missing' then ${BIT.facebook_permission_missing} else 0 end
            | case when c.token_scopes is not null and c.token_status <> 'invalid'
-                   and not (c.token_scopes @> array['read_insights', 'pages_read_engagement']::text[]
-                            and (c.instagram_account_id is null or c.token_scopes @> array['instagram_manage_insights']::text[]))
-                  then ${SCOPES_MISSING} else 0 end
-           | case when c.facebook_status = 'not_accessible' then ${PAGE_NOT_ACCESSIBLE} else 0 end
+                   and not (c.token_scopes @> ${scopes(STORED_SCOPES.page)}
+                            and (c.instagram_account_id is null or c.token_scopes @> ${scopes(STORED_SCOPES.instagram)}))
+                  then ${BIT.scopes_missing} else 0 end
+           | case when c.facebook_status = 'not_accessible' then ${BIT.page_not_accessible} else 0 end
            | case when c.instagram_account_id is null then 0
-                  when c.instagram_status = 'permission_missing' then ${INSTAGRAM_PERMISSION_MISSING}
-                  when c.instagram_status = 'not_linked' then ${INSTAGRAM_NOT_LINKED} else 0 end
+                  when c.instagram_status = 'permission_missing' then ${BIT.instagram_permission_missing}
+                  when c.instagram_status = 'not_linked' then ${BIT.instagram_not_linked} else 0 end
     $$`);
   await knex.schema.alterTable('client_activity', (t) => {
     t.text('name');

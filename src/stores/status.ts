@@ -131,7 +131,8 @@ export interface ClientDetail extends StatusClient {
 /** A refresh result as the client page lists it. */
 export type RefreshResultRow = ClientResultRecord;
 
-const PROBLEM_ORDER: ProblemKind[] = [
+/** Bit `i` of a client's problems is `PROBLEM_ORDER[i]` (migration 20270104090000 stores some of them). */
+export const PROBLEM_ORDER: readonly ProblemKind[] = [
   'token_invalid',
   'no_token',
   'failing',
